@@ -1,0 +1,643 @@
+/**
+ * SaleItem: one Durable Object per sale. It is the only writer of the sale's stock, so every purchase of
+ * the sale is serialised here, and it is the system of record for orders until PostgreSQL has them.
+ *
+ * What it promises (DESIGN.md invariants):
+ * - never oversell: `remaining` only goes down inside a synchronous block that first checks it;
+ * - one order per shopper: `buyers` (memory) and the UNIQUE user_id column (storage) are checked and
+ *   written in the same synchronous block, with no `await` in between, so no interleaving can slip through;
+ * - no lost order: the order row, its outbox row and the new stock are written in one storage transaction
+ *   before the RPC returns; the output gate holds the answer until that write is durable;
+ * - the outbox row stays until the consumer confirms that PostgreSQL has that version of the order, and is
+ *   re-sent on a timer until then (local queues keep messages in memory only; a restart loses them).
+ *
+ * Memory is a cache of storage: the constructor rebuilds it under `blockConcurrencyWhile`, so a restart or an
+ * eviction changes nothing a client can see.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { reject, type Rejection } from "../lib/errors.ts";
+import { makeOrderId } from "../lib/ids.ts";
+import type { Order, OrderMessage, OrderStatus, Sale, SaleStats, SaleStatus } from "../lib/schemas.ts";
+import type { SeckillEnv } from "../lib/env.ts";
+
+/** The sale as the object keeps it: times in epoch milliseconds. */
+export interface SaleConfig {
+  id: string;
+  title: string;
+  description: string;
+  priceCents: number;
+  currency: string;
+  stock: number;
+  perUserLimit: number;
+  startsAt: number;
+  endsAt: number;
+  paymentWindowSeconds: number;
+  paused: boolean;
+}
+
+export interface PurchaseRequest {
+  userId: string;
+  quantity: number;
+  idempotencyKey?: string;
+  traceId?: string;
+}
+
+export type PurchaseResult =
+  | { ok: true; order: Order; replayed: boolean; saleStatus: SaleStatus }
+  | (Rejection & { saleStatus?: SaleStatus });
+
+export type OrderResult = { ok: true; order: Order } | Rejection;
+
+export interface LedgerEntry {
+  id: string;
+  version: number;
+  persistedVersion: number;
+  status: OrderStatus;
+}
+
+/** Where an order is in the object. `held` is shown as `reserved` until PostgreSQL has it, then `confirmed`. */
+type StoredStatus = "held" | "paid" | "expired" | "cancelled";
+
+interface OrderRow extends Record<string, SqlStorageValue> {
+  id: string;
+  user_id: string;
+  quantity: number;
+  price_cents: number;
+  status: StoredStatus;
+  created_at: number;
+  expires_at: number;
+  version: number;
+  persisted_version: number;
+  idempotency_key: string | null;
+  trace_id: string | null;
+}
+
+interface Counters {
+  attempts: number;
+  soldOut: number;
+  duplicate: number;
+  rateLimited: number;
+  notStarted: number;
+  ended: number;
+  paused: number;
+}
+
+/** The purchase latency histogram's upper bounds, in milliseconds of the object's own time. */
+export const LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250] as const;
+
+const SEND_CHUNK = 100; // Queues' sendBatch takes at most 100 messages
+const DRAIN_LIMIT = 1000; // outbox rows per alarm run; the next run follows at once when more are due
+const EXPIRE_LIMIT = 500;
+const RESEND_AFTER_MS = 5_000; // an unconfirmed message is sent again after this, doubling up to the cap
+const RESEND_CAP_MS = 30_000;
+const COUNTER_FLUSH_MS = 2_000;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS sale (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    config TEXT NOT NULL,
+    remaining INTEGER NOT NULL,
+    sequence INTEGER NOT NULL,
+    counters TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS orders (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL UNIQUE,
+    quantity INTEGER NOT NULL,
+    price_cents INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    persisted_version INTEGER NOT NULL DEFAULT 0,
+    idempotency_key TEXT,
+    trace_id TEXT
+  );
+  CREATE INDEX IF NOT EXISTS orders_by_status_expiry ON orders (status, expires_at);
+  CREATE TABLE IF NOT EXISTS outbox (
+    order_id TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    next_send_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (next_send_at);
+`;
+
+function zeroCounters(): Counters {
+  return { attempts: 0, soldOut: 0, duplicate: 0, rateLimited: 0, notStarted: 0, ended: 0, paused: 0 };
+}
+
+export class SaleItem extends DurableObject<SeckillEnv> {
+  /** Overridable clock, so tests can move time (payment windows, start and end) without waiting. */
+  clock: () => number = Date.now;
+
+  private config: SaleConfig | null = null;
+  private remaining = 0;
+  private sequence = 0;
+  private counters: Counters = zeroCounters();
+  private countersDirty = false;
+  /** user id → order id: the in-memory half of the one-order-per-shopper rule. */
+  private readonly buyers = new Map<string, string>();
+  /** When the alarm is set for, as far as this instance knows; null when none is. */
+  private alarmAt: number | null = null;
+  /** Purchase latency inside the object, as cumulative-bucket counts (Prometheus histogram). */
+  private readonly latency = { buckets: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0), count: 0, sumMs: 0 };
+
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: SeckillEnv) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      this.sql.exec(SCHEMA);
+      this.loadFromStorage();
+      this.alarmAt = await ctx.storage.getAlarm();
+      // After a restart, anything still in the outbox must be sent again: local queues forget
+      // in-flight messages, and a crash may have happened between sending and confirming.
+      if (this.config && this.alarmAt === null && this.hasOutstandingWork()) this.armAlarm(this.clock());
+    });
+  }
+
+  private loadFromStorage(): void {
+    const row = this.sql.exec<{ config: string; remaining: number; sequence: number; counters: string }>(
+      "SELECT config, remaining, sequence, counters FROM sale WHERE id = 1",
+    ).toArray()[0];
+    if (!row) return;
+    this.config = JSON.parse(row.config) as SaleConfig;
+    this.remaining = row.remaining;
+    this.sequence = row.sequence;
+    this.counters = { ...zeroCounters(), ...(JSON.parse(row.counters) as Partial<Counters>) };
+    this.buyers.clear();
+    for (const o of this.sql.exec<{ id: string; user_id: string }>("SELECT id, user_id FROM orders")) {
+      this.buyers.set(o.user_id, o.id);
+    }
+  }
+
+  private hasOutstandingWork(): boolean {
+    const outbox = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+    const held = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders WHERE status = 'held'").one().n;
+    return outbox > 0 || held > 0;
+  }
+
+  // ---------------------------------------------------------------- merchant side
+
+  /** Creates the sale in this object. Safe to call twice with the same sale (the admin retries). */
+  initialize(config: Omit<SaleConfig, "paused"> & { paused?: boolean }): Sale {
+    if (this.config) {
+      if (this.config.id !== config.id) throw new Error("object already holds another sale");
+      return this.toSale(this.clock());
+    }
+    this.config = { ...config, paused: config.paused ?? false };
+    this.remaining = config.stock;
+    this.sequence = 0;
+    this.sql.exec(
+      "INSERT INTO sale (id, config, remaining, sequence, counters) VALUES (1, ?, ?, 0, ?)",
+      JSON.stringify(this.config),
+      this.remaining,
+      JSON.stringify(this.counters),
+    );
+    return this.toSale(this.clock());
+  }
+
+  /** Changes a sale that has not started. Stock may go down only as far as what is already held. */
+  update(patch: Partial<Omit<SaleConfig, "id" | "paused">>): { ok: true; sale: Sale } | Rejection {
+    const config = this.config;
+    if (!config) return reject("NOT_FOUND", "No such sale");
+    const now = this.clock();
+    if (now >= config.startsAt) return reject("SALE_STARTED", "A sale cannot be changed once it has started");
+    const next = { ...config, ...patch };
+    if (next.endsAt <= next.startsAt) return reject("VALIDATION_FAILED", "endsAt must be after startsAt");
+    const sold = config.stock - this.remaining;
+    if (next.stock < sold) return reject("VALIDATION_FAILED", `stock cannot go below the ${sold} already sold`);
+    this.config = next;
+    this.remaining = next.stock - sold;
+    this.persistSale();
+    return { ok: true, sale: this.toSale(now) };
+  }
+
+  setPaused(paused: boolean): { ok: true; sale: Sale } | Rejection {
+    if (!this.config) return reject("NOT_FOUND", "No such sale");
+    this.config = { ...this.config, paused };
+    this.persistSale();
+    return { ok: true, sale: this.toSale(this.clock()) };
+  }
+
+  /** Rejections that the gateway answered itself (rate limits), so the merchant's counters include them. */
+  recordEdgeRejections(counts: { rateLimited?: number; soldOut?: number; ended?: number }): void {
+    if (!this.config) return;
+    this.counters.rateLimited += counts.rateLimited ?? 0;
+    this.counters.soldOut += counts.soldOut ?? 0;
+    this.counters.ended += counts.ended ?? 0;
+    this.counters.attempts += (counts.rateLimited ?? 0) + (counts.soldOut ?? 0) + (counts.ended ?? 0);
+    this.markCountersDirty();
+  }
+
+  getSale(): Sale | null {
+    return this.config ? this.toSale(this.clock()) : null;
+  }
+
+  getStats(): (Sale & { stats: SaleStats; latency: SaleItem["latency"] }) | null {
+    if (!this.config) return null;
+    const sold = this.sql.exec<{ n: number | null }>(
+      "SELECT sum(quantity) AS n FROM orders WHERE status IN ('held', 'paid')",
+    ).one().n;
+    const outboxDepth = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+    const awaitingDatabase = this.sql.exec<{ n: number }>(
+      "SELECT count(*) AS n FROM orders WHERE persisted_version = 0",
+    ).one().n;
+    const { attempts, ...rejected } = this.counters;
+    return {
+      ...this.toSale(this.clock()),
+      stats: { attempts, sold: sold ?? 0, remaining: this.remaining, rejected, outboxDepth, awaitingDatabase },
+      latency: this.latency,
+    };
+  }
+
+  /** The object's ledger, a page at a time, for reconciliation with PostgreSQL. */
+  ledger(after: string, limit: number): LedgerEntry[] {
+    return this.sql
+      .exec<OrderRow>("SELECT * FROM orders WHERE id > ? ORDER BY id LIMIT ?", after, Math.min(limit, 5000))
+      .toArray()
+      .map((r) => ({ id: r.id, version: r.version, persistedVersion: r.persisted_version, status: this.publicStatus(r) }));
+  }
+
+  /** Puts orders back in the outbox (reconcile, replay): they are sent at once and land idempotently. */
+  requeue(orderIds: string[]): number {
+    const now = this.clock();
+    let queued = 0;
+    for (const id of orderIds) {
+      const row = this.sql.exec<{ version: number }>("SELECT version FROM orders WHERE id = ?", id).toArray()[0];
+      if (!row) continue;
+      this.sql.exec(
+        `INSERT INTO outbox (order_id, version, next_send_at, attempts) VALUES (?, ?, ?, 0)
+         ON CONFLICT (order_id) DO UPDATE SET next_send_at = excluded.next_send_at, attempts = 0`,
+        id,
+        row.version,
+        now,
+      );
+      queued++;
+    }
+    if (queued) this.armAlarm(now);
+    return queued;
+  }
+
+  // ---------------------------------------------------------------- shopper side
+
+  /**
+   * Reserves stock for one shopper. Everything between the checks and the writes is synchronous, so the
+   * object's single thread makes check-then-write atomic; the output gate holds the answer until the
+   * transaction is durable.
+   */
+  reservePurchase(request: PurchaseRequest): PurchaseResult {
+    const started = performance.now();
+    const config = this.config;
+    if (!config) return reject("NOT_FOUND", "No such sale");
+    const now = this.clock();
+    this.counters.attempts++;
+    this.markCountersDirty();
+
+    // A retry with the shopper's Idempotency-Key gets the first answer again, whatever the sale does now.
+    const existingId = this.buyers.get(request.userId);
+    if (existingId !== undefined) {
+      const row = this.orderRow(existingId)!;
+      if (request.idempotencyKey !== undefined && row.idempotency_key === request.idempotencyKey) {
+        return { ok: true, order: this.toOrder(row), replayed: true, saleStatus: this.status(now) };
+      }
+      this.counters.duplicate++;
+      return { ...reject("ALREADY_PURCHASED", "You already have an order for this sale", { orderId: existingId }), saleStatus: this.status(now) };
+    }
+
+    const status = this.status(now);
+    if (status !== "live") {
+      const rejection = this.rejectForStatus(status, config, now);
+      return { ...rejection, saleStatus: status };
+    }
+    const quantity = request.quantity;
+    if (quantity > config.perUserLimit) {
+      return reject("VALIDATION_FAILED", `quantity must be between 1 and ${config.perUserLimit}`, [
+        { path: ["quantity"], message: `at most ${config.perUserLimit} per shopper` },
+      ]);
+    }
+    if (quantity > this.remaining) {
+      this.counters.soldOut++;
+      return { ...reject("INSUFFICIENT_STOCK", `Only ${this.remaining} left`, { remaining: this.remaining }), saleStatus: status };
+    }
+
+    const sequence = this.sequence + 1;
+    const row: OrderRow = {
+      id: makeOrderId(config.id, sequence),
+      user_id: request.userId,
+      quantity,
+      price_cents: config.priceCents * quantity,
+      status: "held",
+      created_at: now,
+      expires_at: now + config.paymentWindowSeconds * 1000,
+      version: 1,
+      persisted_version: 0,
+      idempotency_key: request.idempotencyKey ?? null,
+      trace_id: request.traceId ?? null,
+    };
+    // One transaction: the order, its outbox row and the stock, or none of them.
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        `INSERT INTO orders (id, user_id, quantity, price_cents, status, created_at, expires_at, version,
+           persisted_version, idempotency_key, trace_id) VALUES (?, ?, ?, ?, 'held', ?, ?, 1, 0, ?, ?)`,
+        row.id,
+        row.user_id,
+        row.quantity,
+        row.price_cents,
+        row.created_at,
+        row.expires_at,
+        row.idempotency_key,
+        row.trace_id,
+      );
+      this.sql.exec("INSERT INTO outbox (order_id, version, next_send_at, attempts) VALUES (?, 1, ?, 0)", row.id, now);
+      this.sql.exec(
+        "UPDATE sale SET remaining = ?, sequence = ?, counters = ? WHERE id = 1",
+        this.remaining - quantity,
+        sequence,
+        JSON.stringify(this.counters),
+      );
+    });
+    // Memory follows storage only once the transaction has committed.
+    this.remaining -= quantity;
+    this.sequence = sequence;
+    this.buyers.set(request.userId, row.id);
+    this.countersDirty = false;
+    this.armAlarm(now);
+    this.observeLatency(performance.now() - started);
+    return { ok: true, order: this.toOrder(row), replayed: false, saleStatus: this.status(now) };
+  }
+
+  getOrder(orderId: string, userId: string): OrderResult {
+    const row = this.orderRow(orderId);
+    if (!row || row.user_id !== userId) return reject("NOT_FOUND", "No such order");
+    return { ok: true, order: this.toOrder(this.expireIfDue(row, this.clock())) };
+  }
+
+  getOrderForUser(userId: string): Order | null {
+    const id = this.buyers.get(userId);
+    if (id === undefined) return null;
+    return this.toOrder(this.expireIfDue(this.orderRow(id)!, this.clock()));
+  }
+
+  /**
+   * A simulated payment. Pay and expiry race here, in one thread: an order whose window has passed is
+   * expired first (its stock returned), so a paid order always holds its stock.
+   */
+  payOrder(orderId: string, userId: string): OrderResult {
+    const found = this.orderRow(orderId);
+    if (!found || found.user_id !== userId) return reject("NOT_FOUND", "No such order");
+    const row = this.expireIfDue(found, this.clock());
+    if (row.status === "paid") return { ok: true, order: this.toOrder(row) };
+    if (row.status === "expired") return reject("ORDER_EXPIRED", "The payment window has passed");
+    if (row.status !== "held") return reject("ORDER_NOT_PAYABLE", `The order is ${this.publicStatus(row)}`);
+    return { ok: true, order: this.toOrder(this.changeStatus(row, "paid", this.clock())) };
+  }
+
+  cancelOrder(orderId: string, userId: string): OrderResult {
+    const found = this.orderRow(orderId);
+    if (!found || found.user_id !== userId) return reject("NOT_FOUND", "No such order");
+    const row = this.expireIfDue(found, this.clock());
+    if (row.status === "cancelled") return { ok: true, order: this.toOrder(row) };
+    if (row.status !== "held") return reject("ORDER_NOT_CANCELLABLE", `The order is ${this.publicStatus(row)}`);
+    return { ok: true, order: this.toOrder(this.changeStatus(row, "cancelled", this.clock())) };
+  }
+
+  // ---------------------------------------------------------------- pipeline side
+
+  /**
+   * The consumer has written these versions to PostgreSQL. Their outbox rows go (a newer version of the
+   * same order stays), and a held order now shows as `confirmed`.
+   */
+  confirmPersisted(items: { orderId: string; version: number }[]): void {
+    this.ctx.storage.transactionSync(() => {
+      for (const { orderId, version } of items) {
+        this.sql.exec(
+          "UPDATE orders SET persisted_version = max(persisted_version, ?) WHERE id = ?",
+          version,
+          orderId,
+        );
+        this.sql.exec("DELETE FROM outbox WHERE order_id = ? AND version <= ?", orderId, version);
+      }
+    });
+  }
+
+  /**
+   * The alarm does the object's background work, and is safe to run twice: expire unpaid orders, send what
+   * is due in the outbox, save counters, then arm itself for the next due time.
+   */
+  async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = this.clock();
+    this.expireDueOrders(now);
+    await this.drainOutbox(now);
+    if (this.countersDirty) this.persistSale();
+    this.armAlarm(this.nextWakeAt(this.clock()));
+  }
+
+  private expireDueOrders(now: number): void {
+    const due = this.sql
+      .exec<OrderRow>(
+        "SELECT * FROM orders WHERE status = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+        now,
+        EXPIRE_LIMIT,
+      )
+      .toArray();
+    for (const row of due) this.changeStatus(row, "expired", now);
+  }
+
+  /**
+   * Sends due outbox rows to the ORDERS queue, 100 per `sendBatch`. A row is only marked as sent (and due
+   * again later, until confirmed) after its batch was accepted; a refused batch is retried with backoff.
+   * A purchase never waits for this: it runs in the alarm, after the purchase has been answered.
+   */
+  private async drainOutbox(now: number): Promise<void> {
+    const config = this.config;
+    if (!config) return;
+    const due = this.sql
+      .exec<OrderRow & { outbox_version: number; attempts: number }>(
+        `SELECT o.*, b.version AS outbox_version, b.attempts AS attempts
+         FROM outbox b JOIN orders o ON o.id = b.order_id
+         WHERE b.next_send_at <= ? ORDER BY b.next_send_at LIMIT ?`,
+        now,
+        DRAIN_LIMIT,
+      )
+      .toArray();
+    for (let i = 0; i < due.length; i += SEND_CHUNK) {
+      const chunk = due.slice(i, i + SEND_CHUNK);
+      const messages = chunk.map((row) => ({
+        body: {
+          kind: "order",
+          order: this.toOrder(row, row.version),
+          version: row.version,
+          traceId: row.trace_id ?? undefined,
+        } satisfies OrderMessage,
+        contentType: "json" as const,
+      }));
+      let sent = true;
+      try {
+        await this.env.ORDERS.sendBatch(messages);
+      } catch (err) {
+        sent = false;
+        console.warn(JSON.stringify({ msg: "outbox send failed", saleId: config.id, error: String(err) }));
+      }
+      const at = this.clock();
+      for (const row of chunk) {
+        const backoff = Math.min(RESEND_AFTER_MS * 2 ** row.attempts, RESEND_CAP_MS);
+        // Only the version that was sent is rescheduled; a newer version written meanwhile stays due now.
+        this.sql.exec(
+          "UPDATE outbox SET next_send_at = ?, attempts = attempts + 1 WHERE order_id = ? AND version = ?",
+          at + (sent ? backoff : Math.min(1000 * 2 ** row.attempts, RESEND_CAP_MS)),
+          row.id,
+          row.outbox_version,
+        );
+      }
+    }
+  }
+
+  private nextWakeAt(now: number): number | null {
+    const outbox = this.sql.exec<{ t: number | null }>("SELECT min(next_send_at) AS t FROM outbox").one().t;
+    const expiry = this.sql.exec<{ t: number | null }>(
+      "SELECT min(expires_at) AS t FROM orders WHERE status = 'held'",
+    ).one().t;
+    let next: number | null = null;
+    for (const t of [outbox, expiry, this.countersDirty ? now + COUNTER_FLUSH_MS : null]) {
+      if (t !== null && (next === null || t < next)) next = t;
+    }
+    return next === null ? null : Math.max(next, now);
+  }
+
+  /** Sets the alarm if nothing earlier is set. `setAlarm` is a storage write, so it is skipped when it can be. */
+  private armAlarm(at: number | null): void {
+    if (at === null) return;
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private status(now: number): SaleStatus {
+    const c = this.config!;
+    if (now >= c.endsAt) return "ended";
+    if (c.paused) return "paused";
+    if (this.remaining <= 0) return "sold_out";
+    if (now < c.startsAt) return "scheduled";
+    return "live";
+  }
+
+  private rejectForStatus(status: SaleStatus, config: SaleConfig, now: number): Rejection {
+    switch (status) {
+      case "ended":
+        this.counters.ended++;
+        return reject("ENDED", "The sale has ended");
+      case "paused":
+        this.counters.paused++;
+        return reject("PAUSED", "The sale is paused");
+      case "sold_out":
+        this.counters.soldOut++;
+        return reject("SOLD_OUT", "Sold out");
+      default:
+        this.counters.notStarted++;
+        return reject("NOT_STARTED", "The sale has not started", {
+          startsAt: new Date(config.startsAt).toISOString(),
+          secondsToStart: Math.ceil((config.startsAt - now) / 1000),
+        });
+    }
+  }
+
+  /** Moves a held order to a final status in one transaction with its outbox row and the stock it returns. */
+  private changeStatus(row: OrderRow, status: "paid" | "expired" | "cancelled", now: number): OrderRow {
+    const version = row.version + 1;
+    const returnsStock = status !== "paid";
+    this.ctx.storage.transactionSync(() => {
+      this.sql.exec("UPDATE orders SET status = ?, version = ? WHERE id = ?", status, version, row.id);
+      this.sql.exec(
+        `INSERT INTO outbox (order_id, version, next_send_at, attempts) VALUES (?, ?, ?, 0)
+         ON CONFLICT (order_id) DO UPDATE SET version = excluded.version, next_send_at = excluded.next_send_at, attempts = 0`,
+        row.id,
+        version,
+        now,
+      );
+      if (returnsStock) this.sql.exec("UPDATE sale SET remaining = remaining + ? WHERE id = 1", row.quantity);
+    });
+    if (returnsStock) this.remaining += row.quantity;
+    this.armAlarm(now);
+    return { ...row, status, version };
+  }
+
+  private expireIfDue(row: OrderRow, now: number): OrderRow {
+    return row.status === "held" && row.expires_at <= now ? this.changeStatus(row, "expired", now) : row;
+  }
+
+  private orderRow(id: string): OrderRow | undefined {
+    return this.sql.exec<OrderRow>("SELECT * FROM orders WHERE id = ?", id).toArray()[0];
+  }
+
+  private publicStatus(row: Pick<OrderRow, "status" | "persisted_version">): OrderStatus {
+    if (row.status === "held") return row.persisted_version > 0 ? "confirmed" : "reserved";
+    return row.status;
+  }
+
+  /**
+   * The order as clients see it. With `asOfVersion` it is the state written to PostgreSQL for that version:
+   * a held order is `confirmed` there, since being in PostgreSQL is what confirmed means.
+   */
+  private toOrder(row: OrderRow, asOfVersion?: number): Order {
+    const status = asOfVersion !== undefined && row.status === "held" ? "confirmed" : this.publicStatus(row);
+    return {
+      id: row.id,
+      saleId: this.config!.id,
+      userId: row.user_id,
+      quantity: row.quantity,
+      priceCents: row.price_cents,
+      status,
+      createdAt: new Date(row.created_at).toISOString(),
+      expiresAt: new Date(row.expires_at).toISOString(),
+    };
+  }
+
+  private toSale(now: number): Sale {
+    const c = this.config!;
+    return {
+      id: c.id,
+      title: c.title,
+      description: c.description,
+      priceCents: c.priceCents,
+      currency: c.currency,
+      stock: c.stock,
+      remaining: this.remaining,
+      perUserLimit: c.perUserLimit,
+      startsAt: new Date(c.startsAt).toISOString(),
+      endsAt: new Date(c.endsAt).toISOString(),
+      status: this.status(now),
+      paymentWindowSeconds: c.paymentWindowSeconds,
+    };
+  }
+
+  private persistSale(): void {
+    this.sql.exec(
+      "UPDATE sale SET config = ?, remaining = ?, sequence = ?, counters = ? WHERE id = 1",
+      JSON.stringify(this.config),
+      this.remaining,
+      this.sequence,
+      JSON.stringify(this.counters),
+    );
+    this.countersDirty = false;
+  }
+
+  /** Rejections change only counters: they are saved by the alarm, not on every request. */
+  private markCountersDirty(): void {
+    if (this.countersDirty) return;
+    this.countersDirty = true;
+    this.armAlarm(this.clock() + COUNTER_FLUSH_MS);
+  }
+
+  private observeLatency(ms: number): void {
+    const l = this.latency;
+    l.count++;
+    l.sumMs += ms;
+    for (let i = 0; i < LATENCY_BUCKETS_MS.length; i++) if (ms <= LATENCY_BUCKETS_MS[i]) l.buckets[i]++;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * PostgreSQL through Hyperdrive, as Cloudflare's Hyperdrive + Drizzle page does it: a postgres.js client per
+ * request (Hyperdrive pools the real connections).
+ *
+ * The client is not `end()`ed: on workerd, postgres.js 3.4.9's `sql.end()` always leaves an unhandled
+ * rejection ("Stream was cancelled", porsager/postgres#1202), one per request. Its sockets belong to the
+ * request's I/O context and the runtime closes them when the request is done; Hyperdrive keeps the pool.
+ */
+import { drizzle } from "drizzle-orm/postgres-js";
+import postgres from "postgres";
+import * as schema from "../db/schema.ts";
+
+export function connect(hyperdrive: Hyperdrive, options: { connectTimeoutSeconds?: number } = {}) {
+  const sql = postgres(hyperdrive.connectionString, {
+    max: 5,
+    fetch_types: false,
+    prepare: true,
+    connect_timeout: options.connectTimeoutSeconds ?? 5,
+    onnotice: () => {},
+  });
+  return { sql, db: drizzle(sql, { schema }) };
+}
+
+export type Database = ReturnType<typeof connect>["db"];
+
+/** Runs `work` with a fresh client (see above for why it is not ended). */
+export async function withDatabase<T>(
+  hyperdrive: Hyperdrive,
+  work: (db: Database, sql: postgres.Sql) => Promise<T>,
+  options?: { connectTimeoutSeconds?: number },
+): Promise<T> {
+  const { sql, db } = connect(hyperdrive, options);
+  return await work(db, sql);
+}
+
+/** Rejects after `ms`: postgres.js can wait long on a dead server despite connect_timeout. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, rejectPromise) => {
+      timer = setTimeout(() => rejectPromise(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

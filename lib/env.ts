@@ -1,0 +1,82 @@
+/**
+ * The bindings of each Worker, as their wrangler.toml files declare them.
+ */
+import type { SaleCatalog } from "../durable-objects/sale-catalog.ts";
+import type { SaleItem } from "../durable-objects/sale-item.ts";
+import type { OrderMessage } from "./schemas.ts";
+import type { WorkerEntrypoint } from "cloudflare:workers";
+import type SeckillService from "../workers/seckill/index.ts";
+
+/** "production" makes the secrets mandatory and the session cookie Secure. */
+interface Common {
+  ENVIRONMENT?: string;
+}
+
+export interface SeckillEnv extends Common {
+  SALE_ITEM: DurableObjectNamespace<SaleItem>;
+  SALE_CATALOG: DurableObjectNamespace<SaleCatalog>;
+  ORDERS: Queue<OrderMessage>;
+}
+
+/**
+ * The seckill Worker's RPC methods with their plain result types: results cross the binding by structured
+ * clone, so they arrive as the same plain data (the generic `Service<>` typing loses the unions on the way).
+ */
+export type SeckillRpc = Fetcher & {
+  [K in Exclude<keyof SeckillService, keyof WorkerEntrypoint | "fetch">]: SeckillService[K];
+};
+
+export interface GatewayEnv extends Common {
+  SECKILL: SeckillRpc;
+  ADMIN: Fetcher;
+  HYPERDRIVE: Hyperdrive;
+  ASSETS?: Fetcher;
+  SESSION_SECRET?: string;
+  PURCHASE_LIMITER?: RateLimit;
+  AUTH_LIMITER?: RateLimit;
+  /** Per-sale admission ceiling (requests per second reaching one sale's object). */
+  ADMISSION_RPS?: string;
+  ADMISSION_BURST?: string;
+  /** Failed logins allowed per username per window. */
+  LOGIN_FAILURES_MAX?: string;
+  LOGIN_FAILURES_WINDOW_SECONDS?: string;
+  /** Milliseconds before a call to the seckill Worker counts as failed. */
+  SECKILL_TIMEOUT_MS?: string;
+}
+
+export interface AdminEnv extends Common {
+  SECKILL: SeckillRpc;
+  HYPERDRIVE: Hyperdrive;
+  ADMIN_TOKEN?: string;
+}
+
+export interface ConsumerEnv extends Common {
+  SECKILL: SeckillRpc;
+  HYPERDRIVE: Hyperdrive;
+}
+
+export const DEV_ADMIN_TOKEN = "dev-admin-token";
+export const DEV_SESSION_SECRET = "dev-session-secret-change-me-in-production";
+
+export function isProduction(env: Common): boolean {
+  return env.ENVIRONMENT === "production";
+}
+
+/** Secrets are required in production; locally the documented defaults apply. */
+export function requireSecret(env: Common, value: string | undefined, name: string, devDefault: string): string {
+  if (value) return value;
+  if (isProduction(env)) throw new Error(`${name} is not set: run \`wrangler secret put ${name}\``);
+  return devDefault;
+}
+
+/**
+ * A Durable Object stub as its callers use it: each public method, awaited, with its plain result type.
+ * (The generic stub typing turns result unions into unions of promises, which nothing can narrow.)
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFunction = (...args: any[]) => unknown;
+export type StubOf<T> = {
+  [K in keyof T as T[K] extends AnyFunction ? K : never]: T[K] extends (...args: infer A) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : never;
+};

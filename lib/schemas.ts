@@ -1,0 +1,115 @@
+/**
+ * The contract's shapes, once: the Workers validate with these and the web app is typed by them.
+ */
+import { z } from "zod";
+
+export const SALE_STATUSES = ["scheduled", "live", "paused", "sold_out", "ended"] as const;
+export type SaleStatus = (typeof SALE_STATUSES)[number];
+
+export const ORDER_STATUSES = ["reserved", "confirmed", "paid", "expired", "cancelled"] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const credentialsSchema = z.strictObject({
+  username: z
+    .string()
+    .min(3, "Username must be 3–32 characters")
+    .max(32, "Username must be 3–32 characters")
+    .regex(/^[A-Za-z0-9_.-]+$/, "Username may use letters, digits, _ . and -"),
+  password: z.string().min(8, "Password must be 8–128 characters").max(128, "Password must be 8–128 characters"),
+});
+export type Credentials = z.infer<typeof credentialsSchema>;
+
+export const purchaseSchema = z.strictObject({
+  quantity: z.number().int().min(1).max(100).optional(),
+});
+export type PurchaseInput = z.infer<typeof purchaseSchema>;
+
+/** `Idempotency-Key`: printable ASCII, short enough to keep per buyer. */
+export const idempotencyKeySchema = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/);
+
+const isoDate = z.iso.datetime({ offset: true });
+
+const saleFields = {
+  title: z.string().trim().min(1).max(200),
+  description: z.string().max(5000).optional(),
+  priceCents: z.number().int().min(0).max(1_000_000_000),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, "ISO 4217 code, e.g. USD")
+    .optional(),
+  stock: z.number().int().min(1).max(1_000_000),
+  perUserLimit: z.number().int().min(1).max(100).optional(),
+  startsAt: isoDate,
+  endsAt: isoDate,
+  paymentWindowSeconds: z.number().int().min(1).max(86_400).optional(),
+};
+
+export const createSaleSchema = z.strictObject(saleFields).refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
+  message: "endsAt must be after startsAt",
+  path: ["endsAt"],
+});
+export type CreateSaleInput = z.infer<typeof createSaleSchema>;
+
+export const updateSaleSchema = z
+  .strictObject(saleFields)
+  .partial()
+  .refine((s) => !(s.startsAt && s.endsAt) || Date.parse(s.endsAt) > Date.parse(s.startsAt), {
+    message: "endsAt must be after startsAt",
+    path: ["endsAt"],
+  });
+export type UpdateSaleInput = z.infer<typeof updateSaleSchema>;
+
+export interface User {
+  id: string;
+  username: string;
+}
+
+export interface Sale {
+  id: string;
+  title: string;
+  description: string;
+  priceCents: number;
+  currency: string;
+  stock: number;
+  remaining: number;
+  perUserLimit: number;
+  startsAt: string;
+  endsAt: string;
+  status: SaleStatus;
+  paymentWindowSeconds: number;
+}
+
+export interface SaleStats {
+  attempts: number;
+  sold: number;
+  remaining: number;
+  rejected: {
+    soldOut: number;
+    duplicate: number;
+    rateLimited: number;
+    notStarted: number;
+    ended: number;
+    paused: number;
+  };
+  outboxDepth: number;
+  awaitingDatabase: number;
+}
+
+export interface Order {
+  id: string;
+  saleId: string;
+  userId: string;
+  quantity: number;
+  priceCents: number;
+  status: OrderStatus;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** What the outbox sends to the ORDERS queue: the order's state at `version`. */
+export interface OrderMessage {
+  kind: "order";
+  order: Order;
+  version: number;
+  traceId?: string;
+}

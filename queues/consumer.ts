@@ -1,0 +1,117 @@
+/**
+ * The order consumer: ORDERS queue → PostgreSQL (through Hyperdrive) → confirmation back to each sale's
+ * object. Also the dead-letter consumer, which makes one last attempt and otherwise records the message and
+ * its error in failed_orders for a merchant to replay.
+ *
+ * A message is acked only after its state is committed in PostgreSQL. A failure retries it with an
+ * exponential delay; after max_retries the queue moves it to the dead-letter queue. Whatever happens here,
+ * the object's outbox keeps the order until it is confirmed and sends it again, so an outage of any length
+ * ends with every order in PostgreSQL and no manual step.
+ */
+import { failedOrders } from "../db/schema.ts";
+import { withDatabase } from "../lib/db.ts";
+import type { ConsumerEnv } from "../lib/env.ts";
+import type { OrderMessage } from "../lib/schemas.ts";
+import { DEAD_LETTER_QUEUE_SUFFIX, confirmationsBySale, persistOrderStates, retryDelaySeconds } from "./persist.ts";
+
+function log(fields: Record<string, unknown>) {
+  console.log(JSON.stringify({ worker: "consumer", ...fields }));
+}
+
+function isOrderMessage(body: unknown): body is OrderMessage {
+  const m = body as OrderMessage;
+  return typeof m === "object" && m !== null && m.kind === "order" && typeof m.order?.id === "string";
+}
+
+/** An error PostgreSQL raised for a statement (it has a severity), as opposed to a connection failure. */
+function isStatementError(err: unknown): boolean {
+  return typeof err === "object" && err !== null && "severity" in err;
+}
+
+async function confirmToObjects(env: ConsumerEnv, messages: OrderMessage[]) {
+  await Promise.all(
+    [...confirmationsBySale(messages)].map(([saleId, items]) =>
+      env.SECKILL.confirmPersisted(saleId, items).catch((err: unknown) =>
+        // The row is in PostgreSQL; the outbox will send it again and the confirmation will follow.
+        log({ msg: "confirm failed", saleId, error: String(err) }),
+      ),
+    ),
+  );
+}
+
+async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx: ExecutionContext) {
+  const started = Date.now();
+  const valid = batch.messages.filter((m) => {
+    if (isOrderMessage(m.body)) return true;
+    log({ msg: "dropping malformed message", id: m.id });
+    m.ack();
+    return false;
+  }) as Message<OrderMessage>[];
+  if (valid.length === 0) return;
+
+  await withDatabase(env.HYPERDRIVE, async (db) => {
+    const committed: Message<OrderMessage>[] = [];
+    try {
+      await persistOrderStates(db, valid.map((m) => m.body));
+      committed.push(...valid);
+    } catch (batchError) {
+      // A lost connection is not the messages' fault: let the outer handler send them all back.
+      if (!isStatementError(batchError)) throw batchError;
+      // One bad message must not hold back the rest: try each alone, retry only those that fail.
+      log({ msg: "batch insert failed, retrying one by one", size: valid.length, error: String(batchError) });
+      for (const m of valid) {
+        try {
+          await persistOrderStates(db, [m.body]);
+          committed.push(m);
+        } catch (err) {
+          log({ msg: "order insert failed", orderId: m.body.order.id, attempts: m.attempts, error: String(err), traceId: m.body.traceId });
+          m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+        }
+      }
+    }
+    await confirmToObjects(env, committed.map((m) => m.body));
+    for (const m of committed) m.ack();
+    log({ msg: "batch", queue: batch.queue, size: valid.length, committed: committed.length, ms: Date.now() - started });
+  }).catch((err: unknown) => {
+    // No connection at all: PostgreSQL is down. Everything goes back with a delay.
+    log({ msg: "database unavailable", size: valid.length, error: String(err) });
+    for (const m of valid) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+  });
+}
+
+async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx: ExecutionContext) {
+  await withDatabase(env.HYPERDRIVE, async (db) => {
+    for (const m of batch.messages) {
+      if (!isOrderMessage(m.body)) {
+        m.ack();
+        continue;
+      }
+      const body = m.body;
+      try {
+        // One last attempt: the failure that sent it here may be gone.
+        await persistOrderStates(db, [body]);
+        await confirmToObjects(env, [body]);
+      } catch (err) {
+        await db.insert(failedOrders).values({
+          orderId: body.order.id,
+          saleId: body.order.saleId,
+          payload: body,
+          error: String(err).slice(0, 2000),
+          attempts: m.attempts,
+        });
+        log({ msg: "order dead-lettered", orderId: body.order.id, error: String(err), traceId: body.traceId });
+      }
+      m.ack();
+    }
+  }).catch((err: unknown) => {
+    log({ msg: "dead-letter consumer: database unavailable", error: String(err) });
+    for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+  });
+}
+
+export default {
+  async queue(batch, env, ctx) {
+    if (batch.queue.endsWith(DEAD_LETTER_QUEUE_SUFFIX)) await consumeDeadLetters(batch, env, ctx);
+    else await consumeOrders(batch, env, ctx);
+  },
+} satisfies ExportedHandler<ConsumerEnv, unknown>;

@@ -1,0 +1,182 @@
+/**
+ * `npm start`: the whole system on one port.
+ *
+ * 1. PostgreSQL: DATABASE_URL if set, else an embedded one (pglite-server, data in .data/pg, port 54329);
+ * 2. migrations applied to it;
+ * 3. the web app built into web/dist (the gateway's static assets);
+ * 4. every Worker in one `wrangler dev` (gateway served on PORT, seckill, admin and consumer behind it),
+ *    with local Queues, Durable Objects and Hyperdrive pointed at the database;
+ * 5. a banner with the URLs, the admin token and the database.
+ *
+ * SIGINT/SIGTERM: wrangler stops taking requests and exits (the consumer's in-flight batch finishes), then
+ * the embedded database is stopped; every child is in its own process group and is waited for.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import {
+  ROOT,
+  applyMigrations,
+  startEmbeddedPostgres,
+  stopChild,
+  waitForPort,
+  type Database,
+} from "./lib/postgres.ts";
+
+const PORT = Number(process.env.PORT ?? 8787);
+const HOST = "127.0.0.1";
+const DATA_DIR = path.resolve(process.env.MINISHOP_DATA_DIR ?? path.join(ROOT, ".data"));
+const EMBEDDED_PG_PORT = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
+const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? "dev-admin-token";
+const bin = (name: string) => path.join(ROOT, "node_modules/.bin", name);
+
+/** The local session secret: SESSION_SECRET if set, else one made on first start and kept in .data/. */
+function sessionSecret(): string {
+  if (process.env.SESSION_SECRET) return process.env.SESSION_SECRET;
+  const file = path.join(DATA_DIR, "session-secret");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const secret = randomBytes(32).toString("hex");
+  writeFileSync(file, secret + "\n", { mode: 0o600 });
+  return secret;
+}
+
+function log(message: string) {
+  process.stdout.write(`[minishop] ${message}\n`);
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code}`))));
+  });
+}
+
+async function waitForHealthy(url: string, child: ChildProcess, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+async function main() {
+  mkdirSync(DATA_DIR, { recursive: true });
+  const children: ChildProcess[] = [];
+  let database: Database | null = null;
+  let stopping = false;
+
+  const shutdown = async (signal: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: stopping`);
+    // wrangler first: it stops accepting requests and lets in-flight work finish before exiting.
+    await Promise.all(children.map((c) => stopChild(c, 10_000)));
+    if (database) await database.stop();
+    log("stopped");
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+  try {
+    if (process.env.DATABASE_URL) {
+      database = { url: process.env.DATABASE_URL, embedded: false, stop: async () => {} };
+      log(`PostgreSQL: ${redact(database.url)} (DATABASE_URL)`);
+    } else {
+      log(`starting embedded PostgreSQL on ${HOST}:${EMBEDDED_PG_PORT} (data in ${path.join(DATA_DIR, "pg")})`);
+      database = await startEmbeddedPostgres({ dataDir: path.join(DATA_DIR, "pg"), port: EMBEDDED_PG_PORT });
+    }
+    const url = withPassword(database.url);
+    log("applying migrations");
+    await applyMigrations(url);
+
+    if (process.env.SKIP_WEB_BUILD !== "1") {
+      log("building the web app");
+      await run(bin("vite"), ["build", "--config", "web/vite.config.ts", "--logLevel", "warn"]);
+    }
+
+    const secret = sessionSecret();
+    const envFile = path.join(DATA_DIR, "workers.env");
+    writeFileSync(envFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n`, { mode: 0o600 });
+
+    const wrangler = spawn(
+      bin("wrangler"),
+      [
+        "dev",
+        "-c", "wrangler.toml",
+        "-c", "workers/seckill/wrangler.toml",
+        "-c", "workers/admin/wrangler.toml",
+        "-c", "queues/wrangler.toml",
+        "--ip", HOST,
+        "--port", String(PORT),
+        "--persist-to", path.join(DATA_DIR, "wrangler"),
+        "--inspector-port", String(Number(process.env.INSPECTOR_PORT ?? PORT + 10_000)),
+        "--env-file", envFile,
+        "--show-interactive-dev-session=false",
+        "--log-level", process.env.WRANGLER_LOG ?? "log",
+      ],
+      {
+        cwd: ROOT,
+        detached: true,
+        stdio: ["ignore", "inherit", "inherit"],
+        env: {
+          ...process.env,
+          WRANGLER_SEND_METRICS: "false",
+          CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: url,
+        },
+      },
+    );
+    children.push(wrangler);
+    wrangler.once("exit", (code) => {
+      if (!stopping) {
+        log(`wrangler exited with ${code}`);
+        void shutdown("wrangler exit", code ?? 1);
+      }
+    });
+    await waitForPort(PORT, HOST, 120_000);
+    await waitForHealthy(`http://${HOST}:${PORT}/healthz`, wrangler);
+
+    const shop = `http://${HOST}:${PORT}`;
+    process.stdout.write(
+      [
+        "",
+        "  ┌──────────────────────────────────────────────────────────────",
+        `  │ MiniShop Edge is running`,
+        `  │ Shop:        ${shop}/`,
+        `  │ Merchants:   ${shop}/admin   (admin token: ${ADMIN_TOKEN})`,
+        `  │ Admin API:   ${shop}/admin/api/sales   (Authorization: Bearer ${ADMIN_TOKEN})`,
+        `  │ Metrics:     ${shop}/metrics`,
+        `  │ Health:      ${shop}/healthz   ${shop}/readyz`,
+        `  │ PostgreSQL:  ${redact(url)}${database.embedded ? " (embedded, data in .data/pg)" : " (DATABASE_URL)"}`,
+        `  │ Session secret: ${process.env.SESSION_SECRET ? "(from SESSION_SECRET)" : secret + " (local, kept in .data/session-secret)"}`,
+        "  │ Ctrl-C stops everything.",
+        "  └──────────────────────────────────────────────────────────────",
+        "",
+      ].join("\n"),
+    );
+  } catch (err) {
+    log(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    await shutdown("error", 1);
+  }
+}
+
+/** Hyperdrive's local connection string must carry a password; trust-auth servers accept any. */
+function withPassword(url: string): string {
+  const u = new URL(url);
+  if (!u.password) u.password = "postgres";
+  return u.toString();
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = "***";
+  return u.toString();
+}
+
+void main();

@@ -1,0 +1,128 @@
+/**
+ * The gateway Worker: the public entry. Serves the web app (static assets), the shopper API, health, and
+ * forwards /admin/* and /metrics to the admin Worker. Every answer that is not a success has the error body
+ * of shared/API.md, and no input produces a 5xx: unexpected errors are logged and rendered as 500 by one
+ * `onError`, and tests throw garbage at every route to keep it that way.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { sql } from "drizzle-orm";
+import { ApiError } from "../../lib/errors.ts";
+import { withDatabase, withTimeout } from "../../lib/db.ts";
+import type { GatewayEnv } from "../../lib/env.ts";
+import { type GatewayApp } from "./context.ts";
+import { auth, me } from "./routes/auth.ts";
+import { orders } from "./routes/orders.ts";
+import { sales } from "./routes/sales.ts";
+import { startTrace } from "./trace.ts";
+
+const MAX_BODY_BYTES = 16 * 1024;
+const READY_TIMEOUT_MS = 1_500;
+
+const app = new Hono<GatewayApp>();
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) return err.toResponse();
+  if (err instanceof HTTPException) {
+    // Hono's own 4xx (malformed JSON in a validator, for one) in the contract's shape.
+    const status = err.status;
+    if (status === 413) return new ApiError("PAYLOAD_TOO_LARGE", "The body is over 16 KiB").toResponse();
+    if (status >= 400 && status < 500) return new ApiError("VALIDATION_FAILED", err.message || "Bad request").toResponse();
+  }
+  console.error(JSON.stringify({ msg: "unhandled error", traceId: c.get("traceId"), path: c.req.path, error: String(err), stack: (err as Error).stack }));
+  return new ApiError("INTERNAL", "Something went wrong on our side").toResponse();
+});
+
+app.notFound(() => new ApiError("NOT_FOUND", "No such route").toResponse());
+
+// Tracing and one structured log line per request.
+app.use(startTrace);
+
+app.use(
+  secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'self'"],
+      formAction: ["'self'"],
+    },
+    referrerPolicy: "strict-origin-when-cross-origin",
+    xContentTypeOptions: "nosniff",
+    crossOriginEmbedderPolicy: false,
+  }),
+);
+
+// A state-changing request from another site's page is refused (the cookie is SameSite=Lax; this is the belt).
+app.use(async (c, next) => {
+  const method = c.req.method;
+  if (method !== "GET" && method !== "HEAD" && method !== "OPTIONS") {
+    const origin = c.req.header("Origin");
+    if (origin !== undefined && origin !== new URL(c.req.url).origin) {
+      throw new ApiError("FORBIDDEN_ORIGIN", "Cross-site requests are not accepted");
+    }
+  }
+  await next();
+});
+
+app.use(
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError("PAYLOAD_TOO_LARGE", "The body is over 16 KiB");
+    },
+  }),
+);
+
+app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+app.get("/readyz", async (c) => {
+  const checks: Record<string, string> = {};
+  await Promise.all([
+    withTimeout(
+      withDatabase(c.env.HYPERDRIVE, (_db, pg) => pg`select 1`, { connectTimeoutSeconds: 1 }),
+      READY_TIMEOUT_MS,
+      "database",
+    ).then(
+      () => (checks.database = "ok"),
+      (err: unknown) => (checks.database = `failed: ${String(err)}`),
+    ),
+    withTimeout(c.env.SECKILL.ping(), READY_TIMEOUT_MS, "seckill").then(
+      () => (checks.seckill = "ok"),
+      (err: unknown) => (checks.seckill = `failed: ${String(err)}`),
+    ),
+  ]);
+  const failed = Object.entries(checks).filter(([, v]) => v !== "ok").map(([k]) => k);
+  if (failed.length === 0) return c.json({ status: "ok", checks });
+  return new ApiError("UNAVAILABLE", `Not ready: ${failed.join(", ")}`, { checks }, { "Retry-After": "5" }).toResponse();
+});
+
+app.route("/api/auth", auth);
+app.route("/api/me", me);
+app.route("/api/sales", sales);
+app.route("/api/orders", orders);
+
+// Merchants: the admin Worker answers these; it checks the admin token itself.
+// Its answer is re-wrapped so this Worker's middleware can add headers (a fetched Response is immutable).
+const toAdmin = async (c: { req: { raw: Request }; env: GatewayEnv }) => {
+  const res = await c.env.ADMIN.fetch(c.req.raw);
+  return new Response(res.body, res);
+};
+app.all("/admin/api/*", toAdmin);
+app.get("/metrics", toAdmin);
+
+app.all("/api/*", () => new ApiError("NOT_FOUND", "No such route").toResponse());
+
+// Everything else is the web app; unknown paths get its shell (single-page app) from the assets.
+app.get("*", async (c) => {
+  if (!c.env.ASSETS) return new ApiError("NOT_FOUND", "No such route").toResponse();
+  const res = await c.env.ASSETS.fetch(c.req.raw);
+  return new Response(res.body, res);
+});
+
+export default app satisfies ExportedHandler<GatewayEnv>;

@@ -1,0 +1,45 @@
+/**
+ * A shopper's own orders. Every lookup is by (order id, session user): another shopper's order id answers
+ * exactly like an id that does not exist, `404`.
+ */
+import { Hono } from "hono";
+import { ApiError, rejectionToError } from "../../../lib/errors.ts";
+import { isOrderId, saleIdOfOrder } from "../../../lib/ids.ts";
+import { callSeckill, type GatewayApp, type GatewayContext } from "../context.ts";
+import { requireUser } from "../session.ts";
+import { forgetClosed } from "./sales.ts";
+
+function orderIdParam(c: GatewayContext): string {
+  const id = c.req.param("id") ?? "";
+  if (!isOrderId(id)) throw new ApiError("NOT_FOUND", "No such order");
+  return id;
+}
+
+export const orders = new Hono<GatewayApp>()
+  .get("/", async (c) => {
+    const user = await requireUser(c);
+    return c.json({ orders: await callSeckill(c, () => c.env.SECKILL.listOrdersForUser(user.id)) });
+  })
+  .get("/:id", async (c) => {
+    const user = await requireUser(c);
+    const id = orderIdParam(c);
+    const result = await callSeckill(c, () => c.env.SECKILL.getOrder(id, user.id));
+    if (!result.ok) throw rejectionToError(result);
+    return c.json({ order: result.order });
+  })
+  .post("/:id/pay", async (c) => {
+    const user = await requireUser(c);
+    const id = orderIdParam(c);
+    const result = await callSeckill(c, () => c.env.SECKILL.payOrder(id, user.id));
+    if (!result.ok) throw rejectionToError(result);
+    return c.json({ order: result.order });
+  })
+  .post("/:id/cancel", async (c) => {
+    const user = await requireUser(c);
+    const id = orderIdParam(c);
+    const result = await callSeckill(c, () => c.env.SECKILL.cancelOrder(id, user.id));
+    if (!result.ok) throw rejectionToError(result);
+    // The stock is back: this isolate stops answering "sold out" for the sale at once.
+    forgetClosed(c, saleIdOfOrder(id));
+    return c.json({ order: result.order });
+  });

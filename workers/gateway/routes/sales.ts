@@ -1,0 +1,213 @@
+/**
+ * Shopper sales: browse and buy. The purchase route is the hot path of a flash sale, so it is ordered to
+ * say "no" as cheaply as possible: sold out or ended first (isolate memory, then the Cache API), before the
+ * session, the body or any call; then the shopper's rate limit and the sale's admission bucket; only then
+ * the sale's object.
+ */
+import { Hono } from "hono";
+import { ApiError, rejectionToError } from "../../../lib/errors.ts";
+import { isUuid } from "../../../lib/ids.ts";
+import { idempotencyKeySchema, purchaseSchema, type Sale } from "../../../lib/schemas.ts";
+import { callSeckill, getGuards, type GatewayApp, type GatewayContext } from "../context.ts";
+import type { ClosedReason } from "../guards.ts";
+import { TokenBucket } from "../guards.ts";
+import { overLimit, rateLimited } from "../limits.ts";
+import { requireUser } from "../session.ts";
+
+/** How long a "sold out" is believed without asking the object: stock can come back (expiry, cancel). */
+const SOLD_OUT_TTL_MS = 1_000;
+const ENDED_TTL_MS = 60_000;
+const LIST_TTL_MS = 1_000;
+const SALE_TTL_MS = 500;
+const EDGE_FLUSH_MS = 2_000;
+const CLOSED_CACHE_ORIGIN = "https://closed-sales.minishop.internal/";
+
+const listCache: { at: number; sales: Sale[] | null } = { at: 0, sales: null };
+const saleCache = new Map<string, { at: number; sale: Sale }>();
+
+function notFound(): ApiError {
+  return new ApiError("NOT_FOUND", "No such sale");
+}
+
+function closedError(reason: ClosedReason): ApiError {
+  return reason === "ended" ? new ApiError("ENDED", "The sale has ended") : new ApiError("SOLD_OUT", "Sold out");
+}
+
+function countEdgeRejection(c: GatewayContext, saleId: string, kind: "rateLimited" | "soldOut" | "ended") {
+  const g = getGuards(c.env);
+  const pendingBefore = g.edgeRejections.size;
+  const counts = g.edgeRejections.get(saleId) ?? { rateLimited: 0, soldOut: 0, ended: 0 };
+  counts[kind]++;
+  g.edgeRejections.set(saleId, counts);
+  if (pendingBefore > 0) return;
+  // The first count after a flush schedules the next one: counters reach the objects at most every
+  // 2 s per isolate, as one call per sale, off the request's critical path.
+  c.executionCtx.waitUntil(
+    new Promise((resolve) => setTimeout(resolve, EDGE_FLUSH_MS)).then(() => {
+      const pending = [...g.edgeRejections];
+      g.edgeRejections.clear();
+      return Promise.allSettled(pending.map(([id, n]) => c.env.SECKILL.recordEdgeRejections(id, n)));
+    }),
+  );
+}
+
+/** Shares a "closed" verdict with the other isolates of this location, for as long as it holds. */
+function publishClosed(c: GatewayContext, saleId: string, reason: ClosedReason) {
+  const ttl = reason === "ended" ? ENDED_TTL_MS : SOLD_OUT_TTL_MS;
+  getGuards(c.env).closed.set(saleId, reason, ttl);
+  c.executionCtx.waitUntil(
+    caches.default
+      .put(
+        CLOSED_CACHE_ORIGIN + saleId,
+        new Response(reason, { headers: { "Cache-Control": `max-age=${Math.ceil(ttl / 1000)}` } }),
+      )
+      .catch(() => {}),
+  );
+}
+
+function forgetClosed(c: GatewayContext, saleId: string) {
+  getGuards(c.env).closed.clear(saleId);
+  c.executionCtx.waitUntil(caches.default.delete(CLOSED_CACHE_ORIGIN + saleId).catch(() => false));
+}
+
+/** Memory first; the Cache API only when this isolate has no fresh verdict of its own. */
+async function closedReason(c: GatewayContext, saleId: string): Promise<ClosedReason | null> {
+  const g = getGuards(c.env);
+  const known = g.closed.get(saleId);
+  if (known) return known;
+  if (g.closed.checkedRecently(saleId)) return null;
+  const cached = await caches.default.match(CLOSED_CACHE_ORIGIN + saleId).catch(() => undefined);
+  if (!cached) {
+    g.closed.markChecked(saleId, SOLD_OUT_TTL_MS / 2);
+    return null;
+  }
+  const reason = (await cached.text()) as ClosedReason;
+  g.closed.set(saleId, reason, reason === "ended" ? ENDED_TTL_MS : SOLD_OUT_TTL_MS);
+  return reason;
+}
+
+/** The purchase body is optional (`{}` or nothing); when present it is JSON with only known fields. */
+async function readPurchaseBody(c: GatewayContext): Promise<{ quantity: number }> {
+  const text = await c.req.text();
+  if (text.trim() === "") return { quantity: 1 };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ApiError("VALIDATION_FAILED", "The body is not valid JSON");
+  }
+  const parsed = purchaseSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ApiError(
+      "VALIDATION_FAILED",
+      "The request is not valid",
+      parsed.error.issues.map((i) => ({ path: i.path.map(String), code: i.code, message: i.message })),
+    );
+  }
+  return { quantity: parsed.data.quantity ?? 1 };
+}
+
+function readIdempotencyKey(c: GatewayContext): string | undefined {
+  const raw = c.req.header("Idempotency-Key");
+  if (raw === undefined) return undefined;
+  const parsed = idempotencyKeySchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ApiError("VALIDATION_FAILED", "Idempotency-Key must be 1–128 printable characters", [
+      { path: ["Idempotency-Key"], message: "1–128 printable ASCII characters" },
+    ]);
+  }
+  return parsed.data;
+}
+
+function admit(c: GatewayContext, saleId: string): boolean {
+  const g = getGuards(c.env);
+  let bucket = g.admission.get(saleId);
+  if (!bucket) {
+    bucket = new TokenBucket(g.admissionRate, g.admissionBurst);
+    g.admission.set(saleId, bucket);
+  }
+  return bucket.take();
+}
+
+export const sales = new Hono<GatewayApp>()
+  .get("/", async (c) => {
+    const now = Date.now();
+    if (listCache.sales && now - listCache.at < LIST_TTL_MS) {
+      return c.json({ serverTime: new Date(now).toISOString(), sales: listCache.sales });
+    }
+    try {
+      const list = await callSeckill(c, () => c.env.SECKILL.listSales());
+      listCache.at = Date.now();
+      listCache.sales = list;
+      return c.json({ serverTime: new Date().toISOString(), sales: list });
+    } catch (err) {
+      // Degraded, not down: shoppers keep the last list this isolate saw.
+      if (!listCache.sales) throw err;
+      return c.json({ serverTime: new Date().toISOString(), sales: listCache.sales, degraded: true });
+    }
+  })
+  .get("/:id", async (c) => {
+    const saleId = c.req.param("id");
+    if (!isUuid(saleId)) throw notFound();
+    const now = Date.now();
+    const cached = saleCache.get(saleId);
+    if (cached && now - cached.at < SALE_TTL_MS) {
+      return c.json({ serverTime: new Date(now).toISOString(), sale: cached.sale });
+    }
+    let sale: Sale | null;
+    try {
+      sale = await callSeckill(c, () => c.env.SECKILL.getSale(saleId));
+    } catch (err) {
+      if (!cached) throw err;
+      return c.json({ serverTime: new Date().toISOString(), sale: cached.sale, degraded: true });
+    }
+    if (!sale) throw notFound();
+    if (saleCache.size > 1000) saleCache.clear();
+    saleCache.set(saleId, { at: Date.now(), sale });
+    return c.json({ serverTime: new Date().toISOString(), sale });
+  })
+  .post("/:id/purchase", async (c) => {
+    const saleId = c.req.param("id");
+    if (!isUuid(saleId)) throw notFound();
+
+    // 1. The cheap "no": decided before the session, the body or any call.
+    const closed = await closedReason(c, saleId);
+    if (closed) {
+      countEdgeRejection(c, saleId, closed === "ended" ? "ended" : "soldOut");
+      throw closedError(closed);
+    }
+
+    // 2. Who is buying, and what.
+    const user = await requireUser(c);
+    c.set("user", user);
+    const idempotencyKey = readIdempotencyKey(c);
+    const { quantity } = await readPurchaseBody(c);
+
+    // 3. Rate limits: the shopper, the shopper's network, then the sale's admission ceiling.
+    const ip = c.req.header("CF-Connecting-IP");
+    if (
+      (await overLimit(c.env, "PURCHASE_LIMITER", `user:${user.id}`)) ||
+      (ip !== undefined && (await overLimit(c.env, "PURCHASE_LIMITER", `ip:${ip}`)))
+    ) {
+      countEdgeRejection(c, saleId, "rateLimited");
+      throw rateLimited("Too many purchase attempts, slow down", 10);
+    }
+    if (!admit(c, saleId)) {
+      countEdgeRejection(c, saleId, "rateLimited");
+      throw rateLimited("The sale is busy, retrying shortly will get you in", 1);
+    }
+
+    // 4. The sale's object decides.
+    const result = await callSeckill(c, () =>
+      c.env.SECKILL.purchase(saleId, { userId: user.id, quantity, idempotencyKey, traceId: c.get("traceId") }),
+    );
+    if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
+    if (!result.ok) {
+      if (result.code === "UNAVAILABLE") throw rejectionToError(result, { "Retry-After": "1" });
+      throw rejectionToError(result);
+    }
+    if (result.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json({ order: result.order }, 202);
+  });
+
+export { forgetClosed };

@@ -1,0 +1,150 @@
+/**
+ * The seckill Worker: hosts the SaleItem and SaleCatalog objects and is the RPC surface the gateway,
+ * admin and consumer Workers call through service bindings. It holds no state of its own; each call is
+ * routed to the sale's object (an order id carries its sale id, see lib/ids.ts).
+ */
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { reject, type Rejection } from "../../lib/errors.ts";
+import { saleIdOfOrder } from "../../lib/ids.ts";
+import type { SeckillEnv, StubOf } from "../../lib/env.ts";
+import type { Order, Sale } from "../../lib/schemas.ts";
+import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+import type {
+  SaleItem,
+  LedgerEntry,
+  OrderResult,
+  PurchaseRequest,
+  PurchaseResult,
+  SaleConfig,
+} from "../../durable-objects/sale-item.ts";
+
+export { SaleItem } from "../../durable-objects/sale-item.ts";
+export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+
+/** How many sales a shopper's "my orders" looks through (newest first). */
+const ORDERS_LOOKUP_SALES = 200;
+
+function isOverloaded(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { overloaded?: boolean }).overloaded === true;
+}
+
+function isRetryable(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { retryable?: boolean }).retryable === true;
+}
+
+export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
+  async fetch(): Promise<Response> {
+    return Response.json({ error: { code: "NOT_FOUND", message: "The seckill Worker only answers RPC" } }, { status: 404 });
+  }
+
+  private sale(saleId: string): StubOf<SaleItem> {
+    return this.env.SALE_ITEM.get(this.env.SALE_ITEM.idFromName(saleId)) as unknown as StubOf<SaleItem>;
+  }
+
+  private catalog(): StubOf<SaleCatalog> {
+    return this.env.SALE_CATALOG.get(this.env.SALE_CATALOG.idFromName("catalog")) as unknown as StubOf<SaleCatalog>;
+  }
+
+  /**
+   * Calls an object once more when the runtime says the failure is retryable (and the call is safe to
+   * repeat); an overloaded object is answered as 503 rather than retried, which would add to the load.
+   */
+  private async call<T>(run: () => Promise<T>, idempotent: boolean): Promise<T | Rejection> {
+    try {
+      return await run();
+    } catch (err) {
+      if (isOverloaded(err)) return reject("UNAVAILABLE", "The sale is overloaded, try again shortly");
+      if (idempotent && isRetryable(err)) return await run();
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- shopper
+
+  /**
+   * Not retried on a retryable error: the first attempt may have committed. The shopper's retry (with its
+   * Idempotency-Key) is the safe way to repeat a purchase.
+   */
+  async purchase(saleId: string, request: PurchaseRequest): Promise<PurchaseResult> {
+    return (await this.call(() => this.sale(saleId).reservePurchase(request), false)) as PurchaseResult;
+  }
+
+  async getSale(saleId: string): Promise<Sale | null> {
+    return (await this.sale(saleId).getSale()) as Sale | null;
+  }
+
+  async listSales(): Promise<Sale[]> {
+    const ids = await this.catalog().list();
+    const sales = await Promise.all(ids.map((id) => this.getSale(id)));
+    return sales.filter((s): s is Sale => s !== null);
+  }
+
+  async getOrder(orderId: string, userId: string): Promise<OrderResult> {
+    return (await this.sale(saleIdOfOrder(orderId)).getOrder(orderId, userId)) as OrderResult;
+  }
+
+  async payOrder(orderId: string, userId: string): Promise<OrderResult> {
+    const result = await this.call(() => this.sale(saleIdOfOrder(orderId)).payOrder(orderId, userId), true);
+    return result as OrderResult;
+  }
+
+  async cancelOrder(orderId: string, userId: string): Promise<OrderResult> {
+    const result = await this.call(() => this.sale(saleIdOfOrder(orderId)).cancelOrder(orderId, userId), true);
+    return result as OrderResult;
+  }
+
+  async listOrdersForUser(userId: string): Promise<Order[]> {
+    const ids = (await this.catalog().list()).slice(0, ORDERS_LOOKUP_SALES);
+    const orders = await Promise.all(ids.map((id) => this.sale(id).getOrderForUser(userId)));
+    return (orders as (Order | null)[]).filter((o): o is Order => o !== null).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  }
+
+  async recordEdgeRejections(saleId: string, counts: { rateLimited?: number; soldOut?: number; ended?: number }) {
+    await this.sale(saleId).recordEdgeRejections(counts);
+  }
+
+  // ---------------------------------------------------------------- merchant
+
+  async createSale(config: Omit<SaleConfig, "paused">): Promise<Sale> {
+    const sale = (await this.sale(config.id).initialize(config)) as Sale;
+    await this.catalog().register(config.id);
+    return sale;
+  }
+
+  async updateSale(saleId: string, patch: Partial<Omit<SaleConfig, "id" | "paused">>) {
+    return await this.sale(saleId).update(patch);
+  }
+
+  async setPaused(saleId: string, paused: boolean) {
+    return await this.sale(saleId).setPaused(paused);
+  }
+
+  async getStats(saleId: string) {
+    return await this.sale(saleId).getStats();
+  }
+
+  async listStats() {
+    const ids = await this.catalog().list();
+    const all = await Promise.all(ids.map((id) => this.getStats(id)));
+    return all.filter((s) => s !== null);
+  }
+
+  async ledger(saleId: string, after: string, limit: number): Promise<LedgerEntry[]> {
+    return (await this.sale(saleId).ledger(after, limit)) as LedgerEntry[];
+  }
+
+  async requeue(saleId: string, orderIds: string[]): Promise<number> {
+    return await this.sale(saleId).requeue(orderIds);
+  }
+
+  // ---------------------------------------------------------------- pipeline
+
+  async confirmPersisted(saleId: string, items: { orderId: string; version: number }[]): Promise<void> {
+    await this.sale(saleId).confirmPersisted(items);
+  }
+
+  /** Readiness: the catalog object answers. */
+  async ping(): Promise<number> {
+    return (await this.catalog().list()).length;
+  }
+}
