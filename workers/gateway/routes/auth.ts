@@ -19,8 +19,10 @@ import {
 import { validate } from "../validate.ts";
 import { limitByIp } from "../limits.ts";
 
+/** PostgreSQL's unique_violation, under drizzle's wrapper. */
 function isUniqueViolation(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { code?: string }).code === "23505";
+  const cause = typeof err === "object" && err !== null && "cause" in err ? err.cause : err;
+  return typeof cause === "object" && cause !== null && (cause as { code?: string }).code === "23505";
 }
 
 function databaseUnavailable(err: unknown): ApiError {
