@@ -42,12 +42,16 @@ export interface GatewayEnv extends Common {
   LOGIN_FAILURES_WINDOW_SECONDS?: string;
   /** Milliseconds before a call to the seckill Worker counts as failed. */
   SECKILL_TIMEOUT_MS?: string;
+  /** Workers Analytics Engine dataset "minishop_metrics" (bound in production only). */
+  METRICS_AE?: AnalyticsEngineDataset;
 }
 
 export interface AdminEnv extends Common {
   SECKILL: SeckillRpc;
   HYPERDRIVE: Hyperdrive;
   ADMIN_TOKEN?: string;
+  /** Workers Analytics Engine dataset "minishop_metrics" (bound in production only). */
+  METRICS_AE?: AnalyticsEngineDataset;
 }
 
 export interface ConsumerEnv extends Common {
@@ -67,6 +71,62 @@ export function requireSecret(env: Common, value: string | undefined, name: stri
   if (value) return value;
   if (isProduction(env)) throw new Error(`${name} is not set: run \`wrangler secret put ${name}\``);
   return devDefault;
+}
+
+/** The names among `names` that are unset (or empty) in `env`. */
+export function missingSecrets(env: object, names: readonly string[]): string[] {
+  const values = env as Record<string, unknown>;
+  return names.filter((name) => typeof values[name] !== "string" || values[name] === "");
+}
+
+/** Which refusals this isolate has logged already (one line each, not one per request). */
+const refusalsLogged = new Set<string>();
+
+/**
+ * Production refuses to serve at all while a secret it needs is missing, rather than failing route by route
+ * (or, worse, answering health checks as if all were well). Returns the 500 to send, or null when the Worker
+ * may serve. Logs one line per isolate naming the secrets and the command that sets them. Outside production
+ * it always returns null: the documented local defaults apply there (see `requireSecret`).
+ * `wrangler deploy --env production` already refuses to deploy without them (`secrets.required` in each
+ * wrangler.toml); this is the runtime half, for a secret deleted after the deploy.
+ *
+ * @example
+ * // first lines of a plain fetch handler
+ * const refusal = refuseWithoutSecrets(env, ["ADMIN_TOKEN"]);
+ * if (refusal) return refusal;
+ */
+export function refuseWithoutSecrets(env: Common, names: readonly string[]): Response | null {
+  if (!isProduction(env)) return null;
+  const missing = missingSecrets(env, names);
+  if (missing.length === 0) return null;
+  if (!refusalsLogged.has(missing.join())) {
+    refusalsLogged.add(missing.join());
+    console.error(
+      JSON.stringify({
+        msg: "refusing to serve: required secrets are not set",
+        missing,
+        fix: missing.map((name) => `wrangler secret put ${name} --env production`),
+      }),
+    );
+  }
+  return Response.json(
+    { error: { code: "INTERNAL", message: "The service is not configured; see the Worker's logs" } },
+    { status: 500 },
+  );
+}
+
+/**
+ * Hono middleware form of `refuseWithoutSecrets`, mounted first in a Worker's app.
+ *
+ * @example
+ * app.use(requireSecrets("SESSION_SECRET"));
+ */
+export function requireSecrets(...names: string[]) {
+  return async (c: { env: Common }, next: () => Promise<void>): Promise<Response | void> => {
+    const refusal = refuseWithoutSecrets(c.env, names);
+    if (refusal) return refusal;
+    await next();
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { failedOrders, orders, sales } from "../../db/schema.ts";
 import { withDatabase, type Database } from "../../lib/db.ts";
-import { DEV_ADMIN_TOKEN, requireSecret, type AdminEnv } from "../../lib/env.ts";
+import { DEV_ADMIN_TOKEN, requireSecret, requireSecrets, type AdminEnv } from "../../lib/env.ts";
 import { ApiError, rejectionToError } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/ids.ts";
 import { createSaleSchema, updateSaleSchema, type Order, type OrderMessage } from "../../lib/schemas.ts";
@@ -86,6 +86,9 @@ app.onError((err, c) => {
   return new ApiError("INTERNAL", "Something went wrong on our side").toResponse();
 });
 app.notFound(() => new ApiError("NOT_FOUND", "No such route").toResponse());
+
+// Production without its secrets answers nothing but a 500 (one log line says which; see docs/deploy.md).
+app.use(requireSecrets("ADMIN_TOKEN"));
 
 app.use(async (c, next) => {
   const expected = requireSecret(c.env, c.env.ADMIN_TOKEN, "ADMIN_TOKEN", DEV_ADMIN_TOKEN);

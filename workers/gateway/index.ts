@@ -11,7 +11,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { sql } from "drizzle-orm";
 import { ApiError } from "../../lib/errors.ts";
 import { withDatabase, withTimeout } from "../../lib/db.ts";
-import type { GatewayEnv } from "../../lib/env.ts";
+import { requireSecrets, type GatewayEnv } from "../../lib/env.ts";
 import { type GatewayApp } from "./context.ts";
 import { auth, me } from "./routes/auth.ts";
 import { orders } from "./routes/orders.ts";
@@ -36,6 +36,9 @@ app.onError((err, c) => {
 });
 
 app.notFound(() => new ApiError("NOT_FOUND", "No such route").toResponse());
+
+// Production without its secrets answers nothing but a 500 (one log line says which; see docs/deploy.md).
+app.use(requireSecrets("SESSION_SECRET"));
 
 // Tracing and one structured log line per request.
 app.use(startTrace);
