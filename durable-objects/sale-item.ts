@@ -19,6 +19,7 @@ import { reject, type Rejection } from "../lib/errors.ts";
 import { makeOrderId } from "../lib/ids.ts";
 import type { Order, OrderMessage, OrderStatus, Sale, SaleStats, SaleStatus } from "../lib/schemas.ts";
 import type { SeckillEnv } from "../lib/env.ts";
+import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, mergeHistogram, observe, type Histogram } from "../lib/histogram.ts";
 
 /** The sale as the object keeps it: times in epoch milliseconds. */
 export interface SaleConfig {
@@ -142,6 +143,9 @@ export class SaleItem extends DurableObject<SeckillEnv> {
   private alarmAt: number | null = null;
   /** Purchase latency inside the object, as cumulative-bucket counts (Prometheus histogram). */
   private readonly latency = { buckets: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0), count: 0, sumMs: 0 };
+  /** Measured elsewhere and handed over by `recordObservations` (memory only, like `latency`). */
+  private readonly gatewayLatency = emptyHistogram(GATEWAY_LATENCY_BUCKETS_MS);
+  private readonly consumerBatch = emptyHistogram(CONSUMER_BATCH_BUCKETS_MS);
 
   private readonly sql: SqlStorage;
 
@@ -232,11 +236,22 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     this.markCountersDirty();
   }
 
+  /**
+   * Latencies measured outside the object, so /metrics can expose them per sale: the gateway's purchase
+   * latency (a histogram per flush window, from its deferred 2-second flush) and the consumer's batch time.
+   * Memory only, like the object's own latency histogram: a restart starts them again from zero.
+   */
+  recordObservations(o: { gatewayLatency?: Histogram; consumerBatchMs?: number }): void {
+    if (!this.config) return;
+    if (o.gatewayLatency) mergeHistogram(this.gatewayLatency, o.gatewayLatency);
+    if (o.consumerBatchMs !== undefined) observe(this.consumerBatch, CONSUMER_BATCH_BUCKETS_MS, o.consumerBatchMs);
+  }
+
   getSale(): Sale | null {
     return this.config ? this.toSale(this.clock()) : null;
   }
 
-  getStats(): (Sale & { stats: SaleStats; latency: SaleItem["latency"] }) | null {
+  getStats(): (Sale & { stats: SaleStats; latency: Histogram; gatewayLatency: Histogram; consumerBatch: Histogram }) | null {
     if (!this.config) return null;
     const sold = this.sql.exec<{ n: number | null }>(
       "SELECT sum(quantity) AS n FROM orders WHERE status IN ('held', 'paid')",
@@ -250,6 +265,8 @@ export class SaleItem extends DurableObject<SeckillEnv> {
       ...this.toSale(this.clock()),
       stats: { attempts, sold: sold ?? 0, remaining: this.remaining, rejected, outboxDepth, awaitingDatabase },
       latency: this.latency,
+      gatewayLatency: this.gatewayLatency,
+      consumerBatch: this.consumerBatch,
     };
   }
 

@@ -50,6 +50,12 @@ async function confirmToObjects(env: ConsumerEnv, messages: OrderMessage[]) {
   );
 }
 
+/** Metrics: the batch's time, to each sale it carried (a batch may mix sales). Failures only cost a data point. */
+function recordBatchLatency(env: ConsumerEnv, messages: OrderMessage[], ms: number) {
+  const saleIds = new Set(messages.map((m) => m.order.saleId));
+  return Promise.allSettled([...saleIds].map((id) => env.SECKILL.recordObservations(id, { consumerBatchMs: ms })));
+}
+
 async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx: ExecutionContext) {
   const started = Date.now();
   const valid = batch.messages.filter((m) => {
@@ -82,6 +88,7 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
     }
     await confirmToObjects(env, committed.map((m) => m.body));
     for (const m of committed) m.ack();
+    if (committed.length > 0) ctx.waitUntil(recordBatchLatency(env, committed.map((m) => m.body), Date.now() - started));
     log({ msg: "batch", queue: batch.queue, size: valid.length, committed: committed.length, ms: Date.now() - started });
   }).catch((err: unknown) => {
     // No connection at all: PostgreSQL is down. Everything goes back with a delay.

@@ -1,17 +1,38 @@
 /**
- * Prometheus text exposition of what the sale objects count. Every series comes from an object's counters;
- * nothing here is invented.
+ * Prometheus text exposition (format 0.0.4) of what the sale objects count. Every series comes from an
+ * object's `getStats()`: its persisted counters, its SQLite tables (sold, outbox, awaiting PostgreSQL) and
+ * its in-memory histograms (its own purchase latency, and the gateway's and the consumer's, which reach it
+ * through `recordObservations`). Nothing here is invented or estimated.
+ *
+ * Counters (`_total`) are stored with the sale and survive restarts; the histograms live in the object's
+ * memory and start again from zero after it restarts, which Prometheus' `rate()` treats as a counter reset.
+ * Every series carries `sale` (the id) and `title`.
  */
 import { LATENCY_BUCKETS_MS } from "../../durable-objects/sale-item.ts";
-import type { Sale, SaleStats } from "../../lib/schemas.ts";
+import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, type Histogram } from "../../lib/histogram.ts";
+import type { SeckillRpc } from "../../lib/env.ts";
+import { SALE_STATUSES } from "../../lib/schemas.ts";
 
-type SaleWithStats = Sale & {
-  stats: SaleStats;
-  latency: { buckets: number[]; count: number; sumMs: number };
-};
+export type SaleWithStats = Awaited<ReturnType<SeckillRpc["listStats"]>>[number];
+
+export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 function label(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+/** A sample value as Prometheus reads it (integers plainly, no exponent surprises for sums). */
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : "NaN";
+}
+
+function histogramLines(name: string, labels: string, bounds: readonly number[], h: Histogram): string[] {
+  return [
+    ...bounds.map((le, i) => `${name}_bucket{${labels},le="${le}"} ${h.buckets[i] ?? 0}`),
+    `${name}_bucket{${labels},le="+Inf"} ${h.count}`,
+    `${name}_sum{${labels}} ${num(h.sumMs)}`,
+    `${name}_count{${labels}} ${h.count}`,
+  ];
 }
 
 export function renderMetrics(sales: SaleWithStats[]): string {
@@ -22,6 +43,8 @@ export function renderMetrics(sales: SaleWithStats[]): string {
   const per = (fn: (s: SaleWithStats, l: string) => string | string[]) =>
     sales.flatMap((s) => fn(s, `sale="${label(s.id)}",title="${label(s.title)}"`));
 
+  family("minishop_sale_status", "gauge", "1 for the sale's current status, 0 for the others.",
+    per((s, l) => SALE_STATUSES.map((status) => `minishop_sale_status{${l},status="${status}"} ${s.status === status ? 1 : 0}`)));
   family("minishop_purchase_attempts_total", "counter", "Purchase attempts, answered at the edge or by the object.", per((s, l) => `minishop_purchase_attempts_total{${l}} ${s.stats.attempts}`));
   family("minishop_sold_units", "gauge", "Units held by reserved, confirmed or paid orders.", per((s, l) => `minishop_sold_units{${l}} ${s.stats.sold}`));
   family("minishop_purchase_rejections_total", "counter", "Rejected purchase attempts by reason.",
@@ -31,11 +54,10 @@ export function renderMetrics(sales: SaleWithStats[]): string {
   family("minishop_outbox_depth", "gauge", "Order states in the object's outbox, not yet confirmed by PostgreSQL.", per((s, l) => `minishop_outbox_depth{${l}} ${s.stats.outboxDepth}`));
   family("minishop_orders_awaiting_database", "gauge", "Orders that PostgreSQL does not have yet.", per((s, l) => `minishop_orders_awaiting_database{${l}} ${s.stats.awaitingDatabase}`));
   family("minishop_object_purchase_latency_ms", "histogram", "Time the sale object spends on a successful purchase (since its last start).",
-    per((s, l) => [
-      ...LATENCY_BUCKETS_MS.map((le, i) => `minishop_object_purchase_latency_ms_bucket{${l},le="${le}"} ${s.latency.buckets[i]}`),
-      `minishop_object_purchase_latency_ms_bucket{${l},le="+Inf"} ${s.latency.count}`,
-      `minishop_object_purchase_latency_ms_sum{${l}} ${s.latency.sumMs}`,
-      `minishop_object_purchase_latency_ms_count{${l}} ${s.latency.count}`,
-    ]));
+    per((s, l) => histogramLines("minishop_object_purchase_latency_ms", l, LATENCY_BUCKETS_MS, s.latency)));
+  family("minishop_gateway_purchase_latency_ms", "histogram", "Purchase requests as the gateway answered them, every outcome (since the object's last start).",
+    per((s, l) => histogramLines("minishop_gateway_purchase_latency_ms", l, GATEWAY_LATENCY_BUCKETS_MS, s.gatewayLatency)));
+  family("minishop_consumer_batch_latency_ms", "histogram", "Order-queue batches that carried this sale's orders, from delivery to commit and confirmation (since the object's last start).",
+    per((s, l) => histogramLines("minishop_consumer_batch_latency_ms", l, CONSUMER_BATCH_BUCKETS_MS, s.consumerBatch)));
   return out.join("\n") + "\n";
 }

@@ -8,6 +8,7 @@ import { reject, type Rejection } from "../../lib/errors.ts";
 import { saleIdOfOrder } from "../../lib/ids.ts";
 import type { SeckillEnv, StubOf } from "../../lib/env.ts";
 import type { Order, Sale } from "../../lib/schemas.ts";
+import type { Histogram } from "../../lib/histogram.ts";
 import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 import type {
   SaleItem,
@@ -101,6 +102,11 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   async recordEdgeRejections(saleId: string, counts: { rateLimited?: number; soldOut?: number; ended?: number }) {
     await this.sale(saleId).recordEdgeRejections(counts);
+  }
+
+  /** Latencies measured by the gateway (a flush window's histogram) and the consumer, for /metrics. */
+  async recordObservations(saleId: string, observations: { gatewayLatency?: Histogram; consumerBatchMs?: number }) {
+    await this.sale(saleId).recordObservations(observations);
   }
 
   // ---------------------------------------------------------------- merchant

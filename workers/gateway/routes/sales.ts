@@ -4,7 +4,7 @@
  * session, the body or any call; then the shopper's rate limit and the sale's admission bucket; only then
  * the sale's object.
  */
-import { Hono } from "hono";
+import { Hono, type Next } from "hono";
 import { ApiError, rejectionToError } from "../../../lib/errors.ts";
 import { isUuid } from "../../../lib/ids.ts";
 import { idempotencyKeySchema, purchaseSchema, type Sale } from "../../../lib/schemas.ts";
@@ -13,6 +13,7 @@ import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
 import { overLimit, rateLimited } from "../limits.ts";
 import { requireUser } from "../session.ts";
+import { GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, observe, type Histogram } from "../../../lib/histogram.ts";
 
 /** How long a "sold out" is believed without asking the object: stock can come back (expiry, cancel). */
 const SOLD_OUT_TTL_MS = 1_000;
@@ -46,10 +47,46 @@ function countEdgeRejection(c: GatewayContext, saleId: string, kind: "rateLimite
     new Promise((resolve) => setTimeout(resolve, EDGE_FLUSH_MS)).then(() => {
       const pending = [...g.edgeRejections];
       g.edgeRejections.clear();
-      return Promise.allSettled(pending.map(([id, n]) => c.env.SECKILL.recordEdgeRejections(id, n)));
+      return Promise.allSettled([...pending.map(([id, n]) => c.env.SECKILL.recordEdgeRejections(id, n)), ...sendPurchaseLatency(c)]);
     }),
   );
 }
+
+// ---------------------------------------------------------------- metrics hook (admin /metrics)
+// Purchase latency as the gateway sees it, per sale: counted into a histogram in isolate memory and handed
+// to the sale's object by the deferred flush above (or by its own when no rejection is pending), so a
+// purchase pays a few additions, never a call or an await.
+const purchaseLatency = new Map<string, Histogram>();
+let latencyFlushPending = false;
+
+function sendPurchaseLatency(c: GatewayContext): Promise<void>[] {
+  const pending = [...purchaseLatency];
+  purchaseLatency.clear();
+  return pending.map(([id, h]) => c.env.SECKILL.recordObservations(id, { gatewayLatency: h }));
+}
+
+async function observePurchaseLatency(c: GatewayContext, next: Next): Promise<void> {
+  const started = performance.now();
+  await next();
+  const saleId = c.req.param("id");
+  if (!saleId || c.res.status === 404) return; // no such sale: nothing to count it against
+  let h = purchaseLatency.get(saleId);
+  if (!h) {
+    if (purchaseLatency.size >= 1000) return;
+    h = emptyHistogram(GATEWAY_LATENCY_BUCKETS_MS);
+    purchaseLatency.set(saleId, h);
+  }
+  observe(h, GATEWAY_LATENCY_BUCKETS_MS, performance.now() - started);
+  if (latencyFlushPending || getGuards(c.env).edgeRejections.size > 0) return; // a flush is on its way
+  latencyFlushPending = true;
+  c.executionCtx.waitUntil(
+    new Promise((resolve) => setTimeout(resolve, EDGE_FLUSH_MS)).then(() => {
+      latencyFlushPending = false;
+      return Promise.allSettled(sendPurchaseLatency(c));
+    }),
+  );
+}
+// ---------------------------------------------------------------- end of metrics hook
 
 /** Shares a "closed" verdict with the other isolates of this location, for as long as it holds. */
 function publishClosed(c: GatewayContext, saleId: string, reason: ClosedReason) {
@@ -166,6 +203,7 @@ export const sales = new Hono<GatewayApp>()
     saleCache.set(saleId, { at: Date.now(), sale });
     return c.json({ serverTime: new Date().toISOString(), sale });
   })
+  .use("/:id/purchase", observePurchaseLatency)
   .post("/:id/purchase", async (c) => {
     const saleId = c.req.param("id");
     if (!isUuid(saleId)) throw notFound();
