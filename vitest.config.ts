@@ -32,6 +32,28 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The web app's components in a DOM (happy-dom), fetch mocked per test.
+        oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+        test: {
+          name: "web",
+          include: ["test/web/**/*.test.tsx"],
+          environment: "happy-dom",
+          testTimeout: 10_000,
+        },
+      },
+      {
+        // Real headless Chromium (playwright-core, /usr/bin/chromium) against the stack as `npm start` runs it.
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["./test/browser/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

@@ -1,0 +1,81 @@
+/**
+ * Shared by the browser tests: headless Chromium from the Debian package (never a downloaded build), pages
+ * that record console errors, screenshots in test-results/screenshots/, and the admin API for set-up.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
+import { inject } from "vitest";
+import type { Sale } from "../../lib/schemas.ts";
+
+export const baseUrl = inject("baseUrl");
+export const adminToken = inject("adminToken");
+
+const SCREENSHOTS = path.resolve(import.meta.dirname, "../../test-results/screenshots");
+mkdirSync(SCREENSHOTS, { recursive: true });
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"],
+  });
+}
+
+export interface TrackedPage {
+  page: Page;
+  context: BrowserContext;
+  /** Console errors and uncaught exceptions seen so far. */
+  errors: string[];
+}
+
+export async function openPage(browser: Browser, options: BrowserContextOptions = {}): Promise<TrackedPage> {
+  const context = await browser.newContext({ baseURL: baseUrl, viewport: { width: 1280, height: 900 }, ...options });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`console: ${msg.text()} (${msg.location().url})`);
+  });
+  page.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
+  return { page, context, errors };
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Whether anything makes the page scroll sideways. */
+export function horizontalOverflow(page: Page): Promise<{ scrollWidth: number; clientWidth: number }> {
+  return page.evaluate(() => ({
+    scrollWidth: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
+    clientWidth: document.documentElement.clientWidth,
+  }));
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export async function createSaleViaApi(input: {
+  title: string;
+  startsInMs: number;
+  stock?: number;
+  durationMs?: number;
+  priceCents?: number;
+}): Promise<Sale> {
+  const starts = Date.now() + input.startsInMs;
+  const res = await fetch(`${baseUrl}/admin/api/sales`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
+    body: JSON.stringify({
+      title: input.title,
+      description: "Made by the browser tests.",
+      priceCents: input.priceCents ?? 1299,
+      stock: input.stock ?? 10,
+      startsAt: new Date(starts).toISOString(),
+      endsAt: new Date(starts + (input.durationMs ?? 3_600_000)).toISOString(),
+    }),
+  });
+  if (res.status !== 201) throw new Error(`create sale: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { sale: Sale }).sale;
+}

@@ -1,0 +1,181 @@
+/**
+ * Create / schedule a sale. Checked with the shared `createSaleSchema` before sending (the same schema the
+ * admin Worker validates with), and the Worker's own `details[].path` errors land under their fields too.
+ */
+import { useState } from "preact/hooks";
+import { createSaleSchema, type CreateSaleInput, type Sale } from "../../../lib/schemas.ts";
+import { ApiFailure, describeFailure, fieldErrors } from "../lib/api.ts";
+import { serverNow } from "../lib/clock.ts";
+import { Alert, Field, buttonClass } from "../components/ui.tsx";
+import { adminApi } from "./admin-api.ts";
+
+/** `datetime-local` value (local time, seconds) for an instant. */
+export function toLocalInput(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function fromLocalInput(value: string): string | null {
+  const ms = new Date(value).getTime();
+  return value && !Number.isNaN(ms) ? new Date(ms).toISOString() : null;
+}
+
+/** "19.99" → 1999; null when it is not a price. */
+export function parsePriceCents(value: string): number | null {
+  const m = /^\s*(\d{1,9})(?:[.,](\d{1,2}))?\s*$/.exec(value);
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] ?? "0").padEnd(2, "0"));
+}
+
+interface FormValues {
+  title: string;
+  description: string;
+  price: string;
+  currency: string;
+  stock: string;
+  perUserLimit: string;
+  startsAt: string;
+  endsAt: string;
+  paymentWindowSeconds: string;
+}
+
+/** Form fields ↔ schema paths (the price is typed in units, sent in cents). */
+const FIELD_OF_PATH: Record<string, keyof FormValues> = { priceCents: "price" };
+
+function initialValues(): FormValues {
+  const start = Math.ceil((serverNow() + 5 * 60_000) / 60_000) * 60_000;
+  return {
+    title: "",
+    description: "",
+    price: "",
+    currency: "USD",
+    stock: "100",
+    perUserLimit: "1",
+    startsAt: toLocalInput(start),
+    endsAt: toLocalInput(start + 60 * 60_000),
+    paymentWindowSeconds: "900",
+  };
+}
+
+export function buildSaleInput(v: FormValues): { input?: CreateSaleInput; errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  const priceCents = parsePriceCents(v.price);
+  if (priceCents === null) errors.price = "Enter a price like 19.99";
+  const startsAt = fromLocalInput(v.startsAt);
+  const endsAt = fromLocalInput(v.endsAt);
+  if (!startsAt) errors.startsAt = "Pick a start date and time";
+  if (!endsAt) errors.endsAt = "Pick an end date and time";
+  const int = (s: string) => (s.trim() === "" ? Number.NaN : Number(s));
+  const candidate = {
+    title: v.title,
+    ...(v.description.trim() ? { description: v.description } : {}),
+    priceCents: priceCents ?? -1,
+    currency: v.currency.trim().toUpperCase() || undefined,
+    stock: int(v.stock),
+    perUserLimit: int(v.perUserLimit),
+    startsAt: startsAt ?? "",
+    endsAt: endsAt ?? "",
+    paymentWindowSeconds: int(v.paymentWindowSeconds),
+  };
+  const parsed = createSaleSchema.safeParse(candidate);
+  if (!parsed.success) {
+    for (const [path, message] of Object.entries(fieldErrors(parsed.error.issues))) {
+      const field = FIELD_OF_PATH[path] ?? path;
+      errors[field] ??= humanize(field, message);
+    }
+  }
+  return Object.keys(errors).length || !parsed.success ? { errors } : { input: parsed.data, errors };
+}
+
+/** zod's default messages say "Invalid input: expected number, received NaN"; say what to type instead. */
+function humanize(field: string, message: string): string {
+  if (/received NaN|expected number/i.test(message)) return "Enter a whole number";
+  if (field === "title" && /too small|>=1/i.test(message)) return "Give the sale a title";
+  if (field === "stock" && /too (small|big)/i.test(message)) return "Stock must be 1–1,000,000";
+  if (field === "perUserLimit" && /too (small|big)/i.test(message)) return "Limit per shopper must be 1–100";
+  if (field === "paymentWindowSeconds" && /too (small|big)/i.test(message)) return "Payment window must be 1–86,400 seconds";
+  if (field === "endsAt" && /after/i.test(message)) return "The end must be after the start";
+  return message;
+}
+
+export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void }) {
+  const [values, setValues] = useState<FormValues>(initialValues);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [created, setCreated] = useState<Sale | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const set = (key: keyof FormValues) => (e: Event) =>
+    setValues((v) => ({ ...v, [key]: (e.target as HTMLInputElement | HTMLTextAreaElement).value }));
+
+  const startIn = (minutes: number) => {
+    const start = serverNow() + minutes * 60_000;
+    setValues((v) => ({ ...v, startsAt: toLocalInput(start), endsAt: toLocalInput(start + 60 * 60_000) }));
+  };
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setFormError(null);
+    setCreated(null);
+    const { input, errors: found } = buildSaleInput(values);
+    setErrors(found);
+    if (!input) {
+      const first = Object.keys(found)[0];
+      if (first) document.getElementById(`sale-${first}`)?.focus();
+      return;
+    }
+    setBusy(true);
+    try {
+      const sale = await adminApi.createSale(input);
+      setCreated(sale);
+      setValues(initialValues());
+      onCreated(sale);
+    } catch (err) {
+      const fields = err instanceof ApiFailure ? fieldErrors(err.details) : {};
+      const mapped: Record<string, string> = {};
+      for (const [path, message] of Object.entries(fields)) mapped[FIELD_OF_PATH[path] ?? path] = message;
+      setErrors(mapped);
+      setFormError(Object.keys(mapped).length ? "Please fix the highlighted fields." : describeFailure(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const field = (key: keyof FormValues, label: string, type: "text" | "number" | "datetime-local" = "text", extra: Record<string, unknown> = {}, hint?: string) => (
+    <Field id={`sale-${key}`} label={label} error={errors[key]} hint={hint}>
+      {(attrs) => <input {...attrs} {...extra} name={key} type={type as "text"} value={values[key]} onInput={set(key)} />}
+    </Field>
+  );
+
+  return (
+    <form onSubmit={submit} noValidate class="space-y-4" aria-label="Create a sale">
+      {formError && <Alert>{formError}</Alert>}
+      {created && <Alert kind="success">Created “{created.title}”.</Alert>}
+      {field("title", "Title", "text", { maxLength: 200 })}
+      <Field id="sale-description" label="Description (optional)" error={errors.description}>
+        {(attrs) => <textarea {...attrs} name="description" rows={2} value={values.description} onInput={set("description")} />}
+      </Field>
+      <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
+        {field("price", "Price", "text", { inputMode: "decimal", placeholder: "19.99" })}
+        {field("currency", "Currency", "text", { maxLength: 3, autoCapitalize: "characters" }, "ISO code, e.g. USD")}
+        {field("stock", "Stock", "number", { min: 1, max: 1_000_000, inputMode: "numeric" })}
+        {field("perUserLimit", "Limit per shopper", "number", { min: 1, max: 100, inputMode: "numeric" })}
+        {field("startsAt", "Starts at", "datetime-local", { step: 1 }, "Your local time")}
+        {field("endsAt", "Ends at", "datetime-local", { step: 1 })}
+        {field("paymentWindowSeconds", "Payment window (seconds)", "number", { min: 1, max: 86_400, inputMode: "numeric" })}
+      </div>
+      <div class="flex flex-wrap items-center gap-2">
+        <span class="text-sm text-slate-800">Start in:</span>
+        {[1, 5, 60].map((m) => (
+          <button key={m} type="button" class={buttonClass.small} onClick={() => startIn(m)}>
+            {m === 60 ? "1 hour" : `${m} min`}
+          </button>
+        ))}
+      </div>
+      <button type="submit" class={buttonClass.primary} disabled={busy}>
+        {busy ? "Creating…" : "Create sale"}
+      </button>
+    </form>
+  );
+}

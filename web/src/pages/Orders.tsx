@@ -1,0 +1,211 @@
+/** "My orders" and one order: status (polled while reserved), pay / cancel, and the payment window. */
+import { useEffect, useState } from "preact/hooks";
+import type { Order, Sale } from "../../../lib/schemas.ts";
+import { ApiFailure, describeFailure } from "../lib/api.ts";
+import { formatDateTime, formatPrice, shortId } from "../lib/format.ts";
+import { navigate } from "../lib/router.ts";
+import { cancelOrder, currentUser, fetchOrder, fetchOrders, fetchSales, markSignedOut, payOrder } from "../lib/shop.ts";
+import { useServerNow, usePolling } from "../components/hooks.ts";
+import { Alert, Countdown, Link, OrderStatusBadge, PageHeading, buttonClass } from "../components/ui.tsx";
+
+/** Titles and currencies for order rows; also syncs the server clock for the payment countdown. */
+function useSaleIndex(): Map<string, Sale> {
+  const [index, setIndex] = useState(new Map<string, Sale>());
+  useEffect(() => {
+    const controller = new AbortController();
+    fetchSales(controller.signal)
+      .then((body) => setIndex(new Map(body.sales.map((s) => [s.id, s]))))
+      .catch(() => {});
+    return () => controller.abort();
+  }, []);
+  return index;
+}
+
+function useRequireSignIn(): boolean {
+  const user = currentUser.value;
+  useEffect(() => {
+    if (user === null) navigate(`/signin?next=${encodeURIComponent(location.pathname)}`, { replace: true });
+  }, [user]);
+  return Boolean(user);
+}
+
+function totalOf(order: Order, sale: Sale | undefined): string {
+  return formatPrice(order.priceCents * order.quantity, sale?.currency ?? "USD");
+}
+
+export function OrdersPage() {
+  const signedIn = useRequireSignIn();
+  const sales = useSaleIndex();
+  const [orders, setOrders] = useState<Order[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  usePolling(
+    async (signal) => {
+      if (!signedIn) return;
+      try {
+        const list = await fetchOrders(signal);
+        setOrders([...list].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt)));
+        setError(null);
+      } catch (err) {
+        if (err instanceof ApiFailure && err.status === 401) markSignedOut();
+        setError(describeFailure(err));
+        throw err;
+      }
+    },
+    5_000,
+    [signedIn],
+  );
+
+  return (
+    <section class="space-y-4">
+      <PageHeading>My orders</PageHeading>
+      {error && <Alert>{error}</Alert>}
+      {orders === null && !error && <p class="text-slate-700">Loading orders…</p>}
+      {orders && orders.length === 0 && (
+        <p class="text-slate-700">
+          No orders yet.{" "}
+          <Link href="/" class="font-semibold text-red-800 underline">
+            Browse the sales
+          </Link>
+        </p>
+      )}
+      {orders && orders.length > 0 && (
+        <ul class="divide-y divide-slate-200 rounded-xl border border-slate-300 bg-white" aria-label="Orders">
+          {orders.map((o) => (
+            <li key={o.id} class="flex flex-wrap items-center justify-between gap-2 p-4">
+              <div class="min-w-0">
+                <Link href={`/orders/${encodeURIComponent(o.id)}`} class="font-semibold break-words text-slate-900 underline-offset-2 hover:underline">
+                  {sales.get(o.saleId)?.title ?? `Order ${shortId(o.id)}`}
+                </Link>
+                <p class="text-sm text-slate-700">
+                  {o.quantity} × {formatPrice(o.priceCents, sales.get(o.saleId)?.currency ?? "USD")} · {formatDateTime(o.createdAt)}
+                </p>
+              </div>
+              <OrderStatusBadge status={o.status} />
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function OrderPage({ id }: { id: string }) {
+  const signedIn = useRequireSignIn();
+  const sales = useSaleIndex();
+  const now = useServerNow();
+  const [order, setOrder] = useState<Order | null>(null);
+  const [error, setError] = useState<ApiFailure | null>(null);
+  const [busy, setBusy] = useState<"pay" | "cancel" | null>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+
+  const open = order !== null && (order.status === "reserved" || order.status === "confirmed");
+  const windowLeft = order ? Date.parse(order.expiresAt) - now : 0;
+
+  usePolling(
+    async (signal) => {
+      if (!signedIn) return;
+      // Poll while the order can still change by itself: reserved → confirmed, or the window closing.
+      if (order && !open) return;
+      try {
+        setOrder(await fetchOrder(id, signal));
+        setError(null);
+      } catch (err) {
+        if (err instanceof ApiFailure && err.status === 401) markSignedOut();
+        if (err instanceof ApiFailure) setError(err);
+        throw err;
+      }
+    },
+    order?.status === "confirmed" && windowLeft > 5_000 ? 5_000 : 1_000,
+    [id, signedIn, order?.status, open && windowLeft <= 0],
+  );
+
+  const act = async (kind: "pay" | "cancel") => {
+    if (!order) return;
+    setBusy(kind);
+    setActionError(null);
+    try {
+      setOrder(kind === "pay" ? await payOrder(order.id) : await cancelOrder(order.id));
+    } catch (err) {
+      setActionError(
+        err instanceof ApiFailure && err.code === "ORDER_EXPIRED"
+          ? "The payment window has closed; the item went back on sale."
+          : describeFailure(err),
+      );
+      fetchOrder(order.id).then(setOrder, () => {});
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  if (error?.status === 404) {
+    return (
+      <section class="space-y-4">
+        <PageHeading>Order not found</PageHeading>
+        <Link href="/orders" class="font-semibold text-red-800 underline">
+          My orders
+        </Link>
+      </section>
+    );
+  }
+  if (!order) {
+    return (
+      <section class="space-y-4">
+        <PageHeading>{error ? "Can't load this order" : "Loading order…"}</PageHeading>
+        {error && <Alert>{error.message}</Alert>}
+      </section>
+    );
+  }
+
+  const sale = sales.get(order.saleId);
+  return (
+    <section class="space-y-5" data-order-id={order.id}>
+      <p>
+        <Link href="/orders" class="text-sm font-semibold text-red-800 underline underline-offset-2">
+          <span aria-hidden="true">← </span>My orders
+        </Link>
+      </p>
+      <PageHeading>
+        <span class="break-words">{sale ? sale.title : `Order ${shortId(order.id)}`}</span>
+      </PageHeading>
+      <div class="space-y-4 rounded-xl border border-slate-300 bg-white p-5 shadow-sm">
+        <p role="status" aria-live="polite" class="text-base text-slate-900">
+          Status: <OrderStatusBadge status={order.status} />
+        </p>
+        <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm text-slate-800">
+          <dt class="font-semibold">Order</dt>
+          <dd class="break-all font-mono">{order.id}</dd>
+          <dt class="font-semibold">Quantity</dt>
+          <dd>{order.quantity}</dd>
+          <dt class="font-semibold">Total</dt>
+          <dd>{totalOf(order, sale)}</dd>
+          <dt class="font-semibold">Placed</dt>
+          <dd>{formatDateTime(order.createdAt)}</dd>
+        </dl>
+        {open && (
+          <p class="text-base text-slate-900">
+            {windowLeft > 0 ? (
+              <>
+                Pay within <strong><Countdown ms={windowLeft} label="Time left to pay:" /></strong> or the item goes back on sale.
+              </>
+            ) : (
+              "The payment window has closed."
+            )}
+          </p>
+        )}
+        {open && (
+          <div class="flex flex-wrap gap-3">
+            <button type="button" class={buttonClass.primary} disabled={busy !== null || windowLeft <= 0} onClick={() => void act("pay")}>
+              {busy === "pay" ? "Paying…" : "Pay now"}
+            </button>
+            <button type="button" class={buttonClass.secondary} disabled={busy !== null} onClick={() => void act("cancel")}>
+              {busy === "cancel" ? "Cancelling…" : "Cancel order"}
+            </button>
+          </div>
+        )}
+        {order.status === "paid" && <Alert kind="success">Paid — thank you!</Alert>}
+        {actionError && <Alert>{actionError}</Alert>}
+      </div>
+    </section>
+  );
+}
