@@ -29,10 +29,14 @@ export const idempotencyKeySchema = z.string().min(1).max(128).regex(/^[\x21-\x7
 
 const isoDate = z.iso.datetime({ offset: true });
 
+/** The highest unit price: 100 units of it still fit the orders table's 32-bit price_cents (2,147,483,647). */
+export const MAX_PRICE_CENTS = 21_474_836;
+
 const saleFields = {
   title: z.string().trim().min(1).max(200),
   description: z.string().max(5000).optional(),
-  priceCents: z.number().int().min(0).max(1_000_000_000),
+  // An order's price is priceCents × quantity (up to 100) in a PostgreSQL integer column: capped so it fits.
+  priceCents: z.number().int().min(0).max(MAX_PRICE_CENTS),
   currency: z
     .string()
     .regex(/^[A-Z]{3}$/, "ISO 4217 code, e.g. USD")

@@ -1,0 +1,50 @@
+/**
+ * The merchants' bearer token. Every admin route (and /metrics) needs `Authorization: Bearer $ADMIN_TOKEN`;
+ * anything else is `401 UNAUTHENTICATED` with the contract's error body. In production the token is a
+ * Wrangler secret (`wrangler secret put ADMIN_TOKEN --env production`); locally the documented default applies.
+ */
+import type { Context, Next } from "hono";
+import { DEV_ADMIN_TOKEN, requireSecret, type AdminEnv } from "../../lib/env.ts";
+import { ApiError } from "../../lib/errors.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * Compares a presented token with the expected one in constant time. Both are hashed first, so the
+ * comparison is always of two 32-byte digests: neither the length of the secret nor the position of the
+ * first differing byte shows in the timing. The digests are compared with the runtime's
+ * `timingSafeEqual`, which does not stop at the first difference.
+ *
+ * @example
+ * if (!(await tokensMatch(given, env.ADMIN_TOKEN))) throw new ApiError("UNAUTHENTICATED", "…");
+ */
+export async function tokensMatch(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(given)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/** The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive, RFC 9110). */
+export function bearerToken(header: string | undefined): string | null {
+  const match = /^Bearer +(\S+) *$/i.exec(header ?? "");
+  return match ? match[1] : null;
+}
+
+/**
+ * Hono middleware that lets a request through only with the admin token.
+ *
+ * @example
+ * app.use(requireAdminToken);
+ */
+export async function requireAdminToken(c: Context<{ Bindings: AdminEnv }>, next: Next): Promise<void> {
+  const expected = requireSecret(c.env, c.env.ADMIN_TOKEN, "ADMIN_TOKEN", DEV_ADMIN_TOKEN);
+  const given = bearerToken(c.req.header("Authorization"));
+  if (given === null || !(await tokensMatch(given, expected))) {
+    throw new ApiError("UNAUTHENTICATED", "A valid admin token is required", undefined, {
+      "WWW-Authenticate": 'Bearer realm="minishop-admin"',
+    });
+  }
+  await next();
+}
