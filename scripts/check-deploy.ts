@@ -15,7 +15,7 @@
  * (verified under `unshare -rn`, a process with no network at all).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -97,8 +97,9 @@ function describeDrift(committed: string, fresh: string): string {
 async function checkTypes(worker: WorkerConfig, write: boolean): Promise<string | null> {
   const committedPath = typesPath(worker);
   const target = write ? committedPath : `.wrangler/types-check-${process.pid}-${worker.id}.d.ts`;
-  const result = await run("wrangler", typesArgs(worker, target));
   const absolute = path.join(ROOT, target);
+  mkdirSync(path.dirname(absolute), { recursive: true }); // wrangler types does not create it (a fresh clone has no .wrangler/)
+  const result = await run("wrangler", typesArgs(worker, target));
   try {
     if (result.code !== 0) return `wrangler types failed (exit ${result.code}):\n${indent(result.output)}`;
     if (write) return null;
