@@ -273,7 +273,7 @@ describe("Workers Analytics Engine", () => {
   it("writes from the Cron Trigger handler too", async () => {
     const sale = await createSale({ title: title("Analytics cron") });
     const { points, dataset } = fakeDataset();
-    await admin.scheduled(createScheduledController({ cron: "* * * * *" }), { ...env, METRICS_AE: dataset } as AdminEnv, createExecutionContext());
+    await admin.scheduled(createScheduledController({ cron: "* * * * *" }), { ...env, METRICS_AE: dataset } as AdminEnv);
     expect(points.some((p) => p.indexes?.[0] === sale.id)).toBe(true);
   });
 });
