@@ -129,12 +129,12 @@ describe("garbage at every route", () => {
     const seen = new Map<string, number>();
     const deep = fc.record({
       target: fc.constantFrom(
-        ["POST", "/api/sales/SALE/purchase", "BUYER"],
-        ["POST", "/api/auth/register", ""],
-        ["POST", "/api/auth/login", ""],
-        ["POST", "/api/orders/ORDER/pay", "BUYER"],
-        ["POST", "/admin/api/sales", "ADMIN"],
-        ["PATCH", "/admin/api/sales/SALE", "ADMIN"],
+        { method: "POST", p: "/api/sales/SALE/purchase", who: "BUYER" },
+        { method: "POST", p: "/api/auth/register", who: "" },
+        { method: "POST", p: "/api/auth/login", who: "" },
+        { method: "POST", p: "/api/orders/ORDER/pay", who: "BUYER" },
+        { method: "POST", p: "/admin/api/sales", who: "ADMIN" },
+        { method: "PATCH", p: "/admin/api/sales/SALE", who: "ADMIN" },
       ),
       body: fc.oneof(
         fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
@@ -152,7 +152,7 @@ describe("garbage at every route", () => {
       idempotencyKey: fc.oneof(fc.constant(undefined), headerValue),
     });
     await fc.assert(
-      fc.asyncProperty(deep, async ({ target: [method, p, who], body, idempotencyKey }) => {
+      fc.asyncProperty(deep, async ({ target: { method, p, who }, body, idempotencyKey }) => {
         const headers = new Headers({ "Content-Type": "application/json" });
         if (who === "BUYER") headers.set("Cookie", buyerCookie);
         if (who === "ADMIN") headers.set("Authorization", "Bearer dev-admin-token");
