@@ -3,8 +3,13 @@ import tailwindcss from "@tailwindcss/vite";
 import { defineConfig } from "vite";
 import { serviceWorker } from "./sw/plugin.ts";
 
-export default defineConfig({
-  root: import.meta.dirname,
-  plugins: [preact(), tailwindcss(), serviceWorker()],
-  build: { outDir: "dist", emptyOutDir: true, sourcemap: false },
+export default defineConfig(({ command }) => {
+  // A build is always a production build: tests run `npm start` under Vitest, which sets NODE_ENV=test, and
+  // Vite would otherwise emit development JSX and `import.meta.env.PROD === false` into web/dist.
+  if (command === "build") process.env.NODE_ENV = "production";
+  return {
+    root: import.meta.dirname,
+    plugins: [preact(), tailwindcss(), serviceWorker()],
+    build: { outDir: "dist", emptyOutDir: true, sourcemap: false },
+  };
 });

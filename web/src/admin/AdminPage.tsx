@@ -99,9 +99,40 @@ function PauseResumeButton({ sale, onDone }: { sale: SaleWithStats; onDone: () =
 }
 
 function SalesTable({ sales, onChanged }: { sales: SaleWithStats[]; onChanged: () => void }) {
-  if (sales.length === 0) return <p class="text-slate-700">No sales yet — create the first one above.</p>;
+  if (sales.length === 0) return <p class="text-slate-700">No sales yet — create the first one below.</p>;
   return (
-    <div class="overflow-x-auto rounded-xl border border-slate-300 bg-white">
+    <>
+      {/* Phones: one card per sale (a wide table would only scroll sideways inside its box). */}
+      <ul class="space-y-3 md:hidden" aria-label="Sales with live counters">
+        {sales.map((s) => (
+          <li key={s.id} class="rounded-xl border border-slate-300 bg-white p-4" data-sale-id={s.id}>
+            <div class="flex items-start justify-between gap-2">
+              <Link href={`/admin/sales/${encodeURIComponent(s.id)}`} class="min-w-0 font-semibold wrap-anywhere text-red-800 underline underline-offset-2">
+                {s.title}
+              </Link>
+              <StatusBadge status={s.status} />
+            </div>
+            <dl class="mt-2 grid grid-cols-2 gap-x-4 gap-y-1 text-sm text-slate-800">
+              <dt>Sold / stock</dt>
+              <dd class="text-right tabular-nums">
+                {s.stats.sold} / {s.stock}
+              </dd>
+              <dt>Attempts</dt>
+              <dd class="text-right tabular-nums">{s.stats.attempts}</dd>
+              <dt>Rejected</dt>
+              <dd class="text-right tabular-nums">{rejectedTotal(s)}</dd>
+              <dt>Awaiting DB</dt>
+              <dd class="text-right tabular-nums">{s.stats.awaitingDatabase}</dd>
+              <dt>Starts</dt>
+              <dd class="text-right">{formatDateTime(s.startsAt)}</dd>
+            </dl>
+            <div class="mt-3">
+              <PauseResumeButton sale={s} onDone={onChanged} />
+            </div>
+          </li>
+        ))}
+      </ul>
+    <div class="relative hidden overflow-x-auto rounded-xl border border-slate-300 bg-white md:block">
       <table class="w-full min-w-[640px] text-left text-sm" aria-label="Sales with live counters">
         <thead class="bg-slate-100 text-slate-900">
           <tr>
@@ -118,7 +149,7 @@ function SalesTable({ sales, onChanged }: { sales: SaleWithStats[]; onChanged: (
         <tbody class="divide-y divide-slate-200">
           {sales.map((s) => (
             <tr key={s.id} data-sale-id={s.id}>
-              <th scope="row" class="max-w-56 px-3 py-2 font-semibold break-words">
+              <th scope="row" class="max-w-64 min-w-40 px-3 py-2 font-semibold wrap-anywhere">
                 <Link href={`/admin/sales/${encodeURIComponent(s.id)}`} class="text-red-800 underline underline-offset-2">
                   {s.title}
                 </Link>
@@ -141,6 +172,7 @@ function SalesTable({ sales, onChanged }: { sales: SaleWithStats[]; onChanged: (
         </tbody>
       </table>
     </div>
+    </>
   );
 }
 
@@ -185,7 +217,7 @@ function FailedOrders() {
             <li key={r.id} class="flex flex-wrap items-center justify-between gap-2 p-3 text-sm">
               <div class="min-w-0">
                 <p class="font-mono break-all">{r.orderId}</p>
-                <p class="text-slate-700 break-words">
+                <p class="text-slate-700 wrap-anywhere">
                   {r.error} · {r.attempts} attempts · {formatDateTime(r.createdAt)}
                   {r.landed ? " · landed" : ""}
                   {r.replayedAt ? ` · replayed ${formatDateTime(r.replayedAt)}` : ""}
@@ -261,7 +293,7 @@ function SaleOrders({ saleId }: { saleId: string }) {
       {orders.length === 0 ? (
         <p class="text-slate-700">No orders in the database yet.</p>
       ) : (
-        <div class="overflow-x-auto rounded-xl border border-slate-300 bg-white">
+        <div class="relative overflow-x-auto rounded-xl border border-slate-300 bg-white">
           <table class="w-full min-w-[560px] text-left text-sm" aria-label="Orders">
             <thead class="bg-slate-100">
               <tr>
@@ -338,7 +370,7 @@ function SaleDetail({ id }: { id: string }) {
       <div class="flex flex-wrap items-center justify-between gap-3">
         <div class="flex min-w-0 flex-wrap items-center gap-3">
           <PageHeading>
-            <span class="break-words">{sale.title}</span>
+            <span class="wrap-anywhere">{sale.title}</span>
           </PageHeading>
           <StatusBadge status={sale.status} />
         </div>

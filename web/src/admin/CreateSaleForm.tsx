@@ -90,7 +90,8 @@ export function buildSaleInput(v: FormValues): { input?: CreateSaleInput; errors
 
 /** zod's default messages say "Invalid input: expected number, received NaN"; say what to type instead. */
 function humanize(field: string, message: string): string {
-  if (/received NaN|expected number/i.test(message)) return "Enter a whole number";
+  if (/received NaN|expected number, received/i.test(message)) return "Enter a whole number";
+  if (/expected int/i.test(message)) return "Enter a whole number";
   if (field === "title" && /too small|>=1/i.test(message)) return "Give the sale a title";
   if (field === "stock" && /too (small|big)/i.test(message)) return "Stock must be 1–1,000,000";
   if (field === "perUserLimit" && /too (small|big)/i.test(message)) return "Limit per shopper must be 1–100";

@@ -8,8 +8,8 @@ export interface SellThroughPoint {
   sold: number;
 }
 
-const W = 600;
-const H = 200;
+const W = 720;
+const H = 220;
 const PAD = { left: 44, right: 12, top: 12, bottom: 28 };
 
 export function SellThroughChart({ points, stock, title }: { points: SellThroughPoint[]; stock: number; title: string }) {
@@ -26,7 +26,7 @@ export function SellThroughChart({ points, stock, title }: { points: SellThrough
   const line = points.map((p) => `${x(p.t).toFixed(1)},${y(p.sold).toFixed(1)}`).join(" ");
   const area = points.length > 1 ? `${PAD.left},${PAD.top + innerH} ${line} ${x(last!.t).toFixed(1)},${PAD.top + innerH}` : "";
   return (
-    <figure class="w-full">
+    <figure class="w-full max-w-3xl">
       <svg viewBox={`0 0 ${W} ${H}`} class="h-auto w-full" role="img" aria-label={summary} data-chart="sell-through">
         <title>{summary}</title>
         {[0, 0.5, 1].map((f) => (

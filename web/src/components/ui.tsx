@@ -16,7 +16,7 @@ const STATUS_STYLE: Record<SaleStatus, string> = {
 export function StatusBadge({ status }: { status: SaleStatus }) {
   return (
     <span
-      class={`inline-flex items-center rounded-full px-2.5 py-0.5 text-xs font-semibold ring-1 ring-inset ${STATUS_STYLE[status]}`}
+      class={`inline-flex shrink-0 items-center rounded-full px-2.5 whitespace-nowrap py-0.5 text-xs font-semibold ring-1 ring-inset ${STATUS_STYLE[status]}`}
       data-status={status}
     >
       {STATUS_LABEL[status]}
@@ -34,7 +34,7 @@ const ORDER_STYLE: Record<OrderStatus, string> = {
 
 export function OrderStatusBadge({ status }: { status: OrderStatus }) {
   return (
-    <span class={`inline-flex rounded-full px-2.5 py-0.5 text-xs font-semibold ${ORDER_STYLE[status]}`} data-order-status={status}>
+    <span class={`inline-flex shrink-0 rounded-full px-2.5 py-0.5 text-xs font-semibold whitespace-nowrap ${ORDER_STYLE[status]}`} data-order-status={status}>
       {status}
     </span>
   );

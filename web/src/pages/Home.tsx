@@ -1,5 +1,5 @@
 /** The storefront: every sale with its status, price, stock left and, before it starts, a live countdown. */
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import type { Sale } from "../../../lib/schemas.ts";
 import { ApiFailure } from "../lib/api.ts";
 import { formatPrice } from "../lib/format.ts";
@@ -15,7 +15,7 @@ export function SaleCard({ sale, now }: { sale: Sale; now: number }) {
   return (
     <li class="flex flex-col rounded-xl border border-slate-300 bg-white p-4 shadow-sm" data-sale-id={sale.id}>
       <div class="flex items-start justify-between gap-3">
-        <h2 class="min-w-0 text-lg font-semibold break-words text-slate-900">
+        <h2 class="min-w-0 text-lg font-semibold wrap-anywhere text-slate-900">
           <Link href={`/sales/${encodeURIComponent(sale.id)}`} class="hover:underline focus-visible:underline">
             {sale.title}
           </Link>
@@ -42,6 +42,8 @@ export function SaleCard({ sale, now }: { sale: Sale; now: number }) {
 
 export function Home() {
   const [sales, setSales] = useState<Sale[] | null>(null);
+  const salesRef = useRef<Sale[] | null>(null);
+  salesRef.current = sales;
   const [error, setError] = useState<string | null>(null);
   const now = useServerNow();
 
@@ -52,7 +54,16 @@ export function Home() {
         setSales(body.sales);
         setError(null);
       } catch (err) {
-        if (err instanceof ApiFailure) setError(err.status === 0 ? "You're offline — showing what we had." : err.message);
+        if (err instanceof ApiFailure) {
+          const had = salesRef.current !== null;
+          setError(
+            err.status === 0
+              ? had
+                ? "You're offline — showing the sales as they were. They'll update when you're back."
+                : "You're offline. Sales will appear when you're back online."
+              : err.message,
+          );
+        }
         throw err;
       }
     },

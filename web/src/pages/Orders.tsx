@@ -74,7 +74,7 @@ export function OrdersPage() {
           {orders.map((o) => (
             <li key={o.id} class="flex flex-wrap items-center justify-between gap-2 p-4">
               <div class="min-w-0">
-                <Link href={`/orders/${encodeURIComponent(o.id)}`} class="font-semibold break-words text-slate-900 underline-offset-2 hover:underline">
+                <Link href={`/orders/${encodeURIComponent(o.id)}`} class="font-semibold wrap-anywhere text-slate-900 underline-offset-2 hover:underline">
                   {sales.get(o.saleId)?.title ?? `Order ${shortId(o.id)}`}
                 </Link>
                 <p class="text-sm text-slate-700">
@@ -166,7 +166,7 @@ export function OrderPage({ id }: { id: string }) {
         </Link>
       </p>
       <PageHeading>
-        <span class="break-words">{sale ? sale.title : `Order ${shortId(order.id)}`}</span>
+        <span class="wrap-anywhere">{sale ? sale.title : `Order ${shortId(order.id)}`}</span>
       </PageHeading>
       <div class="space-y-4 rounded-xl border border-slate-300 bg-white p-5 shadow-sm">
         <p role="status" aria-live="polite" class="text-base text-slate-900">

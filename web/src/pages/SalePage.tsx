@@ -62,7 +62,7 @@ export function SalePage({ id }: { id: string }) {
       <div class="flex flex-wrap items-start justify-between gap-3">
         <div class="min-w-0">
           <PageHeading>
-            <span class="break-words">{sale.title}</span>
+            <span class="wrap-anywhere">{sale.title}</span>
           </PageHeading>
         </div>
         <StatusBadge status={status} />
@@ -71,7 +71,7 @@ export function SalePage({ id }: { id: string }) {
       <div class="grid gap-6 rounded-xl border border-slate-300 bg-white p-5 shadow-sm md:grid-cols-2">
         <div class="space-y-3">
           <p class="text-3xl font-bold text-slate-900">{formatPrice(sale.priceCents, sale.currency)}</p>
-          {sale.description && <p class="whitespace-pre-line break-words text-slate-800">{sale.description}</p>}
+          {sale.description && <p class="whitespace-pre-line wrap-anywhere text-slate-800">{sale.description}</p>}
           <RemainingBar sale={sale} />
           <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm text-slate-800">
             <dt class="font-semibold">Starts</dt>

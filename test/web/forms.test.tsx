@@ -1,0 +1,139 @@
+/** Sign-in/up and the merchant's create-sale form: labels, field-level errors (ours and the API's). */
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { CreateSaleForm } from "../../web/src/admin/CreateSaleForm.tsx";
+import { SellThroughChart } from "../../web/src/admin/SellThroughChart.tsx";
+import { setAdminToken } from "../../web/src/admin/admin-api.ts";
+import { currentPath, navigate } from "../../web/src/lib/router.ts";
+import { currentUser } from "../../web/src/lib/shop.ts";
+import { AuthForm } from "../../web/src/pages/Auth.tsx";
+import { Home } from "../../web/src/pages/Home.tsx";
+import { apiError, json, makeSale, mockFetch } from "./helpers.ts";
+
+beforeEach(() => {
+  currentUser.value = null;
+  history.replaceState(null, "", "/signup");
+  localStorage.clear();
+  sessionStorage.clear();
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+function type(label: string | RegExp, value: string) {
+  fireEvent.input(screen.getByLabelText(label), { target: { value } });
+}
+
+describe("sign up / sign in", () => {
+  test("labelled Username and Password; the shared schema's messages before anything is sent", async () => {
+    const calls = mockFetch(() => json({}));
+    render(<AuthForm mode="signup" />);
+    type("Username", "a");
+    type("Password", "short");
+    fireEvent.click(screen.getByRole("button", { name: "Sign up" }));
+    await screen.findByText("Username must be 3–32 characters");
+    expect(screen.getByText("Password must be 8–128 characters")).toBeTruthy();
+    const username = screen.getByLabelText("Username");
+    expect(username.getAttribute("aria-invalid")).toBe("true");
+    expect(username.getAttribute("aria-describedby")).toContain("username-error");
+    expect(calls).toHaveLength(0);
+  });
+
+  test("the API's details[].path errors land under their field", async () => {
+    mockFetch(() => apiError(409, "USERNAME_TAKEN", "That username is taken", [{ path: ["username"], message: "That username is taken" }]));
+    render(<AuthForm mode="signup" />);
+    type("Username", "alice");
+    type("Password", "long enough");
+    fireEvent.click(screen.getByRole("button", { name: "Sign up" }));
+    const error = await screen.findByText("That username is taken");
+    expect(error.id).toBe("username-error");
+  });
+
+  test("wrong password is a form-level alert; success signs in and follows ?next=", async () => {
+    navigate("/signin?next=%2Fsales%2Fabc", { replace: true });
+    let ok = false;
+    mockFetch((_path, init) => {
+      const body = JSON.parse(String(init.body));
+      return ok ? json({ user: { id: "u1", username: body.username } }) : apiError(401, "INVALID_CREDENTIALS", "Wrong username or password");
+    });
+    render(<AuthForm mode="signin" />);
+    type("Username", "alice");
+    type("Password", "wrong password");
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    expect((await screen.findByRole("alert")).textContent).toMatch(/Wrong username or password/);
+
+    ok = true;
+    fireEvent.click(screen.getByRole("button", { name: "Sign in" }));
+    await waitFor(() => expect(currentPath.value).toBe("/sales/abc"));
+    expect(currentUser.value).toEqual({ id: "u1", username: "alice" });
+    expect(localStorage.getItem("minishop.signedIn")).toBe("1");
+  });
+});
+
+describe("merchant: create a sale", () => {
+  test("validation messages per field, then the API's own", async () => {
+    setAdminToken("t0ken");
+    const posted: unknown[] = [];
+    mockFetch((_path, init) => {
+      posted.push(JSON.parse(String(init.body)));
+      expect(new Headers(init.headers).get("Authorization")).toBe("Bearer t0ken");
+      return apiError(400, "VALIDATION_FAILED", "The request is not valid", [{ path: ["currency"], message: "ISO 4217 code, e.g. USD" }]);
+    });
+    render(<CreateSaleForm onCreated={() => {}} />);
+    fireEvent.click(screen.getByRole("button", { name: "Create sale" }));
+    await screen.findByText("Give the sale a title");
+    expect(screen.getByText("Enter a price like 19.99")).toBeTruthy();
+    expect(posted).toHaveLength(0);
+
+    type("Title", "Lamp");
+    type("Price", "12.50");
+    type("Currency", "usd");
+    fireEvent.click(screen.getByRole("button", { name: "Create sale" }));
+    await screen.findByText("ISO 4217 code, e.g. USD");
+    expect(posted[0]).toMatchObject({ title: "Lamp", priceCents: 1250, currency: "USD", stock: 100 });
+  });
+
+  test("the sell-through chart is an SVG with a text alternative", () => {
+    const t = Date.parse("2026-11-24T10:00:00Z");
+    render(
+      <SellThroughChart
+        title="Sold"
+        stock={100}
+        points={[
+          { t, sold: 0 },
+          { t: t + 1_000, sold: 40 },
+          { t: t + 2_000, sold: 100 },
+        ]}
+      />,
+    );
+    const chart = screen.getByRole("img");
+    expect(chart.getAttribute("aria-label")).toBe("Sold: 100 of 100 sold (100%) over the last 2 s");
+    const points = chart.querySelector("polyline")!.getAttribute("points")!.split(" ");
+    expect(points).toHaveLength(3);
+    // Full sell-through reaches the top of the plot area.
+    expect(points[2]).toMatch(/,12\.0$/);
+  });
+});
+
+describe("storefront", () => {
+  test("lists sales by title with price, remaining and a countdown for scheduled ones", async () => {
+    const now = Date.now();
+    const live = makeSale({ id: "11111111-1111-4111-8111-111111111111", title: "Live one" });
+    const soon = makeSale({
+      id: "22222222-2222-4222-8222-222222222222",
+      title: "Soon one",
+      status: "scheduled",
+      startsAt: new Date(now + 125_000).toISOString(),
+    });
+    const gone = makeSale({ id: "33333333-3333-4333-8333-333333333333", title: "Gone", status: "sold_out", remaining: 0 });
+    mockFetch(() => json({ serverTime: new Date(now).toISOString(), sales: [gone, soon, live] }));
+    render(<Home />);
+    await screen.findByRole("link", { name: "Live one" });
+    const titles = screen.getAllByRole("heading", { level: 2 }).map((h) => h.textContent);
+    expect(titles).toEqual(["Live one", "Soon one", "Gone"]);
+    const soonCard = screen.getByRole("link", { name: "Soon one" }).closest("li")!;
+    expect(soonCard.querySelector("[data-countdown]")!.textContent).toMatch(/^2:0[45]$/);
+    expect(screen.getByText("Sold out")).toBeTruthy();
+  });
+});
