@@ -190,16 +190,17 @@ describe("failed orders and replay", () => {
       await call(`/admin/api/failed-orders/${failed.id}/replay`, { method: "POST", headers: ADMIN }),
       await call(`/admin/api/failed-orders/${failed.id}/replay`, { method: "POST", headers: ADMIN }),
     ];
-    const answers: { failedOrder: FailedOrder; requeued: boolean }[] = [];
+    const answers: { failedOrder: FailedOrder; replayed: boolean }[] = [];
     for (const res of replays) {
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { failedOrder: FailedOrder; requeued: boolean };
+      const body = (await res.json()) as { failedOrder: FailedOrder; replayed: boolean; orderId: string };
+      expect(body.orderId).toBe(order.id);
       expect(body.failedOrder.id).toBe(failed.id);
       expect(body.failedOrder.replayedAt).not.toBeNull();
       answers.push(body);
     }
     // The first one certainly found it missing and had the object send it again.
-    expect(answers[0].requeued).toBe(true);
+    expect(answers[0].replayed).toBe(true);
 
     // The order lands, once, with the object's state of it, and the object hears it is confirmed.
     await waitFor("replayed order in PostgreSQL", async () => (await sql`select 1 from orders where id = ${order.id}`).length === 1);
@@ -217,7 +218,7 @@ describe("failed orders and replay", () => {
     expect(after.failedOrders.find((f) => f.id === failed.id)?.landed).toBe(true);
     const third = await call(`/admin/api/failed-orders/${failed.id}/replay`, { method: "POST", headers: ADMIN });
     expect(third.status).toBe(200);
-    expect(((await third.json()) as { requeued: boolean; failedOrder: FailedOrder })).toMatchObject({ requeued: false, failedOrder: { landed: true } });
+    expect(((await third.json()) as { replayed: boolean; failedOrder: FailedOrder })).toMatchObject({ replayed: false, failedOrder: { landed: true } });
     expect(await sql`select 1 from orders where id = ${order.id}`).toHaveLength(1);
   });
 

@@ -364,14 +364,15 @@ const api = new Hono<AdminApp>()
       const found = await d.select({ version: orders.version }).from(orders).where(eq(orders.id, row.orderId)).limit(1);
       return found[0]?.version ?? 0;
     });
-    let requeued = false;
+    let replayed = false;
     if (landedVersion < (row.payload as OrderMessage).version) {
-      requeued = (await c.env.SECKILL.requeue(row.saleId, [row.orderId])) === 1;
-      if (!requeued) throw new ApiError("NOT_FOUND", "The sale no longer holds this order; nothing to send again");
+      replayed = (await c.env.SECKILL.requeue(row.saleId, [row.orderId])) === 1;
+      if (!replayed) throw new ApiError("NOT_FOUND", "The sale no longer holds this order; nothing to send again");
     }
     const replayedAt = new Date();
     await db(c, (d) => d.update(failedOrders).set({ replayedAt }).where(eq(failedOrders.id, id)));
-    return c.json({ failedOrder: toFailedOrder({ ...row, replayedAt }, landedVersion), requeued });
+    // `replayed`: the order was sent again (false: PostgreSQL already had it, nothing to send).
+    return c.json({ replayed, orderId: row.orderId, failedOrder: toFailedOrder({ ...row, replayedAt }, landedVersion) });
   });
 
 app.route("/admin/api", api);
