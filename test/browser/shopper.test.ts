@@ -79,7 +79,7 @@ test("sign up → countdown → Buy now → confirmed, with a wrong device clock
   await page.locator('[data-order-status="paid"]').waitFor();
 
   // My orders lists it.
-  await page.getByRole("link", { name: "My orders", exact: true }).click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "My orders" }).click();
   await page.getByRole("link", { name: sale.title }).waitFor();
   await screenshot(page, "my-orders-desktop");
 
