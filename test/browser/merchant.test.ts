@@ -33,7 +33,7 @@ test("create a sale → on the storefront → pause → the button says paused",
   await expect.poll(() => page.locator("[data-field-error=sale-stock]").innerText()).toMatch(/1–1,000,000/);
   await screenshot(page, "admin-validation-desktop");
 
-  // A valid sale, live from now.
+  // A valid sale, scheduled (the form's default start is a few minutes ahead).
   const title = uniqueName("Merchant lamp");
   await page.getByLabel("Title").fill(title);
   await page.getByLabel("Price").fill("24.50");

@@ -147,14 +147,15 @@ describe("buying", () => {
     expect(screen.queryByRole("button", { name: "Buy now" })).toBeNull();
   });
 
-  test("signed out, Buy now goes to sign-in and comes back", async () => {
+  test("signed out, Buy now's 401 goes to sign-in and comes back", async () => {
     currentUser.value = null;
     const calls = mockFetch(() => apiError(401, "UNAUTHENTICATED"));
     render(<BuyPanel sale={makeSale()} onStale={() => {}} />);
     fireEvent.click(screen.getByRole("button", { name: "Buy now" }));
-    expect(currentPath.value).toBe("/signin");
+    await waitFor(() => expect(currentPath.value).toBe("/signin"));
     expect(location.search).toBe(`?next=${encodeURIComponent("/sales/x")}`);
-    expect(calls.filter((c) => c.path.endsWith("/purchase"))).toHaveLength(0);
+    // The server decides who is signed in (the cookie is invisible to the page): it was asked.
+    expect(calls.filter((c) => c.path.endsWith("/purchase"))).toHaveLength(1);
   });
 });
 
@@ -178,5 +179,29 @@ describe("sale page", () => {
     mockFetch(() => apiError(404, "NOT_FOUND", "No such sale"));
     render(<SalePage id="nope" />);
     await screen.findByRole("heading", { name: "Sale not found" });
+  });
+});
+
+describe("clock edge", () => {
+  test("403 NOT_STARTED moments before the start tries again right after it", async () => {
+    const sale = makeSale();
+    const order = makeOrder({ saleId: sale.id, status: "confirmed" });
+    let attempts = 0;
+    mockFetch((path) => {
+      if (path === "/api/orders") return json({ orders: [] });
+      if (path.endsWith("/purchase")) {
+        attempts++;
+        return attempts === 1
+          ? apiError(403, "NOT_STARTED", "Not started", { startsAt: new Date(Date.now() + 300).toISOString() })
+          : json({ order }, 202);
+      }
+      if (path === `/api/sales/${sale.id}`) return json({ serverTime: new Date().toISOString(), sale });
+      return json({ order });
+    });
+    render(<BuyPanel sale={sale} onStale={() => {}} />);
+    fireEvent.click(screen.getByRole("button", { name: "Buy now" }));
+    await screen.findByText(/Not quite open yet/);
+    await screen.findByText("confirmed", undefined, { timeout: 3_000 });
+    expect(attempts).toBe(2);
   });
 });

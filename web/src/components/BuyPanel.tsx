@@ -10,17 +10,18 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Order, Sale, SaleStatus } from "../../../lib/schemas.ts";
 import { ApiFailure } from "../lib/api.ts";
+import { serverNow } from "../lib/clock.ts";
 import { effectiveStatus } from "../lib/sale-status.ts";
 import { MAX_RATE_LIMITED_RETRIES, MAX_UNAVAILABLE_RETRIES, retryDelayMs } from "../lib/retry.ts";
 import { navigate } from "../lib/router.ts";
-import { currentUser, fetchOrder, fetchOrders, markSignedOut, newIdempotencyKey, purchase } from "../lib/shop.ts";
+import { currentUser, fetchOrder, fetchOrders, loadCurrentUser, markSignedOut, newIdempotencyKey, purchase } from "../lib/shop.ts";
 import { useServerNow, usePolling } from "./hooks.ts";
 import { Countdown, Link, OrderStatusBadge, buttonClass } from "./ui.tsx";
 
 export type PurchasePhase =
   | { kind: "ready" }
   | { kind: "processing" }
-  | { kind: "retrying"; reason: "rate_limited" | "unavailable"; retryAt: number; attempt: number }
+  | { kind: "retrying"; reason: "rate_limited" | "unavailable" | "not_started"; retryAt: number; attempt: number }
   | { kind: "ordered"; order: Order }
   | { kind: "already"; orderId: string | null }
   | { kind: "closed"; status: Extract<SaleStatus, "sold_out" | "ended" | "paused">; at: number }
@@ -96,6 +97,7 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
       const order = await purchase(sale.id, quantity, key, abort.current.signal);
       setPhase({ kind: "ordered", order });
       onStale();
+      if (!currentUser.value) void loadCurrentUser({ force: true });
     } catch (err) {
       if (err instanceof DOMException && err.name === "AbortError") return;
       if (!(err instanceof ApiFailure)) {
@@ -144,9 +146,18 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
           onStale();
           return;
         case "NOT_STARTED": {
-          // Our clock estimate was early (it can be off by half a round trip): resync and count down again.
+          // Our clock estimate was early (it can be off by half a round trip): resync, and if the start is
+          // moments away, try again right after it — the shopper already said they want it.
           onStale();
-          setPhase({ kind: "ready" });
+          const startsAt = Date.parse((err.details as { startsAt?: string } | undefined)?.startsAt ?? "");
+          const wait = Number.isNaN(startsAt) ? 1_000 : startsAt - serverNow();
+          if (wait > 5_000 || attemptNo >= MAX_UNAVAILABLE_RETRIES) {
+            setPhase({ kind: "ready" });
+            return;
+          }
+          const delay = Math.max(0, wait) + retryDelayMs(0, 1);
+          setPhase({ kind: "retrying", reason: "not_started", retryAt: performance.now() + delay, attempt: attemptNo });
+          timer.current = setTimeout(() => void attempt(key, attemptNo + 1), delay);
           return;
         }
         case "INSUFFICIENT_STOCK":
@@ -159,13 +170,10 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
     }
   };
 
-  const buy = () => {
-    if (currentUser.value === null) {
-      navigate(`/signin?next=${encodeURIComponent(location.pathname)}`);
-      return;
-    }
-    void attempt(newIdempotencyKey(), 1);
-  };
+  // Always ask the server, even when we think nobody is signed in: the session cookie is HttpOnly, so a
+  // session made elsewhere (another tab, an API client sharing the cookie jar) is invisible to us. A 401
+  // sends the shopper to sign in.
+  const buy = () => void attempt(newIdempotencyKey(), 1);
 
   const status: SaleStatus = phase.kind === "closed" ? phase.status : effectiveStatus(sale, now);
   const startsIn = Date.parse(sale.startsAt) - now;
@@ -197,7 +205,9 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
     note =
       phase.reason === "rate_limited"
         ? `Lots of shoppers right now. Retrying automatically in ${secs} s…`
-        : `The shop is briefly unavailable. Retrying automatically in ${secs} s…`;
+        : phase.reason === "not_started"
+          ? `Not quite open yet. Trying again in ${secs} s…`
+          : `The shop is briefly unavailable. Retrying automatically in ${secs} s…`;
   } else if (status === "scheduled") {
     disabled = true;
   } else if (status === "paused") {

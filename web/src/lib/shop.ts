@@ -104,8 +104,8 @@ export async function logout(): Promise<void> {
 }
 
 /** Asks who is signed in; a 401 means nobody, a network failure leaves it unknown. */
-export async function loadCurrentUser(): Promise<void> {
-  if (!signedInHint()) {
+export async function loadCurrentUser(options: { force?: boolean } = {}): Promise<void> {
+  if (!options.force && !signedInHint()) {
     currentUser.value = null;
     return;
   }
