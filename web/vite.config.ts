@@ -10,6 +10,9 @@ export default defineConfig(({ command }) => {
   return {
     root: import.meta.dirname,
     plugins: [preact(), tailwindcss(), serviceWorker()],
-    build: { outDir: "dist", emptyOutDir: true, sourcemap: false },
+    // Not emptied: several `npm start`s (test projects run in parallel) build into this folder while others
+    // serve it, and an emptied folder is a moment of 404s. Builds of the same sources write the same hashed
+    // names; files of older builds are pruned after writing (see sw/plugin.ts).
+    build: { outDir: "dist", emptyOutDir: false, sourcemap: false },
   };
 });

@@ -4,7 +4,7 @@
  * so a new build is a byte-different worker and the browser installs it (and drops the old cache).
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import ts from "typescript";
 import type { Plugin } from "vite";
@@ -24,9 +24,23 @@ function listPublic(dir: string, prefix = ""): string[] {
 }
 
 export function serviceWorker(): Plugin {
+  let outDir = "";
+  let written: string[] = [];
   return {
     name: "minishop-service-worker",
     apply: "build",
+    configResolved(config) {
+      outDir = path.resolve(config.root, config.build.outDir);
+    },
+    writeBundle(_options, bundle) {
+      written = Object.keys(bundle);
+      // Prune what earlier builds left in assets/ (the folder is not emptied before a build).
+      const assets = path.join(outDir, "assets");
+      if (!existsSync(assets)) return;
+      for (const name of readdirSync(assets)) {
+        if (!written.includes(`assets/${name}`)) rmSync(path.join(assets, name), { force: true });
+      }
+    },
     generateBundle(_options, bundle) {
       const emitted = Object.keys(bundle).filter((f) => /\.(js|css|svg|png|woff2?)$/.test(f) && !f.endsWith(".map"));
       const files = [...new Set([...emitted, ...listPublic(PUBLIC_DIR)])].sort();
