@@ -83,3 +83,24 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Points an object's ORDERS queue at an in-memory recorder, for tests that drive the object directly with
+ * sales PostgreSQL does not know: nothing reaches the real consumer, and the test can read what was sent.
+ */
+export function recordQueue(instance: object): { sent: unknown[]; batches: number[]; refuse: boolean } {
+  const recorder = { sent: [] as unknown[], batches: [] as number[], refuse: false };
+  const holder = instance as { env: Record<string, unknown> };
+  holder.env = {
+    ...holder.env,
+    ORDERS: {
+      send: async (body: unknown) => void recorder.sent.push(body),
+      sendBatch: async (messages: { body: unknown }[]) => {
+        if (recorder.refuse) throw new Error("queue refused the batch");
+        recorder.batches.push(messages.length);
+        recorder.sent.push(...messages.map((m) => m.body));
+      },
+    },
+  };
+  return recorder;
+}

@@ -10,6 +10,7 @@ import { runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SaleItem } from "../../durable-objects/sale-item.ts";
+import { recordQueue } from "./helpers.ts";
 
 type Status = "held" | "paid" | "expired" | "cancelled";
 interface ModelOrder {
@@ -180,7 +181,7 @@ class SetPaused implements fc.AsyncCommand<Model, Real> {
 class Restart implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(m: Model, r: Real) {
-    const revived = new SaleItem(r.state, env);
+    const revived = new SaleItem(r.state, (r.item as unknown as { env: typeof env }).env);
     ran("restart");
     await r.state.blockConcurrencyWhile(async () => {});
     revived.clock = () => r.clock.now;
@@ -217,6 +218,7 @@ describe("SaleItem against a reference model", () => {
             const base = Date.now();
             const clock = { now: base };
             item.clock = () => clock.now;
+            recordQueue(item);
             const model: Model = {
               stock,
               remaining: stock,

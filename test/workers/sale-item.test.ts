@@ -6,6 +6,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { SaleConfig, SaleItem } from "../../durable-objects/sale-item.ts";
+import { recordQueue } from "./helpers.ts";
 
 function newSale(overrides: Partial<SaleConfig> = {}) {
   const id = crypto.randomUUID();
@@ -38,6 +39,7 @@ describe("SaleItem", () => {
   it("decrements stock once per purchase and writes order and outbox row together", async () => {
     const { config, stub } = newSale({ stock: 3 });
     await runInDurableObject(stub, async (instance: SaleItem) => {
+      recordQueue(instance);
       instance.initialize(config);
       // One purchase: stock down by one, one order row and one outbox row.
       const result = instance.reservePurchase({ userId: "u1", quantity: 1 });
@@ -51,6 +53,7 @@ describe("SaleItem", () => {
   it("rolls back the whole purchase when any of its writes fails", async () => {
     const { config, stub } = newSale({ stock: 3 });
     await runInDurableObject(stub, async (instance: SaleItem) => {
+      recordQueue(instance);
       instance.initialize(config);
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       // Make the outbox insert fail: the order insert before it must be undone with it.
@@ -69,6 +72,7 @@ describe("SaleItem", () => {
   it("gives one order per shopper, replays an Idempotency-Key and refuses other repeats", async () => {
     const { config, stub } = newSale({ stock: 5 });
     await runInDurableObject(stub, async (instance: SaleItem) => {
+      recordQueue(instance);
       instance.initialize(config);
       const first = instance.reservePurchase({ userId: "u1", quantity: 1, idempotencyKey: "k1" });
       const replay = instance.reservePurchase({ userId: "u1", quantity: 1, idempotencyKey: "k1" });
@@ -85,6 +89,7 @@ describe("SaleItem", () => {
   it("sells exactly the stock and then answers SOLD_OUT", async () => {
     const { config, stub } = newSale({ stock: 2 });
     await runInDurableObject(stub, async (instance: SaleItem) => {
+      recordQueue(instance);
       instance.initialize(config);
       const results = ["a", "b", "c", "d"].map((u) => instance.reservePurchase({ userId: u, quantity: 1 }));
       expect(results.map((r) => (r.ok ? "ok" : r.code))).toEqual(["ok", "ok", "SOLD_OUT", "SOLD_OUT"]);
@@ -96,6 +101,7 @@ describe("SaleItem", () => {
   it("enforces quantity limits and partial stock", async () => {
     const { config, stub } = newSale({ stock: 3, perUserLimit: 2 });
     await runInDurableObject(stub, async (instance: SaleItem) => {
+      recordQueue(instance);
       instance.initialize(config);
       const tooMany = instance.reservePurchase({ userId: "a", quantity: 3 });
       expect(tooMany.ok ? null : tooMany.code).toBe("VALIDATION_FAILED");
@@ -111,6 +117,7 @@ describe("SaleItem", () => {
     const now = Date.now();
     const { config, stub } = newSale({ startsAt: now + 60_000, endsAt: now + 120_000 });
     await runInDurableObject(stub, async (instance: SaleItem) => {
+      recordQueue(instance);
       instance.initialize(config);
       let t = now;
       instance.clock = () => t;
@@ -139,6 +146,7 @@ describe("SaleItem", () => {
   it("expires unpaid orders in the alarm and returns their stock; pay after expiry is ORDER_EXPIRED", async () => {
     const { config, stub } = newSale({ stock: 1, paymentWindowSeconds: 1 });
     const orderId = await runInDurableObject(stub, async (instance: SaleItem) => {
+      recordQueue(instance);
       instance.initialize(config);
       const r = instance.reservePurchase({ userId: "a", quantity: 1 });
       if (!r.ok) throw new Error(r.code);
@@ -161,6 +169,7 @@ describe("SaleItem", () => {
   it("pays within the window and keeps the stock; cancel returns it", async () => {
     const { config, stub } = newSale({ stock: 2 });
     await runInDurableObject(stub, async (instance: SaleItem) => {
+      recordQueue(instance);
       instance.initialize(config);
       const a = instance.reservePurchase({ userId: "a", quantity: 1 });
       const b = instance.reservePurchase({ userId: "b", quantity: 1 });
@@ -180,6 +189,7 @@ describe("SaleItem", () => {
   it("keeps the outbox row until PostgreSQL confirms that version", async () => {
     const { config, stub } = newSale({ stock: 2 });
     await runInDurableObject(stub, async (instance: SaleItem) => {
+      recordQueue(instance);
       instance.initialize(config);
       const r = instance.reservePurchase({ userId: "a", quantity: 1 });
       if (!r.ok) throw new Error(r.code);
@@ -196,6 +206,7 @@ describe("SaleItem", () => {
   it("rebuilds memory from storage after a restart", async () => {
     const { config, stub } = newSale({ stock: 2 });
     await runInDurableObject(stub, (instance: SaleItem) => {
+      recordQueue(instance);
       instance.initialize(config);
       instance.reservePurchase({ userId: "a", quantity: 1 });
     });
@@ -207,6 +218,45 @@ describe("SaleItem", () => {
       const again = revived.reservePurchase({ userId: "a", quantity: 1 });
       expect(again.ok ? null : again.code).toBe("ALREADY_PURCHASED");
       expect(revived.getSale()!.remaining).toBe(1);
+    });
+  });
+
+  it("drains the outbox in batches of at most 100, and keeps every row until it is confirmed", async () => {
+    const { config, stub } = newSale({ stock: 500 });
+    await runInDurableObject(stub, async (instance: SaleItem) => {
+      const queue = recordQueue(instance);
+      instance.initialize(config);
+      for (let i = 0; i < 250; i++) instance.reservePurchase({ userId: `u${i}`, quantity: 1 });
+      await instance.alarm();
+      expect(queue.batches).toEqual([100, 100, 50]);
+      expect(new Set(queue.sent.map((m) => (m as { order: { id: string } }).order.id)).size).toBe(250);
+      // Sent is not confirmed: the rows stay, due again later, until the consumer confirms.
+      expect(count(instance, "outbox")).toBe(250);
+      await instance.alarm();
+      expect(queue.sent).toHaveLength(250);
+    });
+  });
+
+  it("keeps rows whose batch the queue refused and retries them with backoff", async () => {
+    const { config, stub } = newSale({ stock: 5 });
+    await runInDurableObject(stub, async (instance: SaleItem) => {
+      const queue = recordQueue(instance);
+      instance.initialize(config);
+      let t = Date.now();
+      instance.clock = () => t;
+      instance.reservePurchase({ userId: "a", quantity: 1 });
+      // The queue refuses: nothing sent, the row stays.
+      queue.refuse = true;
+      await instance.alarm();
+      expect(queue.sent).toHaveLength(0);
+      expect(count(instance, "outbox")).toBe(1);
+      // Not due again at once (backoff), due after a second.
+      queue.refuse = false;
+      await instance.alarm();
+      expect(queue.sent).toHaveLength(0);
+      t += 1_100;
+      await instance.alarm();
+      expect(queue.sent).toHaveLength(1);
     });
   });
 });
