@@ -137,3 +137,28 @@ describe("storefront", () => {
     expect(screen.getByText("Sold out")).toBeTruthy();
   });
 });
+
+describe("merchant: token", () => {
+  test("a wrong token is refused with a message and not kept; a right one opens the dashboard", async () => {
+    const { AdminPage } = await import("../../web/src/admin/AdminPage.tsx");
+    setAdminToken(null);
+    mockFetch((path, init) => {
+      const auth = new Headers(init.headers).get("Authorization");
+      if (auth !== "Bearer right") return apiError(401, "UNAUTHENTICATED", "A valid admin token is required");
+      if (path === "/admin/api/sales") return json({ sales: [] });
+      if (path === "/admin/api/failed-orders") return json({ failedOrders: [] });
+      return apiError(404, "NOT_FOUND");
+    });
+    render(<AdminPage />);
+    type("Admin token", "wrong");
+    fireEvent.click(screen.getByRole("button", { name: "Open dashboard" }));
+    await screen.findByText("That token was not accepted");
+    expect(sessionStorage.getItem("minishop.adminToken")).toBeNull();
+
+    type("Admin token", "right");
+    fireEvent.click(screen.getByRole("button", { name: "Open dashboard" }));
+    await screen.findByRole("heading", { name: "Merchant dashboard" });
+    await screen.findByText(/No sales yet/);
+    expect(sessionStorage.getItem("minishop.adminToken")).toBe("right");
+  });
+});

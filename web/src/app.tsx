@@ -65,6 +65,11 @@ function Header() {
           {user === null && <NavLink href="/signin">Sign in</NavLink>}
           {user === null && <NavLink href="/signup">Sign up</NavLink>}
           {user && (
+            <span class="hidden max-w-40 truncate px-2 text-sm text-red-50 sm:inline" title={user.username}>
+              {user.username}
+            </span>
+          )}
+          {user && (
             <button
               type="button"
               class="rounded-md px-2 py-1.5 text-sm font-semibold whitespace-nowrap text-red-50 hover:bg-red-800 focus-visible:outline focus-visible:outline-2 focus-visible:outline-white"

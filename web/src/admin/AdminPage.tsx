@@ -9,7 +9,7 @@ import { formatDateTime, formatPrice, shortId } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
 import { usePolling } from "../components/hooks.ts";
 import { Alert, Field, Link, OrderStatusBadge, PageHeading, StatusBadge, buttonClass } from "../components/ui.tsx";
-import { adminApi, adminToken, downloadOrdersCsv, setAdminToken, type FailedOrder, type ReconcileResult, type SaleWithStats } from "./admin-api.ts";
+import { adminApi, adminToken, downloadOrdersCsv, setAdminToken, verifyAdminToken, type FailedOrder, type ReconcileResult, type SaleWithStats } from "./admin-api.ts";
 import { CreateSaleForm } from "./CreateSaleForm.tsx";
 import { SellThroughChart, type SellThroughPoint } from "./SellThroughChart.tsx";
 
@@ -39,14 +39,12 @@ function TokenForm() {
       return;
     }
     setBusy(true);
-    setAdminToken(value.trim());
     try {
-      await adminApi.listSales();
+      await verifyAdminToken(value.trim());
       setError(null);
+      setAdminToken(value.trim());
     } catch (err) {
       setError(err instanceof ApiFailure && err.status === 401 ? "That token was not accepted" : describeFailure(err));
-      if (!(err instanceof ApiFailure && err.status === 401)) setAdminToken(null);
-    } finally {
       setBusy(false);
     }
   };

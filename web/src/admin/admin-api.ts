@@ -61,6 +61,11 @@ async function adminRequest<T>(path: string, init: ApiRequest = {}): Promise<T> 
   }
 }
 
+/** Checks a token before it is kept: resolves when the admin API accepts it. */
+export async function verifyAdminToken(token: string): Promise<void> {
+  await apiRequest("/admin/api/sales", { headers: { Authorization: `Bearer ${token}` } });
+}
+
 const salePath = (id: string) => `/admin/api/sales/${encodeURIComponent(id)}`;
 
 export const adminApi = {
