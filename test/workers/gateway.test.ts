@@ -266,7 +266,8 @@ describe("circuit breaker", () => {
         return Reflect.get(target, prop);
       },
     });
-    const over = { SECKILL: flaky as GatewayEnv["SECKILL"] };
+    // Without the direct SALE_ITEM binding the purchase goes through SECKILL (workers/gateway/sale-object.ts).
+    const over = { SECKILL: flaky as GatewayEnv["SECKILL"], SALE_ITEM: undefined } as Partial<GatewayEnv>;
     // Five failures open the breaker.
     for (let i = 0; i < 5; i++) {
       await expectError(await callWith(over, `/api/sales/${sale.id}/purchase`, { method: "POST", cookie }), 503, "UNAVAILABLE");

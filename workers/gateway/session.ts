@@ -6,7 +6,7 @@
  * SameSite=Lax cookie, Secure in production; verified at the edge with no database call.
  */
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { sign, verify } from "hono/jwt";
+import { sign } from "hono/jwt";
 import { ApiError } from "../../lib/errors.ts";
 import { DEV_SESSION_SECRET, isProduction, requireSecret, type GatewayEnv } from "../../lib/env.ts";
 import type { User } from "../../lib/schemas.ts";
@@ -81,15 +81,68 @@ export function endSession(c: GatewayContext): void {
   deleteCookie(c, SESSION_COOKIE, { path: "/", secure: isProduction(c.env) });
 }
 
+/**
+ * The HMAC key of a secret, imported once per isolate: importing it costs as much as the verification itself,
+ * and every purchase verifies a session.
+ */
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
+function fromBase64Url(part: string): Uint8Array<ArrayBuffer> {
+  const b64 = part.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
+  return fromBase64(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Verifies an HS256 JWT as hono/jwt's `verify(token, secret, "HS256")` does — the header must name HS256 (so
+ * `none` and every other algorithm are refused), the signature must match, and `exp`, `nbf` and `iat` must hold
+ * now — with the key imported once instead of on every call. Returns the payload, or null.
+ */
+async function verifySessionToken(token: string, secret: string): Promise<Record<string, unknown> | null> {
+  const parts = token.split(".");
+  if (parts.length !== 3) return null;
+  const [headerPart, payloadPart, signaturePart] = parts;
+  const header = JSON.parse(decoder.decode(fromBase64Url(headerPart))) as { alg?: unknown; typ?: unknown } | null;
+  if (typeof header !== "object" || header === null || header.alg !== "HS256" || "crit" in header) return null;
+  if ("typ" in header && (typeof header.typ !== "string" || header.typ.toLowerCase().replace(/^application\//, "") !== "jwt")) return null;
+  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(signaturePart)) return null;
+  const valid = await crypto.subtle.verify(
+    "HMAC",
+    await hmacKey(secret),
+    fromBase64Url(signaturePart),
+    encoder.encode(`${headerPart}.${payloadPart}`),
+  );
+  if (!valid) return null;
+  const payload = JSON.parse(decoder.decode(fromBase64Url(payloadPart))) as Record<string, unknown> | null;
+  if (typeof payload !== "object" || payload === null) return null;
+  const now = Math.floor(Date.now() / 1000);
+  const time = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+  if (payload.exp !== undefined && (!time(payload.exp) || payload.exp <= now)) return null;
+  if (payload.nbf !== undefined && (!time(payload.nbf) || payload.nbf > now)) return null;
+  if (payload.iat !== undefined && (!time(payload.iat) || now < payload.iat)) return null;
+  return payload;
+}
+
 /** The signed-in shopper, or null for no cookie, a forged one, an expired one or one of another algorithm. */
 export async function readSession(c: GatewayContext): Promise<User | null> {
   const token = getCookie(c, SESSION_COOKIE);
   if (!token || token.length > 4096) return null;
   try {
-    const payload = await verify(token, sessionSecret(c.env), "HS256");
-    if (typeof payload.sub !== "string" || typeof payload.name !== "string") return null;
+    const payload = await verifySessionToken(token, sessionSecret(c.env));
+    if (!payload || typeof payload.sub !== "string" || typeof payload.name !== "string") return null;
     return { id: payload.sub, username: payload.name };
   } catch {
+    // Malformed base64 or JSON: not a session.
     return null;
   }
 }

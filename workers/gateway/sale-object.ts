@@ -1,0 +1,47 @@
+/**
+ * The purchase's one call: the sale's SaleItem object decides. When the gateway binds the SaleItem namespace
+ * itself (`SALE_ITEM` with `script_name = "minishop-seckill"` in wrangler.toml), it calls the object directly:
+ * one RPC hop instead of two (gateway → seckill Worker → object), and the seckill Worker's entrypoint is not
+ * instantiated per purchase. Without the binding it goes through the seckill Worker as before. Either way the
+ * object is the only writer of the sale, so nothing about the invariants depends on which path is taken.
+ */
+import { reject } from "../../lib/errors.ts";
+import type { GatewayEnv, StubOf } from "../../lib/env.ts";
+import type { PurchaseRequest, PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
+
+/** The gateway's env with the optional direct binding to the sale objects. */
+export type GatewayEnvWithObjects = GatewayEnv & { SALE_ITEM?: DurableObjectNamespace<SaleItem> };
+
+/** `idFromName` hashes the name on every call; a sale's id never changes, so this isolate keeps it. */
+const objectIds = new Map<string, DurableObjectId>();
+
+function objectId(namespace: DurableObjectNamespace<SaleItem>, saleId: string): DurableObjectId {
+  let id = objectIds.get(saleId);
+  if (!id) {
+    if (objectIds.size >= 10_000) objectIds.clear();
+    id = namespace.idFromName(saleId);
+    objectIds.set(saleId, id);
+  }
+  return id;
+}
+
+function isOverloaded(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { overloaded?: boolean }).overloaded === true;
+}
+
+/**
+ * Reserves a purchase in the sale's object. Never retried here: the first attempt may have committed, and
+ * the shopper's retry with an Idempotency-Key is the safe repeat. An overloaded object is answered as
+ * UNAVAILABLE (503 + Retry-After), as the seckill Worker does; other failures go to the circuit breaker.
+ */
+export async function reserveAtObject(env: GatewayEnvWithObjects, saleId: string, request: PurchaseRequest): Promise<PurchaseResult> {
+  const namespace = env.SALE_ITEM;
+  if (!namespace) return await env.SECKILL.purchase(saleId, request);
+  const stub = namespace.get(objectId(namespace, saleId)) as unknown as StubOf<SaleItem>;
+  try {
+    return (await stub.reservePurchase(request)) as PurchaseResult;
+  } catch (err) {
+    if (isOverloaded(err)) return reject("UNAVAILABLE", "The sale is overloaded, try again shortly");
+    throw err;
+  }
+}
