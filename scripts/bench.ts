@@ -37,7 +37,7 @@ import postgres from "postgres";
 import { renderChart, type ChartPoint } from "../bench/lib/chart.ts";
 import { crowd, openLoop, request, type CrowdAttempt } from "../bench/lib/http.ts";
 import { makeShoppers, writeTokens, type Shopper } from "../bench/lib/sessions.ts";
-import { runWrk, type WrkChunk, type WrkResult } from "../bench/lib/wrk.ts";
+import { mergeChunks, runChunk, runWrk, tokensUsed, type WrkChunk, type WrkOptions, type WrkResult } from "../bench/lib/wrk.ts";
 import { startLeanRuntime, type LeanRuntime } from "./lib/lean-runtime.ts";
 import {
   ROOT,
@@ -387,33 +387,62 @@ async function main() {
   // Warm-up (not recorded): JIT, connections, the first objects.
   await wrk(url, "warmup", { paths: ["/healthz"], seconds: 2 });
 
-  // noop.
-  const noop = await wrk(url, "noop", { paths: ["/healthz"] });
-
-  // purchase: distinct shoppers, stock that does not run out.
-  const shopperCount = Math.ceil(Math.max(noop.rps, 2000) * SECONDS * 1.1) + CONNECTIONS * 10 + CROWD_USERS;
+  // noop, soldOut and purchase run interleaved, one 2-second chunk of each per round, so that whatever else the
+  // machine does at the time weighs on all three alike and their ratios hold. After each purchase chunk the
+  // orders are let through to PostgreSQL before the next chunk, so no scenario pays for another one's backlog.
+  const shopperCount = Math.ceil(12_000 * SECONDS * 1.2) + CROWD_USERS + 1;
   log(`minting ${fmt(shopperCount)} shopper sessions`);
   const shoppers = makeShoppers(SESSION_SECRET, shopperCount, "bench");
   const tokensFile = path.join(WORK_DIR, "tokens.txt");
   writeTokens(tokensFile, shoppers);
   const purchaseSale = await createSale(url, 1_000_000, "bench: purchase");
-  const purchase = await wrk(url, "purchase", { method: "POST", paths: [`/api/sales/${purchaseSale}/purchase`], tokensFile });
-  const purchaseAccepted = purchase.statuses["202"] ?? 0;
-  const purchaseAt = performance.now();
-  log(`purchase: ${fmt(purchaseAccepted)} orders reserved; waiting for them in PostgreSQL`);
-  const purchaseDrain = await waitForOrders(sql, purchaseSale, purchaseAccepted, purchaseAt);
-  log(`purchase: ${fmt(purchaseDrain.rows)} in PostgreSQL${purchaseDrain.seconds !== null ? ` ${purchaseDrain.seconds.toFixed(1)} s after the last one` : " (timed out)"}`);
-
-  // soldOut: a sale of one item, bought, then everyone else.
   const soldOutSale = await createSale(url, 1, "bench: sold out");
-  await request(new http.Agent(), { host: HOST, port: PORT }, "POST", `/api/sales/${soldOutSale}/purchase`, {
-    cookie: `minishop_session=${shoppers[shoppers.length - 1].token}`,
+  const lastShopper = shoppers[shoppers.length - 1];
+  const sell = await request(new http.Agent(), { host: HOST, port: PORT }, "POST", `/api/sales/${soldOutSale}/purchase`, {
+    cookie: `minishop_session=${lastShopper.token}`,
     "content-type": "application/json",
   }, "{}");
-  const soldOut = await wrk(url, "soldOut", { method: "POST", paths: [`/api/sales/${soldOutSale}/purchase`], tokensFile });
+  if (sell.status !== 202) throw new Error(`buying the sold-out sale's only item failed: ${sell.status} ${sell.body}`);
+
+  const rounds = Math.max(1, Math.round(SECONDS / 2));
+  const chunkOptions = (scenario: string, o: Partial<WrkOptions>): WrkOptions => ({
+    url,
+    paths: ["/healthz"],
+    connections: CONNECTIONS,
+    seconds: 2,
+    cpu: LOAD_CPU,
+    clock,
+    ...o,
+    onChunk: chunkLogger(scenario),
+  });
+  const noopOptions = chunkOptions("noop", {});
+  const soldOutOptions = chunkOptions("soldOut", { method: "POST", paths: [`/api/sales/${soldOutSale}/purchase`], tokensFile });
+  const purchaseOptions = chunkOptions("purchase", { method: "POST", paths: [`/api/sales/${purchaseSale}/purchase`], tokensFile });
+  const chunks = { noop: [] as WrkChunk[], soldOut: [] as WrkChunk[], purchase: [] as WrkChunk[] };
+  let purchaseAccepted = 0;
+  let purchaseDrain = { rows: 0, seconds: 0 as number | null };
+  for (let round = 0; round < rounds; round++) {
+    const noopChunk = await runChunk(noopOptions, 2, 0);
+    noopOptions.onChunk!(noopChunk, round, rounds);
+    chunks.noop.push(noopChunk);
+    const soldOutChunk = await runChunk(soldOutOptions, 2, 0);
+    soldOutOptions.onChunk!(soldOutChunk, round, rounds);
+    chunks.soldOut.push(soldOutChunk);
+    const purchaseChunk = await runChunk(purchaseOptions, 2, tokensUsed(chunks.purchase, CONNECTIONS));
+    purchaseOptions.onChunk!(purchaseChunk, round, rounds);
+    chunks.purchase.push(purchaseChunk);
+    purchaseAccepted += purchaseChunk.statuses["202"] ?? 0;
+    purchaseDrain = await waitForOrders(sql, purchaseSale, purchaseAccepted, performance.now());
+  }
+  const noop = mergeChunks(chunks.noop);
+  const soldOut = mergeChunks(chunks.soldOut);
+  const purchase = mergeChunks(chunks.purchase);
+  if (tokensUsed(chunks.purchase, CONNECTIONS) > shoppers.length - CROWD_USERS - 1) purchase.tokensWrapped = true;
+  log(`purchase: ${fmt(purchaseAccepted)} orders answered 202, ${fmt(purchaseDrain.rows)} in PostgreSQL`);
 
   // crowd: 5,000 shoppers at once against 500 items.
   const crowdSale = await createSale(url, CROWD_STOCK, "bench: crowd");
+  // The crowd's shoppers are the last ones minted: the purchase chunks take theirs from the start.
   const crowdShoppers = shoppers.slice(shoppers.length - 1 - CROWD_USERS, shoppers.length - 1);
   log(`crowd: ${fmt(CROWD_USERS)} shoppers at once against ${CROWD_STOCK} items`);
   const crowdStart = performance.now();

@@ -4,12 +4,16 @@
  * 1. PostgreSQL: DATABASE_URL if set, else an embedded one (pglite-server, data in .data/pg, port 54329);
  * 2. migrations applied to it;
  * 3. the web app built into web/dist (the gateway's static assets);
- * 4. every Worker in one `wrangler dev` (gateway served on PORT, seckill, admin and consumer behind it),
- *    with local Queues, Durable Objects and Hyperdrive pointed at the database;
+ * 4. every Worker in one runtime (gateway served on PORT, seckill, admin and consumer behind it), with local
+ *    Queues, Durable Objects and Hyperdrive pointed at the database. Two runtimes (docs/runtime.md):
+ *    - `lean` (default, `npm start`): one workerd through Miniflare's API with the gateway's socket served
+ *      directly (scripts/lib/lean-runtime.ts) — the fast one, no live reload, no inspector unless INSPECTOR_PORT;
+ *    - `wrangler` (`npm run dev`, or MINISHOP_RUNTIME=wrangler / --runtime=wrangler): one `wrangler dev` with
+ *      every config, live reload and the inspector, behind wrangler's dev proxy (~1,000 req/s);
  * 5. a banner with the URLs, the admin token and the database.
  *
- * SIGINT/SIGTERM: wrangler stops taking requests and exits (the consumer's in-flight batch finishes), then
- * the embedded database is stopped; every child is in its own process group and is waited for.
+ * SIGINT/SIGTERM: the runtime stops first (wrangler stops taking requests and exits; the lean runtime disposes
+ * its workerd), then the embedded database is stopped; every child is in its own process group and is waited for.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -23,6 +27,7 @@ import {
   waitForPort,
   type Database,
 } from "./lib/postgres.ts";
+import { startLeanRuntime, type LeanRuntime } from "./lib/lean-runtime.ts";
 
 const PORT = Number(process.env.PORT ?? 8787);
 const HOST = "127.0.0.1";
@@ -30,6 +35,12 @@ const DATA_DIR = path.resolve(process.env.MINISHOP_DATA_DIR ?? path.join(ROOT, "
 const EMBEDDED_PG_PORT = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? "dev-admin-token";
 const bin = (name: string) => path.join(ROOT, "node_modules/.bin", name);
+const RUNTIME_ARG = process.argv.find((a) => a.startsWith("--runtime="))?.slice("--runtime=".length);
+const RUNTIME = RUNTIME_ARG ?? process.env.MINISHOP_RUNTIME ?? "lean";
+if (RUNTIME !== "lean" && RUNTIME !== "wrangler") {
+  process.stderr.write(`[minishop] unknown runtime "${RUNTIME}": use lean (npm start) or wrangler (npm run dev)\n`);
+  process.exit(2);
+}
 
 /** The local session secret: SESSION_SECRET if set, else one made on first start and kept in .data/. */
 function sessionSecret(): string {
@@ -69,13 +80,16 @@ async function main() {
   mkdirSync(DATA_DIR, { recursive: true });
   const children: ChildProcess[] = [];
   let database: Database | null = null;
+  let lean: LeanRuntime | null = null;
   let stopping = false;
 
   const shutdown = async (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
-    // wrangler first: it stops accepting requests and lets in-flight work finish before exiting.
+    // The runtime first: wrangler stops accepting requests and lets in-flight work finish before exiting;
+    // the lean runtime's dispose stops its workerd.
+    if (lean) await lean.stop().catch((err: unknown) => log(`stopping the lean runtime: ${String(err)}`));
     await Promise.all(children.map((c) => stopChild(c, 10_000)));
     if (database) await database.stop();
     log("stopped");
@@ -102,6 +116,29 @@ async function main() {
     }
 
     const secret = sessionSecret();
+    if (RUNTIME === "lean") {
+      log("starting the lean runtime (one workerd, the gateway's socket served directly; MINISHOP_RUNTIME=wrangler for wrangler dev)");
+      lean = await startLeanRuntime({
+        host: HOST,
+        port: PORT,
+        databaseUrl: url,
+        // The same state as `wrangler dev --persist-to .data/wrangler`: either runtime sees the same sales.
+        persistDir: path.join(DATA_DIR, "wrangler", "v3"),
+        buildDir: path.join(DATA_DIR, "lean-build"),
+        secrets: { ADMIN_TOKEN, SESSION_SECRET: secret },
+        inspectorPort: process.env.INSPECTOR_PORT ? Number(process.env.INSPECTOR_PORT) : undefined,
+        log,
+      });
+    } else {
+      await startWrangler(url, secret);
+    }
+    printBanner(url, secret);
+  } catch (err) {
+    log(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    await shutdown("error", 1);
+  }
+
+  async function startWrangler(url: string, secret: string) {
     const envFile = path.join(DATA_DIR, "workers.env");
     writeFileSync(envFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n`, { mode: 0o600 });
 
@@ -141,28 +178,27 @@ async function main() {
     });
     await waitForPort(PORT, HOST, 120_000);
     await waitForHealthy(`http://${HOST}:${PORT}/healthz`, wrangler);
+  }
 
+  function printBanner(url: string, secret: string) {
     const shop = `http://${HOST}:${PORT}`;
     process.stdout.write(
       [
         "",
         "  ┌──────────────────────────────────────────────────────────────",
-        `  │ MiniShop Edge is running`,
+        `  │ MiniShop Edge is running (${RUNTIME === "lean" ? "lean runtime: one workerd" : "wrangler dev: live reload, inspector"})`,
         `  │ Shop:        ${shop}/`,
         `  │ Merchants:   ${shop}/admin   (admin token: ${ADMIN_TOKEN})`,
         `  │ Admin API:   ${shop}/admin/api/sales   (Authorization: Bearer ${ADMIN_TOKEN})`,
         `  │ Metrics:     ${shop}/metrics`,
         `  │ Health:      ${shop}/healthz   ${shop}/readyz`,
-        `  │ PostgreSQL:  ${redact(url)}${database.embedded ? " (embedded, data in .data/pg)" : " (DATABASE_URL)"}`,
+        `  │ PostgreSQL:  ${redact(url)}${database!.embedded ? " (embedded, data in .data/pg)" : " (DATABASE_URL)"}`,
         `  │ Session secret: ${process.env.SESSION_SECRET ? "(from SESSION_SECRET)" : secret + " (local, kept in .data/session-secret)"}`,
         "  │ Ctrl-C stops everything.",
         "  └──────────────────────────────────────────────────────────────",
         "",
       ].join("\n"),
     );
-  } catch (err) {
-    log(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
-    await shutdown("error", 1);
   }
 }
 

@@ -51,7 +51,8 @@ export interface WrkOptions {
   onChunk?: (chunk: WrkChunk, index: number, of: number) => void;
 }
 
-function runChunk(o: WrkOptions, seconds: number, tokenOffset: number): Promise<WrkChunk> {
+/** One wrk run of `seconds`; shoppers' tokens start at line `tokenOffset` of the tokens file. */
+export function runChunk(o: WrkOptions, seconds: number, tokenOffset: number): Promise<WrkChunk> {
   const threads = o.threads ?? 1;
   const args = [
     "-t", String(threads), "-c", String(o.connections), "-d", `${seconds}s`, "--timeout", "10s",
@@ -106,17 +107,26 @@ function merge(histograms: [number, number][][]): [number, number][] {
 
 const ms = (us: number) => Math.round(us / 10) / 100;
 
+/** Tokens the chunks may have used: every answered request, plus one in flight per connection at the end. */
+export function tokensUsed(chunks: WrkChunk[], connections: number): number {
+  return chunks.reduce((s, c) => s + c.requests + connections, 0);
+}
+
 export async function runWrk(o: WrkOptions): Promise<WrkResult> {
   const chunkSeconds = o.chunkSeconds ?? 2;
   const n = Math.max(1, Math.round(o.seconds / chunkSeconds));
   const chunks: WrkChunk[] = [];
   for (let i = 0; i < n; i++) {
     // Every request of a chunk may have taken a token; the next chunk starts past all of them.
-    const used = chunks.reduce((s, c) => s + c.requests + o.connections, 0);
-    const chunk = await runChunk(o, chunkSeconds, used);
+    const chunk = await runChunk(o, chunkSeconds, tokensUsed(chunks, o.connections));
     chunks.push(chunk);
     o.onChunk?.(chunk, i, n);
   }
+  return mergeChunks(chunks);
+}
+
+/** A scenario's figures from its chunks (which may have been interleaved with other scenarios' chunks). */
+export function mergeChunks(chunks: WrkChunk[]): WrkResult {
   const requests = chunks.reduce((s, c) => s + c.requests, 0);
   const seconds = chunks.reduce((s, c) => s + c.durationUs, 0) / 1e6;
   const statuses: Record<string, number> = {};

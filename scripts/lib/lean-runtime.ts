@@ -58,6 +58,7 @@ export interface LeanRuntimeOptions {
   log?: (message: string) => void;
 }
 
+/** The caller must call `stop()` on SIGINT/SIGTERM (Miniflare's own signal handlers are removed, see below). */
 export interface LeanRuntime {
   url: string;
   /** The workerd process id, e.g. to pin it to a CPU core with taskset. */
@@ -179,6 +180,8 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
   workers.push(...assetWorkers, ...limiterWorkers.values());
 
   const workerLogs = options.workerLogs ?? true;
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const listenersBefore = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       rootPath: ROOT,
@@ -203,6 +206,13 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
       workers,
     } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
+  // Miniflare's exit hook answers SIGINT/SIGTERM/SIGHUP by disposing workerd and calling process.exit at once,
+  // which would cut the caller's ordered shutdown short (the database after the runtime, children waited for).
+  // The caller stops the runtime on those signals (start.ts, bench.ts do); Miniflare's "exit" hook stays, so
+  // workerd never outlives this process.
+  for (const s of signals) {
+    for (const listener of process.listeners(s)) if (!listenersBefore.get(s)!.has(listener)) process.removeListener(s, listener);
+  }
   await mf.ready;
 
   const url = `http://${host}:${options.port}`;
