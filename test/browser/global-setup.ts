@@ -44,7 +44,8 @@ async function freePorts(count: number, from = 8870, to = 8899): Promise<number[
 async function waitForHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the stack exited with ${child.exitCode}; see test-results/browser-stack.log`);
+    if (child.exitCode !== null)
+      throw new Error(`the stack exited with ${child.exitCode}; see test-results/browser-stack.log`);
     try {
       if ((await fetch(url)).ok) return;
     } catch {}
@@ -100,8 +101,15 @@ export default async function setup(project: TestProject) {
   mkdirSync(path.join(ROOT, "test-results"), { recursive: true });
   const log = createWriteStream(path.join(ROOT, "test-results", "browser-stack.log"));
   // scripts/start.ts is TypeScript run by Node 22's type stripping: the project's Node, whatever runs vitest.
-  const node = existsSync(path.join(ROOT, "node_modules/.bin/node")) ? path.join(ROOT, "node_modules/.bin/node") : process.execPath;
-  const child = spawn(node, ["scripts/start.ts"], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const node = existsSync(path.join(ROOT, "node_modules/.bin/node"))
+    ? path.join(ROOT, "node_modules/.bin/node")
+    : process.execPath;
+  const child = spawn(node, ["scripts/start.ts"], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);
 

@@ -4,7 +4,15 @@
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { adminToken, createSaleViaApi, horizontalOverflow, launchBrowser, openPage, screenshot, uniqueName } from "./helpers.ts";
+import {
+  adminToken,
+  createSaleViaApi,
+  horizontalOverflow,
+  launchBrowser,
+  openPage,
+  screenshot,
+  uniqueName,
+} from "./helpers.ts";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -72,7 +80,10 @@ test("manifest, service worker, and the shell offline", async () => {
   await context.setOffline(true);
   await page.reload();
   await page.getByRole("heading", { name: "Flash sales" }).waitFor();
-  await page.getByText(/offline/i).first().waitFor();
+  await page
+    .getByText(/offline/i)
+    .first()
+    .waitFor();
   expect(await page.getByRole("link", { name: "MiniShop" }).isVisible()).toBe(true);
   await screenshot(page, "offline-shell-desktop");
 

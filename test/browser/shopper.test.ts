@@ -94,7 +94,8 @@ test("sign-in shows field errors and a wrong password", async () => {
   await page.goto("/signin");
 
   // Keyboard: the skip link comes first, then the header, then the form in reading order.
-  const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim() || "");
+  const focused = () =>
+    page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim() || "");
   await page.keyboard.press("Tab");
   expect(await focused()).toBe("Skip to content");
   const order: string[] = [];

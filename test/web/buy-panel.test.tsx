@@ -40,7 +40,9 @@ describe("before the start", () => {
     // Accessible countdown text for screen readers.
     expect(document.querySelector("[data-countdown]")?.getAttribute("aria-label")).toMatch(/second/);
 
-    await waitFor(() => expect(screen.getByRole("button", { name: "Buy now" })).toHaveProperty("disabled", false), { timeout: 3_000 });
+    await waitFor(() => expect(screen.getByRole("button", { name: "Buy now" })).toHaveProperty("disabled", false), {
+      timeout: 3_000,
+    });
   });
 });
 
@@ -52,7 +54,8 @@ describe("buying", () => {
     const calls = mockFetch((path, init) => {
       if (path === "/api/orders") return json({ orders: [] });
       if (path === `/api/sales/${sale.id}/purchase`) return json({ order }, 202);
-      if (path === `/api/orders/${order.id}`) return json({ order: { ...order, status: ++polls >= 1 ? "confirmed" : "reserved" } });
+      if (path === `/api/orders/${order.id}`)
+        return json({ order: { ...order, status: ++polls >= 1 ? "confirmed" : "reserved" } });
       return apiError(404, "NOT_FOUND", `unexpected ${init.method} ${path}`);
     });
     render(<BuyPanel sale={sale} onStale={() => {}} />);
@@ -88,7 +91,9 @@ describe("buying", () => {
     expect(buyButton()).toHaveProperty("disabled", true);
     await screen.findByText("confirmed", undefined, { timeout: 3_000 });
     expect(performance.now() - started).toBeGreaterThanOrEqual(1_000);
-    const keys = calls.filter((c) => c.path.endsWith("/purchase")).map((c) => new Headers(c.init.headers).get("Idempotency-Key"));
+    const keys = calls
+      .filter((c) => c.path.endsWith("/purchase"))
+      .map((c) => new Headers(c.init.headers).get("Idempotency-Key"));
     expect(keys).toHaveLength(2);
     expect(keys[0]).toBe(keys[1]);
   });
@@ -107,7 +112,9 @@ describe("buying", () => {
   test("409 ALREADY_PURCHASED links to the existing order", async () => {
     const sale = makeSale();
     mockFetch((path) =>
-      path === "/api/orders" ? json({ orders: [] }) : apiError(409, "ALREADY_PURCHASED", "Already bought", { orderId: "b".repeat(48) }),
+      path === "/api/orders"
+        ? json({ orders: [] })
+        : apiError(409, "ALREADY_PURCHASED", "Already bought", { orderId: "b".repeat(48) }),
     );
     render(<BuyPanel sale={sale} onStale={() => {}} />);
     fireEvent.click(screen.getByRole("button", { name: "Buy now" }));

@@ -41,7 +41,11 @@ describe("sign up / sign in", () => {
   });
 
   test("the API's details[].path errors land under their field", async () => {
-    mockFetch(() => apiError(409, "USERNAME_TAKEN", "That username is taken", [{ path: ["username"], message: "That username is taken" }]));
+    mockFetch(() =>
+      apiError(409, "USERNAME_TAKEN", "That username is taken", [
+        { path: ["username"], message: "That username is taken" },
+      ]),
+    );
     render(<AuthForm mode="signup" />);
     type("Username", "alice");
     type("Password", "long enough");
@@ -55,7 +59,9 @@ describe("sign up / sign in", () => {
     let ok = false;
     mockFetch((_path, init) => {
       const body = JSON.parse(String(init.body));
-      return ok ? json({ user: { id: "u1", username: body.username } }) : apiError(401, "INVALID_CREDENTIALS", "Wrong username or password");
+      return ok
+        ? json({ user: { id: "u1", username: body.username } })
+        : apiError(401, "INVALID_CREDENTIALS", "Wrong username or password");
     });
     render(<AuthForm mode="signin" />);
     type("Username", "alice");
@@ -78,7 +84,9 @@ describe("merchant: create a sale", () => {
     mockFetch((_path, init) => {
       posted.push(JSON.parse(String(init.body)));
       expect(new Headers(init.headers).get("Authorization")).toBe("Bearer t0ken");
-      return apiError(400, "VALIDATION_FAILED", "The request is not valid", [{ path: ["currency"], message: "ISO 4217 code, e.g. USD" }]);
+      return apiError(400, "VALIDATION_FAILED", "The request is not valid", [
+        { path: ["currency"], message: "ISO 4217 code, e.g. USD" },
+      ]);
     });
     render(<CreateSaleForm onCreated={() => {}} />);
     fireEvent.click(screen.getByRole("button", { name: "Create sale" }));
@@ -126,7 +134,12 @@ describe("storefront", () => {
       status: "scheduled",
       startsAt: new Date(now + 125_000).toISOString(),
     });
-    const gone = makeSale({ id: "33333333-3333-4333-8333-333333333333", title: "Gone", status: "sold_out", remaining: 0 });
+    const gone = makeSale({
+      id: "33333333-3333-4333-8333-333333333333",
+      title: "Gone",
+      status: "sold_out",
+      remaining: 0,
+    });
     mockFetch(() => json({ serverTime: new Date(now).toISOString(), sales: [gone, soon, live] }));
     render(<Home />);
     await screen.findByRole("link", { name: "Live one" });

@@ -24,7 +24,13 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   });
 }
 
-export function apiError(status: number, code: string, message = code, details?: unknown, headers: Record<string, string> = {}): Response {
+export function apiError(
+  status: number,
+  code: string,
+  message = code,
+  details?: unknown,
+  headers: Record<string, string> = {},
+): Response {
   return json({ error: { code, message, ...(details === undefined ? {} : { details }) } }, status, headers);
 }
 

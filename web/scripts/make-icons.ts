@@ -10,7 +10,10 @@ const dir = path.join(import.meta.dirname, "..", "public", "icons");
 const svg = readFileSync(path.join(dir, "icon.svg"));
 
 for (const size of [192, 512]) {
-  await sharp(svg, { density: 384 }).resize(size, size).png().toFile(path.join(dir, `icon-${size}.png`));
+  await sharp(svg, { density: 384 })
+    .resize(size, size)
+    .png()
+    .toFile(path.join(dir, `icon-${size}.png`));
 }
 // Maskable: the mark inside the 80 % safe zone on a full-bleed background.
 const inner = await sharp(svg, { density: 384 }).resize(384, 384).png().toBuffer();

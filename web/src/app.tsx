@@ -73,7 +73,12 @@ function Header() {
             <button
               type="button"
               class="rounded-md px-2 py-1.5 text-sm font-semibold whitespace-nowrap text-red-50 hover:bg-red-800 focus-visible:outline focus-visible:outline-2 focus-visible:outline-white"
-              onClick={() => void logout().then(() => navigate("/"), () => {})}
+              onClick={() =>
+                void logout().then(
+                  () => navigate("/"),
+                  () => {},
+                )
+              }
             >
               Sign out <span class="sr-only">{user.username}</span>
             </button>
@@ -102,7 +107,10 @@ export function App() {
 
   return (
     <div class="flex min-h-screen flex-col bg-slate-50 text-slate-900">
-      <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-10 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:text-red-800">
+      <a
+        href="#main"
+        class="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-10 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:text-red-800"
+      >
         Skip to content
       </a>
       <Header />

@@ -46,7 +46,9 @@ export function serviceWorker(): Plugin {
       const files = [...new Set([...emitted, ...listPublic(PUBLIC_DIR)])].sort();
       const source = readFileSync(SW_SOURCE, "utf8");
       const version = createHash("sha256").update(files.join("\n")).update(source).digest("hex").slice(0, 12);
-      const js = ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+      const js = ts.transpileModule(source, {
+        compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
+      }).outputText;
       this.emitFile({
         type: "asset",
         fileName: "sw.js",

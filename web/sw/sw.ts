@@ -41,7 +41,9 @@ sw.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
       const names = await caches.keys();
-      await Promise.all(names.filter((n) => n.startsWith("minishop-shell-") && n !== CACHE).map((n) => caches.delete(n)));
+      await Promise.all(
+        names.filter((n) => n.startsWith("minishop-shell-") && n !== CACHE).map((n) => caches.delete(n)),
+      );
       await sw.clients.claim();
     })(),
   );
@@ -52,7 +54,9 @@ async function networkFirstShell(request: Request): Promise<Response> {
   try {
     const response = await Promise.race([
       fetch(request),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("navigation timeout")), NAVIGATION_TIMEOUT_MS)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("navigation timeout")), NAVIGATION_TIMEOUT_MS),
+      ),
     ]);
     // Deep links get the same shell (the gateway's SPA fallback); keep the newest one.
     if (response.ok && response.headers.get("Content-Type")?.includes("text/html")) {

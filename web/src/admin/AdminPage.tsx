@@ -9,7 +9,16 @@ import { formatDateTime, formatPrice, shortId } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
 import { usePolling } from "../components/hooks.ts";
 import { Alert, Field, Link, OrderStatusBadge, PageHeading, StatusBadge, buttonClass } from "../components/ui.tsx";
-import { adminApi, adminToken, downloadOrdersCsv, setAdminToken, verifyAdminToken, type FailedOrder, type ReconcileResult, type SaleWithStats } from "./admin-api.ts";
+import {
+  adminApi,
+  adminToken,
+  downloadOrdersCsv,
+  setAdminToken,
+  verifyAdminToken,
+  type FailedOrder,
+  type ReconcileResult,
+  type SaleWithStats,
+} from "./admin-api.ts";
 import { CreateSaleForm } from "./CreateSaleForm.tsx";
 import { SellThroughChart, type SellThroughPoint } from "./SellThroughChart.tsx";
 
@@ -51,10 +60,21 @@ function TokenForm() {
   return (
     <section class="mx-auto max-w-md space-y-5">
       <PageHeading>Merchant dashboard</PageHeading>
-      <form onSubmit={submit} noValidate class="space-y-4 rounded-xl border border-slate-300 bg-white p-5 shadow-sm" aria-label="Admin sign-in">
+      <form
+        onSubmit={submit}
+        noValidate
+        class="space-y-4 rounded-xl border border-slate-300 bg-white p-5 shadow-sm"
+        aria-label="Admin sign-in"
+      >
         <Field id="admin-token" label="Admin token" error={error ?? undefined} hint="Kept for this tab only.">
           {(attrs) => (
-            <input {...attrs} type="password" autoComplete="off" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} />
+            <input
+              {...attrs}
+              type="password"
+              autoComplete="off"
+              value={value}
+              onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+            />
           )}
         </Field>
         <button type="submit" class={`${buttonClass.primary} w-full`} disabled={busy}>
@@ -84,7 +104,13 @@ function PauseResumeButton({ sale, onDone }: { sale: SaleWithStats; onDone: () =
   };
   return (
     <span class="inline-flex flex-col">
-      <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void act()} aria-label={`${paused ? "Resume" : "Pause"} ${sale.title}`}>
+      <button
+        type="button"
+        class={buttonClass.small}
+        disabled={busy}
+        onClick={() => void act()}
+        aria-label={`${paused ? "Resume" : "Pause"} ${sale.title}`}
+      >
         {paused ? "Resume" : "Pause"}
       </button>
       {error && (
@@ -105,7 +131,10 @@ function SalesTable({ sales, onChanged }: { sales: SaleWithStats[]; onChanged: (
         {sales.map((s) => (
           <li key={s.id} class="rounded-xl border border-slate-300 bg-white p-4" data-sale-id={s.id}>
             <div class="flex items-start justify-between gap-2">
-              <Link href={`/admin/sales/${encodeURIComponent(s.id)}`} class="min-w-0 font-semibold wrap-anywhere text-red-800 underline underline-offset-2">
+              <Link
+                href={`/admin/sales/${encodeURIComponent(s.id)}`}
+                class="min-w-0 font-semibold wrap-anywhere text-red-800 underline underline-offset-2"
+              >
                 {s.title}
               </Link>
               <StatusBadge status={s.status} />
@@ -130,46 +159,65 @@ function SalesTable({ sales, onChanged }: { sales: SaleWithStats[]; onChanged: (
           </li>
         ))}
       </ul>
-    <div class="relative hidden overflow-x-auto rounded-xl border border-slate-300 bg-white md:block">
-      <table class="w-full min-w-[640px] text-left text-sm" aria-label="Sales with live counters">
-        <thead class="bg-slate-100 text-slate-900">
-          <tr>
-            <th scope="col" class="px-3 py-2">Sale</th>
-            <th scope="col" class="px-3 py-2">Status</th>
-            <th scope="col" class="px-3 py-2 text-right">Sold / stock</th>
-            <th scope="col" class="px-3 py-2 text-right">Attempts</th>
-            <th scope="col" class="px-3 py-2 text-right">Rejected</th>
-            <th scope="col" class="px-3 py-2 text-right">Awaiting DB</th>
-            <th scope="col" class="px-3 py-2">Starts</th>
-            <th scope="col" class="px-3 py-2"><span class="sr-only">Actions</span></th>
-          </tr>
-        </thead>
-        <tbody class="divide-y divide-slate-200">
-          {sales.map((s) => (
-            <tr key={s.id} data-sale-id={s.id}>
-              <th scope="row" class="max-w-64 min-w-40 px-3 py-2 font-semibold wrap-anywhere">
-                <Link href={`/admin/sales/${encodeURIComponent(s.id)}`} class="text-red-800 underline underline-offset-2">
-                  {s.title}
-                </Link>
+      <div class="relative hidden overflow-x-auto rounded-xl border border-slate-300 bg-white md:block">
+        <table class="w-full min-w-[640px] text-left text-sm" aria-label="Sales with live counters">
+          <thead class="bg-slate-100 text-slate-900">
+            <tr>
+              <th scope="col" class="px-3 py-2">
+                Sale
               </th>
-              <td class="px-3 py-2">
-                <StatusBadge status={s.status} />
-              </td>
-              <td class="px-3 py-2 text-right tabular-nums">
-                {s.stats.sold} / {s.stock}
-              </td>
-              <td class="px-3 py-2 text-right tabular-nums">{s.stats.attempts}</td>
-              <td class="px-3 py-2 text-right tabular-nums">{rejectedTotal(s)}</td>
-              <td class="px-3 py-2 text-right tabular-nums">{s.stats.awaitingDatabase}</td>
-              <td class="px-3 py-2 whitespace-nowrap">{formatDateTime(s.startsAt)}</td>
-              <td class="px-3 py-2">
-                <PauseResumeButton sale={s} onDone={onChanged} />
-              </td>
+              <th scope="col" class="px-3 py-2">
+                Status
+              </th>
+              <th scope="col" class="px-3 py-2 text-right">
+                Sold / stock
+              </th>
+              <th scope="col" class="px-3 py-2 text-right">
+                Attempts
+              </th>
+              <th scope="col" class="px-3 py-2 text-right">
+                Rejected
+              </th>
+              <th scope="col" class="px-3 py-2 text-right">
+                Awaiting DB
+              </th>
+              <th scope="col" class="px-3 py-2">
+                Starts
+              </th>
+              <th scope="col" class="px-3 py-2">
+                <span class="sr-only">Actions</span>
+              </th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+          </thead>
+          <tbody class="divide-y divide-slate-200">
+            {sales.map((s) => (
+              <tr key={s.id} data-sale-id={s.id}>
+                <th scope="row" class="max-w-64 min-w-40 px-3 py-2 font-semibold wrap-anywhere">
+                  <Link
+                    href={`/admin/sales/${encodeURIComponent(s.id)}`}
+                    class="text-red-800 underline underline-offset-2"
+                  >
+                    {s.title}
+                  </Link>
+                </th>
+                <td class="px-3 py-2">
+                  <StatusBadge status={s.status} />
+                </td>
+                <td class="px-3 py-2 text-right tabular-nums">
+                  {s.stats.sold} / {s.stock}
+                </td>
+                <td class="px-3 py-2 text-right tabular-nums">{s.stats.attempts}</td>
+                <td class="px-3 py-2 text-right tabular-nums">{rejectedTotal(s)}</td>
+                <td class="px-3 py-2 text-right tabular-nums">{s.stats.awaitingDatabase}</td>
+                <td class="px-3 py-2 whitespace-nowrap">{formatDateTime(s.startsAt)}</td>
+                <td class="px-3 py-2">
+                  <PauseResumeButton sale={s} onDone={onChanged} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </>
   );
 }
@@ -195,7 +243,9 @@ function FailedOrders() {
   const replay = async (row: FailedOrder) => {
     try {
       const r = await adminApi.replay(row.id);
-      setMessage(r.replayed ? `Order ${shortId(r.orderId)} was sent again.` : `Order ${shortId(r.orderId)} had nothing to send.`);
+      setMessage(
+        r.replayed ? `Order ${shortId(r.orderId)} was sent again.` : `Order ${shortId(r.orderId)} had nothing to send.`,
+      );
       setReload((n) => n + 1);
     } catch (err) {
       setMessage(describeFailure(err));
@@ -221,7 +271,12 @@ function FailedOrders() {
                   {r.replayedAt ? ` · replayed ${formatDateTime(r.replayedAt)}` : ""}
                 </p>
               </div>
-              <button type="button" class={buttonClass.small} onClick={() => void replay(r)} aria-label={`Replay order ${r.orderId}`}>
+              <button
+                type="button"
+                class={buttonClass.small}
+                onClick={() => void replay(r)}
+                aria-label={`Replay order ${r.orderId}`}
+              >
                 Replay
               </button>
             </li>
@@ -295,20 +350,36 @@ function SaleOrders({ saleId }: { saleId: string }) {
           <table class="w-full min-w-[560px] text-left text-sm" aria-label="Orders">
             <thead class="bg-slate-100">
               <tr>
-                <th scope="col" class="px-3 py-2">Order</th>
-                <th scope="col" class="px-3 py-2">Shopper</th>
-                <th scope="col" class="px-3 py-2 text-right">Qty</th>
-                <th scope="col" class="px-3 py-2">Status</th>
-                <th scope="col" class="px-3 py-2">Placed</th>
+                <th scope="col" class="px-3 py-2">
+                  Order
+                </th>
+                <th scope="col" class="px-3 py-2">
+                  Shopper
+                </th>
+                <th scope="col" class="px-3 py-2 text-right">
+                  Qty
+                </th>
+                <th scope="col" class="px-3 py-2">
+                  Status
+                </th>
+                <th scope="col" class="px-3 py-2">
+                  Placed
+                </th>
               </tr>
             </thead>
             <tbody class="divide-y divide-slate-200">
               {orders.map((o) => (
                 <tr key={o.id}>
-                  <td class="px-3 py-2 font-mono" title={o.id}>{shortId(o.id)}</td>
-                  <td class="px-3 py-2 font-mono" title={o.userId}>{shortId(o.userId)}</td>
+                  <td class="px-3 py-2 font-mono" title={o.id}>
+                    {shortId(o.id)}
+                  </td>
+                  <td class="px-3 py-2 font-mono" title={o.userId}>
+                    {shortId(o.userId)}
+                  </td>
                   <td class="px-3 py-2 text-right">{o.quantity}</td>
-                  <td class="px-3 py-2"><OrderStatusBadge status={o.status} /></td>
+                  <td class="px-3 py-2">
+                    <OrderStatusBadge status={o.status} />
+                  </td>
                   <td class="px-3 py-2 whitespace-nowrap">{formatDateTime(o.createdAt)}</td>
                 </tr>
               ))}
@@ -410,8 +481,8 @@ function SaleDetail({ id }: { id: string }) {
         </h2>
         <SellThroughChart points={history.get(sale.id) ?? []} stock={sale.stock} title="Sold" />
         <p class="text-sm text-slate-800">
-          Rejected: {r.soldOut} sold out · {r.duplicate} duplicate · {r.rateLimited} rate limited · {r.notStarted} not started ·{" "}
-          {r.ended} ended · {r.paused} paused
+          Rejected: {r.soldOut} sold out · {r.duplicate} duplicate · {r.rateLimited} rate limited · {r.notStarted} not
+          started · {r.ended} ended · {r.paused} paused
         </p>
       </section>
       <SaleOrders saleId={sale.id} />
@@ -482,9 +553,16 @@ export function AdminPage({ saleId }: { saleId?: string }) {
           Sales <span class="text-sm font-normal text-slate-700">(live, refreshed every second)</span>
         </h2>
         {error && <Alert>{error}</Alert>}
-        {sales ? <SalesTable sales={sales} onChanged={() => setReload((n) => n + 1)} /> : <p class="text-slate-700">Loading…</p>}
+        {sales ? (
+          <SalesTable sales={sales} onChanged={() => setReload((n) => n + 1)} />
+        ) : (
+          <p class="text-slate-700">Loading…</p>
+        )}
       </section>
-      <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-5 shadow-sm" aria-labelledby="create-title">
+      <section
+        class="space-y-3 rounded-xl border border-slate-300 bg-white p-5 shadow-sm"
+        aria-labelledby="create-title"
+      >
         <h2 id="create-title" class="text-xl font-semibold text-slate-900">
           Create or schedule a sale
         </h2>

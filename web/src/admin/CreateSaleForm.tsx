@@ -95,7 +95,8 @@ function humanize(field: string, message: string): string {
   if (field === "title" && /too small|>=1/i.test(message)) return "Give the sale a title";
   if (field === "stock" && /too (small|big)/i.test(message)) return "Stock must be 1–1,000,000";
   if (field === "perUserLimit" && /too (small|big)/i.test(message)) return "Limit per shopper must be 1–100";
-  if (field === "paymentWindowSeconds" && /too (small|big)/i.test(message)) return "Payment window must be 1–86,400 seconds";
+  if (field === "paymentWindowSeconds" && /too (small|big)/i.test(message))
+    return "Payment window must be 1–86,400 seconds";
   if (field === "endsAt" && /after/i.test(message)) return "The end must be after the start";
   return message;
 }
@@ -143,9 +144,17 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
     }
   };
 
-  const field = (key: keyof FormValues, label: string, type: "text" | "number" | "datetime-local" = "text", extra: Record<string, unknown> = {}, hint?: string) => (
+  const field = (
+    key: keyof FormValues,
+    label: string,
+    type: "text" | "number" | "datetime-local" = "text",
+    extra: Record<string, unknown> = {},
+    hint?: string,
+  ) => (
     <Field id={`sale-${key}`} label={label} error={errors[key]} hint={hint}>
-      {(attrs) => <input {...attrs} {...extra} name={key} type={type as "text"} value={values[key]} onInput={set(key)} />}
+      {(attrs) => (
+        <input {...attrs} {...extra} name={key} type={type as "text"} value={values[key]} onInput={set(key)} />
+      )}
     </Field>
   );
 
@@ -155,7 +164,9 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
       {created && <Alert kind="success">Created “{created.title}”.</Alert>}
       {field("title", "Title", "text", { maxLength: 200 })}
       <Field id="sale-description" label="Description (optional)" error={errors.description}>
-        {(attrs) => <textarea {...attrs} name="description" rows={2} value={values.description} onInput={set("description")} />}
+        {(attrs) => (
+          <textarea {...attrs} name="description" rows={2} value={values.description} onInput={set("description")} />
+        )}
       </Field>
       <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
         {field("price", "Price", "text", { inputMode: "decimal", placeholder: "19.99" })}
@@ -164,7 +175,11 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
         {field("perUserLimit", "Limit per shopper", "number", { min: 1, max: 100, inputMode: "numeric" })}
         {field("startsAt", "Starts at", "datetime-local", { step: 1 }, "Your local time")}
         {field("endsAt", "Ends at", "datetime-local", { step: 1 })}
-        {field("paymentWindowSeconds", "Payment window (seconds)", "number", { min: 1, max: 86_400, inputMode: "numeric" })}
+        {field("paymentWindowSeconds", "Payment window (seconds)", "number", {
+          min: 1,
+          max: 86_400,
+          inputMode: "numeric",
+        })}
       </div>
       <div class="flex flex-wrap items-center gap-2">
         <span class="text-sm text-slate-800">Start in:</span>

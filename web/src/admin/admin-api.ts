@@ -53,7 +53,8 @@ async function adminRequest<T>(path: string, init: ApiRequest = {}): Promise<T> 
   const token = adminToken.value;
   if (!token) throw new ApiFailure(401, "UNAUTHENTICATED", "Enter the admin token");
   try {
-    return (await apiRequest<T>(path, { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } })).data;
+    return (await apiRequest<T>(path, { ...init, headers: { ...init.headers, Authorization: `Bearer ${token}` } }))
+      .data;
   } catch (err) {
     // A wrong or rotated token: forget it so the dashboard asks again.
     if (err instanceof ApiFailure && err.status === 401) setAdminToken(null);
@@ -69,12 +70,15 @@ export async function verifyAdminToken(token: string): Promise<void> {
 const salePath = (id: string) => `/admin/api/sales/${encodeURIComponent(id)}`;
 
 export const adminApi = {
-  listSales: (signal?: AbortSignal) => adminRequest<{ sales: SaleWithStats[] }>("/admin/api/sales", { signal }).then((b) => b.sales),
-  getSale: (id: string, signal?: AbortSignal) => adminRequest<{ sale: SaleWithStats }>(salePath(id), { signal }).then((b) => b.sale),
+  listSales: (signal?: AbortSignal) =>
+    adminRequest<{ sales: SaleWithStats[] }>("/admin/api/sales", { signal }).then((b) => b.sales),
+  getSale: (id: string, signal?: AbortSignal) =>
+    adminRequest<{ sale: SaleWithStats }>(salePath(id), { signal }).then((b) => b.sale),
   createSale: (input: CreateSaleInput) =>
     adminRequest<{ sale: Sale }>("/admin/api/sales", { method: "POST", body: input }).then((b) => b.sale),
   pause: (id: string) => adminRequest<{ sale: Sale }>(`${salePath(id)}/pause`, { method: "POST" }).then((b) => b.sale),
-  resume: (id: string) => adminRequest<{ sale: Sale }>(`${salePath(id)}/resume`, { method: "POST" }).then((b) => b.sale),
+  resume: (id: string) =>
+    adminRequest<{ sale: Sale }>(`${salePath(id)}/resume`, { method: "POST" }).then((b) => b.sale),
   orders: (id: string, cursor: string | null, limit = 50, signal?: AbortSignal) =>
     adminRequest<{ orders: Order[]; nextCursor: string | null }>(
       `${salePath(id)}/orders?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
@@ -84,7 +88,9 @@ export const adminApi = {
   failedOrders: (signal?: AbortSignal) =>
     adminRequest<{ failedOrders: FailedOrder[] }>("/admin/api/failed-orders", { signal }).then((b) => b.failedOrders),
   replay: (id: string) =>
-    adminRequest<{ replayed: boolean; orderId: string }>(`/admin/api/failed-orders/${encodeURIComponent(id)}/replay`, { method: "POST" }),
+    adminRequest<{ replayed: boolean; orderId: string }>(`/admin/api/failed-orders/${encodeURIComponent(id)}/replay`, {
+      method: "POST",
+    }),
 };
 
 /**

@@ -14,7 +14,15 @@ import { serverNow } from "../lib/clock.ts";
 import { effectiveStatus } from "../lib/sale-status.ts";
 import { MAX_RATE_LIMITED_RETRIES, MAX_UNAVAILABLE_RETRIES, retryDelayMs } from "../lib/retry.ts";
 import { navigate } from "../lib/router.ts";
-import { currentUser, fetchOrder, fetchOrders, loadCurrentUser, markSignedOut, newIdempotencyKey, purchase } from "../lib/shop.ts";
+import {
+  currentUser,
+  fetchOrder,
+  fetchOrders,
+  loadCurrentUser,
+  markSignedOut,
+  newIdempotencyKey,
+  purchase,
+} from "../lib/shop.ts";
 import { useServerNow, usePolling } from "./hooks.ts";
 import { Countdown, Link, OrderStatusBadge, buttonClass } from "./ui.tsx";
 
@@ -45,11 +53,18 @@ export function OrderProgress({ initial }: { initial: Order }) {
     <div class="rounded-lg border border-slate-300 bg-white p-4" data-order-id={order.id}>
       <p role="status" aria-live="polite" class="text-base text-slate-900">
         Your order is <OrderStatusBadge status={order.status} />
-        {order.status === "reserved" && <span class="ml-1 text-sm text-slate-700">— saving it, this takes a moment…</span>}
-        {order.status === "confirmed" && <span class="ml-1 text-sm text-slate-700">— it's yours. Pay before the window closes.</span>}
+        {order.status === "reserved" && (
+          <span class="ml-1 text-sm text-slate-700">— saving it, this takes a moment…</span>
+        )}
+        {order.status === "confirmed" && (
+          <span class="ml-1 text-sm text-slate-700">— it's yours. Pay before the window closes.</span>
+        )}
       </p>
       <p class="mt-2">
-        <Link href={`/orders/${encodeURIComponent(order.id)}`} class="font-semibold text-red-800 underline underline-offset-2">
+        <Link
+          href={`/orders/${encodeURIComponent(order.id)}`}
+          class="font-semibold text-red-800 underline underline-offset-2"
+        >
           View order and pay
         </Link>
       </p>
@@ -87,7 +102,11 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
 
   // A "paused" verdict from the server holds until a fresher sale says otherwise.
   useEffect(() => {
-    setPhase((p) => (p.kind === "closed" && p.status === "paused" && sale.status === "live" && Date.now() - p.at > 3_000 ? { kind: "ready" } : p));
+    setPhase((p) =>
+      p.kind === "closed" && p.status === "paused" && sale.status === "live" && Date.now() - p.at > 3_000
+        ? { kind: "ready" }
+        : p,
+    );
   }, [sale]);
 
   const attempt = async (key: string, attemptNo: number) => {
@@ -105,7 +124,11 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
         return;
       }
       const retryable =
-        err.code === "RATE_LIMITED" ? "rate_limited" : err.code === "UNAVAILABLE" || err.code === "NETWORK" || err.status >= 500 ? "unavailable" : null;
+        err.code === "RATE_LIMITED"
+          ? "rate_limited"
+          : err.code === "UNAVAILABLE" || err.code === "NETWORK" || err.status >= 500
+            ? "unavailable"
+            : null;
       if (retryable) {
         const max = retryable === "rate_limited" ? MAX_RATE_LIMITED_RETRIES : MAX_UNAVAILABLE_RETRIES;
         if (attemptNo >= max) {
@@ -188,7 +211,10 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
       <div class="rounded-lg border border-slate-300 bg-white p-4" role="status">
         <p class="text-base text-slate-900">You already bought this one — one order per shopper.</p>
         <p class="mt-2">
-          <Link href={phase.orderId ? `/orders/${encodeURIComponent(phase.orderId)}` : "/orders"} class="font-semibold text-red-800 underline underline-offset-2">
+          <Link
+            href={phase.orderId ? `/orders/${encodeURIComponent(phase.orderId)}` : "/orders"}
+            class="font-semibold text-red-800 underline underline-offset-2"
+          >
             View your order
           </Link>
         </p>
@@ -228,7 +254,10 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
     <div class="space-y-3">
       {status === "scheduled" && phase.kind === "ready" && (
         <p class="text-lg text-slate-900" id="buy-countdown">
-          Starts in <strong class="text-2xl"><Countdown ms={startsIn} /></strong>
+          Starts in{" "}
+          <strong class="text-2xl">
+            <Countdown ms={startsIn} />
+          </strong>
         </p>
       )}
       <div class="flex flex-wrap items-end gap-3">
@@ -244,7 +273,9 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
               min={1}
               max={maxQuantity}
               value={quantity}
-              onInput={(e) => setQuantity(Math.max(1, Math.min(maxQuantity, Number((e.target as HTMLInputElement).value) || 1)))}
+              onInput={(e) =>
+                setQuantity(Math.max(1, Math.min(maxQuantity, Number((e.target as HTMLInputElement).value) || 1)))
+              }
               class="mt-1 block w-24 rounded-lg border border-slate-400 px-3 py-2 text-base"
               disabled={disabled}
             />
@@ -262,12 +293,20 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
           {label}
         </button>
       </div>
-      <p id="buy-note" role="status" aria-live="polite" class={`text-sm ${phase.kind === "failed" ? "font-medium text-red-800" : "text-slate-800"}`}>
+      <p
+        id="buy-note"
+        role="status"
+        aria-live="polite"
+        class={`text-sm ${phase.kind === "failed" ? "font-medium text-red-800" : "text-slate-800"}`}
+      >
         {note}
       </p>
       {currentUser.value === null && (status === "live" || status === "scheduled") && (
         <p class="text-sm text-slate-700">
-          <Link href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`} class="font-semibold text-red-800 underline underline-offset-2">
+          <Link
+            href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`}
+            class="font-semibold text-red-800 underline underline-offset-2"
+          >
             Sign in
           </Link>{" "}
           before the sale starts to be ready to buy.

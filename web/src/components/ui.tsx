@@ -34,7 +34,10 @@ const ORDER_STYLE: Record<OrderStatus, string> = {
 
 export function OrderStatusBadge({ status }: { status: OrderStatus }) {
   return (
-    <span class={`inline-flex shrink-0 rounded-full px-2.5 py-0.5 text-xs font-semibold whitespace-nowrap ${ORDER_STYLE[status]}`} data-order-status={status}>
+    <span
+      class={`inline-flex shrink-0 rounded-full px-2.5 py-0.5 text-xs font-semibold whitespace-nowrap ${ORDER_STYLE[status]}`}
+      data-order-status={status}
+    >
       {status}
     </span>
   );
@@ -60,7 +63,11 @@ export function RemainingBar({ sale }: { sale: Pick<Sale, "remaining" | "stock">
 /** `m:ss` / `h:mm:ss` with a spoken alternative. */
 export function Countdown({ ms, label }: { ms: number; label?: string }) {
   return (
-    <span class="font-mono tabular-nums" data-countdown aria-label={`${label ? label + " " : ""}${describeCountdown(ms)}`}>
+    <span
+      class="font-mono tabular-nums"
+      data-countdown
+      aria-label={`${label ? label + " " : ""}${describeCountdown(ms)}`}
+    >
       <span aria-hidden="true">{formatCountdown(ms)}</span>
     </span>
   );
@@ -85,13 +92,23 @@ export function Link(props: { href: string; class?: string; children: ComponentC
 
 export function PageHeading({ children }: { children: ComponentChildren }) {
   return (
-    <h1 class="text-2xl font-bold tracking-tight text-slate-900 outline-none sm:text-3xl" tabIndex={-1} data-page-heading>
+    <h1
+      class="text-2xl font-bold tracking-tight text-slate-900 outline-none sm:text-3xl"
+      tabIndex={-1}
+      data-page-heading
+    >
       {children}
     </h1>
   );
 }
 
-export function Alert({ kind = "error", children }: { kind?: "error" | "info" | "success"; children: ComponentChildren }) {
+export function Alert({
+  kind = "error",
+  children,
+}: {
+  kind?: "error" | "info" | "success";
+  children: ComponentChildren;
+}) {
   const style =
     kind === "error"
       ? "border-red-300 bg-red-50 text-red-900"
@@ -120,9 +137,16 @@ export function Field(props: {
   label: string;
   error?: string;
   hint?: string;
-  children: (attrs: { id: string; "aria-invalid": boolean; "aria-describedby"?: string; class: string }) => ComponentChildren;
+  children: (attrs: {
+    id: string;
+    "aria-invalid": boolean;
+    "aria-describedby"?: string;
+    class: string;
+  }) => ComponentChildren;
 }) {
-  const describedBy = [props.hint ? `${props.id}-hint` : "", props.error ? `${props.id}-error` : ""].filter(Boolean).join(" ");
+  const describedBy = [props.hint ? `${props.id}-hint` : "", props.error ? `${props.id}-error` : ""]
+    .filter(Boolean)
+    .join(" ");
   return (
     <div>
       <label for={props.id} class="block text-sm font-semibold text-slate-900">

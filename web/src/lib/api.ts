@@ -61,7 +61,13 @@ async function failureFrom(response: Response): Promise<ApiFailure> {
   }
   const error = body?.error;
   if (error && typeof error.code === "string") {
-    return new ApiFailure(response.status, error.code, error.message ?? response.statusText, error.details, retryAfterMs);
+    return new ApiFailure(
+      response.status,
+      error.code,
+      error.message ?? response.statusText,
+      error.details,
+      retryAfterMs,
+    );
   }
   return new ApiFailure(response.status, "UNKNOWN", `The server answered ${response.status}`, undefined, retryAfterMs);
 }

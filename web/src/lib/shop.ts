@@ -60,7 +60,12 @@ export function fetchSale(id: string, signal?: AbortSignal) {
   return timed<{ serverTime: string; sale: Sale }>(`/api/sales/${encodeURIComponent(id)}`, signal);
 }
 
-export async function purchase(saleId: string, quantity: number, idempotencyKey: string, signal?: AbortSignal): Promise<Order> {
+export async function purchase(
+  saleId: string,
+  quantity: number,
+  idempotencyKey: string,
+  signal?: AbortSignal,
+): Promise<Order> {
   const { data } = await apiRequest<{ order: Order }>(`/api/sales/${encodeURIComponent(saleId)}/purchase`, {
     method: "POST",
     body: { quantity },
@@ -79,11 +84,13 @@ export async function fetchOrder(id: string, signal?: AbortSignal): Promise<Orde
 }
 
 export async function payOrder(id: string): Promise<Order> {
-  return (await apiRequest<{ order: Order }>(`/api/orders/${encodeURIComponent(id)}/pay`, { method: "POST" })).data.order;
+  return (await apiRequest<{ order: Order }>(`/api/orders/${encodeURIComponent(id)}/pay`, { method: "POST" })).data
+    .order;
 }
 
 export async function cancelOrder(id: string): Promise<Order> {
-  return (await apiRequest<{ order: Order }>(`/api/orders/${encodeURIComponent(id)}/cancel`, { method: "POST" })).data.order;
+  return (await apiRequest<{ order: Order }>(`/api/orders/${encodeURIComponent(id)}/cancel`, { method: "POST" })).data
+    .order;
 }
 
 export async function register(credentials: Credentials): Promise<User> {

@@ -36,7 +36,8 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
       const fields = err instanceof ApiFailure ? fieldErrors(err.details) : {};
       setErrors(fields);
       if (Object.keys(fields).length > 0) focusFirstInvalid(Object.keys(fields)[0]);
-      else if (err instanceof ApiFailure && err.code === "INVALID_CREDENTIALS") setFormError("Wrong username or password.");
+      else if (err instanceof ApiFailure && err.code === "INVALID_CREDENTIALS")
+        setFormError("Wrong username or password.");
       else setFormError(describeFailure(err));
     } finally {
       setBusy(false);
@@ -48,9 +49,19 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
   return (
     <section class="mx-auto max-w-md space-y-5">
       <PageHeading>{title}</PageHeading>
-      <form class="space-y-4 rounded-xl border border-slate-300 bg-white p-5 shadow-sm" onSubmit={submit} noValidate aria-label={title}>
+      <form
+        class="space-y-4 rounded-xl border border-slate-300 bg-white p-5 shadow-sm"
+        onSubmit={submit}
+        noValidate
+        aria-label={title}
+      >
         {formError && <Alert>{formError}</Alert>}
-        <Field id="username" label="Username" error={errors.username} hint={mode === "signup" ? "3–32 letters, digits, _ . or -" : undefined}>
+        <Field
+          id="username"
+          label="Username"
+          error={errors.username}
+          hint={mode === "signup" ? "3–32 letters, digits, _ . or -" : undefined}
+        >
           {(attrs) => (
             <input
               {...attrs}
@@ -64,7 +75,12 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
             />
           )}
         </Field>
-        <Field id="password" label="Password" error={errors.password} hint={mode === "signup" ? "At least 8 characters" : undefined}>
+        <Field
+          id="password"
+          label="Password"
+          error={errors.password}
+          hint={mode === "signup" ? "At least 8 characters" : undefined}
+        >
           {(attrs) => (
             <input
               {...attrs}

@@ -25,7 +25,10 @@ export function SaleCard({ sale, now }: { sale: Sale; now: number }) {
       <p class="mt-1 text-xl font-bold text-slate-900">{formatPrice(sale.priceCents, sale.currency)}</p>
       {status === "scheduled" && (
         <p class="mt-2 text-sm text-slate-800">
-          Starts in <strong class="text-base"><Countdown ms={Date.parse(sale.startsAt) - now} /></strong>
+          Starts in{" "}
+          <strong class="text-base">
+            <Countdown ms={Date.parse(sale.startsAt) - now} />
+          </strong>
         </p>
       )}
       {status === "live" && (
@@ -73,7 +76,9 @@ export function Home() {
 
   const sorted = sales
     ? [...sales].sort(
-        (a, b) => ORDER[effectiveStatus(a, now)] - ORDER[effectiveStatus(b, now)] || Date.parse(a.startsAt) - Date.parse(b.startsAt),
+        (a, b) =>
+          ORDER[effectiveStatus(a, now)] - ORDER[effectiveStatus(b, now)] ||
+          Date.parse(a.startsAt) - Date.parse(b.startsAt),
       )
     : null;
 
@@ -82,7 +87,9 @@ export function Home() {
       <div id="page-title">
         <PageHeading>Flash sales</PageHeading>
       </div>
-      <p class="text-slate-700">Limited stock, one order each. Countdowns follow the shop's clock, not your device's.</p>
+      <p class="text-slate-700">
+        Limited stock, one order each. Countdowns follow the shop's clock, not your device's.
+      </p>
       {error && <Alert kind={sales ? "info" : "error"}>{error}</Alert>}
       {sorted === null && !error && <p class="text-slate-700">Loading sales…</p>}
       {sorted && sorted.length === 0 && <p class="text-slate-700">No sales right now. Check back soon.</p>}

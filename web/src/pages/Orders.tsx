@@ -74,11 +74,15 @@ export function OrdersPage() {
           {orders.map((o) => (
             <li key={o.id} class="flex flex-wrap items-center justify-between gap-2 p-4">
               <div class="min-w-0">
-                <Link href={`/orders/${encodeURIComponent(o.id)}`} class="font-semibold wrap-anywhere text-slate-900 underline-offset-2 hover:underline">
+                <Link
+                  href={`/orders/${encodeURIComponent(o.id)}`}
+                  class="font-semibold wrap-anywhere text-slate-900 underline-offset-2 hover:underline"
+                >
                   {sales.get(o.saleId)?.title ?? `Order ${shortId(o.id)}`}
                 </Link>
                 <p class="text-sm text-slate-700">
-                  {o.quantity} × {formatPrice(o.priceCents, sales.get(o.saleId)?.currency ?? "USD")} · {formatDateTime(o.createdAt)}
+                  {o.quantity} × {formatPrice(o.priceCents, sales.get(o.saleId)?.currency ?? "USD")} ·{" "}
+                  {formatDateTime(o.createdAt)}
                 </p>
               </div>
               <OrderStatusBadge status={o.status} />
@@ -186,7 +190,11 @@ export function OrderPage({ id }: { id: string }) {
           <p class="text-base text-slate-900">
             {windowLeft > 0 ? (
               <>
-                Pay within <strong><Countdown ms={windowLeft} label="Time left to pay:" /></strong> or the item goes back on sale.
+                Pay within{" "}
+                <strong>
+                  <Countdown ms={windowLeft} label="Time left to pay:" />
+                </strong>{" "}
+                or the item goes back on sale.
               </>
             ) : (
               "The payment window has closed."
@@ -195,10 +203,20 @@ export function OrderPage({ id }: { id: string }) {
         )}
         {open && (
           <div class="flex flex-wrap gap-3">
-            <button type="button" class={buttonClass.primary} disabled={busy !== null || windowLeft <= 0} onClick={() => void act("pay")}>
+            <button
+              type="button"
+              class={buttonClass.primary}
+              disabled={busy !== null || windowLeft <= 0}
+              onClick={() => void act("pay")}
+            >
               {busy === "pay" ? "Paying…" : "Pay now"}
             </button>
-            <button type="button" class={buttonClass.secondary} disabled={busy !== null} onClick={() => void act("cancel")}>
+            <button
+              type="button"
+              class={buttonClass.secondary}
+              disabled={busy !== null}
+              onClick={() => void act("cancel")}
+            >
               {busy === "cancel" ? "Cancelling…" : "Cancel order"}
             </button>
           </div>

@@ -46,7 +46,11 @@ export function SalePage({ id }: { id: string }) {
     return (
       <section class="space-y-4">
         <PageHeading>{error ? "Can't load this sale" : "Loading…"}</PageHeading>
-        {error && <Alert>{error.status === 0 ? "You're offline. This page will update when you're back." : error.message}</Alert>}
+        {error && (
+          <Alert>
+            {error.status === 0 ? "You're offline. This page will update when you're back." : error.message}
+          </Alert>
+        )}
       </section>
     );
   }
@@ -67,7 +71,9 @@ export function SalePage({ id }: { id: string }) {
         </div>
         <StatusBadge status={status} />
       </div>
-      {error && <Alert kind="info">{error.status === 0 ? "You're offline — these numbers may be stale." : error.message}</Alert>}
+      {error && (
+        <Alert kind="info">{error.status === 0 ? "You're offline — these numbers may be stale." : error.message}</Alert>
+      )}
       <div class="grid gap-6 rounded-xl border border-slate-300 bg-white p-5 shadow-sm md:grid-cols-2">
         <div class="space-y-3">
           <p class="text-3xl font-bold text-slate-900">{formatPrice(sale.priceCents, sale.currency)}</p>
@@ -87,9 +93,7 @@ export function SalePage({ id }: { id: string }) {
               )}
             </dd>
             <dt class="font-semibold">Limit</dt>
-            <dd>
-              {sale.perUserLimit} per shopper
-            </dd>
+            <dd>{sale.perUserLimit} per shopper</dd>
           </dl>
         </div>
         <div>
