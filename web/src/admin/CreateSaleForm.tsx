@@ -174,7 +174,7 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
         {field("stock", "Stock", "number", { min: 1, max: 1_000_000, inputMode: "numeric" })}
         {field("perUserLimit", "Limit per shopper", "number", { min: 1, max: 100, inputMode: "numeric" })}
         {field("startsAt", "Starts at", "datetime-local", { step: 1 }, "Your local time")}
-        {field("endsAt", "Ends at", "datetime-local", { step: 1 })}
+        {field("endsAt", "Ends at", "datetime-local", { step: 1 }, "Your local time")}
         {field("paymentWindowSeconds", "Payment window (seconds)", "number", {
           min: 1,
           max: 86_400,
