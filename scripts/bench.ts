@@ -161,10 +161,15 @@ async function createSale(url: string, stock: number, title: string): Promise<st
   return ((await res.json()) as { sale: { id: string } }).sale.id;
 }
 
+/**
+ * The attempts the sale's object itself handled: its `attempts` counter also adds the rejections the gateway
+ * answered (flushed to it every 2 s as rateLimited/soldOut/ended); the gateway's are all `rateLimited` here.
+ */
 async function saleStats(url: string, saleId: string): Promise<{ attempts: number; sold: number }> {
   const res = await fetch(`${url}/admin/api/sales/${saleId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-  const body = (await res.json()) as { sale: { stats: { attempts: number; sold: number } } };
-  return body.sale.stats;
+  const body = (await res.json()) as { sale: { stats: { attempts: number; sold: number; rejected: { rateLimited: number } } } };
+  const { attempts, sold, rejected } = body.sale.stats;
+  return { attempts: attempts - rejected.rateLimited, sold };
 }
 
 // ------------------------------------------------------------------------------------------------ scenarios
@@ -492,13 +497,16 @@ async function main() {
   for (const p of open.perSecond) timeline.push({ scenario: "openLoop", at: p.at + 0.5, rps: p.rps, p50Ms: p.p50Ms, p99Ms: p.p99Ms });
   log(`openLoop: p50 ${open.p50Ms} ms, p99 ${open.p99Ms} ms, p99.9 ${open.p999Ms} ms; ${JSON.stringify(open.statuses)}`);
 
-  // admission: the default ceiling (wrangler.toml), one sale offered more than it.
+  // admission: one sale offered more than the gateway's admission ceiling. The ceiling is lowered to a quarter of
+  // the purchase rate this machine just sustained (the shipped 800/s is about what one object serves on Cloudflare;
+  // a 2-core box cannot offer much more than that in purchases), so the offered rate is well over it.
   await stack.runtime.stop();
   cleanups.pop();
   const gatewayConfig = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
-  const ceiling = Number(/ADMISSION_RPS\s*=\s*"(\d+)"/.exec(gatewayConfig)?.[1] ?? 800);
-  const burst = Number(/ADMISSION_BURST\s*=\s*"(\d+)"/.exec(gatewayConfig)?.[1] ?? 200);
-  stack = await startStack(databaseUrl, "admission", {}, true);
+  const shippedCeiling = Number(/ADMISSION_RPS\s*=\s*"(\d+)"/.exec(gatewayConfig)?.[1] ?? 800);
+  const ceiling = Math.max(25, Math.min(shippedCeiling, Math.round(purchase.rps / 4)));
+  const burst = Math.max(5, Math.round(ceiling / 4));
+  stack = await startStack(databaseUrl, "admission", { ADMISSION_RPS: String(ceiling), ADMISSION_BURST: String(burst) }, true);
   cleanups.push(() => stack.runtime.stop());
   const admissionSale = await createSale(stack.url, 1_000_000, "bench: admission");
   const before = await saleStats(stack.url, admissionSale);
@@ -509,6 +517,7 @@ async function main() {
   const after = await saleStats(stack.url, admissionSale);
   const objectAttempts = after.attempts - before.attempts;
   const admission = {
+    shippedCeilingRps: shippedCeiling,
     ceilingRps: ceiling,
     burst,
     offeredRps: admissionRun.rps,
@@ -518,7 +527,7 @@ async function main() {
     statuses: admissionRun.statuses,
     underCeiling: objectAttempts <= ceiling * admissionSeconds + burst,
   };
-  log(`admission: offered ${fmt(admission.offeredRps)}/s, the object saw ${fmt(admission.objectRps)}/s (ceiling ${ceiling}/s + burst ${burst})`);
+  log(`admission: offered ${fmt(admission.offeredRps)}/s, the object saw ${fmt(admission.objectRps)}/s (ceiling ${ceiling}/s + burst ${burst}; ${admission.underCeiling ? "under it" : "OVER IT"})`);
   await stack.runtime.stop();
   cleanups.pop();
 

@@ -96,12 +96,42 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
+/** base64url → bytes: native `atob`, then a plain loop (no per-character callback). */
 function fromBase64Url(part: string): Uint8Array<ArrayBuffer> {
   const b64 = part.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
-  return fromBase64(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  const binary = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * Every session this gateway signs has the same header, so the verdict on a header is kept (a few entries at
+ * most: anything else is refused anyway, and the map is cleared if it grows).
+ */
+const headerVerdicts = new Map<string, boolean>();
+
+function acceptableHeader(headerPart: string): boolean {
+  const known = headerVerdicts.get(headerPart);
+  if (known !== undefined) return known;
+  let ok = false;
+  try {
+    const header = JSON.parse(decoder.decode(fromBase64Url(headerPart))) as { alg?: unknown; typ?: unknown } | null;
+    ok =
+      typeof header === "object" &&
+      header !== null &&
+      header.alg === "HS256" &&
+      !("crit" in header) &&
+      (!("typ" in header) || (typeof header.typ === "string" && header.typ.toLowerCase().replace(/^application\//, "") === "jwt"));
+  } catch {
+    ok = false;
+  }
+  if (headerVerdicts.size >= 64) headerVerdicts.clear();
+  headerVerdicts.set(headerPart, ok);
+  return ok;
+}
 
 /**
  * Verifies an HS256 JWT as hono/jwt's `verify(token, secret, "HS256")` does — the header must name HS256 (so
@@ -112,9 +142,7 @@ async function verifySessionToken(token: string, secret: string): Promise<Record
   const parts = token.split(".");
   if (parts.length !== 3) return null;
   const [headerPart, payloadPart, signaturePart] = parts;
-  const header = JSON.parse(decoder.decode(fromBase64Url(headerPart))) as { alg?: unknown; typ?: unknown } | null;
-  if (typeof header !== "object" || header === null || header.alg !== "HS256" || "crit" in header) return null;
-  if ("typ" in header && (typeof header.typ !== "string" || header.typ.toLowerCase().replace(/^application\//, "") !== "jwt")) return null;
+  if (!acceptableHeader(headerPart)) return null;
   if (!/^[A-Za-z0-9_-]*={0,2}$/.test(signaturePart)) return null;
   const valid = await crypto.subtle.verify(
     "HMAC",
