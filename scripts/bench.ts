@@ -89,6 +89,34 @@ function pin(pid: number, cpu: string | undefined) {
   }
 }
 
+/** CPU seconds a process has used so far (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits until workerd is idle (under 5 % of a core over two 250 ms windows; at most 10 s), so each chunk starts
+ * from the same quiet state and no scenario pays for the background work (outbox, queue, consumer) of another.
+ */
+async function quiesce(pid: number | null): Promise<void> {
+  if (!pid) return;
+  const deadline = Date.now() + 10_000;
+  let quiet = 0;
+  let last = cpuSeconds(pid);
+  while (quiet < 2 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = cpuSeconds(pid);
+    quiet = now - last < 0.0125 ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.createServer();
@@ -410,6 +438,7 @@ async function main() {
   if (sell.status !== 202) throw new Error(`buying the sold-out sale's only item failed: ${sell.status} ${sell.body}`);
 
   const rounds = Math.max(1, Math.round(SECONDS / 2));
+  const workerdPid = stack.runtime.workerdPid();
   const chunkOptions = (scenario: string, o: Partial<WrkOptions>): WrkOptions => ({
     url,
     paths: ["/healthz"],
@@ -426,18 +455,23 @@ async function main() {
   const chunks = { noop: [] as WrkChunk[], soldOut: [] as WrkChunk[], purchase: [] as WrkChunk[] };
   let purchaseAccepted = 0;
   let purchaseDrain = { rows: 0, seconds: 0 as number | null };
+  // The order rotates each round, so no scenario always follows the same one.
+  const order = ["noop", "soldOut", "purchase"] as const;
+  const optionsOf = { noop: noopOptions, soldOut: soldOutOptions, purchase: purchaseOptions };
   for (let round = 0; round < rounds; round++) {
-    const noopChunk = await runChunk(noopOptions, 2, 0);
-    noopOptions.onChunk!(noopChunk, round, rounds);
-    chunks.noop.push(noopChunk);
-    const soldOutChunk = await runChunk(soldOutOptions, 2, 0);
-    soldOutOptions.onChunk!(soldOutChunk, round, rounds);
-    chunks.soldOut.push(soldOutChunk);
-    const purchaseChunk = await runChunk(purchaseOptions, 2, tokensUsed(chunks.purchase, CONNECTIONS));
-    purchaseOptions.onChunk!(purchaseChunk, round, rounds);
-    chunks.purchase.push(purchaseChunk);
-    purchaseAccepted += purchaseChunk.statuses["202"] ?? 0;
-    purchaseDrain = await waitForOrders(sql, purchaseSale, purchaseAccepted, performance.now());
+    for (let k = 0; k < order.length; k++) {
+      const scenario = order[(round + k) % order.length];
+      const options = optionsOf[scenario];
+      const offset = scenario === "purchase" ? tokensUsed(chunks.purchase, CONNECTIONS) : 0;
+      await quiesce(workerdPid);
+      const chunk = await runChunk(options, 2, offset);
+      options.onChunk!(chunk, round, rounds);
+      chunks[scenario].push(chunk);
+      if (scenario === "purchase") {
+        purchaseAccepted += chunk.statuses["202"] ?? 0;
+        purchaseDrain = await waitForOrders(sql, purchaseSale, purchaseAccepted, performance.now());
+      }
+    }
   }
   const noop = mergeChunks(chunks.noop);
   const soldOut = mergeChunks(chunks.soldOut);
