@@ -141,6 +141,9 @@ async function main() {
   async function startWrangler(url: string, secret: string) {
     const envFile = path.join(DATA_DIR, "workers.env");
     writeFileSync(envFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n`, { mode: 0o600 });
+    // `--env-file` reaches only the first config's Worker; the others read the .dev.vars beside their own
+    // wrangler.toml. The admin Worker is the one that needs a secret (gitignored, rewritten on each start).
+    writeFileSync(path.join(ROOT, "workers/admin/.dev.vars"), `ADMIN_TOKEN=${ADMIN_TOKEN}\n`, { mode: 0o600 });
 
     const wrangler = spawn(
       bin("wrangler"),
