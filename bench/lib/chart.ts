@@ -18,7 +18,7 @@ function esc(s: string): string {
 
 export function renderChart(points: ChartPoint[], title: string): string {
   const W = 960;
-  const H = 560;
+  const H = 600;
   const left = 70;
   const right = 20;
   const top1 = 50;
@@ -71,13 +71,16 @@ export function renderChart(points: ChartPoint[], title: string): string {
       `<polyline fill="none" stroke="${c}" stroke-width="2" ${dash ? `stroke-dasharray="${dash}"` : ""} points="${ps.map((p) => f(p).map((v) => v.toFixed(1)).join(",")).join(" ")}"/>`;
     out.push(line((p) => [x(p.at), y1(p.rps)]));
     for (const p of ps) out.push(`<circle cx="${x(p.at).toFixed(1)}" cy="${y1(p.rps).toFixed(1)}" r="2.5" fill="${c}"/>`);
-    out.push(line((p) => [x(p.at), y2(p.p50Ms)]));
-    out.push(line((p) => [x(p.at), y2(p.p99Ms)], "5,4"));
+    // Scenarios without per-interval latency (the crowd) have no latency line.
+    if (ps.some((p) => p.p50Ms > 0)) {
+      out.push(line((p) => [x(p.at), y2(p.p50Ms)]));
+      out.push(line((p) => [x(p.at), y2(p.p99Ms)], "5,4"));
+    }
   }
   // Legend.
   scenarios.forEach((s, i) => {
     const lx = left + 10 + (i % 6) * 140;
-    const ly = H - 28 + Math.floor(i / 6) * 16 - (scenarios.length > 6 ? 10 : 0);
+    const ly = top2 + h2 + 44 + Math.floor(i / 6) * 18;
     out.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${color(s)}"/>`);
     out.push(`<text x="${lx + 18}" y="${ly + 1}">${esc(s)}</text>`);
   });

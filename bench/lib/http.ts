@@ -126,7 +126,8 @@ export async function openLoop(options: {
     p99Ms: ms(histogram.getValueAtPercentile(99)),
     p999Ms: ms(histogram.getValueAtPercentile(99.9)),
     maxMs: ms(histogram.maxValue),
-    perSecond: seconds.map((s, i) => {
+    // Whole seconds of the schedule only (answers arriving after its end would make a partial last bucket).
+    perSecond: seconds.slice(0, Math.floor(options.seconds)).map((s, i) => {
       const lat = [...(s?.lat ?? [])].sort((a, b) => a - b);
       return {
         at: Math.round((startedAtBench + i) * 10) / 10,
