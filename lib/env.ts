@@ -28,6 +28,11 @@ export type SeckillRpc = Fetcher & {
 
 export interface GatewayEnv extends Common {
   SECKILL: SeckillRpc;
+  /**
+   * The sale objects, bound directly (script_name = the seckill Worker) for the purchase hot path. `wrangler types`
+   * generates a cross-Worker binding untyped, hence the union; workers/gateway/sale-object.ts types its stubs.
+   */
+  SALE_ITEM: DurableObjectNamespace<SaleItem> | DurableObjectNamespace;
   ADMIN: Fetcher;
   HYPERDRIVE: Hyperdrive;
   ASSETS?: Fetcher;

@@ -3,7 +3,8 @@ import type { AdminEnv, GatewayEnv, SeckillEnv } from "../../lib/env.ts";
 
 declare global {
   namespace Cloudflare {
-    interface Env extends GatewayEnv, SeckillEnv, AdminEnv {}
+    // SALE_ITEM is the seckill Worker's typed namespace (the gateway's own binding to it is untyped, as generated).
+    interface Env extends Omit<GatewayEnv, "SALE_ITEM">, SeckillEnv, AdminEnv {}
     interface GlobalProps {
       mainModule: typeof import("./worker.ts");
     }

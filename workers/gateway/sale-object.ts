@@ -9,13 +9,13 @@ import { reject } from "../../lib/errors.ts";
 import type { GatewayEnv, StubOf } from "../../lib/env.ts";
 import type { PurchaseRequest, PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
 
-/** The gateway's env with the optional direct binding to the sale objects. */
-export type GatewayEnvWithObjects = GatewayEnv & { SALE_ITEM?: DurableObjectNamespace<SaleItem> };
+/** The gateway's env, with the direct binding to the sale objects optional (tests may take it away). */
+export type GatewayEnvWithObjects = Omit<GatewayEnv, "SALE_ITEM"> & { SALE_ITEM?: GatewayEnv["SALE_ITEM"] };
 
 /** `idFromName` hashes the name on every call; a sale's id never changes, so this isolate keeps it. */
 const objectIds = new Map<string, DurableObjectId>();
 
-function objectId(namespace: DurableObjectNamespace<SaleItem>, saleId: string): DurableObjectId {
+function objectId(namespace: GatewayEnv["SALE_ITEM"], saleId: string): DurableObjectId {
   let id = objectIds.get(saleId);
   if (!id) {
     if (objectIds.size >= 10_000) objectIds.clear();
