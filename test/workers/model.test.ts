@@ -79,7 +79,7 @@ class Purchase implements fc.AsyncCommand<Model, Real> {
   constructor(readonly user: string, readonly quantity: number, readonly key?: string) {}
   check = () => true;
   async run(m: Model, r: Real) {
-    const result = r.item.reservePurchase({ userId: this.user, quantity: this.quantity, idempotencyKey: this.key });
+    const result = await r.item.reservePurchase({ userId: this.user, quantity: this.quantity, idempotencyKey: this.key });
     ran(result.ok ? "purchase ok" : `purchase ${result.code}`);
     const existing = m.orders.get(this.user);
     let expected: string;
@@ -110,7 +110,7 @@ class Pay implements fc.AsyncCommand<Model, Real> {
   check = (m: Readonly<Model>) => m.orders.has(this.user);
   async run(m: Model, r: Real) {
     const o = m.orders.get(this.user)!;
-    const result = r.item.payOrder(o.id!, this.asOther ? "intruder" : this.user);
+    const result = await r.item.payOrder(o.id!, this.asOther ? "intruder" : this.user);
     ran(result.ok ? "pay ok" : `pay ${result.code}`);
     if (this.asOther) {
       expect(result.ok ? "ok" : result.code).toBe("NOT_FOUND");
@@ -130,7 +130,7 @@ class Cancel implements fc.AsyncCommand<Model, Real> {
   check = (m: Readonly<Model>) => m.orders.has(this.user);
   async run(m: Model, r: Real) {
     const o = m.orders.get(this.user)!;
-    const result = r.item.cancelOrder(o.id!, this.user);
+    const result = await r.item.cancelOrder(o.id!, this.user);
     ran(result.ok ? "cancel ok" : `cancel ${result.code}`);
     expire(m, o);
     const expected = o.status === "held" || o.status === "cancelled" ? "ok" : "ORDER_NOT_CANCELLABLE";

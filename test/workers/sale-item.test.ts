@@ -42,7 +42,7 @@ describe("SaleItem", () => {
       recordQueue(instance);
       instance.initialize(config);
       // One purchase: stock down by one, one order row and one outbox row.
-      const result = instance.reservePurchase({ userId: "u1", quantity: 1 });
+      const result = await instance.reservePurchase({ userId: "u1", quantity: 1 });
       expect(result.ok).toBe(true);
       expect(instance.getSale()!.remaining).toBe(2);
       expect(count(instance, "orders")).toBe(1);
@@ -58,13 +58,13 @@ describe("SaleItem", () => {
       const sql = (instance as unknown as { ctx: DurableObjectState }).ctx.storage.sql;
       // Make the outbox insert fail: the order insert before it must be undone with it.
       sql.exec("CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'outbox down'); END");
-      expect(() => instance.reservePurchase({ userId: "u1", quantity: 1 })).toThrow(/outbox down/);
+      await expect(instance.reservePurchase({ userId: "u1", quantity: 1 })).rejects.toThrow(/outbox down/);
       expect(count(instance, "orders")).toBe(0);
       expect(count(instance, "outbox")).toBe(0);
       expect(instance.getSale()!.remaining).toBe(3);
       // And the shopper is not recorded as a buyer: once the outbox works again, they can buy.
       sql.exec("DROP TRIGGER fail_outbox");
-      expect(instance.reservePurchase({ userId: "u1", quantity: 1 }).ok).toBe(true);
+      expect((await instance.reservePurchase({ userId: "u1", quantity: 1 })).ok).toBe(true);
       expect(instance.getSale()!.remaining).toBe(2);
     });
   });
@@ -74,10 +74,10 @@ describe("SaleItem", () => {
     await runInDurableObject(stub, async (instance: SaleItem) => {
       recordQueue(instance);
       instance.initialize(config);
-      const first = instance.reservePurchase({ userId: "u1", quantity: 1, idempotencyKey: "k1" });
-      const replay = instance.reservePurchase({ userId: "u1", quantity: 1, idempotencyKey: "k1" });
-      const other = instance.reservePurchase({ userId: "u1", quantity: 1, idempotencyKey: "k2" });
-      const bare = instance.reservePurchase({ userId: "u1", quantity: 1 });
+      const first = await instance.reservePurchase({ userId: "u1", quantity: 1, idempotencyKey: "k1" });
+      const replay = await instance.reservePurchase({ userId: "u1", quantity: 1, idempotencyKey: "k1" });
+      const other = await instance.reservePurchase({ userId: "u1", quantity: 1, idempotencyKey: "k2" });
+      const bare = await instance.reservePurchase({ userId: "u1", quantity: 1 });
       expect(first.ok && replay.ok && replay.replayed && replay.order.id === first.order.id).toBe(true);
       expect(other.ok ? null : other.code).toBe("ALREADY_PURCHASED");
       expect(bare.ok ? null : bare.code).toBe("ALREADY_PURCHASED");
@@ -91,7 +91,8 @@ describe("SaleItem", () => {
     await runInDurableObject(stub, async (instance: SaleItem) => {
       recordQueue(instance);
       instance.initialize(config);
-      const results = ["a", "b", "c", "d"].map((u) => instance.reservePurchase({ userId: u, quantity: 1 }));
+      // Four shoppers at once: the first two share a group commit, the others see the stock already taken.
+      const results = await Promise.all(["a", "b", "c", "d"].map((u) => instance.reservePurchase({ userId: u, quantity: 1 })));
       expect(results.map((r) => (r.ok ? "ok" : r.code))).toEqual(["ok", "ok", "SOLD_OUT", "SOLD_OUT"]);
       expect(instance.getSale()!.status).toBe("sold_out");
       expect(instance.getStats()!.stats.rejected.soldOut).toBe(2);
@@ -103,12 +104,12 @@ describe("SaleItem", () => {
     await runInDurableObject(stub, async (instance: SaleItem) => {
       recordQueue(instance);
       instance.initialize(config);
-      const tooMany = instance.reservePurchase({ userId: "a", quantity: 3 });
+      const tooMany = await instance.reservePurchase({ userId: "a", quantity: 3 });
       expect(tooMany.ok ? null : tooMany.code).toBe("VALIDATION_FAILED");
-      expect(instance.reservePurchase({ userId: "a", quantity: 2 }).ok).toBe(true);
-      const short = instance.reservePurchase({ userId: "b", quantity: 2 });
+      expect((await instance.reservePurchase({ userId: "a", quantity: 2 })).ok).toBe(true);
+      const short = await instance.reservePurchase({ userId: "b", quantity: 2 });
       expect(short.ok ? null : short.code).toBe("INSUFFICIENT_STOCK");
-      expect(instance.reservePurchase({ userId: "b", quantity: 1 }).ok).toBe(true);
+      expect((await instance.reservePurchase({ userId: "b", quantity: 1 })).ok).toBe(true);
       expect(instance.getSale()!.remaining).toBe(0);
     });
   });
@@ -121,25 +122,25 @@ describe("SaleItem", () => {
       instance.initialize(config);
       let t = now;
       instance.clock = () => t;
-      const code = (u: string) => {
-        const r = instance.reservePurchase({ userId: u, quantity: 1 });
+      const code = async (u: string) => {
+        const r = await instance.reservePurchase({ userId: u, quantity: 1 });
         return r.ok ? "ok" : r.code;
       };
       // Before the start.
       expect(instance.getSale()!.status).toBe("scheduled");
-      expect(code("a")).toBe("NOT_STARTED");
+      expect(await code("a")).toBe("NOT_STARTED");
       // Live.
       t = now + 60_000;
       expect(instance.getSale()!.status).toBe("live");
       // Paused, then resumed.
       instance.setPaused(true);
-      expect(code("b")).toBe("PAUSED");
+      expect(await code("b")).toBe("PAUSED");
       instance.setPaused(false);
-      expect(code("b")).toBe("ok");
+      expect(await code("b")).toBe("ok");
       // Ended.
       t = now + 120_000;
       expect(instance.getSale()!.status).toBe("ended");
-      expect(code("c")).toBe("ENDED");
+      expect(await code("c")).toBe("ENDED");
     });
   });
 
@@ -148,7 +149,7 @@ describe("SaleItem", () => {
     const orderId = await runInDurableObject(stub, async (instance: SaleItem) => {
       recordQueue(instance);
       instance.initialize(config);
-      const r = instance.reservePurchase({ userId: "a", quantity: 1 });
+      const r = await instance.reservePurchase({ userId: "a", quantity: 1 });
       if (!r.ok) throw new Error(r.code);
       expect(instance.getSale()!.status).toBe("sold_out");
       // Let the payment window pass.
@@ -161,7 +162,7 @@ describe("SaleItem", () => {
     await runInDurableObject(stub, async (instance: SaleItem) => {
       expect(instance.getSale()!.remaining).toBe(1);
       expect(instance.getSale()!.status).toBe("live");
-      const pay = instance.payOrder(orderId, "a");
+      const pay = await instance.payOrder(orderId, "a");
       expect(pay.ok ? null : pay.code).toBe("ORDER_EXPIRED");
     });
   });
@@ -171,17 +172,17 @@ describe("SaleItem", () => {
     await runInDurableObject(stub, async (instance: SaleItem) => {
       recordQueue(instance);
       instance.initialize(config);
-      const a = instance.reservePurchase({ userId: "a", quantity: 1 });
-      const b = instance.reservePurchase({ userId: "b", quantity: 1 });
+      const a = await instance.reservePurchase({ userId: "a", quantity: 1 });
+      const b = await instance.reservePurchase({ userId: "b", quantity: 1 });
       if (!a.ok || !b.ok) throw new Error("purchase failed");
-      const paid = instance.payOrder(a.order.id, "a");
+      const paid = await instance.payOrder(a.order.id, "a");
       expect(paid.ok && paid.order.status).toBe("paid");
       // Someone else's order is not found, whatever its state.
-      expect(instance.payOrder(b.order.id, "a").ok).toBe(false);
-      const cancelled = instance.cancelOrder(b.order.id, "b");
+      expect((await instance.payOrder(b.order.id, "a")).ok).toBe(false);
+      const cancelled = await instance.cancelOrder(b.order.id, "b");
       expect(cancelled.ok && cancelled.order.status).toBe("cancelled");
       expect(instance.getSale()!.remaining).toBe(1);
-      const notCancellable = instance.cancelOrder(a.order.id, "a");
+      const notCancellable = await instance.cancelOrder(a.order.id, "a");
       expect(notCancellable.ok ? null : notCancellable.code).toBe("ORDER_NOT_CANCELLABLE");
     });
   });
@@ -191,10 +192,10 @@ describe("SaleItem", () => {
     await runInDurableObject(stub, async (instance: SaleItem) => {
       recordQueue(instance);
       instance.initialize(config);
-      const r = instance.reservePurchase({ userId: "a", quantity: 1 });
+      const r = await instance.reservePurchase({ userId: "a", quantity: 1 });
       if (!r.ok) throw new Error(r.code);
       // A newer version (paid) is written before the first one is confirmed.
-      instance.payOrder(r.order.id, "a");
+      await instance.payOrder(r.order.id, "a");
       instance.confirmPersisted([{ orderId: r.order.id, version: 1 }]);
       expect(count(instance, "outbox")).toBe(1);
       instance.confirmPersisted([{ orderId: r.order.id, version: 2 }]);
@@ -205,17 +206,17 @@ describe("SaleItem", () => {
 
   it("rebuilds memory from storage after a restart", async () => {
     const { config, stub } = newSale({ stock: 2 });
-    await runInDurableObject(stub, (instance: SaleItem) => {
+    await runInDurableObject(stub, async (instance: SaleItem) => {
       recordQueue(instance);
       instance.initialize(config);
-      instance.reservePurchase({ userId: "a", quantity: 1 });
+      await instance.reservePurchase({ userId: "a", quantity: 1 });
     });
     // A fresh instance over the same storage, as after an eviction or a crash.
     await runInDurableObject(stub, async (_instance: SaleItem, state) => {
       const { SaleItem: SaleItemClass } = await import("../../durable-objects/sale-item.ts");
       const revived = new SaleItemClass(state, env);
       await state.blockConcurrencyWhile(async () => {});
-      const again = revived.reservePurchase({ userId: "a", quantity: 1 });
+      const again = await revived.reservePurchase({ userId: "a", quantity: 1 });
       expect(again.ok ? null : again.code).toBe("ALREADY_PURCHASED");
       expect(revived.getSale()!.remaining).toBe(1);
     });
@@ -226,7 +227,7 @@ describe("SaleItem", () => {
     await runInDurableObject(stub, async (instance: SaleItem) => {
       const queue = recordQueue(instance);
       instance.initialize(config);
-      for (let i = 0; i < 250; i++) instance.reservePurchase({ userId: `u${i}`, quantity: 1 });
+      await Promise.all(Array.from({ length: 250 }, (_, i) => instance.reservePurchase({ userId: `u${i}`, quantity: 1 })));
       await instance.alarm();
       expect(queue.batches).toEqual([100, 100, 50]);
       expect(new Set(queue.sent.map((m) => (m as { order: { id: string } }).order.id)).size).toBe(250);
@@ -244,7 +245,7 @@ describe("SaleItem", () => {
       instance.initialize(config);
       let t = Date.now();
       instance.clock = () => t;
-      instance.reservePurchase({ userId: "a", quantity: 1 });
+      await instance.reservePurchase({ userId: "a", quantity: 1 });
       // The queue refuses: nothing sent, the row stays.
       queue.refuse = true;
       await instance.alarm();
