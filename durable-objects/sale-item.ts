@@ -141,7 +141,9 @@ export class SaleItem extends DurableObject<SeckillEnv> {
   private readonly buyers = new Map<string, string>();
   /** Purchases reserved in memory and waiting for the next group commit (see `commitPending`). */
   private readonly uncommitted = new Map<string, OrderRow>();
-  private nextCommit: Promise<void> | null = null;
+  /** The commit that the next purchases will share, and whether one is being made durable now. */
+  private nextRound: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | null = null;
+  private committing = false;
   /** When the alarm is set for, as far as this instance knows; null when none is. */
   private alarmAt: number | null = null;
   /** Purchase latency inside the object, as cumulative-bucket counts (Prometheus histogram). */
@@ -370,34 +372,59 @@ export class SaleItem extends DurableObject<SeckillEnv> {
   }
 
   /**
-   * Group commit: the purchases reserved since the last commit are written together, in one transaction, in
-   * a task of their own, so that every purchase that arrived while the previous commit was being made durable
-   * shares one commit. (Each event's writes are otherwise one commit each, and a commit costs several times
-   * what the rest of a purchase does.) Resolves once the writes are durable.
+   * Group commit, without a timer: when no commit is in flight, the purchases reserved so far are written at
+   * once (in the calling event); while one is in flight, newer purchases wait and are all written together as
+   * soon as it is durable. Under a crowd every commit carries every purchase that arrived during the previous
+   * one (each event's writes would otherwise be one commit each, and a commit costs several times what the rest
+   * of a purchase does); alone, a purchase is written immediately. Resolves once this caller's writes are
+   * durable.
    */
   private commitPending(): Promise<void> {
-    this.nextCommit ??= new Promise<void>((resolve, rejectCommit) => {
-      setTimeout(() => {
-        this.nextCommit = null;
-        const batch = [...this.uncommitted.values()];
-        try {
-          this.writePurchases(batch);
-        } catch (err) {
-          // Nothing of the batch was written: its stock and buyers go back, and every caller gets the error.
-          for (const row of batch) {
-            this.remaining += row.quantity;
-            this.buyers.delete(row.user_id);
-          }
-          rejectCommit(err);
-          return;
-        } finally {
-          for (const row of batch) this.uncommitted.delete(row.id);
-        }
-        this.armAlarm(this.clock());
-        this.ctx.storage.sync().then(resolve, rejectCommit);
-      }, 0);
-    });
-    return this.nextCommit;
+    let round = this.nextRound;
+    if (!round) {
+      let resolve!: () => void;
+      let rejectRound!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => ((resolve = res), (rejectRound = rej)));
+      round = this.nextRound = { promise, resolve, reject: rejectRound };
+    }
+    if (!this.committing) this.commitRound();
+    return round.promise;
+  }
+
+  private commitRound(): void {
+    const round = this.nextRound;
+    if (!round) {
+      this.committing = false;
+      return;
+    }
+    this.committing = true;
+    this.nextRound = null;
+    const batch = [...this.uncommitted.values()];
+    try {
+      this.writePurchases(batch);
+    } catch (err) {
+      // Nothing of the batch was written: its stock and buyers go back, and every caller gets the error.
+      for (const row of batch) {
+        this.remaining += row.quantity;
+        this.buyers.delete(row.user_id);
+      }
+      round.reject(err);
+      this.commitRound();
+      return;
+    } finally {
+      for (const row of batch) this.uncommitted.delete(row.id);
+    }
+    this.armAlarm(this.clock());
+    this.ctx.storage.sync().then(
+      () => {
+        round.resolve();
+        this.commitRound();
+      },
+      (err: unknown) => {
+        round.reject(err);
+        this.commitRound();
+      },
+    );
   }
 
   /** One transaction: every order of the batch, its outbox row, and the stock, or none of them. */
