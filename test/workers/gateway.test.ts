@@ -233,7 +233,12 @@ describe("sold-out short-circuit", () => {
     for (let i = 0; i < 20; i++) {
       await expectError(await call(`/api/sales/${sale.id}/purchase`, { method: "POST", cookie: crowd[i % 5].cookie }), 410, "SOLD_OUT");
     }
-    await expectError(await call(`/api/sales/${sale.id}/purchase`, { method: "POST" }), 410, "SOLD_OUT");
+    const anonymous = await call(`/api/sales/${sale.id}/purchase`, { method: "POST" });
+    // Answered before the app runs, yet with the app's security headers and a trace of its own.
+    expect(anonymous.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(anonymous.headers.get("Content-Security-Policy")).toMatch(/default-src 'self'/);
+    expect(anonymous.headers.get("traceparent")).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    await expectError(anonymous, 410, "SOLD_OUT");
     // The object saw none of them (edge answers reach its counters only in the deferred flush).
     await runInDurableObject(saleObject(sale.id), (instance: SaleItem) => {
       expect(instance.getStats()!.stats.attempts).toBe(attemptsBefore);

@@ -15,7 +15,7 @@ import { requireSecrets, type GatewayEnv } from "../../lib/env.ts";
 import { type GatewayApp } from "./context.ts";
 import { auth, me } from "./routes/auth.ts";
 import { orders } from "./routes/orders.ts";
-import { sales } from "./routes/sales.ts";
+import { answerIfClosed, sales } from "./routes/sales.ts";
 import { startTrace } from "./trace.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -128,4 +128,23 @@ app.get("*", async (c) => {
   return new Response(res.body, res);
 });
 
-export default app satisfies ExportedHandler<GatewayEnv>;
+/**
+ * The security headers the app puts on a JSON answer, learnt from the first one this isolate sends, for the
+ * answers made without the app (see `answerIfClosed`).
+ */
+let appHeaders: Headers | null = null;
+
+export default {
+  async fetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
+    if (appHeaders) {
+      const closed = answerIfClosed(request, env, ctx, appHeaders);
+      if (closed) return closed;
+    }
+    const response = await app.fetch(request, env, ctx);
+    if (!appHeaders && response.headers.get("content-type")?.startsWith("application/json")) {
+      appHeaders = new Headers(response.headers);
+      for (const name of ["traceparent", "content-length", "set-cookie", "retry-after", "idempotent-replayed"]) appHeaders.delete(name);
+    }
+    return response;
+  },
+} satisfies ExportedHandler<GatewayEnv>;

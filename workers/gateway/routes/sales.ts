@@ -13,6 +13,8 @@ import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
 import { overLimit, rateLimited } from "../limits.ts";
 import { reserveAtObject } from "../sale-object.ts";
+import { traceAnswer } from "../trace.ts";
+import type { GatewayEnv } from "../../../lib/env.ts";
 import { requireUser } from "../session.ts";
 import { GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, observe, type Histogram } from "../../../lib/histogram.ts";
 
@@ -47,7 +49,11 @@ function closedResponse(reason: ClosedReason): Response {
 }
 
 function countEdgeRejection(c: GatewayContext, saleId: string, kind: "rateLimited" | "soldOut" | "ended") {
-  const g = getGuards(c.env);
+  countEdgeRejectionIn(c.env, c.executionCtx as ExecutionContext, saleId, kind);
+}
+
+function countEdgeRejectionIn(env: GatewayEnv, ctx: ExecutionContext, saleId: string, kind: "rateLimited" | "soldOut" | "ended") {
+  const g = getGuards(env);
   const pendingBefore = g.edgeRejections.size;
   const counts = g.edgeRejections.get(saleId) ?? { rateLimited: 0, soldOut: 0, ended: 0 };
   counts[kind]++;
@@ -55,11 +61,11 @@ function countEdgeRejection(c: GatewayContext, saleId: string, kind: "rateLimite
   if (pendingBefore > 0) return;
   // The first count after a flush schedules the next one: counters reach the objects at most every
   // 2 s per isolate, as one call per sale, off the request's critical path.
-  c.executionCtx.waitUntil(
+  ctx.waitUntil(
     new Promise((resolve) => setTimeout(resolve, EDGE_FLUSH_MS)).then(() => {
       const pending = [...g.edgeRejections];
       g.edgeRejections.clear();
-      return Promise.allSettled([...pending.map(([id, n]) => c.env.SECKILL.recordEdgeRejections(id, n)), ...sendPurchaseLatency(c)]);
+      return Promise.allSettled([...pending.map(([id, n]) => env.SECKILL.recordEdgeRejections(id, n)), ...sendPurchaseLatency(env)]);
     }),
   );
 }
@@ -71,10 +77,10 @@ function countEdgeRejection(c: GatewayContext, saleId: string, kind: "rateLimite
 const purchaseLatency = new Map<string, Histogram>();
 let latencyFlushPending = false;
 
-function sendPurchaseLatency(c: GatewayContext): Promise<void>[] {
+function sendPurchaseLatency(env: GatewayEnv): Promise<void>[] {
   const pending = [...purchaseLatency];
   purchaseLatency.clear();
-  return pending.map(([id, h]) => c.env.SECKILL.recordObservations(id, { gatewayLatency: h }));
+  return pending.map(([id, h]) => env.SECKILL.recordObservations(id, { gatewayLatency: h }));
 }
 
 async function observePurchaseLatency(c: GatewayContext, next: Next): Promise<void> {
@@ -94,11 +100,36 @@ async function observePurchaseLatency(c: GatewayContext, next: Next): Promise<vo
   c.executionCtx.waitUntil(
     new Promise((resolve) => setTimeout(resolve, EDGE_FLUSH_MS)).then(() => {
       latencyFlushPending = false;
-      return Promise.allSettled(sendPurchaseLatency(c));
+      return Promise.allSettled(sendPurchaseLatency(c.env));
     }),
   );
 }
 // ---------------------------------------------------------------- end of metrics hook
+
+const PURCHASE_PATH = /^\/api\/sales\/([0-9a-f-]{36})\/purchase$/;
+
+/**
+ * The cheapest "no" of all, for the Worker's `fetch` before the app runs: a purchase for a sale this isolate
+ * knows is sold out or ended is answered from memory — no routing, middleware, session, body or call — with the
+ * headers the app's own answer carries (`headersLike`) and its own trace id and log line. Null when the sale is
+ * not known to be closed: the app decides.
+ */
+export function answerIfClosed(request: Request, env: GatewayEnv, ctx: ExecutionContext, headersLike: Headers): Response | null {
+  if (request.method !== "POST") return null;
+  const url = request.url;
+  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+  const match = PURCHASE_PATH.exec(url.slice(pathStart));
+  if (!match) return null;
+  const saleId = match[1];
+  const closed = getGuards(env).closed.get(saleId);
+  if (!closed) return null;
+  countEdgeRejectionIn(env, ctx, saleId, closed === "ended" ? "ended" : "soldOut");
+  const { status, body } = CLOSED_BODIES[closed];
+  const headers = new Headers(headersLike);
+  headers.set("content-type", "application/json");
+  const response = new Response(body, { status, headers });
+  return traceAnswer(request, response, "/api/sales/" + saleId + "/purchase");
+}
 
 /** Shares a "closed" verdict with the other isolates of this location, for as long as it holds. */
 function publishClosed(c: GatewayContext, saleId: string, reason: ClosedReason) {
