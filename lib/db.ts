@@ -14,7 +14,9 @@ export function connect(hyperdrive: Hyperdrive, options: { connectTimeoutSeconds
   const sql = postgres(hyperdrive.connectionString, {
     max: 5,
     fetch_types: false,
-    prepare: true,
+    // Unnamed statements only: the embedded PostgreSQL (pglite-socket) runs every connection in one backend
+    // session, where two connections' named statements and portals collide ("portal … does not exist").
+    prepare: false,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     onnotice: () => {},
   });

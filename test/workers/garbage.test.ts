@@ -8,7 +8,7 @@ import { sign } from "hono/jwt";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEV_SESSION_SECRET } from "../../lib/env.ts";
-import { BASE, createSale, purchase, saleObject, shopper } from "./helpers.ts";
+import { BASE, call, createSale, purchase, saleObject, shopper } from "./helpers.ts";
 
 let saleId: string;
 let orderId: string;
@@ -23,6 +23,9 @@ beforeAll(async () => {
   buyerCookie = buyer.cookie;
   const { body } = await purchase(saleId, buyerCookie);
   orderId = body.order!.id;
+  // Paid, so that garbage carrying the buyer's real session and order id cannot cancel it and move the stock.
+  const paid = await call(`/api/orders/${orderId}/pay`, { method: "POST", cookie: buyerCookie });
+  expect(paid.status).toBe(200);
   remainingBefore = (await saleObject(saleId).getSale())!.remaining;
 });
 
