@@ -4,10 +4,11 @@
  *
  * What it promises (DESIGN.md invariants):
  * - never oversell: `remaining` only goes down inside a synchronous block that first checks it;
- * - one order per shopper: `buyers` (memory) and the UNIQUE user_id column (storage) are checked and
- *   written in the same synchronous block, with no `await` in between, so no interleaving can slip through;
+ * - one order per shopper: `buyers` is checked and updated in that same block, with no `await` in between,
+ *   so no interleaving can slip through; the UNIQUE user_id column guards storage as well;
  * - no lost order: the order row, its outbox row and the new stock are written in one storage transaction
- *   before the RPC returns; the output gate holds the answer until that write is durable;
+ *   (a group commit shared with concurrent purchases, see `commitPending`), and the answer waits until that
+ *   write is durable; a failed commit gives the stock and the buyers back;
  * - the outbox row stays until the consumer confirms that PostgreSQL has that version of the order, and is
  *   re-sent on a timer until then (local queues keep messages in memory only; a restart loses them).
  *

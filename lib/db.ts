@@ -45,3 +45,25 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     }),
   ]).finally(() => clearTimeout(timer));
 }
+
+/** drizzle wraps the driver's error; the cause is what PostgreSQL (or the socket) said. */
+export function databaseCause(err: unknown): unknown {
+  return typeof err === "object" && err !== null && "cause" in err && err.cause ? err.cause : err;
+}
+
+/** An error PostgreSQL raised for a statement (it has a severity), as opposed to a connection failure. */
+export function isStatementError(err: unknown): boolean {
+  const cause = databaseCause(err);
+  return typeof cause === "object" && cause !== null && "severity" in cause;
+}
+
+/** PostgreSQL's unique_violation. */
+export function isUniqueViolation(err: unknown): boolean {
+  const cause = databaseCause(err);
+  return typeof cause === "object" && cause !== null && (cause as { code?: string }).code === "23505";
+}
+
+export function describeDatabaseError(err: unknown): string {
+  const cause = databaseCause(err);
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -12,7 +12,6 @@ export const ERROR_STATUS = {
   NOT_STARTED: 403,
   ENDED: 403,
   NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
   USERNAME_TAKEN: 409,
   ALREADY_PURCHASED: 409,
   INSUFFICIENT_STOCK: 409,
@@ -20,10 +19,8 @@ export const ERROR_STATUS = {
   ORDER_NOT_PAYABLE: 409,
   ORDER_NOT_CANCELLABLE: 409,
   SALE_STARTED: 409,
-  IDEMPOTENCY_KEY_REUSED: 422,
   SOLD_OUT: 410,
   PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
   PAUSED: 423,
   RATE_LIMITED: 429,
   INTERNAL: 500,
@@ -78,4 +75,14 @@ export function reject(code: ErrorCode, message: string, details?: Json): Reject
 
 export function rejectionToError(r: Rejection, headers?: Record<string, string>): ApiError {
   return new ApiError(r.code, r.message, r.details, headers);
+}
+
+/** A Durable Object call that failed because the object is overloaded: answer 503, never retry (it adds load). */
+export function isOverloaded(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { overloaded?: boolean }).overloaded === true;
+}
+
+/** A Durable Object call that the runtime says may be repeated (safe only when the call is idempotent). */
+export function isRetryable(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { retryable?: boolean }).retryable === true;
 }

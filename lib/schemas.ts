@@ -117,3 +117,26 @@ export interface OrderMessage {
   version: number;
   traceId?: string;
 }
+
+// ---------------------------------------------------------------- admin API answers
+
+/** A message the dead-letter consumer gave up on (GET /admin/api/failed-orders). */
+export interface FailedOrder {
+  id: string;
+  orderId: string;
+  saleId: string;
+  error: string;
+  attempts: number;
+  createdAt: string;
+  replayedAt: string | null;
+  /** PostgreSQL has this version of the order (or a later one): nothing is left to repair. */
+  landed: boolean;
+}
+
+/** POST /admin/api/sales/:id/reconcile. */
+export interface ReconcileResult {
+  ledgerSold: number;
+  databaseOrders: number;
+  missing: number;
+  repaired: number;
+}

@@ -9,7 +9,7 @@
  * ends with every order in PostgreSQL and no manual step.
  */
 import { failedOrders } from "../db/schema.ts";
-import { withDatabase } from "../lib/db.ts";
+import { describeDatabaseError, isStatementError, withDatabase } from "../lib/db.ts";
 import type { ConsumerEnv } from "../lib/env.ts";
 import type { OrderMessage } from "../lib/schemas.ts";
 import { DEAD_LETTER_QUEUE_SUFFIX, confirmationsBySale, persistOrderStates, retryDelaySeconds } from "./persist.ts";
@@ -21,22 +21,6 @@ function log(fields: Record<string, unknown>) {
 function isOrderMessage(body: unknown): body is OrderMessage {
   const m = body as OrderMessage;
   return typeof m === "object" && m !== null && m.kind === "order" && typeof m.order?.id === "string";
-}
-
-/** drizzle wraps the driver's error; the cause is what PostgreSQL (or the socket) said. */
-function rootCause(err: unknown): unknown {
-  return typeof err === "object" && err !== null && "cause" in err && err.cause ? err.cause : err;
-}
-
-/** An error PostgreSQL raised for a statement (it has a severity), as opposed to a connection failure. */
-function isStatementError(err: unknown): boolean {
-  const cause = rootCause(err);
-  return typeof cause === "object" && cause !== null && "severity" in cause;
-}
-
-function describeError(err: unknown): string {
-  const cause = rootCause(err);
-  return cause instanceof Error ? cause.message : String(cause);
 }
 
 async function confirmToObjects(env: ConsumerEnv, messages: OrderMessage[]) {
@@ -75,13 +59,13 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
       // A lost connection is not the messages' fault: let the outer handler send them all back.
       if (!isStatementError(batchError)) throw batchError;
       // One bad message must not hold back the rest: try each alone, retry only those that fail.
-      log({ msg: "batch insert failed, retrying one by one", size: valid.length, error: describeError(batchError) });
+      log({ msg: "batch insert failed, retrying one by one", size: valid.length, error: describeDatabaseError(batchError) });
       for (const m of valid) {
         try {
           await persistOrderStates(db, [m.body]);
           committed.push(m);
         } catch (err) {
-          log({ msg: "order insert failed", orderId: m.body.order.id, attempts: m.attempts, error: describeError(err), traceId: m.body.traceId });
+          log({ msg: "order insert failed", orderId: m.body.order.id, attempts: m.attempts, error: describeDatabaseError(err), traceId: m.body.traceId });
           m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
         }
       }
@@ -92,7 +76,7 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
     log({ msg: "batch", queue: batch.queue, size: valid.length, committed: committed.length, ms: Date.now() - started });
   }).catch((err: unknown) => {
     // No connection at all: PostgreSQL is down. Everything goes back with a delay.
-    log({ msg: "database unavailable", size: valid.length, error: describeError(err) });
+    log({ msg: "database unavailable", size: valid.length, error: describeDatabaseError(err) });
     for (const m of valid) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
   });
 }
@@ -114,15 +98,15 @@ async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv
           orderId: body.order.id,
           saleId: body.order.saleId,
           payload: body,
-          error: describeError(err).slice(0, 2000),
+          error: describeDatabaseError(err).slice(0, 2000),
           attempts: m.attempts,
         });
-        log({ msg: "order dead-lettered", orderId: body.order.id, error: describeError(err), traceId: body.traceId });
+        log({ msg: "order dead-lettered", orderId: body.order.id, error: describeDatabaseError(err), traceId: body.traceId });
       }
       m.ack();
     }
   }).catch((err: unknown) => {
-    log({ msg: "dead-letter consumer: database unavailable", error: describeError(err) });
+    log({ msg: "dead-letter consumer: database unavailable", error: describeDatabaseError(err) });
     for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
   });
 }

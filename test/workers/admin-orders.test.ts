@@ -7,23 +7,13 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import consumer from "../../queues/consumer.ts";
-import { csvLine } from "../../workers/admin/index.ts";
-import type { Order, OrderMessage } from "../../lib/schemas.ts";
+import { csvLine } from "../../workers/admin/csv.ts";
+import type { FailedOrder as SharedFailedOrder, Order, OrderMessage } from "../../lib/schemas.ts";
 import { ADMIN, call, createSale, database, purchase, shopper, waitFor } from "./helpers.ts";
 
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
 type Page = { orders: Order[]; nextCursor: string | null };
-type FailedOrder = {
-  id: string;
-  orderId: string;
-  saleId: string;
-  error: string;
-  attempts: number;
-  createdAt: string;
-  replayedAt: string | null;
-  landed: boolean;
-  payload: OrderMessage;
-};
+type FailedOrder = SharedFailedOrder & { payload: OrderMessage };
 
 async function expectError(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);

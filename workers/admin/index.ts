@@ -18,10 +18,11 @@ import { connect, withDatabase, type Database } from "../../lib/db.ts";
 import { requireSecrets, type AdminEnv } from "../../lib/env.ts";
 import { ApiError, rejectionToError } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/ids.ts";
-import { createSaleSchema, updateSaleSchema, type Order, type OrderMessage } from "../../lib/schemas.ts";
+import { createSaleSchema, updateSaleSchema, type FailedOrder, type Order, type OrderMessage, type ReconcileResult } from "../../lib/schemas.ts";
 import { validate } from "../gateway/validate.ts";
 import { writeAnalytics } from "./analytics.ts";
 import { requireAdminToken } from "./auth.ts";
+import { csvLine } from "./csv.ts";
 import { CONTENT_TYPE, renderMetrics, type SaleWithStats } from "./metrics.ts";
 
 type AdminApp = { Bindings: AdminEnv };
@@ -91,7 +92,7 @@ function toAdminSale(s: SaleWithStats) {
   return sale;
 }
 
-function toFailedOrder(r: typeof failedOrders.$inferSelect, landedVersion: number) {
+function toFailedOrder(r: typeof failedOrders.$inferSelect, landedVersion: number): FailedOrder & { payload: unknown } {
   return {
     id: r.id,
     orderId: r.orderId,
@@ -118,10 +119,6 @@ const failedQuery = z.strictObject({
 
 const CSV_COLUMNS = ["id", "saleId", "userId", "quantity", "priceCents", "status", "createdAt", "expiresAt"] as const;
 
-/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled; lines end with CRLF. */
-export function csvLine(values: (string | number)[]): string {
-  return values.map((v) => (/[",\n\r]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v))).join(",") + "\r\n";
-}
 
 function csvRows(rows: (typeof orders.$inferSelect)[]): Uint8Array {
   return encoder.encode(
@@ -330,7 +327,8 @@ const api = new Hono<AdminApp>()
     );
     let repaired = 0;
     for (let i = 0; i < missing.length; i += 1000) repaired += await c.env.SECKILL.requeue(saleId, missing.slice(i, i + 1000));
-    return c.json({ ledgerSold, databaseOrders, missing: missing.length, repaired, missingOrderIds: missing.slice(0, 100) });
+    const result: ReconcileResult = { ledgerSold, databaseOrders, missing: missing.length, repaired };
+    return c.json({ ...result, missingOrderIds: missing.slice(0, 100) });
   })
   /** What the dead-letter consumer gave up on, newest first, with its last error and whether it has landed since. */
   .get("/failed-orders", validate("query", failedQuery), async (c) => {

@@ -5,7 +5,7 @@
  * instantiated per purchase. Without the binding it goes through the seckill Worker as before. Either way the
  * object is the only writer of the sale, so nothing about the invariants depends on which path is taken.
  */
-import { reject } from "../../lib/errors.ts";
+import { isOverloaded, reject } from "../../lib/errors.ts";
 import type { GatewayEnv, StubOf } from "../../lib/env.ts";
 import type { PurchaseRequest, PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
 
@@ -23,10 +23,6 @@ function objectId(namespace: GatewayEnv["SALE_ITEM"], saleId: string): DurableOb
     objectIds.set(saleId, id);
   }
   return id;
-}
-
-function isOverloaded(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { overloaded?: boolean }).overloaded === true;
 }
 
 /**

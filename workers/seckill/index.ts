@@ -4,7 +4,7 @@
  * routed to the sale's object (an order id carries its sale id, see lib/ids.ts).
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { reject, type Rejection } from "../../lib/errors.ts";
+import { isOverloaded, isRetryable, reject, type Rejection } from "../../lib/errors.ts";
 import { saleIdOfOrder } from "../../lib/ids.ts";
 import type { SeckillEnv, StubOf } from "../../lib/env.ts";
 import type { Order, Sale } from "../../lib/schemas.ts";
@@ -24,14 +24,6 @@ export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 
 /** How many sales a shopper's "my orders" looks through (newest first). */
 const ORDERS_LOOKUP_SALES = 200;
-
-function isOverloaded(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { overloaded?: boolean }).overloaded === true;
-}
-
-function isRetryable(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { retryable?: boolean }).retryable === true;
-}
 
 export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   async fetch(): Promise<Response> {

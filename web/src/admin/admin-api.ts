@@ -3,7 +3,7 @@
  * lives as long as the tab, never in localStorage (no trace left once the tab is closed), never in a URL.
  */
 import { signal } from "@preact/signals";
-import type { Order, Sale, SaleStats } from "../../../lib/schemas.ts";
+import type { FailedOrder, Order, ReconcileResult, Sale, SaleStats } from "../../../lib/schemas.ts";
 import type { CreateSaleInput } from "../../../lib/schemas.ts";
 import { ApiFailure, apiRequest, type ApiRequest } from "../lib/api.ts";
 
@@ -31,23 +31,7 @@ export function setAdminToken(token: string | null): void {
 
 export type SaleWithStats = Sale & { stats: SaleStats };
 
-export interface FailedOrder {
-  id: string;
-  orderId: string;
-  saleId: string;
-  error: string;
-  attempts: number;
-  createdAt: string;
-  replayedAt: string | null;
-  landed: boolean;
-}
-
-export interface ReconcileResult {
-  ledgerSold: number;
-  databaseOrders: number;
-  missing: number;
-  repaired: number;
-}
+export type { FailedOrder, ReconcileResult };
 
 async function adminRequest<T>(path: string, init: ApiRequest = {}): Promise<T> {
   const token = adminToken.value;

@@ -4,7 +4,7 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { users } from "../../../db/schema.ts";
-import { withDatabase } from "../../../lib/db.ts";
+import { isUniqueViolation, withDatabase } from "../../../lib/db.ts";
 import { ApiError } from "../../../lib/errors.ts";
 import { credentialsSchema } from "../../../lib/schemas.ts";
 import { getGuards, type GatewayApp, type GatewayContext } from "../context.ts";
@@ -18,12 +18,6 @@ import {
 } from "../session.ts";
 import { validate } from "../validate.ts";
 import { limitByIp } from "../limits.ts";
-
-/** PostgreSQL's unique_violation, under drizzle's wrapper. */
-function isUniqueViolation(err: unknown): boolean {
-  const cause = typeof err === "object" && err !== null && "cause" in err ? err.cause : err;
-  return typeof cause === "object" && cause !== null && (cause as { code?: string }).code === "23505";
-}
 
 function databaseUnavailable(err: unknown): ApiError {
   console.error(JSON.stringify({ msg: "accounts database unavailable", error: String(err) }));

@@ -16,6 +16,7 @@ import { reserveAtObject } from "../sale-object.ts";
 import { traceAnswer } from "../trace.ts";
 import type { GatewayEnv } from "../../../lib/env.ts";
 import { requireUser } from "../session.ts";
+import { validationFailed } from "../validate.ts";
 import { GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, observe, type Histogram } from "../../../lib/histogram.ts";
 
 /** How long a "sold out" is believed without asking the object: stock can come back (expiry, cancel). */
@@ -53,34 +54,36 @@ function countEdgeRejection(c: GatewayContext, saleId: string, kind: "rateLimite
 }
 
 function countEdgeRejectionIn(env: GatewayEnv, ctx: ExecutionContext, saleId: string, kind: "rateLimited" | "soldOut" | "ended") {
-  const g = getGuards(env);
-  const pendingBefore = g.edgeRejections.size;
-  const counts = g.edgeRejections.get(saleId) ?? { rateLimited: 0, soldOut: 0, ended: 0 };
+  const edgeRejections = getGuards(env).edgeRejections;
+  const counts = edgeRejections.get(saleId) ?? { rateLimited: 0, soldOut: 0, ended: 0 };
   counts[kind]++;
-  g.edgeRejections.set(saleId, counts);
-  if (pendingBefore > 0) return;
-  // The first count after a flush schedules the next one: counters reach the objects at most every
-  // 2 s per isolate, as one call per sale, off the request's critical path.
-  ctx.waitUntil(
-    new Promise((resolve) => setTimeout(resolve, EDGE_FLUSH_MS)).then(() => {
-      const pending = [...g.edgeRejections];
-      g.edgeRejections.clear();
-      return Promise.allSettled([...pending.map(([id, n]) => env.SECKILL.recordEdgeRejections(id, n)), ...sendPurchaseLatency(env)]);
-    }),
-  );
+  edgeRejections.set(saleId, counts);
+  scheduleFlush(env, ctx);
 }
 
-// ---------------------------------------------------------------- metrics hook (admin /metrics)
-// Purchase latency as the gateway sees it, per sale: counted into a histogram in isolate memory and handed
-// to the sale's object by the deferred flush above (or by its own when no rejection is pending), so a
-// purchase pays a few additions, never a call or an await.
+// What the gateway observes for /metrics — rejections it answered itself, and purchase latency per sale — is
+// kept in isolate memory and handed to each sale's object by one deferred flush, at most every 2 s per isolate,
+// one call per sale, off the request's critical path: a purchase pays a few additions, never a call or an await.
 const purchaseLatency = new Map<string, Histogram>();
-let latencyFlushPending = false;
+let flushScheduled = false;
 
-function sendPurchaseLatency(env: GatewayEnv): Promise<void>[] {
-  const pending = [...purchaseLatency];
-  purchaseLatency.clear();
-  return pending.map(([id, h]) => env.SECKILL.recordObservations(id, { gatewayLatency: h }));
+function scheduleFlush(env: GatewayEnv, ctx: ExecutionContext) {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  ctx.waitUntil(
+    new Promise((resolve) => setTimeout(resolve, EDGE_FLUSH_MS)).then(() => {
+      flushScheduled = false;
+      const edgeRejections = getGuards(env).edgeRejections;
+      const rejections = [...edgeRejections];
+      edgeRejections.clear();
+      const latencies = [...purchaseLatency];
+      purchaseLatency.clear();
+      return Promise.allSettled([
+        ...rejections.map(([id, n]) => env.SECKILL.recordEdgeRejections(id, n)),
+        ...latencies.map(([id, h]) => env.SECKILL.recordObservations(id, { gatewayLatency: h })),
+      ]);
+    }),
+  );
 }
 
 async function observePurchaseLatency(c: GatewayContext, next: Next): Promise<void> {
@@ -95,16 +98,8 @@ async function observePurchaseLatency(c: GatewayContext, next: Next): Promise<vo
     purchaseLatency.set(saleId, h);
   }
   observe(h, GATEWAY_LATENCY_BUCKETS_MS, performance.now() - started);
-  if (latencyFlushPending || getGuards(c.env).edgeRejections.size > 0) return; // a flush is on its way
-  latencyFlushPending = true;
-  c.executionCtx.waitUntil(
-    new Promise((resolve) => setTimeout(resolve, EDGE_FLUSH_MS)).then(() => {
-      latencyFlushPending = false;
-      return Promise.allSettled(sendPurchaseLatency(c.env));
-    }),
-  );
+  scheduleFlush(c.env, c.executionCtx as ExecutionContext);
 }
-// ---------------------------------------------------------------- end of metrics hook
 
 const PURCHASE_PATH = /^\/api\/sales\/([0-9a-f-]{36})\/purchase$/;
 
@@ -150,11 +145,12 @@ function forgetClosed(c: GatewayContext, saleId: string) {
   c.executionCtx.waitUntil(caches.default.delete(CLOSED_CACHE_ORIGIN + saleId).catch(() => false));
 }
 
-/** Memory first; the Cache API only when this isolate has no fresh verdict of its own. */
-async function closedReason(c: GatewayContext, saleId: string): Promise<ClosedReason | null> {
+/**
+ * The Cache API's verdict, for when this isolate has no fresh one of its own (the caller reads memory first,
+ * without a microtask); asked at most every half TTL per sale.
+ */
+async function sharedClosedReason(c: GatewayContext, saleId: string): Promise<ClosedReason | null> {
   const g = getGuards(c.env);
-  const known = g.closed.get(saleId);
-  if (known) return known;
   if (g.closed.checkedRecently(saleId)) return null;
   const cached = await caches.default.match(CLOSED_CACHE_ORIGIN + saleId).catch(() => undefined);
   if (!cached) {
@@ -178,13 +174,7 @@ async function readPurchaseBody(c: GatewayContext): Promise<{ quantity: number }
     throw new ApiError("VALIDATION_FAILED", "The body is not valid JSON");
   }
   const parsed = purchaseSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new ApiError(
-      "VALIDATION_FAILED",
-      "The request is not valid",
-      parsed.error.issues.map((i) => ({ path: i.path.map(String), code: i.code, message: i.message })),
-    );
-  }
+  if (!parsed.success) throw validationFailed(parsed.error);
   return { quantity: parsed.data.quantity ?? 1 };
 }
 
@@ -255,7 +245,7 @@ export const sales = new Hono<GatewayApp>()
     // 1. The cheap "no": decided before the session, the body or any call — from this isolate's memory
     //    without even a microtask when it knows, else from the Cache API — and answered without throwing
     //    (an exception's stack trace costs more than the rest of this answer).
-    const closed = getGuards(c.env).closed.get(saleId) ?? (await closedReason(c, saleId));
+    const closed = getGuards(c.env).closed.get(saleId) ?? (await sharedClosedReason(c, saleId));
     if (closed) {
       countEdgeRejection(c, saleId, closed === "ended" ? "ended" : "soldOut");
       return closedResponse(closed);
