@@ -188,8 +188,8 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
   // Request, Response, Headers and RPC object since the last one, so its length grows with the heap it lets
   // build up: with V8's default schedule the gateway's heap reached ~35 MB between full GCs under a crowd, and
   // each pause took 80-150 ms (the whole purchase p99). `--predictable-gc-schedule` fixes the young generation at
-  // 4 MB and starts a full GC after 30 % growth: more frequent pauses of 30-50 ms, the same GC CPU in total
-  // (measured in docs/runtime.md). A value already set in the environment wins.
+  // 4 MB and starts a full GC after 30 % growth: more frequent pauses of 30-50 ms, and workerd's CPU per purchase
+  // unchanged (docs/runtime.md). A value already set in the environment wins.
   process.env.MINIFLARE_WORKERD_V8_FLAGS ??= V8_FLAGS.join(" ");
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
   const listenersBefore = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
