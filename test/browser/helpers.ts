@@ -5,7 +5,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import type { Sale } from "../../lib/schemas.ts";
 
 export const baseUrl = inject("baseUrl");
@@ -26,6 +26,29 @@ export function launchBrowser(): Promise<Browser> {
       "--disable-dev-shm-usage",
     ],
   });
+}
+
+/**
+ * One Chromium for a test file: launched before its tests, closed after them.
+ *
+ * @example
+ * const chromium = useBrowser();
+ * test("…", async () => { const { page } = await chromium.openPage(); });
+ */
+export function useBrowser(): { openPage: (options?: BrowserContextOptions) => Promise<TrackedPage> } {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    openPage: (options = {}) => {
+      if (!browser) throw new Error("useBrowser: the browser is not launched (call it at the top of the file)");
+      return openPage(browser, options);
+    },
+  };
 }
 
 export interface TrackedPage {

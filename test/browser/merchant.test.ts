@@ -2,20 +2,13 @@
  * A merchant in real Chromium: token once, validation messages, create a sale, see it on the storefront,
  * pause it and see the shopper's button say so; the sale's page has live counters and the chart.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { adminToken, launchBrowser, openPage, screenshot, uniqueName } from "./helpers.ts";
+import { expect, test } from "vitest";
+import { adminToken, screenshot, uniqueName, useBrowser } from "./helpers.ts";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useBrowser();
 
 test("create a sale → on the storefront → pause → the button says paused", async () => {
-  const { page, context, errors } = await openPage(browser);
+  const { page, context, errors } = await chromium.openPage();
   await page.goto("/admin");
 
   // The token is asked for once and kept for the tab.

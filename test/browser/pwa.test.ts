@@ -2,31 +2,23 @@
  * Phone widths and the offline shell in real Chromium: nothing scrolls sideways at 390 px (or 360 px), the
  * manifest has a name and icons, the service worker serves the shell offline and never stores API answers.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import {
   adminToken,
   createSaleViaApi,
   horizontalOverflow,
-  launchBrowser,
-  openPage,
   screenshot,
   uniqueName,
+  useBrowser,
 } from "./helpers.ts";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useBrowser();
 
 test("at 390 px and 360 px wide nothing scrolls sideways", async () => {
   // A long unbroken title is the usual culprit.
   const sale = await createSaleViaApi({ title: `${uniqueName("Phone")}_${"W".repeat(60)}`, startsInMs: 3_600_000 });
   for (const width of [390, 360]) {
-    const { page, context, errors } = await openPage(browser, {
+    const { page, context, errors } = await chromium.openPage({
       viewport: { width, height: 844 },
       isMobile: true,
       hasTouch: true,
@@ -54,7 +46,7 @@ test("at 390 px and 360 px wide nothing scrolls sideways", async () => {
 });
 
 test("manifest, service worker, and the shell offline", async () => {
-  const { page, context, errors } = await openPage(browser);
+  const { page, context, errors } = await chromium.openPage();
   await page.goto("/");
 
   // The manifest is linked and has a name and icons that load.

@@ -3,20 +3,13 @@
  * device clock set 90 minutes wrong), Buy now when it turns live, see the order go reserved → confirmed
  * without a reload.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { createSaleViaApi, launchBrowser, openPage, screenshot, uniqueName } from "./helpers.ts";
+import { expect, test } from "vitest";
+import { createSaleViaApi, screenshot, uniqueName, useBrowser } from "./helpers.ts";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useBrowser();
 
 test("sign up → countdown → Buy now → confirmed, with a wrong device clock", async () => {
-  const { page, context, errors } = await openPage(browser);
+  const { page, context, errors } = await chromium.openPage();
   // The device clock is 90 minutes fast: a countdown on Date.now() would already show the sale as live.
   await context.addInitScript(() => {
     const realNow = Date.now.bind(Date);
@@ -90,7 +83,7 @@ test("sign up → countdown → Buy now → confirmed, with a wrong device clock
 });
 
 test("sign-in shows field errors and a wrong password", async () => {
-  const { page, context, errors } = await openPage(browser);
+  const { page, context, errors } = await chromium.openPage();
   await page.goto("/signin");
 
   // Keyboard: the skip link comes first, then the header, then the form in reading order.
