@@ -2,7 +2,7 @@
  * SaleItem: one Durable Object per sale. It is the only writer of the sale's stock, so every purchase of
  * the sale is serialised here, and it is the system of record for orders until PostgreSQL has them.
  *
- * What it promises (DESIGN.md invariants):
+ * What it promises (docs/design.md, "Invariants"):
  * - never oversell: `remaining` only goes down inside a synchronous block that first checks it;
  * - one order per shopper: `buyers` is checked and updated in that same block, with no `await` in between,
  *   so no interleaving can slip through (storage has no UNIQUE index on user_id: a random-keyed index costs a
@@ -319,7 +319,7 @@ export class SaleItem extends DurableObject<SeckillEnv> {
    * so the object's single thread makes check-then-reserve atomic: a later request sees this one's stock and
    * buyer at once. The order, its outbox row and the stock are then written in one storage transaction by the
    * next group commit, shared with the purchases that arrive meanwhile, and the answer waits for it: no `202`
-   * leaves before its order is durable (DESIGN.md invariant 3).
+   * leaves before its order is durable (docs/design.md, invariant 3).
    */
   async reservePurchase(request: PurchaseRequest): Promise<PurchaseResult> {
     const started = performance.now();

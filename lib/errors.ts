@@ -1,5 +1,5 @@
 /**
- * The one error shape of shared/API.md: `{"error": {"code", "message", "details"?}}`.
+ * The one error shape of docs/api.md: `{"error": {"code", "message", "details"?}}`.
  *
  * Everything a client should see is an `ApiError`; anything else that escapes a handler is a bug,
  * logged and rendered as a 500 by the app's single `onError`.

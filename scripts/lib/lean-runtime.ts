@@ -5,7 +5,7 @@
  *
  * Why: `wrangler dev` (and `unstable_startWorker`) put a proxy workerd in front of the Worker's workerd, which
  * caps a no-op Worker near 1,000 req/s on these machines; Miniflare with a direct socket is ~17× that
- * (see ../../docs/runtime.md and shared DESIGN.md "Local runtime facts").
+ * (see ../../docs/runtime.md and docs/design.md "Local runtime facts").
  *
  * How:
  * 1. each Worker is bundled by `wrangler deploy --dry-run --outdir` (wrangler's own esbuild setup and

@@ -1,6 +1,6 @@
 /**
  * Generated garbage at every route: random and hostile methods, paths, headers, cookies and bodies. Every
- * answer must be a 4xx (or a plain success for a harmless read) with the error body of shared/API.md,
+ * answer must be a 4xx (or a plain success for a harmless read) with the error body of docs/api.md,
  * never a 5xx, and the sale's stock must not move.
  */
 import { exports } from "cloudflare:workers";

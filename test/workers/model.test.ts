@@ -1,7 +1,7 @@
 /**
  * Model-based test of the SaleItem object: random sequences of purchase / retry / pay / cancel / expire /
  * pause / resume / restart, run against the real object and a plain reference model, with the invariants of
- * DESIGN.md checked after every step:
+ * docs/design.md checked after every step:
  *   sold + remaining = stock, remaining ≥ 0, one order per shopper, quantity ≤ perUserLimit,
  *   a paid order always holds stock, and the object agrees with the model on every answer.
  */

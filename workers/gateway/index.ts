@@ -1,7 +1,7 @@
 /**
  * The gateway Worker: the public entry. Serves the web app (static assets), the shopper API, health, and
  * forwards /admin/* and /metrics to the admin Worker. Every answer that is not a success has the error body
- * of shared/API.md, and no input produces a 5xx: unexpected errors are logged and rendered as 500 by one
+ * of docs/api.md, and no input produces a 5xx: unexpected errors are logged and rendered as 500 by one
  * `onError`, and tests throw garbage at every route to keep it that way.
  */
 import { Hono } from "hono";

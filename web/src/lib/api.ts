@@ -1,6 +1,6 @@
 /**
  * The one way the web app talks HTTP: the platform's `fetch`, JSON in and out, and every failure turned into
- * an `ApiFailure` carrying the contract's error body (shared/API.md "Errors") plus `Retry-After`.
+ * an `ApiFailure` carrying the contract's error body (docs/api.md "Errors") plus `Retry-After`.
  *
  * A network failure (offline, connection reset) is an `ApiFailure` too, with status 0 and code `NETWORK`,
  * so callers handle one kind of error.

@@ -1,5 +1,5 @@
 /**
- * The shopper API of shared/API.md, typed by the shared schemas, plus the signed-in user as a signal.
+ * The shopper API of docs/api.md, typed by the shared schemas, plus the signed-in user as a signal.
  * Every answer with `serverTime` also feeds the server clock (see clock.ts).
  */
 import { signal } from "@preact/signals";
