@@ -84,6 +84,8 @@ const BENCH_DIR = path.join(ROOT, "bench");
 const CROWD_USERS = 5_000;
 const CROWD_STOCK = 500;
 const DRAIN_TIMEOUT_MS = 60_000;
+/** Crowd shoppers stop retrying 429/503 this long after the crowd began (the web app gives up after 30 tries). */
+const CROWD_RETRY_WINDOW_MS = 40_000;
 /** The ceiling the throughput rows run with (lifted: they measure the path, not the ceiling). Said on each row. */
 const LIFTED_ADMISSION = { ADMISSION_RPS: "1000000", ADMISSION_BURST: "100000" };
 const LIFTED = "admission lifted to 1,000,000/s";
@@ -252,6 +254,31 @@ async function saleStats(url: string, saleId: string): Promise<{ attempts: numbe
   return { attempts: attempts - rejected.rateLimited, sold };
 }
 
+/**
+ * The consumer's batches that carried a sale's orders, from /metrics (the object's histogram of "delivery to
+ * commit and confirmation"): how many (each is one confirmPersisted and one recordObservations call to the
+ * object) and their mean time. Null when the series is not there.
+ */
+async function consumerBatches(url: string, saleId: string): Promise<{ batches: number; meanMs: number } | null> {
+  try {
+    const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const text = await res.text();
+    const value = (suffix: string) => {
+      for (const line of text.split("\n")) {
+        const m = /^\w*consumer_batch\w*_(sum|count)\{([^}]*)\}\s+(\S+)$/.exec(line);
+        if (m && m[1] === suffix && m[2].includes(`"${saleId}"`)) return Number(m[3]);
+      }
+      return null;
+    };
+    const sum = value("sum");
+    const count = value("count");
+    if (sum === null || count === null) return null;
+    return { batches: count, meanMs: count ? round(sum / count, 1) : 0 };
+  } catch {
+    return null;
+  }
+}
+
 // ------------------------------------------------------------------------------------------------ measuring
 
 const timeline: ChartPoint[] = [];
@@ -324,7 +351,8 @@ interface Billed {
 async function runBilledChunk(b: Billed, sql: postgres.Sql, workerdPid: number | null, postgresPid: number | null, roundNo: number) {
   await quiesce(workerdPid);
   const pid = workerdPid ?? 0;
-  const offset = b.options.tokensFile ? tokensUsed(b.chunks, b.options.connections) : 0;
+  // A buyer buys once, so purchase chunks take new shoppers; soldOut's shoppers never buy and are reused.
+  const offset = b.saleId ? tokensUsed(b.chunks, b.options.connections) : 0;
   const pg0 = postgresPid ? cpuSeconds(postgresPid) : 0;
   const cpu0 = cpuSeconds(pid);
   const chunk = await runChunk(b.options, CHUNK_SECONDS, offset);
@@ -588,6 +616,8 @@ async function main() {
   const openCpu = cpuSeconds(workerdPid ?? 0) - openCpu0;
   for (const p of open.perSecond) timeline.push({ scenario: "openLoop", at: p.at + 0.5, rps: p.rps, p50Ms: p.p50Ms, p99Ms: p.p99Ms });
   const openMatch = matchOrders(openOrders, await orderRows(sql, openSale));
+  const purchaseConsumer = await consumerBatches(url, purchaseSale);
+  log(`purchase: consumer batches ${JSON.stringify(purchaseConsumer)}`);
   const openLoopResult = {
     ...open,
     lifts: LIFTED,
@@ -621,14 +651,18 @@ async function main() {
     connections: 250,
     retryDelay: (after, attempt) => retryDelayMs(after, attempt),
     maxRetries: MAX_RATE_LIMITED_RETRIES,
+    retryWindowMs: CROWD_RETRY_WINDOW_MS,
   });
   timeline.push({ scenario: "crowd", at: clock() - crowdRun.seconds / 2, rps: crowdRun.attempts.length / crowdRun.seconds, p50Ms: 0, p99Ms: 0 });
   const crowdSold = new Set(crowdRun.attempts.filter((a) => a.status === 202).map((a) => a.orderId)).size;
   const crowdDrain = await waitForOrders(sql, crowdSale, crowdSold, crowdStart);
-  const crowdResult: CrowdOutcome & { settings: string } = {
+  await quiesce(stack.runtime.workerdPid());
+  const crowdResult: CrowdOutcome & { settings: string; consumer: { batches: number; meanMs: number } | null } = {
     ...crowdOutcome(crowdRun, await orderRows(sql, crowdSale), CROWD_STOCK, CROWD_USERS, crowdDrain.seconds),
     settings: `shipped: admission ${shipped.admissionRps}/s + burst ${shipped.admissionBurst} per isolate, PURCHASE_LIMITER ${shipped.purchaseLimiter} per shopper and per IP`,
+    consumer: await consumerBatches(stack.url, crowdSale),
   };
+  log(`crowd: consumer batches ${JSON.stringify(crowdResult.consumer)}`);
   log(`crowd: sold ${crowdResult.sold} (${crowdResult.sellOutSeconds} s), ${fmt(crowdResult.requests)} requests, retried after ${JSON.stringify(crowdResult.retriedAfter)}; final ${JSON.stringify(crowdResult.statuses)} ${JSON.stringify(crowdResult.codes)}; oversold ${crowdResult.oversold}, duplicates ${crowdResult.duplicates}, lost ${crowdResult.lost}, replays ${crowdResult.replays} (mismatched ${crowdResult.replayMismatches}); in PostgreSQL after ${crowdResult.drainSeconds ?? "(timed out)"} s`);
 
   // crowdSharded (issue 13): the same crowd() and crowdOutcome() against a sharded sale go here.
@@ -754,6 +788,9 @@ async function main() {
       crowdMix: Object.fromEntries(CROWD_MIX),
     },
     scenarios: fig,
+    // The consumer's batches for the purchase scenario's sale (all its chunks): each batch is one confirmPersisted
+    // and one recordObservations call to the object; meanMs is delivery to commit and confirmation.
+    consumer: { purchase: purchaseConsumer },
     openLoop: openLoopResult,
     crowd: crowdResult,
     admission,
@@ -829,7 +866,7 @@ function renderTable(r: {
   database: { kind: string };
   scenarios: Record<string, ScenarioFigures>;
   openLoop: OpenLoopResult & { workerdBusy: number; cpuMsPerPurchase: number; match: OrderMatch };
-  crowd: CrowdOutcome & { settings: string };
+  crowd: CrowdOutcome & { settings: string; consumer: { batches: number; meanMs: number } | null };
   admission: { ceilingRps: number; burst: number; offeredRps: number; objectRps: number; bound: boolean; statuses: Record<string, number> };
   redisLua: { runs: RedisRun[]; doesNot: string; skipped?: string };
   ratios: Record<string, number>;
@@ -856,7 +893,7 @@ function renderTable(r: {
     row("purchaseBare", "purchaseBare ({} fast path)", `${r.ratios.purchaseBareToNoop}× noop per CPU-s (${r.ratios.purchaseBareToNoopBurst}× burst); ${matched(s.purchaseBare.match)}`),
     row("soldOut", "soldOut", `${r.ratios.soldOutToNoop}× noop per CPU-s`),
     `| openLoop (client's request) | ${fmt(o.achievedRps)} of ${fmt(o.targetRps)} scheduled | | | ${ms(o.p50Ms)} | ${ms(o.p99Ms)} | ${LIFTED} | 70 % of sustained purchase; latency from the scheduled send (p99.9 ${ms(o.p999Ms)}); workerd ${Math.round(o.workerdBusy * 100)} % busy, ${o.cpuMsPerPurchase} ms CPU per purchase; ${matched(o.match)} |`,
-    `| crowd ${fmt(c.users)} → ${c.stock} | | | | | | none (shipped settings) | sold ${c.sold}, oversold ${c.oversold}, duplicates ${c.duplicates}, lost ${c.lost} (every 202 matched by id); ${fmt(c.requests)} requests incl. ${fmt(c.retries)} retries after 429/503; replays ${c.replays} (same order); final ${Object.entries(c.codes).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}; sold out ${c.sellOutSeconds ?? "–"} s, all answered ${c.answeredSeconds} s, in PostgreSQL ${c.drainSeconds ?? "–"} s |`,
+    `| crowd ${fmt(c.users)} → ${c.stock} | | | | | | none (shipped settings) | sold ${c.sold}, oversold ${c.oversold}, duplicates ${c.duplicates}, lost ${c.lost} (every 202 matched by id); ${fmt(c.requests)} requests incl. ${fmt(c.retries)} retries after 429/503; replays ${c.replays} (same order); final ${Object.entries(c.codes).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}; sold out ${c.sellOutSeconds ?? "–"} s, all answered ${c.answeredSeconds} s, in PostgreSQL ${c.drainSeconds ?? "–"} s${c.consumer ? `; ${c.consumer.batches} consumer batches (mean ${c.consumer.meanMs} ms)` : ""} |`,
     `| admission | ${fmt(a.offeredRps)} offered | | | | | none (shipped ${fmt(a.ceilingRps)}/s + ${a.burst}) | the object saw ${fmt(a.objectRps)}/s; ${fmt(a.statuses["429"] ?? 0)} answered 429${a.bound ? "" : " (ceiling not reached)"} |`,
     ...(r.redisLua.skipped
       ? [`| redisLua | | | | | | | skipped: ${r.redisLua.skipped} |`]

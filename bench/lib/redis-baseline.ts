@@ -158,6 +158,7 @@ export async function redisBaseline(ctx: RedisContext, durability: (typeof DURAB
       connections: 250,
       retryDelay: ctx.retryDelay,
       maxRetries: ctx.maxRetries,
+      retryWindowMs: 40_000,
     });
     const crowdRows = await json<OrderRow[]>(`${base}/bench/sales/${crowdSale}/orders`);
     const outcome = crowdOutcome(run, crowdRows, ctx.crowdStock, ctx.crowdShoppers.length, 0);
