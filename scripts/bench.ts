@@ -259,7 +259,7 @@ async function saleStats(url: string, saleId: string): Promise<{ attempts: numbe
  * commit and confirmation"): how many (each is one confirmPersisted and one recordObservations call to the
  * object) and their mean time. Null when the series is not there.
  */
-async function consumerBatches(url: string, saleId: string): Promise<{ batches: number; meanMs: number } | null> {
+async function consumerBatches(url: string, saleId: string): Promise<{ batches: number; sumMs: number; meanMs: number } | null> {
   try {
     const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const text = await res.text();
@@ -273,7 +273,7 @@ async function consumerBatches(url: string, saleId: string): Promise<{ batches: 
     const sum = value("sum");
     const count = value("count");
     if (sum === null || count === null) return null;
-    return { batches: count, meanMs: count ? round(sum / count, 1) : 0 };
+    return { batches: count, sumMs: sum, meanMs: count ? round(sum / count, 1) : 0 };
   } catch {
     return null;
   }
@@ -346,6 +346,8 @@ interface Billed {
   postgresCpu: number;
   /** Orders answered 202 so far (the tail waits for PostgreSQL to hold them all). */
   accepted: number;
+  /** The consumer's batches for the sale, read after each tail (the object's histogram restarts with it). */
+  consumer: { batches: number; sumMs: number; seen: { batches: number; sumMs: number } | null };
 }
 
 async function runBilledChunk(b: Billed, sql: postgres.Sql, workerdPid: number | null, postgresPid: number | null, roundNo: number) {
@@ -367,6 +369,18 @@ async function runBilledChunk(b: Billed, sql: postgres.Sql, workerdPid: number |
   }
   await quiesce(workerdPid);
   const cpu2 = cpuSeconds(pid);
+  if (b.saleId) {
+    // Read at once, while the object is still in memory: its histograms start from zero when it restarts
+    // (an idle object is evicted), so a count lower than the last one means a restart.
+    const now = await consumerBatches(b.options.url, b.saleId);
+    if (now) {
+      const last = b.consumer.seen;
+      const fresh = !last || now.batches < last.batches;
+      b.consumer.batches += fresh ? now.batches : now.batches - last.batches;
+      b.consumer.sumMs += fresh ? now.sumMs : now.sumMs - last.sumMs;
+      b.consumer.seen = now;
+    }
+  }
   if (postgresPid) b.postgresCpu += cpuSeconds(postgresPid) - pg0;
   b.chunkCpu += cpu1 - cpu0;
   b.tailCpu += cpu2 - cpu1;
@@ -534,6 +548,7 @@ async function main() {
     tailSeconds: 0,
     postgresCpu: 0,
     accepted: 0,
+    consumer: { batches: 0, sumMs: 0, seen: null },
   });
   const scenarios: Billed[] = [
     billed("noop", LIFTED, "200", {}),
@@ -616,8 +631,13 @@ async function main() {
   const openCpu = cpuSeconds(workerdPid ?? 0) - openCpu0;
   for (const p of open.perSecond) timeline.push({ scenario: "openLoop", at: p.at + 0.5, rps: p.rps, p50Ms: p.p50Ms, p99Ms: p.p99Ms });
   const openMatch = matchOrders(openOrders, await orderRows(sql, openSale));
-  const purchaseConsumer = await consumerBatches(url, purchaseSale);
-  log(`purchase: consumer batches ${JSON.stringify(purchaseConsumer)}`);
+  const purchaseBilled = scenarios.find((b) => b.name === "purchase")!.consumer;
+  const purchaseConsumer = {
+    batches: purchaseBilled.batches,
+    meanMs: purchaseBilled.batches ? round(purchaseBilled.sumMs / purchaseBilled.batches, 1) : null,
+    orders: fig.purchase.match!.orders + fig.purchase.match!.rowsWithoutAnswer,
+  };
+  log(`purchase: ${purchaseConsumer.batches} consumer batches for ${purchaseConsumer.orders} orders, mean ${purchaseConsumer.meanMs} ms each`);
   const openLoopResult = {
     ...open,
     lifts: LIFTED,
@@ -657,7 +677,7 @@ async function main() {
   const crowdSold = new Set(crowdRun.attempts.filter((a) => a.status === 202).map((a) => a.orderId)).size;
   const crowdDrain = await waitForOrders(sql, crowdSale, crowdSold, crowdStart);
   await quiesce(stack.runtime.workerdPid());
-  const crowdResult: CrowdOutcome & { settings: string; consumer: { batches: number; meanMs: number } | null } = {
+  const crowdResult: CrowdOutcome & { settings: string; consumer: { batches: number; sumMs: number; meanMs: number } | null } = {
     ...crowdOutcome(crowdRun, await orderRows(sql, crowdSale), CROWD_STOCK, CROWD_USERS, crowdDrain.seconds),
     settings: `shipped: admission ${shipped.admissionRps}/s + burst ${shipped.admissionBurst} per isolate, PURCHASE_LIMITER ${shipped.purchaseLimiter} per shopper and per IP`,
     consumer: await consumerBatches(stack.url, crowdSale),
@@ -866,7 +886,7 @@ function renderTable(r: {
   database: { kind: string };
   scenarios: Record<string, ScenarioFigures>;
   openLoop: OpenLoopResult & { workerdBusy: number; cpuMsPerPurchase: number; match: OrderMatch };
-  crowd: CrowdOutcome & { settings: string; consumer: { batches: number; meanMs: number } | null };
+  crowd: CrowdOutcome & { settings: string; consumer: { batches: number; sumMs: number; meanMs: number } | null };
   admission: { ceilingRps: number; burst: number; offeredRps: number; objectRps: number; bound: boolean; statuses: Record<string, number> };
   redisLua: { runs: RedisRun[]; doesNot: string; skipped?: string };
   ratios: Record<string, number>;
