@@ -470,7 +470,8 @@ async function main() {
     log(`PostgreSQL: fresh database ${name} on DATABASE_URL's server`);
   } else {
     const port = await benchPort();
-    const db = await startEmbeddedPostgres({ dataDir: "memory://", port, quiet: true });
+    // Up to 2 minutes: a new PGlite takes seconds on an idle machine, far longer on a busy one.
+    const db = await startEmbeddedPostgres({ dataDir: "memory://", port, quiet: true, timeoutMs: 120_000 });
     cleanups.push(() => db.stop());
     databaseUrl = new URL(db.url).toString();
     database = { kind: "embedded", detail: `pglite-server in memory on ${HOST}:${port}, CPU ${LOAD_CPU ?? "any"}` };
