@@ -49,6 +49,7 @@ import { execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import postgres from "postgres";
@@ -59,7 +60,7 @@ import { crowd, openLoop, request, CROWD_MIX, type OpenLoopResult } from "../ben
 import { DURABILITIES, REDIS_DOES_NOT, redisBaseline, type RedisRun } from "../bench/lib/redis-baseline.ts";
 import { addressSpread, makeShoppers, writeTokens, MAX_SHARED_ADDRESS, type Shopper } from "../bench/lib/sessions.ts";
 import { mergeChunks, runChunk, tokensUsed, type AcceptedOrder, type WrkChunk, type WrkOptions } from "../bench/lib/wrk.ts";
-import { startLeanRuntime, V8_FLAGS, type LeanRuntime } from "./lib/lean-runtime.ts";
+import { bundleWorkers, startLeanRuntime, V8_FLAGS, type LeanRuntime } from "./lib/lean-runtime.ts";
 import {
   ROOT,
   applyMigrations,
@@ -157,12 +158,29 @@ async function quiesce(pid: number | null): Promise<void> {
   }
 }
 
-/** A free loopback port (never one of the ports other agents' stacks use by default). */
+/**
+ * A free loopback port below the kernel's ephemeral range (so no outgoing connection takes it between now and
+ * the moment the server binds it — the runtime binds its ports only after bundling), never one of the ports
+ * other agents' stacks use by default.
+ */
 async function benchPort(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (!RESERVED_PORTS.has(port)) return port;
+  let low = 32768;
+  try {
+    low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || low;
+  } catch {}
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * Math.max(1000, low - 20000));
+    if (!RESERVED_PORTS.has(port) && port < low && (await portFree(port))) return port;
   }
+  return freePort();
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
+  });
 }
 
 // ------------------------------------------------------------------------------------------------ cleanup
@@ -196,16 +214,27 @@ interface Stack {
 const EMPTY_WORKER = `export default { fetch() { return new Response("ok"); } };`;
 
 async function startStack(databaseUrl: string, name: string, gatewayVars: Record<string, string>, reuseBuild: boolean): Promise<Stack> {
+  // Bundle first, so the ports are picked just before they are bound (and picked again if one was taken).
+  await bundleWorkers(path.join(WORK_DIR, "build"), reuseBuild);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOn(databaseUrl, name, gatewayVars, await benchPort(), await benchPort());
+    } catch (err) {
+      if (attempt >= 3 || !/ADDRESS_IN_USE|address already in use/i.test(String(err))) throw err;
+      log(`a port was taken before the runtime bound it; picking others (${String(err).slice(0, 80)})`);
+    }
+  }
+}
+
+async function startStackOn(databaseUrl: string, name: string, gatewayVars: Record<string, string>, port: number, rawPort: number): Promise<Stack> {
   const persistDir = path.join(WORK_DIR, `state-${name}-${process.pid}`);
-  const port = await benchPort();
-  const rawPort = await benchPort();
   const runtime = await startLeanRuntime({
     host: HOST,
     port,
     databaseUrl,
     persistDir,
     buildDir: path.join(WORK_DIR, "build"),
-    reuseBuild,
+    reuseBuild: true,
     secrets: { SESSION_SECRET, ADMIN_TOKEN },
     gatewayVars,
     extraWorkers: [{ name: "bench-empty-worker", script: EMPTY_WORKER, port: rawPort }],
