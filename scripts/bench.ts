@@ -39,7 +39,7 @@
  * Output: bench/latest.json, bench/latest.svg (throughput and latency over time), bench/latest.md (the table,
  * also printed), and a small summary in bench/history/<date>.json (committed; `node bench/history.ts` prints the
  * ranges). Loopback only, every port picked free; ~3 minutes on an idle 2-core machine; stops by itself
- * (BENCH_TIMEOUT_SECONDS, default 600, for a machine other work slows down many times over) and stops
+ * (BENCH_TIMEOUT_SECONDS, default 1200, for a machine other work slows down ten times over) and stops
  * everything it started on exit, SIGINT or SIGTERM.
  *
  * Knobs: BENCH_ROUNDS (interleaved rounds, default 3), BENCH_CHUNK_SECONDS (2), BENCH_OPEN_SECONDS (6),
@@ -77,7 +77,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CHUNK_SECONDS = Number(process.env.BENCH_CHUNK_SECONDS ?? 2);
 const OPEN_SECONDS = Number(process.env.BENCH_OPEN_SECONDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const TIMEOUT_SECONDS = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 600);
+const TIMEOUT_SECONDS = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 1200);
 const ADMIN_TOKEN = "bench-admin-token";
 const SESSION_SECRET = randomBytes(32).toString("hex");
 const WORK_DIR = path.join(ROOT, ".data/bench");

@@ -130,7 +130,8 @@ export async function openLoop(options: {
     p999Ms: ms(histogram.getValueAtPercentile(99.9)),
     maxMs: ms(histogram.maxValue),
     // Whole seconds of the schedule only (answers arriving after its end would make a partial last bucket).
-    perSecond: seconds.slice(0, Math.floor(options.seconds)).map((s, i) => {
+    // Array.from, not map: a second in which nothing was answered is a hole in `seconds`, which map would skip.
+    perSecond: Array.from({ length: Math.floor(options.seconds) }, (_, i) => seconds[i]).map((s, i) => {
       const lat = [...(s?.lat ?? [])].sort((a, b) => a - b);
       return {
         at: Math.round((startedAtBench + i) * 10) / 10,
