@@ -104,7 +104,12 @@ export interface Order {
   saleId: string;
   userId: string;
   quantity: number;
+  /** The order's line total (unit price × quantity), as it always was: the same figure as `totalCents`. */
   priceCents: number;
+  /** The sale's price of one unit when the order was made (docs/api.md, "Order prices"). */
+  unitPriceCents: number;
+  /** What the shopper pays: `unitPriceCents × quantity`. */
+  totalCents: number;
   status: OrderStatus;
   createdAt: string;
   expiresAt: string;

@@ -25,6 +25,8 @@ function message(saleId: string, overrides: { id?: string; userId?: string; stat
       userId: overrides.userId ?? crypto.randomUUID(),
       quantity: 1,
       priceCents: 1000,
+      unitPriceCents: 1000,
+      totalCents: 1000,
       status: overrides.status ?? "confirmed",
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + 900_000).toISOString(),

@@ -80,6 +80,9 @@ function toOrder(row: typeof orders.$inferSelect): Order {
     userId: row.userId,
     quantity: row.quantity,
     priceCents: row.priceCents,
+    // PostgreSQL keeps the line total (orders.price_cents); one unit's price is that over the quantity.
+    unitPriceCents: row.priceCents / row.quantity,
+    totalCents: row.priceCents,
     status: row.status as Order["status"],
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
