@@ -32,6 +32,7 @@ import {
   DRAIN_LIMIT,
   confirmPersisted,
   drainOutbox,
+  dropRefused,
   nextWakeAt,
   orphanOutboxRows,
   outboxDepth,
@@ -252,10 +253,10 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     const s = this.sale;
     if (!s) return null;
     const awaitingDatabase = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders WHERE persisted_version = 0").one().n;
-    const { attempts, ...rejected } = this.telemetry.counters;
+    const { attempts, orderConflicts, ...rejected } = this.telemetry.counters;
     return {
       ...toSale(s.config, s.ledger.available, this.clock()),
-      stats: { attempts, sold: holdingUnits(this.sql), remaining: s.ledger.available, rejected, outboxDepth: outboxDepth(this.sql), awaitingDatabase },
+      stats: { attempts, sold: holdingUnits(this.sql), remaining: s.ledger.available, rejected, outboxDepth: outboxDepth(this.sql), awaitingDatabase, orderConflicts },
       latency: this.telemetry.latency,
       gatewayLatency: this.telemetry.gatewayLatency,
       consumerBatch: this.telemetry.consumerBatch,
@@ -385,6 +386,14 @@ export class SaleItem extends DurableObject<SeckillEnv> {
   }
 
   // ---------------------------------------------------------------- pipeline side
+
+  /** PostgreSQL's second guard refused these orders (queues/consumer.ts): counted, saved, not re-sent. */
+  reportOrderConflicts(items: { orderId: string; version: number }[]): void {
+    if (!this.sale || items.length === 0) return;
+    dropRefused(this.sql, items);
+    this.telemetry.count("orderConflicts", items.length);
+    this.telemetry.persist(this.sql);
+  }
 
   /** The consumer has written these versions to PostgreSQL (outbox.ts). */
   confirmPersisted(items: { orderId: string; version: number }[]): void {

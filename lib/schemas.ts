@@ -97,6 +97,8 @@ export interface SaleStats {
   };
   outboxDepth: number;
   awaitingDatabase: number;
+  /** Orders PostgreSQL refused on unique (sale_id, user_id): the one-order guard failed (should stay 0). */
+  orderConflicts?: number;
 }
 
 export interface Order {

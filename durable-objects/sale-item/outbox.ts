@@ -92,6 +92,19 @@ export function confirmPersisted(storage: DurableObjectStorage, items: { orderId
   });
 }
 
+/**
+ * PostgreSQL refused these versions (a conflict on unique (sale_id, user_id)): their outbox rows go, so they are
+ * not re-sent every 30 s; the order stays `reserved` here and the failed_orders row is the record to act on
+ * (a replay puts it back in the outbox).
+ */
+export function dropRefused(sql: SqlStorage, items: { orderId: string; version: number }[]): void {
+  sql.exec(
+    `DELETE FROM outbox WHERE order_id IN (SELECT o.order_id FROM json_each(?) AS c
+       JOIN outbox AS o ON o.order_id = c.value ->> 0 AND o.version <= c.value ->> 1)`,
+    JSON.stringify(items.map((i) => [i.orderId, i.version])),
+  );
+}
+
 /** Puts stored orders back in the outbox (reconcile, replay); unknown ids are skipped. Returns how many. */
 export function requeue(sql: SqlStorage, orderIds: string[], now: number): number {
   let queued = 0;

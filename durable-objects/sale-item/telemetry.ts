@@ -13,13 +13,15 @@ export interface Counters {
   notStarted: number;
   ended: number;
   paused: number;
+  /** Orders PostgreSQL refused on unique (sale_id, user_id) (never confirmed; see queues/consumer.ts). */
+  orderConflicts: number;
 }
 
 /** The purchase latency histogram's upper bounds, in milliseconds of the object's own time. */
 export const LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250] as const;
 
 export function zeroCounters(): Counters {
-  return { attempts: 0, soldOut: 0, duplicate: 0, rateLimited: 0, notStarted: 0, ended: 0, paused: 0 };
+  return { attempts: 0, soldOut: 0, duplicate: 0, rateLimited: 0, notStarted: 0, ended: 0, paused: 0, orderConflicts: 0 };
 }
 
 export class Telemetry {
