@@ -38,7 +38,7 @@
  *
  * Output: bench/latest.json, bench/latest.svg (throughput and latency over time), bench/latest.md (the table,
  * also printed), and a small summary in bench/history/<date>.json (committed; `node bench/history.ts` prints the
- * ranges). Loopback only, every port picked free; ~3 minutes on an idle 2-core machine; stops by itself
+ * ranges). Loopback only, every port picked free; 5 minutes at load average ~15 on 2 cores, ~18 at ~30; stops by itself
  * (BENCH_TIMEOUT_SECONDS, default 1200, for a machine other work slows down ten times over) and stops
  * everything it started on exit, SIGINT or SIGTERM.
  *
