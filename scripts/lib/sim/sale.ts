@@ -284,16 +284,18 @@ export function runSimulation(params: SimulationParams): SimulationResult {
     loop.after(headerSeconds * 1000 * (1 + 0.5 * random()), () => attempt(shopper));
   };
 
-  // ---- shoppers told "sold out" stay on the sale's page for a while; it polls the sale every 2 s (docs/api.md)
-  // and shows Buy now again when `remaining` is back above 0. Bounded: at most `maxWatchers` at a time.
+  // ---- shoppers told "sold out" stay on the sale's page for 30 s; it polls the sale every 2 s (docs/api.md) and
+  // shows Buy now again when `remaining` is back above 0. Bounded: at most `maxWatchers` at a time.
   let watchers = 0;
   const maxWatchers = 5000;
   const saleRemaining = () => shards.reduce((a, s) => a + s.stock.local, 0) + (coordinator?.reserve ?? 0);
+  const watchMs = 30_000;
   const watch = (shopper: Shopper) => {
     if (watchers >= maxWatchers || loop.now - shopper.firstAt >= patienceMs) return;
     watchers++;
+    const until = loop.now + watchMs;
     const poll = () => {
-      if (loop.now - shopper.firstAt >= patienceMs) {
+      if (loop.now >= until || loop.now - shopper.firstAt >= patienceMs) {
         watchers--;
         return;
       }
@@ -473,14 +475,21 @@ export function runSimulation(params: SimulationParams): SimulationResult {
   };
   for (const shard of shards) loop.at(100 * random(), () => tick(shard));
 
-  // ---- arrivals: 10 % in the first 250 ms, the rest at attemptsPerSecond
+  // ---- arrivals: 10 % in the first 250 ms, the rest at attemptsPerSecond (each arrival schedules the next, so the
+  // event heap holds thousands of events, not every shopper at once)
   const burst = Math.floor(params.shoppers * 0.1);
-  for (let i = 0; i < params.shoppers; i++) {
-    const at = i < burst ? 250 * random() : 250 + ((i - burst) * 1000) / params.attemptsPerSecond + random();
+  const burstTimes = Array.from({ length: burst }, () => 250 * random()).sort((a, b) => a - b);
+  const arrive = (i: number) => {
+    const at = loop.now;
     const shopper: Shopper = { id: `user-${params.seed}-${i}`, attempts: 0, firstAt: at, state: 0, orders: 0 };
     shoppers.push(shopper);
-    loop.at(at, () => attempt(shopper));
-  }
+    attempt(shopper);
+    const next = i + 1;
+    if (next >= params.shoppers) return;
+    const nextAt = next < burst ? burstTimes[next] : 250 + ((next - burst) * 1000) / params.attemptsPerSecond;
+    loop.at(nextAt, () => arrive(next));
+  };
+  if (params.shoppers > 0) loop.at(burst > 0 ? burstTimes[0] : 250, () => arrive(0));
 
   const allOutboxesEmpty = () => shards.every((s) => s.outbox === 0);
   loop.run(limitMs, () => {
@@ -494,7 +503,7 @@ export function runSimulation(params: SimulationParams): SimulationResult {
   if (soldNow !== sold) throw new Error(`sold seen by shoppers ${sold} ≠ sold in shards ${soldNow}`);
   checkInvariant();
   const refused = shoppers.filter((s) => s.state === 2).length;
-  const gaveUp = shoppers.filter((s) => s.state === 3 || s.state === 0).length;
+  const gaveUp = shoppers.filter((s) => s.state === 3 || s.state === 0).length + (params.shoppers - shoppers.length);
   const bought = shoppers.filter((s) => s.state === 1).length;
   const duplicates = shoppers.filter((s) => s.orders > 1).length;
   const unsold = params.stock - soldNow;
