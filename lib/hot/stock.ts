@@ -103,7 +103,7 @@ export interface CoordinatorAnswer {
   reclaimFrom: number[];
 }
 
-interface ShardView {
+export interface ShardView {
   granted: number;
   releasedIn: number;
   lastSeq: number;
@@ -111,6 +111,14 @@ interface ShardView {
   lastReleaseSeq: number;
   reportedLocal: number;
   rate: number;
+}
+
+/** What the coordinator keeps in storage (everything but the reclaim timer); `StockCoordinator.restore` reads it. */
+export interface CoordinatorSnapshot {
+  stock: number;
+  reserve: number;
+  soldOut: boolean;
+  shards: ShardView[];
 }
 
 /** The per-sale reserve. In the system it is a small Durable Object per sharded sale; here only its logic. */
@@ -146,6 +154,30 @@ export class StockCoordinator {
 
   get soldOut(): boolean {
     return this.soldOutFlag;
+  }
+
+  /** The state to write after every change (a copy). */
+  snapshot(): CoordinatorSnapshot {
+    return { stock: this.stock, reserve: this.reserveUnits, soldOut: this.soldOutFlag, shards: this.shards.map((s) => ({ ...s })) };
+  }
+
+  /** Rebuilds a coordinator from `snapshot()`; its ledger is checked before it is used. */
+  static restore(snapshot: CoordinatorSnapshot, policy: StockPolicy = DEFAULT_STOCK_POLICY): StockCoordinator {
+    const coordinator = new StockCoordinator(snapshot.stock, snapshot.shards.map(() => 0), policy);
+    coordinator.reserveUnits = snapshot.reserve;
+    coordinator.soldOutFlag = snapshot.soldOut;
+    coordinator.shards.splice(0, coordinator.shards.length, ...snapshot.shards.map((s) => ({ ...s })));
+    coordinator.assertLedger();
+    return coordinator;
+  }
+
+  /** Per shard, as the coordinator sees it: for admin stats. */
+  view(shard: number): Readonly<ShardView> {
+    return this.shards[shard];
+  }
+
+  get shardCount(): number {
+    return this.shards.length;
   }
 
   /** Σ granted − released per shard: what the coordinator believes each shard holds plus has sold. */
@@ -238,6 +270,20 @@ export type ReserveOutcome =
   | { ok: false; soldOut: true }
   | { ok: false; soldOut: false; retryAfterMs: number };
 
+/** What a shard keeps in storage about its stock moves; `ShardStock.restore` reads it. */
+export interface ShardStockSnapshot {
+  shard: number;
+  shards: number;
+  local: number;
+  sold: number;
+  received: number;
+  releasedOut: number;
+  requestSeq: number;
+  pendingRequest: RefillRequest | null;
+  releaseSeq: number;
+  pendingReleases: { seq: number; units: number }[];
+}
+
 /** One shard's stock: what its object can sell synchronously, and when to ask for or give back more. */
 export class ShardStock {
   readonly shard: number;
@@ -277,6 +323,40 @@ export class ShardStock {
 
   get local(): number {
     return this.localUnits;
+  }
+
+  /**
+   * The state to write with every change that moves units (a copy). After a restart the shard asks again with
+   * its pending request's seq (the coordinator replays the grant) and re-sends its pending releases in order.
+   */
+  snapshot(): ShardStockSnapshot {
+    return {
+      shard: this.shard,
+      shards: this.shards,
+      local: this.localUnits,
+      sold: this.soldUnits,
+      received: this.received,
+      releasedOut: this.releasedOut,
+      requestSeq: this.requestSeq,
+      pendingRequest: this.pendingRequest ? { ...this.pendingRequest } : null,
+      releaseSeq: this.releaseSeq,
+      pendingReleases: this.pendingReleases.map((r) => ({ ...r })),
+    };
+  }
+
+  static restore(snapshot: ShardStockSnapshot, policy: StockPolicy = DEFAULT_STOCK_POLICY): ShardStock {
+    const shard = new ShardStock(snapshot.shard, snapshot.shards, 0, policy);
+    shard.localUnits = snapshot.local;
+    shard.soldUnits = snapshot.sold;
+    shard.received = snapshot.received;
+    shard.releasedOut = snapshot.releasedOut;
+    shard.requestSeq = snapshot.requestSeq;
+    shard.pendingRequest = snapshot.pendingRequest ? { ...snapshot.pendingRequest } : null;
+    shard.releaseSeq = snapshot.releaseSeq;
+    shard.pendingReleases.push(...snapshot.pendingReleases.map((r) => ({ ...r })));
+    shard.mustReport = true; // the coordinator hears this shard's stock again after a restart
+    shard.assertLedger();
+    return shard;
   }
 
   get sold(): number {

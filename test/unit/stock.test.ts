@@ -27,7 +27,7 @@ type Message =
 
 class Harness {
   now = 1_000;
-  readonly coordinator: StockCoordinator;
+  coordinator: StockCoordinator;
   readonly shards: ShardStock[];
   network: Message[] = [];
   private readonly inFlight: (number | null)[];
@@ -118,6 +118,17 @@ class Harness {
     this.pump(i);
   }
 
+  /** An object restarts: memory is rebuilt from what it stored (its snapshot); calls in flight are forgotten. */
+  restart(target: number): void {
+    if (target >= this.k) {
+      this.coordinator = StockCoordinator.restore(this.coordinator.snapshot());
+      return;
+    }
+    this.shards[target] = ShardStock.restore(this.shards[target].snapshot());
+    this.inFlight[target] = null;
+    this.pump(target);
+  }
+
   tick(ms: number): void {
     this.now += ms;
     for (let i = 0; i < this.k; i++) this.pump(i);
@@ -144,10 +155,11 @@ const step = fc.oneof(
   fc.record({ kind: fc.constant("return" as const), shard: fc.nat(63) }),
   fc.record({ kind: fc.constant("timeout" as const), shard: fc.nat(63) }),
   fc.record({ kind: fc.constant("tick" as const), ms: fc.integer({ min: 1, max: 3000 }) }),
+  fc.record({ kind: fc.constant("restart" as const), target: fc.nat(64) }),
 );
 
 describe("stock that moves between shards (lib/hot/stock.ts)", () => {
-  it("holds Σ local + reserve + in transit + sold = stock through any interleaving, and strands nothing", () => {
+  it("holds Σ local + reserve + in transit + sold = stock through any interleaving and restart, and strands nothing", () => {
     fc.assert(
       fc.property(fc.integer({ min: 2, max: 8 }), fc.integer({ min: 1, max: 300 }), fc.array(step, { maxLength: 300 }), (k, stock, steps) => {
         const h = new Harness(stock, k);
@@ -157,6 +169,7 @@ describe("stock that moves between shards (lib/hot/stock.ts)", () => {
           else if (s.kind === "deliver") h.deliver(s.index, s.mode as "once" | "duplicate" | "lose");
           else if (s.kind === "return") h.giveBack(s.shard % k);
           else if (s.kind === "timeout") h.timeout(s.shard % k);
+          else if (s.kind === "restart") h.restart(s.target % (k + 1));
           else h.tick(s.ms);
           h.check();
         }
