@@ -21,6 +21,7 @@ import type {
 
 export { SaleItem } from "../../durable-objects/sale-item.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+export { SaleReserve } from "../../durable-objects/sale-reserve.ts";
 
 /** How many sales a shopper's "my orders" looks through (newest first). */
 const ORDERS_LOOKUP_SALES = 200;
