@@ -14,19 +14,36 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { modelFromBench, runSimulation, type SimulationResult } from "./lib/sim/sale.ts";
 
-const { values } = parseArgs({
-  options: {
-    shoppers: { type: "string", default: "200000" },
-    stock: { type: "string", default: "20000" },
-    isolates: { type: "string", default: "500" },
-    shards: { type: "string", default: "auto" },
-    "attempts-per-second": { type: "string", default: "20000" },
-    seed: { type: "string", default: "1" },
-    "cancel-share": { type: "string", default: "0" },
-    json: { type: "boolean", default: false },
-  },
-  strict: true,
-});
+const USAGE =
+  "usage: npm run simulate -- [--shoppers N] [--stock N] [--isolates N] [--shards N|auto] [--attempts-per-second N] [--seed N] [--cancel-share 0..1] [--json]";
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        shoppers: { type: "string", default: "200000" },
+        stock: { type: "string", default: "20000" },
+        isolates: { type: "string", default: "500" },
+        shards: { type: "string", default: "auto" },
+        "attempts-per-second": { type: "string", default: "20000" },
+        seed: { type: "string", default: "1" },
+        "cancel-share": { type: "string", default: "0" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const values = parseFlags();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 function positiveInt(name: string, raw: string | undefined, min = 1): number {
   const n = Number(raw);
