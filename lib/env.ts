@@ -3,6 +3,7 @@
  */
 import type { SaleCatalog } from "../durable-objects/sale-catalog.ts";
 import type { SaleItem } from "../durable-objects/sale-item.ts";
+import type { SaleReserve } from "../durable-objects/sale-reserve.ts";
 import type { OrderMessage } from "./schemas.ts";
 import type { WorkerEntrypoint } from "cloudflare:workers";
 import type SeckillService from "../workers/seckill/index.ts";
@@ -15,6 +16,8 @@ interface Common {
 export interface SeckillEnv extends Common {
   SALE_ITEM: DurableObjectNamespace<SaleItem>;
   SALE_CATALOG: DurableObjectNamespace<SaleCatalog>;
+  /** Stock coordinators of sharded sales (docs/design.md, "Hot sales"). */
+  SALE_RESERVE: DurableObjectNamespace<SaleReserve>;
   ORDERS: Queue<OrderMessage>;
 }
 

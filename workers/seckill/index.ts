@@ -21,6 +21,7 @@ import type {
 
 export { SaleItem } from "../../durable-objects/sale-item.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+export { SaleReserve } from "../../durable-objects/sale-reserve.ts";
 
 /** How many sales a shopper's "my orders" looks through (newest first). */
 const ORDERS_LOOKUP_SALES = 200;
@@ -59,7 +60,13 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
    * Idempotency-Key) is the safe way to repeat a purchase.
    */
   async purchase(saleId: string, request: PurchaseRequest): Promise<PurchaseResult> {
-    return (await this.call(() => this.sale(saleId).reservePurchase(request), false)) as PurchaseResult;
+    // An overloaded object is over capacity: the shopper is told to retry (429), never given a 5xx.
+    try {
+      return (await this.sale(saleId).reservePurchase(request)) as PurchaseResult;
+    } catch (err) {
+      if (isOverloaded(err)) return reject("RATE_LIMITED", "The sale is busy, try again shortly") as PurchaseResult;
+      throw err;
+    }
   }
 
   async getSale(saleId: string): Promise<Sale | null> {
