@@ -19,8 +19,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { reject, type Rejection } from "../lib/errors.ts";
 import { makeOrderId } from "../lib/ids.ts";
-import type { Order, OrderMessage, OrderStatus, Sale, SaleStats, SaleStatus } from "../lib/schemas.ts";
+import type { Order, OrderMessage, OrderStatus, Sale, SaleStats, SaleStatus, SeriesPoint } from "../lib/schemas.ts";
 import type { SeckillEnv } from "../lib/env.ts";
+import { SellThroughSeries } from "./sell-through-series.ts";
 import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, mergeHistogram, observe, type Histogram } from "../lib/histogram.ts";
 
 /** The sale as the object keeps it: times in epoch milliseconds. */
@@ -36,6 +37,8 @@ export interface SaleConfig {
   endsAt: number;
   paymentWindowSeconds: number;
   paused: boolean;
+  /** The product photo's URL (docs/api.md "Product image"); the bytes live in R2, not here. */
+  imageUrl?: string;
 }
 
 export interface PurchaseRequest {
@@ -162,12 +165,15 @@ export class SaleItem extends DurableObject<SeckillEnv> {
   private readonly consumerBatch = emptyHistogram(CONSUMER_BATCH_BUCKETS_MS);
 
   private readonly sql: SqlStorage;
+  /** Sold, attempts and rejections over time, for the merchant's chart (sell-through-series.ts). */
+  private series!: SellThroughSeries;
 
   constructor(ctx: DurableObjectState, env: SeckillEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
       this.sql.exec(SCHEMA);
+      this.series = new SellThroughSeries(this.sql);
       this.loadFromStorage();
       this.alarmAt = await ctx.storage.getAlarm();
       // After a restart, anything still in the outbox must be sent again: local queues forget
@@ -214,6 +220,7 @@ export class SaleItem extends DurableObject<SeckillEnv> {
       this.remaining,
       JSON.stringify(this.counters),
     );
+    this.series.record(this.clock(), this.seriesValues());
     return this.toSale(this.clock());
   }
 
@@ -267,9 +274,14 @@ export class SaleItem extends DurableObject<SeckillEnv> {
 
   getStats(): (Sale & { stats: SaleStats; latency: Histogram; gatewayLatency: Histogram; consumerBatch: Histogram }) | null {
     if (!this.config) return null;
-    const sold = this.sql.exec<{ n: number | null }>(
-      "SELECT sum(quantity) AS n FROM orders WHERE status IN ('held', 'paid')",
-    ).one().n;
+    const held = { units: 0, revenueCents: 0 };
+    const paid = { units: 0, revenueCents: 0 };
+    for (const r of this.sql.exec<{ status: StoredStatus; units: number; cents: number }>(
+      "SELECT status, sum(quantity) AS units, sum(price_cents) AS cents FROM orders WHERE status IN ('held', 'paid') GROUP BY status",
+    )) {
+      Object.assign(r.status === "paid" ? paid : held, { units: r.units, revenueCents: r.cents });
+    }
+    const sold = held.units + paid.units;
     const outboxDepth = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
     const awaitingDatabase = this.sql.exec<{ n: number }>(
       "SELECT count(*) AS n FROM orders WHERE persisted_version = 0",
@@ -277,11 +289,68 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     const { attempts, ...rejected } = this.counters;
     return {
       ...this.toSale(this.clock()),
-      stats: { attempts, sold: sold ?? 0, remaining: this.remaining, rejected, outboxDepth, awaitingDatabase },
+      stats: { attempts, sold, remaining: this.remaining, rejected, outboxDepth, awaitingDatabase, held, paid },
       latency: this.latency,
       gatewayLatency: this.gatewayLatency,
       consumerBatch: this.consumerBatch,
     };
+  }
+
+  /** The sell-through series for the merchant's chart (see sell-through-series.ts), current values last. */
+  getSeries(): SeriesPoint[] | null {
+    if (!this.config) return null;
+    return this.series.points(this.clock(), this.seriesValues());
+  }
+
+  /** Sets or clears the product photo's URL (any time: a photo changes nothing a purchase depends on). */
+  setImage(imageUrl: string | null): { ok: true; sale: Sale; previous: string | null } | Rejection {
+    if (!this.config) return reject("NOT_FOUND", "No such sale");
+    const previous = this.config.imageUrl ?? null;
+    const { imageUrl: _old, ...rest } = this.config;
+    this.config = imageUrl === null ? rest : { ...rest, imageUrl };
+    this.persistSale();
+    return { ok: true, sale: this.toSale(this.clock()), previous };
+  }
+
+  /**
+   * Ends the sale now: nothing can be bought from here on (held orders can still be paid or cancelled, as
+   * after any end). A sale that has not started ends before it starts. Ending an ended sale changes nothing.
+   */
+  endNow(): { ok: true; sale: Sale } | Rejection {
+    const config = this.config;
+    if (!config) return reject("NOT_FOUND", "No such sale");
+    const now = this.clock();
+    if (now >= config.endsAt) return { ok: true, sale: this.toSale(now) };
+    this.config = { ...config, startsAt: Math.min(config.startsAt, now), endsAt: now };
+    this.persistSale();
+    return { ok: true, sale: this.toSale(now) };
+  }
+
+  /**
+   * Deletes the sale and everything the object stores, but only while it has no order at all (held, paid,
+   * expired or cancelled): an order is a shopper's record and PostgreSQL's, and must stay. The check and
+   * forgetting the sale in memory happen with no `await` in between, so no purchase can slip in after the
+   * check; the storage is then wiped and the empty tables made again (an unknown sale's object looks the same).
+   */
+  async deleteIfNoOrders(): Promise<{ ok: true; imageUrl: string | null } | Rejection> {
+    const config = this.config;
+    if (!config) return reject("NOT_FOUND", "No such sale");
+    const orderCount = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders").one().n + this.uncommitted.size;
+    if (orderCount > 0) {
+      return reject("SALE_HAS_ORDERS", "The sale has orders: end it instead of deleting it", { orders: orderCount });
+    }
+    this.config = null;
+    this.remaining = 0;
+    this.sequence = 0;
+    this.counters = zeroCounters();
+    this.countersDirty = false;
+    this.buyers.clear();
+    this.alarmAt = null;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.sql.exec(SCHEMA);
+    this.series.load();
+    return { ok: true, imageUrl: config.imageUrl ?? null };
   }
 
   /** The object's ledger, a page at a time, for reconciliation with PostgreSQL. */
@@ -539,6 +608,7 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     this.expireDueOrders(now);
     const sent = await this.drainOutbox(now);
     if (this.countersDirty) this.persistSale();
+    if (this.config) this.series.record(this.clock(), this.seriesValues());
     const later = this.clock();
     const next = this.nextWakeAt(later);
     // A full drain goes on at once; otherwise what was committed meanwhile waits for the next window.
@@ -727,6 +797,17 @@ export class SaleItem extends DurableObject<SeckillEnv> {
       endsAt: new Date(c.endsAt).toISOString(),
       status: this.status(now),
       paymentWindowSeconds: c.paymentWindowSeconds,
+      ...(c.imageUrl ? { imageUrl: c.imageUrl } : {}),
+    };
+  }
+
+  /** The series' values now: units held or paid (stock less what is left), attempts, every rejection. */
+  private seriesValues(): { attempts: number; sold: number; rejected: number } {
+    const { attempts, ...rejected } = this.counters;
+    return {
+      attempts,
+      sold: this.config!.stock - this.remaining,
+      rejected: Object.values(rejected).reduce((a, b) => a + b, 0),
     };
   }
 
