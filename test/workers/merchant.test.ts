@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { SERIES_MAX_POINTS } from "../../durable-objects/sell-through-series.ts";
+import { SERIES_MAX_POINTS, type SellThroughSeries } from "../../durable-objects/sell-through-series.ts";
 import type { SaleItem } from "../../durable-objects/sale-item.ts";
 import { MAX_IMAGE_BYTES, sniffImageType } from "../../lib/images.ts";
 import type { AdminOrder, ReconcileResult, Sale, SeriesPoint } from "../../lib/schemas.ts";
@@ -268,7 +268,7 @@ describe("sell-through series", () => {
     // The object's alarm stores what it has seen: the stored series (without the live tail) ends there too.
     await runDurableObjectAlarm(saleObject(sale.id));
     const stored = await runInDurableObject(saleObject(sale.id) as DurableObjectStub<SaleItem>, (instance) =>
-      (instance as unknown as { series: { points(now: number, v: object): SeriesPoint[] } }).series.points(0, {}),
+      (instance as unknown as { series: SellThroughSeries }).series.points(0, { attempts: 3, sold: 2, rejected: 1 }),
     );
     expect(stored.at(-1)).toMatchObject({ attempts: 3, sold: 2, rejected: 1 });
     await expectError(await call(`/admin/api/sales/${crypto.randomUUID()}/series`, { headers: ADMIN }), 404, "NOT_FOUND");
@@ -277,12 +277,12 @@ describe("sell-through series", () => {
   it("stays bounded: one point a second, thinned past the cap, counts never lost", async () => {
     const sale = await createSale({ stock: 10_000 });
     await runInDurableObject(saleObject(sale.id) as DurableObjectStub<SaleItem>, async (instance) => {
-      const item = instance as unknown as { series: { record(now: number, v: Omit<SeriesPoint, "t">): void } } & SaleItem;
+      const { series } = instance as unknown as { series: SellThroughSeries };
       const t0 = Date.now();
       // Two samples a second for three times the cap's seconds.
-      for (let i = 1; i <= SERIES_MAX_POINTS * 6; i++) item.series.record(t0 + i * 500, { attempts: i, sold: i, rejected: 0 });
+      for (let i = 1; i <= SERIES_MAX_POINTS * 6; i++) series.record(t0 + i * 500, { attempts: i, sold: i, rejected: 0 });
       const last = { attempts: SERIES_MAX_POINTS * 6, sold: SERIES_MAX_POINTS * 6, rejected: 0 };
-      const points = (item.series as unknown as { points(now: number, v: typeof last): SeriesPoint[] }).points(0, last);
+      const points = series.points(0, last);
       expect(points.length).toBeLessThanOrEqual(SERIES_MAX_POINTS);
       expect(points.length).toBeGreaterThan(SERIES_MAX_POINTS / 2);
       // The last sample is kept exactly; seconds are distinct; values only grow.
