@@ -232,7 +232,9 @@ describe("merchant controls", () => {
     await call(`/api/orders/${orders[1].id}/cancel`, { method: "POST", cookie: b.cookie });
     const result = await waitFor("PostgreSQL to catch up", async () => {
       const r = (await (await call(`/admin/api/sales/${sale.id}/reconcile`, { method: "POST", headers: ADMIN })).json()) as ReconcileResult;
-      return r.databaseByStatus?.paid === 1 && r.databaseByStatus?.cancelled === 1 && r.databaseByStatus?.confirmed === 1 ? r : null;
+      // Both sides settled: PostgreSQL has every order, and the object has heard that it has (confirmed).
+      const settled = (by?: Record<string, number>) => by?.paid === 1 && by?.cancelled === 1 && by?.confirmed === 1;
+      return settled(r.databaseByStatus) && settled(r.ledgerByStatus) ? r : null;
     });
     expect(result).toMatchObject({
       ledgerSold: 2,

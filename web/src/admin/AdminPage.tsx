@@ -472,20 +472,20 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
         {adminText.photoTitle}
       </h2>
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
-      <div class="flex flex-wrap items-start gap-4">
+      <div class="flex flex-col items-start gap-4 sm:flex-row">
         {sale.imageUrl ? (
           <img
             src={sale.imageUrl}
             alt={adminText.photoAlt(sale.title)}
             width={240}
             height={180}
-            class="aspect-[4/3] w-60 rounded-lg border border-slate-200 bg-slate-100 object-cover"
+            class="aspect-[4/3] w-full max-w-60 rounded-lg border border-slate-200 bg-slate-100 object-cover"
             data-sale-photo
           />
         ) : (
-          <p class="w-60 text-sm text-slate-700">{adminText.photoNone}</p>
+          <p class="text-sm text-slate-700 sm:w-60">{adminText.photoNone}</p>
         )}
-        <form class="min-w-0 flex-1 space-y-2" onSubmit={upload} aria-label={adminText.photoTitle}>
+        <form class="w-full min-w-0 flex-1 space-y-2" onSubmit={upload} aria-label={adminText.photoTitle}>
           <label for="sale-photo-file" class="block text-sm font-semibold text-slate-900">
             {adminText.photoPick}
           </label>
@@ -495,7 +495,7 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
             name="photo"
             type="file"
             accept="image/png,image/jpeg,image/webp"
-            class="block w-full text-sm text-slate-800 file:mr-3 file:rounded-md file:border file:border-slate-400 file:bg-white file:px-3 file:py-1.5"
+            class="block w-full max-w-full min-w-0 text-sm text-slate-800 file:mr-3 file:rounded-md file:border file:border-slate-400 file:bg-white file:px-3 file:py-1.5"
           />
           <div class="flex flex-wrap gap-2">
             <button type="submit" class={buttonClass.small} disabled={busy}>
