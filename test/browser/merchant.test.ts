@@ -220,6 +220,9 @@ test("edit a scheduled sale, then delete it", async () => {
   await page.getByRole("button", { name: "Delete sale" }).click();
   await page.getByRole("heading", { name: "Merchant dashboard" }).waitFor();
   expect((await api(`/admin/api/sales/${sale.id}`, { headers: { Authorization: `Bearer ${adminToken}` } })).status).toBe(404);
-  expect(errors).toEqual([]);
+  // A refresh of the sale's page already in flight when the sale was deleted may come back 404 (Chromium logs
+  // it) before the page leaves; nothing else may.
+  const late404 = new RegExp(`status of 404 .*/admin/api/sales/${sale.id}(/series|/orders\\?[^)]*)?\\)$`);
+  expect(errors.filter((e) => !late404.test(e))).toEqual([]);
   await context.close();
 });
