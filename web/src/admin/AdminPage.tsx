@@ -26,7 +26,7 @@ import {
 } from "./admin-api.ts";
 import { CreateSaleForm } from "./CreateSaleForm.tsx";
 import { SellThroughChart } from "./SellThroughChart.tsx";
-import { adminText } from "./strings.ts";
+import { ta, unitsText } from "./strings.ts";
 
 function rejectedTotal(s: SaleWithStats): number {
   return Object.values(s.stats.rejected).reduce((a, b) => a + b, 0);
@@ -348,26 +348,26 @@ function SaleOrders({ saleId }: { saleId: string }) {
       <div class="flex flex-wrap items-center justify-between gap-2">
         <div>
           <h2 id="orders-title" class="text-xl font-semibold text-slate-900">
-            {adminText.ordersTitle}
+            {ta("merchant.orders.heading")}
           </h2>
           {updatedAt !== null && (
-            <p class="text-sm text-slate-700">{adminText.ordersUpdated(new Date(updatedAt).toLocaleTimeString())}</p>
+            <p class="text-sm text-slate-700">{ta("merchant.orders.updated", { time: new Date(updatedAt).toLocaleTimeString() })}</p>
           )}
         </div>
         <div class="flex gap-2">
           <button type="button" class={buttonClass.small} onClick={refresh}>
-            {adminText.ordersRefresh}
+            {ta("merchant.orders.refresh")}
           </button>
           <button type="button" class={buttonClass.small} onClick={() => void csv()}>
-            {adminText.ordersCsv}
+            {ta("merchant.orders.csv")}
           </button>
         </div>
       </div>
       {error && <Alert>{error}</Alert>}
       {updatedAt === null && !error ? (
-        <p class="text-slate-700">{adminText.ordersLoading}</p>
+        <p class="text-slate-700">{ta("merchant.orders.loading")}</p>
       ) : orders.length === 0 ? (
-        <p class="text-slate-700">{adminText.ordersNone}</p>
+        <p class="text-slate-700">{ta("merchant.orders.empty")}</p>
       ) : (
         // Scrolls sideways on a narrow screen: focusable, and named, so a keyboard can scroll it too.
         <div
@@ -376,23 +376,23 @@ function SaleOrders({ saleId }: { saleId: string }) {
           role="region"
           aria-labelledby="orders-title"
         >
-          <table class="w-full min-w-[560px] text-left text-sm" aria-label={adminText.ordersTableLabel}>
+          <table class="w-full min-w-[560px] text-left text-sm" aria-label={ta("merchant.orders.table")}>
             <thead class="bg-slate-100">
               <tr>
                 <th scope="col" class="px-3 py-2">
-                  {adminText.colOrder}
+                  {ta("merchant.orders.colOrder")}
                 </th>
                 <th scope="col" class="px-3 py-2">
-                  {adminText.colShopper}
+                  {ta("merchant.orders.colShopper")}
                 </th>
                 <th scope="col" class="px-3 py-2 text-right">
-                  {adminText.colQty}
+                  {ta("merchant.orders.colQty")}
                 </th>
                 <th scope="col" class="px-3 py-2">
-                  {adminText.colStatus}
+                  {ta("merchant.orders.colStatus")}
                 </th>
                 <th scope="col" class="px-3 py-2">
-                  {adminText.colPlaced}
+                  {ta("merchant.orders.colPlaced")}
                 </th>
               </tr>
             </thead>
@@ -403,7 +403,7 @@ function SaleOrders({ saleId }: { saleId: string }) {
                     {shortId(o.id)}
                   </td>
                   <td class="px-3 py-2 wrap-anywhere" title={o.userId} data-username>
-                    {o.username ?? adminText.unknownShopper}
+                    {o.username ?? ta("merchant.orders.unknownShopper")}
                   </td>
                   <td class="px-3 py-2 text-right">{o.quantity}</td>
                   <td class="px-3 py-2">
@@ -418,7 +418,7 @@ function SaleOrders({ saleId }: { saleId: string }) {
       )}
       {!done && orders.length > 0 && (
         <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void more()}>
-          {busy ? adminText.ordersLoading : adminText.ordersMore}
+          {busy ? ta("merchant.orders.loading") : ta("merchant.orders.more")}
         </button>
       )}
     </section>
@@ -434,7 +434,7 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
     e.preventDefault();
     const file = input.current?.files?.[0];
     if (!file) {
-      setMessage({ kind: "error", text: adminText.photoChooseFirst });
+      setMessage({ kind: "error", text: ta("merchant.photo.chooseFirst") });
       return;
     }
     setBusy(true);
@@ -442,12 +442,12 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
     try {
       await uploadSaleImage(sale.id, file);
       if (input.current) input.current.value = "";
-      setMessage({ kind: "success", text: adminText.photoUploaded });
+      setMessage({ kind: "success", text: ta("merchant.photo.uploaded") });
       onChanged();
     } catch (err) {
       const status = err instanceof ApiFailure ? err.status : 0;
       const text =
-        status === 413 ? adminText.photoTooLarge : status === 415 ? adminText.photoWrongType : describeFailure(err);
+        status === 413 ? ta("merchant.photo.tooLarge") : status === 415 ? ta("merchant.photo.wrongType") : describeFailure(err);
       setMessage({ kind: "error", text });
     } finally {
       setBusy(false);
@@ -458,7 +458,7 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
     setMessage(null);
     try {
       await adminApi.deleteImage(sale.id);
-      setMessage({ kind: "success", text: adminText.photoDeleted });
+      setMessage({ kind: "success", text: ta("merchant.photo.deleted") });
       onChanged();
     } catch (err) {
       setMessage({ kind: "error", text: describeFailure(err) });
@@ -469,25 +469,25 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
   return (
     <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="photo-title">
       <h2 id="photo-title" class="text-xl font-semibold text-slate-900">
-        {adminText.photoTitle}
+        {ta("merchant.photo.heading")}
       </h2>
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
       <div class="flex flex-col items-start gap-4 sm:flex-row">
         {sale.imageUrl ? (
           <img
             src={sale.imageUrl}
-            alt={adminText.photoAlt(sale.title)}
+            alt={ta("merchant.photo.alt", { title: sale.title })}
             width={240}
             height={180}
             class="aspect-[4/3] w-full max-w-60 rounded-lg border border-slate-200 bg-slate-100 object-cover"
             data-sale-photo
           />
         ) : (
-          <p class="text-sm text-slate-700 sm:w-60">{adminText.photoNone}</p>
+          <p class="text-sm text-slate-700 sm:w-60">{ta("merchant.photo.none")}</p>
         )}
-        <form class="w-full min-w-0 flex-1 space-y-2" onSubmit={upload} aria-label={adminText.photoTitle}>
+        <form class="w-full min-w-0 flex-1 space-y-2" onSubmit={upload} aria-label={ta("merchant.photo.heading")}>
           <label for="sale-photo-file" class="block text-sm font-semibold text-slate-900">
-            {adminText.photoPick}
+            {ta("merchant.photo.pick")}
           </label>
           <input
             ref={input}
@@ -499,11 +499,11 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
           />
           <div class="flex flex-wrap gap-2">
             <button type="submit" class={buttonClass.small} disabled={busy}>
-              {busy ? adminText.photoUploading : sale.imageUrl ? adminText.photoReplace : adminText.photoUpload}
+              {busy ? ta("merchant.photo.uploading") : sale.imageUrl ? ta("merchant.photo.replace") : ta("merchant.photo.upload")}
             </button>
             {sale.imageUrl && (
               <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void remove()}>
-                {adminText.photoDelete}
+                {ta("merchant.photo.delete")}
               </button>
             )}
           </div>
@@ -518,11 +518,11 @@ function SaleControls({ sale, onChanged }: { sale: SaleWithStats; onChanged: () 
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
   const end = async () => {
-    if (!window.confirm(adminText.endConfirm(sale.title))) return;
+    if (!window.confirm(ta("merchant.controls.endConfirm", { title: sale.title }))) return;
     setBusy(true);
     try {
       await adminApi.endSale(sale.id);
-      setMessage({ kind: "success", text: adminText.ended });
+      setMessage({ kind: "success", text: ta("merchant.controls.ended") });
       onChanged();
     } catch (err) {
       setMessage({ kind: "error", text: describeFailure(err) });
@@ -531,13 +531,13 @@ function SaleControls({ sale, onChanged }: { sale: SaleWithStats; onChanged: () 
     }
   };
   const remove = async () => {
-    if (!window.confirm(adminText.deleteConfirm(sale.title))) return;
+    if (!window.confirm(ta("merchant.controls.deleteConfirm", { title: sale.title }))) return;
     setBusy(true);
     try {
       await adminApi.deleteSale(sale.id);
       navigate("/admin");
     } catch (err) {
-      const text = err instanceof ApiFailure && err.code === "SALE_HAS_ORDERS" ? adminText.deleteHasOrders : describeFailure(err);
+      const text = err instanceof ApiFailure && err.code === "SALE_HAS_ORDERS" ? ta("merchant.controls.deleteHasOrders") : describeFailure(err);
       setMessage({ kind: "error", text });
       setBusy(false);
     }
@@ -545,14 +545,14 @@ function SaleControls({ sale, onChanged }: { sale: SaleWithStats; onChanged: () 
   return (
     <div class="space-y-2">
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
-      <div class="flex flex-wrap gap-2" role="group" aria-label={adminText.controlsTitle}>
+      <div class="flex flex-wrap gap-2" role="group" aria-label={ta("merchant.controls.label")}>
         {sale.status !== "ended" && (
           <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void end()}>
-            {adminText.endNow}
+            {ta("merchant.controls.end")}
           </button>
         )}
         <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void remove()}>
-          {adminText.deleteSale}
+          {ta("merchant.controls.delete")}
         </button>
       </div>
     </div>
@@ -565,10 +565,15 @@ function ReconcileReport({ result }: { result: ReconcileResult }) {
   ].sort();
   return (
     <div class="space-y-2">
-      <p>{adminText.reconcileSummary(result.ledgerSold, result.databaseOrders, result.missing, result.repaired)}</p>
+      <p>
+        {ta("merchant.reconcile.summary", { ledgerSold: result.ledgerSold, databaseOrders: result.databaseOrders })}{" "}
+        {result.missing === 0
+          ? ta("merchant.reconcile.nothingMissing")
+          : ta("merchant.reconcile.missing", { missing: result.missing, repaired: result.repaired })}
+      </p>
       {statuses.length > 0 && (
-        <table class="text-sm" aria-label={adminText.reconcileByStatus} data-reconcile-by-status>
-          <caption class="text-left font-semibold">{adminText.reconcileByStatus}</caption>
+        <table class="text-sm" aria-label={ta("merchant.reconcile.byStatus")} data-reconcile-by-status>
+          <caption class="text-left font-semibold">{ta("merchant.reconcile.byStatus")}</caption>
           <tbody>
             {statuses.map((st) => (
               <tr key={st}>
@@ -650,7 +655,7 @@ function SaleDetail({ id }: { id: string }) {
         <div class="flex flex-wrap gap-2">
           <PauseResumeButton sale={sale} onDone={changed} />
           <button type="button" class={buttonClass.small} disabled={reconciling} onClick={() => void runReconcile()}>
-            {reconciling ? adminText.reconciling : adminText.reconcile}
+            {reconciling ? ta("merchant.detail.reconciling") : ta("merchant.detail.reconcile")}
           </button>
         </div>
       </div>
@@ -681,22 +686,22 @@ function SaleDetail({ id }: { id: string }) {
       <dl class="grid grid-cols-1 gap-3 sm:grid-cols-2" data-revenue>
         {(
           [
-            [adminText.revenuePaid, paid, "border-emerald-600"],
-            [adminText.revenueHeld, held, "border-amber-600"],
+            [ta("merchant.revenue.paid"), paid, "border-emerald-600"],
+            [ta("merchant.revenue.held"), held, "border-amber-600"],
           ] as const
         ).map(([label, split, border]) => (
           <div key={label} class={`rounded-lg border-l-4 ${border} border-y border-r border-y-slate-300 border-r-slate-300 bg-white p-3`}>
             <dt class="text-sm font-semibold text-slate-800">{label}</dt>
             <dd class="text-2xl font-bold text-slate-900 tabular-nums">
               {formatPrice(split.revenueCents, sale.currency)}
-              <span class="ml-2 text-sm font-normal text-slate-700">{adminText.units(split.units)}</span>
+              <span class="ml-2 text-sm font-normal text-slate-700">{unitsText(split.units)}</span>
             </dd>
           </div>
         ))}
       </dl>
       <section class="space-y-2 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="chart-title">
         <h2 id="chart-title" class="text-xl font-semibold text-slate-900">
-          {adminText.chartTitle}
+          {ta("merchant.chart.heading")}
         </h2>
         <SellThroughChart points={series} stock={sale.stock} />
         <p class="text-sm text-slate-800">
@@ -709,9 +714,9 @@ function SaleDetail({ id }: { id: string }) {
       {sale.status === "scheduled" && (
         <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-5" aria-labelledby="edit-title">
           <h2 id="edit-title" class="text-xl font-semibold text-slate-900">
-            {adminText.editTitle}
+            {ta("merchant.edit.heading")}
           </h2>
-          <p class="text-sm text-slate-700">{adminText.editHint}</p>
+          <p class="text-sm text-slate-700">{ta("merchant.edit.hint")}</p>
           <CreateSaleForm key={sale.id} sale={sale} onCreated={changed} />
         </section>
       )}

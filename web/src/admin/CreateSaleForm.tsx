@@ -8,7 +8,7 @@ import { ApiFailure, describeFailure, fieldErrors } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { Alert, Field, buttonClass } from "../components/ui.tsx";
 import { adminApi } from "./admin-api.ts";
-import { adminText } from "./strings.ts";
+import { ta } from "./strings.ts";
 
 /** `datetime-local` value (local time, seconds) for an instant. */
 export function toLocalInput(ms: number): string {
@@ -114,8 +114,8 @@ function humanize(field: string, message: string): string {
   if (field === "paymentWindowSeconds" && /too (small|big)/i.test(message))
     return "Payment window must be 1–86,400 seconds";
   if (field === "endsAt" && /after/i.test(message)) return "The end must be after the start";
-  if (field === "endsAt" && /future/i.test(message)) return "The end must be in the future";
-  if (field === "currency" && /ISO 4217 currency/i.test(message)) return "Not a currency code we know, e.g. USD or CNY";
+  if (field === "endsAt" && /future/i.test(message)) return ta("merchant.create.endsInFuture");
+  if (field === "currency" && /ISO 4217 currency/i.test(message)) return ta("merchant.create.currencyUnknown");
   return message;
 }
 
@@ -180,9 +180,9 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
   );
 
   return (
-    <form onSubmit={submit} noValidate class="space-y-4" aria-label={editing ? adminText.editTitle : "Create a sale"}>
+    <form onSubmit={submit} noValidate class="space-y-4" aria-label={editing ? ta("merchant.edit.heading") : "Create a sale"}>
       {formError && <Alert>{formError}</Alert>}
-      {created && <Alert kind="success">{editing ? adminText.editSaved(created.title) : `Created “${created.title}”.`}</Alert>}
+      {created && <Alert kind="success">{editing ? ta("merchant.edit.saved", { title: created.title }) : `Created “${created.title}”.`}</Alert>}
       {field("title", "Title", "text", { maxLength: 200 })}
       <Field id={`${idPrefix}description`} label="Description (optional)" error={errors.description}>
         {(attrs) => (
@@ -211,7 +211,7 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
         ))}
       </div>
       <button type="submit" class={buttonClass.primary} disabled={busy}>
-        {editing ? (busy ? adminText.editSaving : adminText.editSave) : busy ? "Creating…" : "Create sale"}
+        {editing ? (busy ? ta("merchant.edit.saving") : ta("merchant.edit.save")) : busy ? "Creating…" : "Create sale"}
       </button>
     </form>
   );
