@@ -154,7 +154,13 @@ function SalesTable({ sales, onChanged }: { sales: SaleWithStats[]; onChanged: (
           </li>
         ))}
       </ul>
-      <div class="relative hidden overflow-x-auto rounded-xl border border-slate-300 bg-white md:block">
+      {/* Focusable and named, so a keyboard can scroll it when it is wider than the screen. */}
+      <div
+        class="relative hidden overflow-x-auto rounded-xl border border-slate-300 bg-white md:block"
+        tabIndex={0}
+        role="region"
+        aria-label="Sales with live counters"
+      >
         <table class="w-full min-w-[640px] text-left text-sm" aria-label="Sales with live counters">
           <thead class="bg-slate-100 text-slate-900">
             <tr>
