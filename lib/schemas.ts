@@ -111,6 +111,8 @@ export interface SaleStats {
   };
   outboxDepth: number;
   awaitingDatabase: number;
+  /** Orders PostgreSQL refused on unique (sale_id, user_id): the one-order guard failed (should stay 0). */
+  orderConflicts?: number;
   /** `sold` split by what the shopper did: units (and their price) still held for payment, and paid. */
   held?: { units: number; revenueCents: number };
   paid?: { units: number; revenueCents: number };
@@ -133,7 +135,12 @@ export interface Order {
   saleId: string;
   userId: string;
   quantity: number;
+  /** The order's line total (unit price × quantity), as it always was: the same figure as `totalCents`. */
   priceCents: number;
+  /** The sale's price of one unit when the order was made (docs/api.md, "Order prices"). */
+  unitPriceCents: number;
+  /** What the shopper pays: `unitPriceCents × quantity`. */
+  totalCents: number;
   status: OrderStatus;
   createdAt: string;
   expiresAt: string;

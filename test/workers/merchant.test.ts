@@ -218,7 +218,7 @@ describe("merchant controls", () => {
     expect(page.orders[0]).toMatchObject({ id: orderId, userId: alice.userId, username: alice.username });
     const csv = await (await call(`/admin/api/sales/${sale.id}/orders?format=csv`, { headers: ADMIN })).text();
     const [header, row] = csv.trim().split("\r\n");
-    expect(header).toBe("id,saleId,userId,quantity,priceCents,status,createdAt,expiresAt,username");
+    expect(header).toBe("id,saleId,userId,quantity,unitPriceCents,totalCents,status,createdAt,expiresAt,username");
     expect(row.startsWith(`${orderId},${sale.id},${alice.userId},`)).toBe(true);
     expect(row.endsWith(`,${alice.username}`)).toBe(true);
   });

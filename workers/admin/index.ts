@@ -30,7 +30,7 @@ import {
 import { validate } from "../gateway/validate.ts";
 import { writeAnalytics } from "./analytics.ts";
 import { requireAdminToken } from "./auth.ts";
-import { csvLine } from "./csv.ts";
+import { CSV_COLUMNS, csvLine } from "./csv.ts";
 import { deleteImage, deleteSaleImages, readImageUpload, storeImage } from "./images.ts";
 import { CONTENT_TYPE, renderMetrics, type SaleWithStats } from "./metrics.ts";
 
@@ -91,6 +91,9 @@ function toOrder(row: typeof orders.$inferSelect): Order {
     userId: row.userId,
     quantity: row.quantity,
     priceCents: row.priceCents,
+    // PostgreSQL keeps the line total (orders.price_cents); one unit's price is that over the quantity.
+    unitPriceCents: row.priceCents / row.quantity,
+    totalCents: row.priceCents,
     status: row.status as Order["status"],
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
@@ -134,8 +137,6 @@ const failedQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 
-/** `username` comes last so the columns before it keep their places. */
-const CSV_COLUMNS = ["id", "saleId", "userId", "quantity", "priceCents", "status", "createdAt", "expiresAt", "username"] as const;
 
 function csvRows(rows: OrderWithUsername[]): Uint8Array {
   return encoder.encode(
