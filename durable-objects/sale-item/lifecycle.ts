@@ -19,6 +19,8 @@ export interface SaleConfig {
   endsAt: number;
   paymentWindowSeconds: number;
   paused: boolean;
+  /** The product photo's URL (docs/api.md "Product image"); the bytes live in R2, not here. */
+  imageUrl?: string;
 }
 
 const SCHEMA = `
@@ -118,5 +120,6 @@ export function toSale(config: SaleConfig, available: number, now: number): Sale
     endsAt: new Date(config.endsAt).toISOString(),
     status: saleStatus(config, available, now),
     paymentWindowSeconds: config.paymentWindowSeconds,
+    ...(config.imageUrl ? { imageUrl: config.imageUrl } : {}),
   };
 }
