@@ -17,7 +17,7 @@
  * eviction changes nothing a client can see.
  */
 import { DurableObject } from "cloudflare:workers";
-import { reject, type Rejection } from "../lib/errors.ts";
+import { CLOSED_SALE_MESSAGES, reject, type Rejection } from "../lib/errors.ts";
 import { makeOrderId } from "../lib/ids.ts";
 import type { Order, OrderMessage, OrderStatus, Sale, SaleStats, SaleStatus } from "../lib/schemas.ts";
 import type { SeckillEnv } from "../lib/env.ts";
@@ -643,13 +643,13 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     switch (status) {
       case "ended":
         this.counters.ended++;
-        return reject("ENDED", "The sale has ended");
+        return reject("ENDED", CLOSED_SALE_MESSAGES.ENDED);
       case "paused":
         this.counters.paused++;
         return reject("PAUSED", "The sale is paused");
       case "sold_out":
         this.counters.soldOut++;
-        return reject("SOLD_OUT", "Sold out");
+        return reject("SOLD_OUT", CLOSED_SALE_MESSAGES.SOLD_OUT);
       default:
         this.counters.notStarted++;
         return reject("NOT_STARTED", "The sale has not started", {

@@ -11,15 +11,14 @@
  */
 import { and, asc, count, desc, eq, gt, inArray } from "drizzle-orm";
 import { Hono, type Context } from "hono";
-import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { failedOrders, orders, sales } from "../../db/schema.ts";
-import { connect, withDatabase, type Database } from "../../lib/db.ts";
+import { connect, databaseUnavailable, withDatabaseOrUnavailable, type Database } from "../../lib/db.ts";
 import { requireSecrets, type AdminEnv } from "../../lib/env.ts";
 import { ApiError, rejectionToError } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/ids.ts";
+import { useErrorPath, validate } from "../../lib/server/http.ts";
 import { createSaleSchema, updateSaleSchema, type FailedOrder, type Order, type OrderMessage, type ReconcileResult } from "../../lib/schemas.ts";
-import { validate } from "../gateway/validate.ts";
 import { writeAnalytics } from "./analytics.ts";
 import { requireAdminToken } from "./auth.ts";
 import { csvLine } from "./csv.ts";
@@ -44,18 +43,8 @@ function orderIdFloor(saleId: string): string {
   return saleId.replaceAll("-", "");
 }
 
-async function db<T>(c: AdminContext, work: (db: Database) => Promise<T>): Promise<T> {
-  try {
-    return await withDatabase(c.env.HYPERDRIVE, (d) => work(d), { connectTimeoutSeconds: 3 });
-  } catch (err) {
-    throw asUnavailable(err);
-  }
-}
-
-function asUnavailable(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  console.error(JSON.stringify({ worker: "admin", msg: "database error", error: String(err) }));
-  return new ApiError("UNAVAILABLE", "PostgreSQL is unavailable", undefined, { "Retry-After": "5" });
+function db<T>(c: AdminContext, work: (db: Database) => Promise<T>): Promise<T> {
+  return withDatabaseOrUnavailable(c.env.HYPERDRIVE, (d) => work(d), { worker: "admin" });
 }
 
 /** Orders live in PostgreSQL, so a sale PostgreSQL does not know has no orders to list: 404. */
@@ -145,7 +134,7 @@ async function streamCsv(c: AdminContext, saleId: string, cursor: string | undef
     await requireSaleRow(d, saleId);
     first = await ordersPage(d, saleId, after, CSV_PAGE_ROWS);
   } catch (err) {
-    throw asUnavailable(err);
+    throw databaseUnavailable(err, { worker: "admin" });
   }
   let more = first.length === CSV_PAGE_ROWS;
   if (first.length > 0) after = first[first.length - 1].id;
@@ -181,15 +170,7 @@ async function streamCsv(c: AdminContext, saleId: string, cursor: string | undef
 
 const app = new Hono<AdminApp>();
 
-app.onError((err, c) => {
-  if (err instanceof ApiError) return err.toResponse();
-  if (err instanceof HTTPException && err.status < 500) {
-    return new ApiError("VALIDATION_FAILED", err.message || "Bad request").toResponse();
-  }
-  console.error(JSON.stringify({ worker: "admin", msg: "unhandled error", path: c.req.path, error: String(err) }));
-  return new ApiError("INTERNAL", "Something went wrong on our side").toResponse();
-});
-app.notFound(() => new ApiError("NOT_FOUND", "No such route").toResponse());
+useErrorPath(app, "admin");
 
 // A body the route did not read (a 401, a pause with `{}`) is drained before the answer goes: the gateway
 // streams it over the service binding, and a body still unread once the answer is sent fails there with an
