@@ -11,14 +11,22 @@
  */
 import { and, asc, count, desc, eq, gt, inArray } from "drizzle-orm";
 import { Hono, type Context } from "hono";
-import { z } from "zod";
 import { failedOrders, orders, sales } from "../../db/schema.ts";
 import { connect, databaseUnavailable, withDatabaseOrUnavailable, type Database } from "../../lib/db.ts";
 import { requireSecrets, type AdminEnv } from "../../lib/env.ts";
 import { ApiError, rejectionToError } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/ids.ts";
 import { useErrorPath, validate } from "../../lib/server/http.ts";
-import { createSaleSchema, updateSaleSchema, type FailedOrder, type Order, type OrderMessage, type ReconcileResult } from "../../lib/schemas.ts";
+import {
+  createSaleSchema,
+  failedOrdersQuerySchema,
+  orderPageQuerySchema,
+  updateSaleSchema,
+  type FailedOrder,
+  type Order,
+  type OrderMessage,
+  type ReconcileResult,
+} from "../../lib/schemas.ts";
 import { writeAnalytics } from "./analytics.ts";
 import { requireAdminToken } from "./auth.ts";
 import { csvLine } from "./csv.ts";
@@ -96,16 +104,6 @@ function toFailedOrder(r: typeof failedOrders.$inferSelect, landedVersion: numbe
   };
 }
 
-const listQuery = z.strictObject({
-  cursor: z.string().regex(/^[0-9a-f]{48}$/, "an order id").optional(),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-  format: z.enum(["json", "csv"]).optional(),
-});
-
-const failedQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-});
-
 const CSV_COLUMNS = ["id", "saleId", "userId", "quantity", "priceCents", "status", "createdAt", "expiresAt"] as const;
 
 
@@ -168,7 +166,8 @@ async function streamCsv(c: AdminContext, saleId: string, cursor: string | undef
   });
 }
 
-const app = new Hono<AdminApp>();
+/** Exported for the route-coverage test of the OpenAPI document (test/workers/openapi.test.ts). */
+export const app = new Hono<AdminApp>();
 
 useErrorPath(app, "admin");
 
@@ -273,7 +272,7 @@ const api = new Hono<AdminApp>()
    * Keyset pagination by order id (ids sort by creation within a sale): `nextCursor` is the last id of the
    * page, or null on the last page. Stable under concurrent inserts, and every page is one index range scan.
    */
-  .get("/sales/:id/orders", validate("query", listQuery), async (c) => {
+  .get("/sales/:id/orders", validate("query", orderPageQuerySchema), async (c) => {
     const saleId = saleIdParam(c);
     const { cursor, limit = 100, format } = c.req.valid("query");
     if (format === "csv") return streamCsv(c, saleId, cursor);
@@ -312,7 +311,7 @@ const api = new Hono<AdminApp>()
     return c.json({ ...result, missingOrderIds: missing.slice(0, 100) });
   })
   /** What the dead-letter consumer gave up on, newest first, with its last error and whether it has landed since. */
-  .get("/failed-orders", validate("query", failedQuery), async (c) => {
+  .get("/failed-orders", validate("query", failedOrdersQuerySchema), async (c) => {
     const { limit = 500 } = c.req.valid("query");
     const { rows, landed } = await db(c, async (d) => {
       const rows = await d.select().from(failedOrders).orderBy(desc(failedOrders.createdAt)).limit(limit);

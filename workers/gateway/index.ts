@@ -13,6 +13,7 @@ import { withDatabase } from "../../lib/db.ts";
 import { BODY_TOO_LARGE_MESSAGE, noSuchRoute, useErrorPath } from "../../lib/server/http.ts";
 import { withTimeout } from "../../lib/server/timeout.ts";
 import { requireSecrets, type GatewayEnv } from "../../lib/env.ts";
+import { apiReference } from "./api-docs.ts";
 import { type GatewayApp } from "./context.ts";
 import { auth, me } from "./routes/auth.ts";
 import { orders } from "./routes/orders.ts";
@@ -22,7 +23,8 @@ import { startTrace } from "./trace.ts";
 const MAX_BODY_BYTES = 16 * 1024;
 const READY_TIMEOUT_MS = 1_500;
 
-const app = new Hono<GatewayApp>();
+/** Exported for the route-coverage test of the OpenAPI document (test/workers/openapi.test.ts). */
+export const app = new Hono<GatewayApp>();
 
 useErrorPath(app, "gateway");
 
@@ -98,6 +100,7 @@ app.route("/api/auth", auth);
 app.route("/api/me", me);
 app.route("/api/sales", sales);
 app.route("/api/orders", orders);
+app.route("/api", apiReference);
 
 // Merchants: the admin Worker answers these; it checks the admin token itself.
 // Its answer is re-wrapped so this Worker's middleware can add headers (a fetched Response is immutable).
