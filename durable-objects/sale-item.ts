@@ -21,7 +21,7 @@ import { CLOSED_SALE_MESSAGES, reject, type Rejection } from "../lib/errors.ts";
 import { makeOrderId } from "../lib/ids.ts";
 import type { Order, OrderMessage, OrderStatus, Sale, SaleStats, SaleStatus } from "../lib/schemas.ts";
 import type { SeckillEnv } from "../lib/env.ts";
-import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, mergeHistogram, observe, type Histogram } from "../lib/histogram.ts";
+import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, OBJECT_LATENCY_BUCKETS_MS, emptyHistogram, mergeHistogram, observe, type Histogram } from "../lib/histogram.ts";
 
 /** The sale as the object keeps it: times in epoch milliseconds. */
 export interface SaleConfig {
@@ -86,7 +86,7 @@ interface Counters {
 }
 
 /** The purchase latency histogram's upper bounds, in milliseconds of the object's own time. */
-export const LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250] as const;
+export const LATENCY_BUCKETS_MS = OBJECT_LATENCY_BUCKETS_MS;
 
 const SEND_CHUNK = 100; // Queues' sendBatch takes at most 100 messages
 const DRAIN_LIMIT = 200; // outbox rows per alarm run (short runs keep purchases flowing); the next run follows at once
