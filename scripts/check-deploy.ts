@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
 import { PRODUCTION_ENV, WORKERS, typesArgs, typesPath, type WorkerConfig } from "./lib/workers.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -50,7 +51,7 @@ function run(tool: string, args: string[], extraEnv: Record<string, string> = {}
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
     child.once("error", reject);
     // Wrangler colours its warnings whatever NO_COLOR says; plain text is what gets matched and printed.
-    child.once("close", (code) => resolve({ code: code ?? 1, output: output.replace(/\x1b\[[0-9;]*m/g, "") }));
+    child.once("close", (code) => resolve({ code: code ?? 1, output: stripVTControlCharacters(output) }));
   });
 }
 

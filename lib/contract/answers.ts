@@ -128,7 +128,7 @@ export const errorBodySchema = component(
       details: z.unknown().optional(),
     }),
   }),
-  "Every 4xx/5xx answer (docs/api.md \"Errors\")",
+  'Every 4xx/5xx answer (docs/api.md "Errors")',
 );
 
 // ---------------------------------------------------------------- the answers, route by route

@@ -135,7 +135,9 @@ function successResponses(route: ApiRoute): Record<string, Json> {
       response.description = ok.description;
     }
     if (route.setsCookie) {
-      response.headers = { "Set-Cookie": { description: "The session cookie (minishop_session)", schema: { type: "string" } } };
+      response.headers = {
+        "Set-Cookie": { description: "The session cookie (minishop_session)", schema: { type: "string" } },
+      };
     }
   }
   return out;
@@ -150,10 +152,21 @@ function operation(route: ApiRoute): Json {
     schema: { type: "string" },
   }));
   for (const [name, schema] of Object.entries(route.query?.shape ?? {})) {
-    parameters.push({ name, in: "query", required: !(schema as z.ZodType).safeParse(undefined).success, schema: inlineSchema(schema as z.ZodType) });
+    parameters.push({
+      name,
+      in: "query",
+      required: !(schema as z.ZodType).safeParse(undefined).success,
+      schema: inlineSchema(schema as z.ZodType),
+    });
   }
   for (const [name, header] of Object.entries(route.headers ?? {})) {
-    parameters.push({ name, in: "header", required: header.required ?? false, description: header.description, schema: inlineSchema(header.schema) });
+    parameters.push({
+      name,
+      in: "header",
+      required: header.required ?? false,
+      description: header.description,
+      schema: inlineSchema(header.schema),
+    });
   }
   const op: Json = {
     operationId: operationId(route),
@@ -164,7 +177,10 @@ function operation(route: ApiRoute): Json {
     responses: {
       ...successResponses(route),
       ...errorResponses(route),
-      default: { description: "Any other failure, in the contract's error body", content: { "application/json": { schema: ref("ErrorBody") } } },
+      default: {
+        description: "Any other failure, in the contract's error body",
+        content: { "application/json": { schema: ref("ErrorBody") } },
+      },
     },
   };
   if (route.body) {
@@ -184,7 +200,9 @@ function operation(route: ApiRoute): Json {
  * @example
  * const doc = buildOpenApiDocument(); doc.paths["/api/sales/{id}/purchase"].post.responses["410"]
  */
-export function buildOpenApiDocument(routes: ApiRoute[] = API_ROUTES): Json & { paths: Record<string, Record<string, Json>> } {
+export function buildOpenApiDocument(
+  routes: ApiRoute[] = API_ROUTES,
+): Json & { paths: Record<string, Record<string, Json>> } {
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of routes) {
     const path = openApiPath(route.path);

@@ -6,7 +6,13 @@
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { emptyHistogram, observe, CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, OBJECT_LATENCY_BUCKETS_MS } from "../../lib/histogram.ts";
+import {
+  emptyHistogram,
+  observe,
+  CONSUMER_BATCH_BUCKETS_MS,
+  GATEWAY_LATENCY_BUCKETS_MS,
+  OBJECT_LATENCY_BUCKETS_MS,
+} from "../../lib/histogram.ts";
 import { renderMetrics, type SaleWithStats } from "../../workers/admin/metrics.ts";
 
 function histogram(bounds: readonly number[], samplesMs: number[]) {
@@ -50,7 +56,10 @@ function promtool(text: string): { status: number | null; output: string } {
 }
 
 describe("/metrics exposition", () => {
-  const text = renderMetrics([sale("3f1c8a52-0000-4000-8000-000000000001", 'Phone "X" \\ one'), sale("3f1c8a52-0000-4000-8000-000000000002", "Kettle\nTwo")]);
+  const text = renderMetrics([
+    sale("3f1c8a52-0000-4000-8000-000000000001", 'Phone "X" \\ one'),
+    sale("3f1c8a52-0000-4000-8000-000000000002", "Kettle\nTwo"),
+  ]);
 
   it("passes promtool check metrics with no warning", () => {
     const { status, output } = promtool(text);
@@ -60,9 +69,15 @@ describe("/metrics exposition", () => {
 
   it("exposes latency in seconds: bucket bounds and sums are the milliseconds divided by 1,000", () => {
     expect(text).not.toMatch(/_ms[_{ ]/);
-    expect(text).toContain('minishop_object_purchase_latency_seconds_bucket{sale="3f1c8a52-0000-4000-8000-000000000001",title="Phone \\"X\\" \\\\ one",le="0.00025"} 1');
-    expect(text).toContain('minishop_gateway_purchase_latency_seconds_bucket{sale="3f1c8a52-0000-4000-8000-000000000001",title="Phone \\"X\\" \\\\ one",le="5"} 3');
-    expect(text).toContain('minishop_consumer_batch_latency_seconds_sum{sale="3f1c8a52-0000-4000-8000-000000000001",title="Phone \\"X\\" \\\\ one"} 30.0135');
+    expect(text).toContain(
+      'minishop_object_purchase_latency_seconds_bucket{sale="3f1c8a52-0000-4000-8000-000000000001",title="Phone \\"X\\" \\\\ one",le="0.00025"} 1',
+    );
+    expect(text).toContain(
+      'minishop_gateway_purchase_latency_seconds_bucket{sale="3f1c8a52-0000-4000-8000-000000000001",title="Phone \\"X\\" \\\\ one",le="5"} 3',
+    );
+    expect(text).toContain(
+      'minishop_consumer_batch_latency_seconds_sum{sale="3f1c8a52-0000-4000-8000-000000000001",title="Phone \\"X\\" \\\\ one"} 30.0135',
+    );
   });
 
   it("the check is real: promtool flags a histogram in milliseconds", () => {

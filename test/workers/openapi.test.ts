@@ -38,7 +38,10 @@ describe("the OpenAPI document covers the code", () => {
 
   it("describes nothing that no app serves", () => {
     const served = servedRoutes();
-    expect([...documented].filter((r) => !served.has(r)), "documented routes no app serves").toEqual([]);
+    expect(
+      [...documented].filter((r) => !served.has(r)),
+      "documented routes no app serves",
+    ).toEqual([]);
   });
 
   it("is served at /api/openapi.json, the same document as built from the table", async () => {
@@ -80,7 +83,8 @@ function routeOf(method: string, path: string): ApiRoute {
 async function expectConforms(method: string, path: string, res: Response): Promise<unknown> {
   const route = routeOf(method, path);
   const text = await res.text();
-  const body: unknown = text === "" ? null : res.headers.get("content-type")?.startsWith("application/json") ? JSON.parse(text) : text;
+  const body: unknown =
+    text === "" ? null : res.headers.get("content-type")?.startsWith("application/json") ? JSON.parse(text) : text;
   const where = `${method} ${path} → ${res.status} ${text.slice(0, 200)}`;
   const success = route.ok.filter((o) => o.status === res.status);
   if (success.length > 0) {
@@ -93,7 +97,10 @@ async function expectConforms(method: string, path: string, res: Response): Prom
     return body;
   }
   const codes = errorCodesOf(route);
-  expect(codes.map((c) => ERROR_STATUS[c]), `${where}: status not documented`).toContain(res.status);
+  expect(
+    codes.map((c) => ERROR_STATUS[c]),
+    `${where}: status not documented`,
+  ).toContain(res.status);
   const parsed = errorBodySchema.safeParse(body);
   expect(parsed.success, where).toBe(true);
   expect(codes, `${where}: error code not documented`).toContain(parsed.data!.error.code);
@@ -110,8 +117,16 @@ describe("real answers match the document", () => {
     const registered = await call("/api/auth/register", { method: "POST", body: credentials });
     const cookie = registered.headers.get("Set-Cookie")!.split(";")[0];
     await expectConforms("POST", "/api/auth/register", registered);
-    await expectConforms("POST", "/api/auth/register", await call("/api/auth/register", { method: "POST", body: credentials }));
-    await expectConforms("POST", "/api/auth/login", await call("/api/auth/login", { method: "POST", body: credentials }));
+    await expectConforms(
+      "POST",
+      "/api/auth/register",
+      await call("/api/auth/register", { method: "POST", body: credentials }),
+    );
+    await expectConforms(
+      "POST",
+      "/api/auth/login",
+      await call("/api/auth/login", { method: "POST", body: credentials }),
+    );
     await expectConforms("POST", "/api/auth/login", await call("/api/auth/login", { method: "POST", body: "{" }));
     await expectConforms("GET", "/api/me", await call("/api/me", { cookie }));
     await expectConforms("GET", "/api/me", await call("/api/me"));
@@ -122,11 +137,20 @@ describe("real answers match the document", () => {
     await expectConforms("GET", "/api/sales/:id", await call(`/api/sales/${crypto.randomUUID()}`));
 
     // Buying: accepted, replayed by key, refused twice, unauthenticated, malformed.
-    const buy = (init: RequestInit & { cookie?: string }) => call(`/api/sales/${sale.id}/purchase`, { method: "POST", ...init });
-    const first = (await expectConforms("POST", "/api/sales/:id/purchase", await buy({ cookie, headers: { "Idempotency-Key": "k1" } }))) as {
+    const buy = (init: RequestInit & { cookie?: string }) =>
+      call(`/api/sales/${sale.id}/purchase`, { method: "POST", ...init });
+    const first = (await expectConforms(
+      "POST",
+      "/api/sales/:id/purchase",
+      await buy({ cookie, headers: { "Idempotency-Key": "k1" } }),
+    )) as {
       order: { id: string };
     };
-    await expectConforms("POST", "/api/sales/:id/purchase", await buy({ cookie, headers: { "Idempotency-Key": "k1" } }));
+    await expectConforms(
+      "POST",
+      "/api/sales/:id/purchase",
+      await buy({ cookie, headers: { "Idempotency-Key": "k1" } }),
+    );
     await expectConforms("POST", "/api/sales/:id/purchase", await buy({ cookie }));
     await expectConforms("POST", "/api/sales/:id/purchase", await buy({}));
     await expectConforms("POST", "/api/sales/:id/purchase", await buy({ cookie, body: json({ quantity: 0 }) }));
@@ -136,12 +160,28 @@ describe("real answers match the document", () => {
     await expectConforms("GET", "/api/orders", await call("/api/orders", { cookie }));
     await expectConforms("GET", "/api/orders/:id", await call(`/api/orders/${orderId}`, { cookie }));
     await expectConforms("GET", "/api/orders/:id", await call(`/api/orders/${"0".repeat(48)}`, { cookie }));
-    await expectConforms("POST", "/api/orders/:id/pay", await call(`/api/orders/${orderId}/pay`, { method: "POST", cookie }));
-    await expectConforms("POST", "/api/orders/:id/pay", await call(`/api/orders/${orderId}/pay`, { method: "POST", cookie }));
-    await expectConforms("POST", "/api/orders/:id/cancel", await call(`/api/orders/${orderId}/cancel`, { method: "POST", cookie }));
+    await expectConforms(
+      "POST",
+      "/api/orders/:id/pay",
+      await call(`/api/orders/${orderId}/pay`, { method: "POST", cookie }),
+    );
+    await expectConforms(
+      "POST",
+      "/api/orders/:id/pay",
+      await call(`/api/orders/${orderId}/pay`, { method: "POST", cookie }),
+    );
+    await expectConforms(
+      "POST",
+      "/api/orders/:id/cancel",
+      await call(`/api/orders/${orderId}/cancel`, { method: "POST", cookie }),
+    );
     const other = await shopper("oas");
     const second = (await (await buy({ cookie: other.cookie })).json()) as { order: { id: string } };
-    await expectConforms("POST", "/api/orders/:id/cancel", await call(`/api/orders/${second.order.id}/cancel`, { method: "POST", cookie: other.cookie }));
+    await expectConforms(
+      "POST",
+      "/api/orders/:id/cancel",
+      await call(`/api/orders/${second.order.id}/cancel`, { method: "POST", cookie: other.cookie }),
+    );
 
     await expectConforms("POST", "/api/auth/logout", await call("/api/auth/logout", { method: "POST", cookie }));
     await expectConforms("GET", "/healthz", await call("/healthz"));
@@ -150,25 +190,67 @@ describe("real answers match the document", () => {
 
   it("a merchant's flow: create, list, read, change, pause, resume, orders (JSON and CSV), reconcile, failed orders", async () => {
     const start = Date.now() + 3_600_000;
-    const body = { title: "Documented", priceCents: 100, stock: 2, startsAt: new Date(start).toISOString(), endsAt: new Date(start + 60_000).toISOString() };
-    const created = (await expectConforms("POST", "/admin/api/sales", await call("/admin/api/sales", { method: "POST", headers: ADMIN, body: json(body) }))) as {
+    const body = {
+      title: "Documented",
+      priceCents: 100,
+      stock: 2,
+      startsAt: new Date(start).toISOString(),
+      endsAt: new Date(start + 60_000).toISOString(),
+    };
+    const created = (await expectConforms(
+      "POST",
+      "/admin/api/sales",
+      await call("/admin/api/sales", { method: "POST", headers: ADMIN, body: json(body) }),
+    )) as {
       sale: { id: string };
     };
     const id = created.sale.id;
-    await expectConforms("POST", "/admin/api/sales", await call("/admin/api/sales", { method: "POST", headers: ADMIN, body: json({ ...body, stock: 0 }) }));
-    await expectConforms("POST", "/admin/api/sales", await call("/admin/api/sales", { method: "POST", body: json(body) }));
+    await expectConforms(
+      "POST",
+      "/admin/api/sales",
+      await call("/admin/api/sales", { method: "POST", headers: ADMIN, body: json({ ...body, stock: 0 }) }),
+    );
+    await expectConforms(
+      "POST",
+      "/admin/api/sales",
+      await call("/admin/api/sales", { method: "POST", body: json(body) }),
+    );
     await expectConforms("GET", "/admin/api/sales", await call("/admin/api/sales", { headers: ADMIN }));
     await expectConforms("GET", "/admin/api/sales/:id", await call(`/admin/api/sales/${id}`, { headers: ADMIN }));
     await expectConforms("GET", "/admin/api/sales/:id", await call(`/admin/api/sales/nope`, { headers: ADMIN }));
-    await expectConforms("PATCH", "/admin/api/sales/:id", await call(`/admin/api/sales/${id}`, { method: "PATCH", headers: ADMIN, body: json({ title: "Renamed" }) }));
-    await expectConforms("POST", "/admin/api/sales/:id/pause", await call(`/admin/api/sales/${id}/pause`, { method: "POST", headers: ADMIN }));
-    await expectConforms("POST", "/admin/api/sales/:id/resume", await call(`/admin/api/sales/${id}/resume`, { method: "POST", headers: ADMIN }));
-    await expectConforms("GET", "/admin/api/sales/:id/orders", await call(`/admin/api/sales/${id}/orders?limit=5`, { headers: ADMIN }));
-    await expectConforms("GET", "/admin/api/sales/:id/orders", await call(`/admin/api/sales/${id}/orders?limit=0`, { headers: ADMIN }));
+    await expectConforms(
+      "PATCH",
+      "/admin/api/sales/:id",
+      await call(`/admin/api/sales/${id}`, { method: "PATCH", headers: ADMIN, body: json({ title: "Renamed" }) }),
+    );
+    await expectConforms(
+      "POST",
+      "/admin/api/sales/:id/pause",
+      await call(`/admin/api/sales/${id}/pause`, { method: "POST", headers: ADMIN }),
+    );
+    await expectConforms(
+      "POST",
+      "/admin/api/sales/:id/resume",
+      await call(`/admin/api/sales/${id}/resume`, { method: "POST", headers: ADMIN }),
+    );
+    await expectConforms(
+      "GET",
+      "/admin/api/sales/:id/orders",
+      await call(`/admin/api/sales/${id}/orders?limit=5`, { headers: ADMIN }),
+    );
+    await expectConforms(
+      "GET",
+      "/admin/api/sales/:id/orders",
+      await call(`/admin/api/sales/${id}/orders?limit=0`, { headers: ADMIN }),
+    );
     const csv = await call(`/admin/api/sales/${id}/orders?format=csv`, { headers: ADMIN });
     expect(csv.headers.get("content-type")).toMatch(/^text\/csv/);
     await expectConforms("GET", "/admin/api/sales/:id/orders", csv);
-    await expectConforms("POST", "/admin/api/sales/:id/reconcile", await call(`/admin/api/sales/${id}/reconcile`, { method: "POST", headers: ADMIN }));
+    await expectConforms(
+      "POST",
+      "/admin/api/sales/:id/reconcile",
+      await call(`/admin/api/sales/${id}/reconcile`, { method: "POST", headers: ADMIN }),
+    );
     await expectConforms("GET", "/admin/api/failed-orders", await call("/admin/api/failed-orders", { headers: ADMIN }));
     await expectConforms(
       "POST",

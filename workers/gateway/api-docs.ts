@@ -53,7 +53,11 @@ function operationHtml(method: string, path: string, op: Json): string {
   const answers = Object.entries(op.responses as Record<string, Json>).map(([status, r]) => {
     const content = (r.content as Record<string, { schema: Json }> | undefined) ?? {};
     const types = Object.entries(content)
-      .map(([type, c]) => (type === "application/json" ? schemaHtml(c.schema.allOf ? undefined : c.schema) || "error body" : escapeHtml(type)))
+      .map(([type, c]) =>
+        type === "application/json"
+          ? schemaHtml(c.schema.allOf ? undefined : c.schema) || "error body"
+          : escapeHtml(type),
+      )
       .join(", ");
     return `<tr><td>${escapeHtml(status)}</td><td>${prose(String(r.description))}</td><td>${types}</td></tr>`;
   });
@@ -82,7 +86,10 @@ export function renderReference(doc: ReturnType<typeof buildOpenApiDocument>): s
   });
   const toc = tags.map((t) => `<a href="#tag-${escapeHtml(t.name)}">${escapeHtml(t.name)}</a>`).join(" · ");
   const schemaList = Object.entries(schemas)
-    .map(([name, s]) => `<section id="schema-${escapeHtml(name)}"><h3>${escapeHtml(name)}</h3><pre>${escapeHtml(JSON.stringify(s, null, 2))}</pre></section>`)
+    .map(
+      ([name, s]) =>
+        `<section id="schema-${escapeHtml(name)}"><h3>${escapeHtml(name)}</h3><pre>${escapeHtml(JSON.stringify(s, null, 2))}</pre></section>`,
+    )
     .join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

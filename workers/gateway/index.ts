@@ -7,7 +7,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
-import { sql } from "drizzle-orm";
 import { ApiError } from "../../lib/errors.ts";
 import { withDatabase } from "../../lib/db.ts";
 import { BODY_TOO_LARGE_MESSAGE, noSuchRoute, useErrorPath } from "../../lib/server/http.ts";
