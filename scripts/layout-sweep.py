@@ -131,7 +131,7 @@ def split_env():
     text = text.replace(
         " * The bindings of each Worker, as their wrangler.toml files declare them.\n",
         " * What every Worker's bindings share, and the helpers that read them (secrets, production). Each Worker's own\n"
-        " * bindings are declared beside it (workers/*/env.ts, queues/env.ts), as its wrangler.toml declares them.\n",
+        " * bindings are declared beside it (workers/<name>/env.ts, queues/env.ts), as its wrangler.toml declares them.\n",
     )
     write("lib/env.ts", re.sub(r"\n{3,}", "\n\n", text))
 
@@ -279,13 +279,13 @@ def rewrite_imports(old_file, text):
 # Mentions that mean "the hand-written binding interfaces", which now sit beside each Worker.
 ENV_MENTIONS = {
     "scripts/check-deploy.ts": [
-        ("lib/env.ts's hand-written interfaces", "the Workers' hand-written binding interfaces (workers/*/env.ts, queues/env.ts)"),
+        ("lib/env.ts's hand-written interfaces", "the Workers' hand-written binding interfaces (workers/<name>/env.ts, queues/env.ts)"),
         ("`lib/env.ts disagrees with", "`the Workers' env.ts files disagree with"),
         ('"check:deploy: lib/env.ts matches', '"check:deploy: the Workers\' env.ts files match'),
     ],
     "scripts/lib/workers.ts": [("checks it against lib/env.ts", "checks it against the Worker's env.ts")],
     "types/env-consistency.ts": [
-        ("the hand-written binding interfaces of lib/env.ts", "the hand-written binding interfaces beside each Worker (workers/*/env.ts, queues/env.ts)"),
+        ("the hand-written binding interfaces of lib/env.ts", "the hand-written binding interfaces beside each Worker (workers/<name>/env.ts, queues/env.ts)"),
         ("which lib/env.ts spells out", "which workers/seckill/rpc.ts spells out"),
     ],
     "README.md": [
@@ -457,9 +457,9 @@ def main():
     write("package.json", json.dumps(pkg, indent=2, ensure_ascii=False) + "\n")
 
     os.remove(__file__)
-    subprocess.run(["git", "add", "-A"], check=True)
+    subprocess.run(["git", "add", "-A", "--", ".", ":!node_modules"], check=True)
     subprocess.run([os.path.join(ROOT, "node_modules/.bin/prettier"), "--write", ".", "--log-level", "warn"], check=True)
-    subprocess.run(["git", "add", "-A"], check=True)
+    subprocess.run(["git", "add", "-A", "--", ".", ":!node_modules"], check=True)
     print("layout-sweep: done. Next: npm run typecheck, npm run types:generate if the env types moved, npm test, commit.")
 
 
