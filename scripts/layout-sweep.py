@@ -288,6 +288,15 @@ ENV_MENTIONS = {
         ("the hand-written binding interfaces of lib/env.ts", "the hand-written binding interfaces beside each Worker (workers/<name>/env.ts, queues/env.ts)"),
         ("which lib/env.ts spells out", "which workers/seckill/rpc.ts spells out"),
     ],
+    "docs/design.md": [
+        (
+            "- `shared/` code that both Workers and web use (zod schemas, types) lives in one package folder, e.g. `lib/` — never copied.",
+            "- `lib/contract/` — what the browser may import: the zod schemas, error codes and body, ids, the answers, the route\n"
+            "  table and the OpenAPI builder; never copied. `lib/server/` — Worker-only code shared by the Workers: env helpers,\n"
+            "  database, the error path and validator, timeout, crypto, histograms. Each Worker's bindings sit beside it\n"
+            "  (`env.ts`); other Workers import only the seckill Worker's RPC type (`workers/seckill/rpc.ts`).",
+        ),
+    ],
     "README.md": [
         (
             "| `lib/` | code shared by Workers and web app: zod schemas, error body, ids, env, database |",
