@@ -12,7 +12,7 @@
 import { and, asc, count, desc, eq, gt, inArray } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { failedOrders, orders, sales, users } from "../../db/schema.ts";
-import { connect, databaseUnavailable, withDatabase, withDatabaseOrUnavailable, type Database } from "../../lib/db.ts";
+import { connect, databaseUnavailable, withDatabaseOrUnavailable, type Database } from "../../lib/db.ts";
 import { requireSecrets, type AdminEnv } from "../../lib/env.ts";
 import { ApiError, rejectionToError } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/ids.ts";
