@@ -179,6 +179,23 @@ export const failedOrdersAnswer = component(
   "FailedOrdersAnswer",
   z.object({ failedOrders: z.array(failedOrderWithPayload) }),
 );
+export const seriesAnswer = component(
+  "SeriesAnswer",
+  z.object({
+    saleId: id("sale"),
+    serverTime: time,
+    points: z
+      .array(
+        z.object({
+          t: z.number().int().describe("Epoch milliseconds"),
+          attempts: z.number().int(),
+          sold: z.number().int(),
+          rejected: z.number().int(),
+        }),
+      )
+      .describe("Cumulative counters, at most one point a second, thinned to a bounded count"),
+  }),
+);
 export const replayAnswer = component(
   "ReplayAnswer",
   z.object({

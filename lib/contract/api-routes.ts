@@ -31,6 +31,7 @@ import {
   readyAnswer,
   reconcileAnswer,
   replayAnswer,
+  seriesAnswer,
   requestComponent,
   saleAnswer,
   saleOnlyAnswer,
@@ -262,6 +263,47 @@ export const API_ROUTES: ApiRoute[] = [
     auth: "admin",
     ok: [json(200, replayAnswer)],
     errors: ["UNAVAILABLE"],
+  }),
+
+  route("POST /admin/api/sales/:id/end", {
+    tag: "merchants",
+    summary: "End a sale now (an ended sale is answered unchanged)",
+    auth: "admin",
+    ok: [json(200, saleOnlyAnswer)],
+    errors: ["UNAVAILABLE"],
+  }),
+  route("DELETE /admin/api/sales/:id", {
+    tag: "merchants",
+    summary: "Delete a sale that has no orders of any status (else end it)",
+    auth: "admin",
+    ok: [{ status: 204, description: "Deleted: the object, the catalog entry, the PostgreSQL row and the photos" }],
+    errors: ["SALE_HAS_ORDERS", "UNAVAILABLE"],
+  }),
+  route("GET /admin/api/sales/:id/series", {
+    tag: "merchants",
+    summary: "The sale's sell-through series (sold, attempts, rejections over time), kept by its object",
+    auth: "admin",
+    ok: [json(200, seriesAnswer)],
+  }),
+  route("PUT /admin/api/sales/:id/image", {
+    tag: "merchants",
+    summary: "Upload or replace the product photo: the raw PNG, JPEG or WebP body (≤ 2 MiB), checked from its bytes",
+    description: "The body is the image itself with `content-type` image/png, image/jpeg or image/webp. Each upload gets a new immutable `Sale.imageUrl`.",
+    auth: "admin",
+    ok: [json(200, saleOnlyAnswer)],
+    errors: ["UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"],
+  }),
+  route("DELETE /admin/api/sales/:id/image", {
+    tag: "merchants",
+    summary: "Remove the product photo",
+    auth: "admin",
+    ok: [json(200, saleOnlyAnswer)],
+  }),
+  route("GET /images/*", {
+    tag: "sales",
+    summary: "A product photo at its immutable URL (`Sale.imageUrl`): the uploaded bytes, cached for a year",
+    ok: [{ status: 200, mediaType: "image/*", description: "The image, `Cache-Control: public, max-age=31536000, immutable`" }],
+    errors: ["NOT_FOUND"],
   }),
 
   // Operations
