@@ -19,7 +19,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { reject, type Rejection } from "../lib/errors.ts";
 import { makeOrderId } from "../lib/ids.ts";
-import type { Order, OrderMessage, OrderStatus, Sale, SaleStats, SaleStatus } from "../lib/schemas.ts";
+import type { Order, OrderMessage, OrderStatus, Sale, SaleMode, SaleStats, SaleStatus } from "../lib/schemas.ts";
+import type { Registration } from "../lib/draw.ts";
 import type { SeckillEnv } from "../lib/env.ts";
 import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, mergeHistogram, observe, type Histogram } from "../lib/histogram.ts";
 
@@ -36,6 +37,11 @@ export interface SaleConfig {
   endsAt: number;
   paymentWindowSeconds: number;
   paused: boolean;
+  /** Draw sales and pre-registration (docs/api.md "Draw", "Registration"; docs/design.md "Draws and registration"). */
+  mode?: SaleMode;
+  drawAt?: number;
+  drawCommitment?: string;
+  registrationRequired?: boolean;
 }
 
 export interface PurchaseRequest {
@@ -131,7 +137,14 @@ const SCHEMA = `
     attempts INTEGER NOT NULL DEFAULT 0
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (next_send_at);
+  CREATE TABLE IF NOT EXISTS registrations (
+    user_id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
 `;
+
+/** Draw winners handed to `allocateDrawOrders` in one call (one group commit). */
+const ALLOCATE_LIMIT = 500;
 
 function zeroCounters(): Counters {
   return { attempts: 0, soldOut: 0, duplicate: 0, rateLimited: 0, notStarted: 0, ended: 0, paused: 0 };
@@ -223,8 +236,18 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     if (!config) return reject("NOT_FOUND", "No such sale");
     const now = this.clock();
     if (now >= config.startsAt) return reject("SALE_STARTED", "A sale cannot be changed once it has started");
+    if (patch.mode !== undefined && patch.mode !== (config.mode ?? "first_come")) {
+      return reject("VALIDATION_FAILED", "A sale's mode is chosen when it is created");
+    }
     const next = { ...config, ...patch };
     if (next.endsAt <= next.startsAt) return reject("VALIDATION_FAILED", "endsAt must be after startsAt");
+    if (next.mode === "draw" && !(next.drawAt !== undefined && next.startsAt < next.drawAt && next.drawAt < next.endsAt)) {
+      return reject("VALIDATION_FAILED", "drawAt must be after startsAt and before endsAt");
+    }
+    if (next.mode !== "draw" && patch.drawAt !== undefined) return reject("VALIDATION_FAILED", "drawAt is for draw sales only");
+    if (next.mode === "draw" && next.registrationRequired) {
+      return reject("VALIDATION_FAILED", "registration is for first-come sales only");
+    }
     const sold = config.stock - this.remaining;
     if (next.stock < sold) return reject("VALIDATION_FAILED", `stock cannot go below the ${sold} already sold`);
     this.config = next;
@@ -277,7 +300,15 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     const { attempts, ...rejected } = this.counters;
     return {
       ...this.toSale(this.clock()),
-      stats: { attempts, sold: sold ?? 0, remaining: this.remaining, rejected, outboxDepth, awaitingDatabase },
+      stats: {
+        attempts,
+        sold: sold ?? 0,
+        remaining: this.remaining,
+        rejected,
+        outboxDepth,
+        awaitingDatabase,
+        registrations: this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM registrations").one().n,
+      },
       latency: this.latency,
       gatewayLatency: this.gatewayLatency,
       consumerBatch: this.consumerBatch,
@@ -329,6 +360,9 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     this.counters.attempts++;
     this.markCountersDirty();
 
+    // A draw sale's units go only to the draw's winners (allocateDrawOrders), never to a purchase.
+    if (config.mode === "draw") return reject("NOT_ADMITTED", "This sale is a draw: enter it instead of buying");
+
     // A retry with the shopper's Idempotency-Key gets the first answer again, whatever the sale does now.
     const existingId = this.buyers.get(request.userId);
     if (existingId !== undefined) {
@@ -345,6 +379,11 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     if (status !== "live") {
       const rejection = this.rejectForStatus(status, config, now);
       return { ...rejection, saleStatus: status };
+    }
+    // Pre-registration: checked here, in the same synchronous block as the reservation below (an indexed
+    // read, no await), so no registration can change between the check and the reserve.
+    if (config.registrationRequired && !this.isRegistered(request.userId)) {
+      return reject("NOT_REGISTERED", "Only shoppers who registered before the start may buy in this sale");
     }
     const quantity = request.quantity;
     if (quantity > config.perUserLimit) {
@@ -464,6 +503,84 @@ export class SaleItem extends DurableObject<SeckillEnv> {
       );
     });
     this.countersDirty = false;
+  }
+
+  // ---------------------------------------------------------------- registration and draw
+
+  /**
+   * Registers a shopper for a sale that requires it, before its start. Kept in this object, the one that
+   * takes the shopper's purchase, so the purchase's check needs no other object and no await.
+   */
+  register(userId: string): { ok: true; created: boolean; registration: Registration } | Rejection {
+    const config = this.config;
+    if (!config) return reject("NOT_FOUND", "No such sale");
+    if (!config.registrationRequired) return reject("REGISTRATION_NOT_REQUIRED", "This sale does not need registration");
+    const found = this.registrationOf(userId);
+    const now = this.clock();
+    if (now >= config.startsAt) {
+      return reject("REGISTRATION_CLOSED", "Registration closed when the sale started", { registered: found !== null });
+    }
+    if (found) return { ok: true, created: false, registration: found };
+    this.sql.exec("INSERT INTO registrations (user_id, created_at) VALUES (?, ?)", userId, now);
+    return { ok: true, created: true, registration: { saleId: config.id, userId, createdAt: new Date(now).toISOString() } };
+  }
+
+  registrationOf(userId: string): Registration | null {
+    if (!this.config) return null;
+    const row = this.sql
+      .exec<{ created_at: number }>("SELECT created_at FROM registrations WHERE user_id = ?", userId)
+      .toArray()[0];
+    return row ? { saleId: this.config.id, userId, createdAt: new Date(row.created_at).toISOString() } : null;
+  }
+
+  private isRegistered(userId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM registrations WHERE user_id = ?", userId).toArray().length > 0;
+  }
+
+  /**
+   * Draw units: a `reserved` order of one unit for each shopper, in the order given (the draw's rank order),
+   * through the same group commit, outbox and queue as a purchase — without a purchase's checks (the draw
+   * decided who gets a unit). A shopper who has an order already gets it back and takes no stock, so a
+   * repeated call (the draw resuming after a restart) creates nothing twice; the first shopper who would need a
+   * unit when none is left stops the call. What comes back is therefore always a prefix of `userIds`.
+   */
+  async allocateDrawOrders(userIds: string[]): Promise<{ userId: string; orderId: string }[]> {
+    const config = this.config;
+    if (!config || config.mode !== "draw") return [];
+    const now = this.clock();
+    if (now >= config.endsAt) return [];
+    const out: { userId: string; orderId: string }[] = [];
+    let created = false;
+    for (const userId of userIds.slice(0, ALLOCATE_LIMIT)) {
+      const existing = this.buyers.get(userId);
+      if (existing !== undefined) {
+        out.push({ userId, orderId: existing });
+        continue;
+      }
+      if (this.remaining < 1) break;
+      this.sequence++;
+      const row: OrderRow = {
+        id: makeOrderId(config.id, this.sequence),
+        user_id: userId,
+        quantity: 1,
+        price_cents: config.priceCents,
+        status: "held",
+        created_at: now,
+        expires_at: now + config.paymentWindowSeconds * 1000,
+        version: 1,
+        persisted_version: 0,
+        idempotency_key: null,
+        trace_id: null,
+      };
+      this.remaining -= 1;
+      this.buyers.set(userId, row.id);
+      this.uncommitted.set(row.id, row);
+      created = true;
+      out.push({ userId, orderId: row.id });
+    }
+    if (this.remaining < 0) throw new Error("draw allocation oversold");
+    if (created) await this.commitPending();
+    return out;
   }
 
   getOrder(orderId: string, userId: string): OrderResult {
@@ -727,6 +844,9 @@ export class SaleItem extends DurableObject<SeckillEnv> {
       endsAt: new Date(c.endsAt).toISOString(),
       status: this.status(now),
       paymentWindowSeconds: c.paymentWindowSeconds,
+      mode: c.mode ?? "first_come",
+      registrationRequired: c.registrationRequired ?? false,
+      ...(c.mode === "draw" ? { drawAt: new Date(c.drawAt!).toISOString(), drawCommitment: c.drawCommitment } : {}),
     };
   }
 

@@ -3,6 +3,8 @@
  */
 import type { SaleCatalog } from "../durable-objects/sale-catalog.ts";
 import type { SaleItem } from "../durable-objects/sale-item.ts";
+import type { SaleDraw } from "../durable-objects/sale-draw.ts";
+import type { DrawEntries } from "../durable-objects/draw-entries.ts";
 import type { OrderMessage } from "./schemas.ts";
 import type { WorkerEntrypoint } from "cloudflare:workers";
 import type SeckillService from "../workers/seckill/index.ts";
@@ -15,6 +17,9 @@ interface Common {
 export interface SeckillEnv extends Common {
   SALE_ITEM: DurableObjectNamespace<SaleItem>;
   SALE_CATALOG: DurableObjectNamespace<SaleCatalog>;
+  /** Draw sales: the draw (one per sale) and its entry shards (docs/design.md "Draws and registration"). */
+  SALE_DRAW: DurableObjectNamespace<SaleDraw>;
+  DRAW_ENTRIES: DurableObjectNamespace<DrawEntries>;
   ORDERS: Queue<OrderMessage>;
 }
 

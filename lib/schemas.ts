@@ -6,6 +6,9 @@ import { z } from "zod";
 export const SALE_STATUSES = ["scheduled", "live", "paused", "sold_out", "ended"] as const;
 export type SaleStatus = (typeof SALE_STATUSES)[number];
 
+export const SALE_MODES = ["first_come", "draw"] as const;
+export type SaleMode = (typeof SALE_MODES)[number];
+
 export const ORDER_STATUSES = ["reserved", "confirmed", "paid", "expired", "cancelled"] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
@@ -46,12 +49,43 @@ const saleFields = {
   startsAt: isoDate,
   endsAt: isoDate,
   paymentWindowSeconds: z.number().int().min(1).max(86_400).optional(),
+  // Draw sales and pre-registration (docs/api.md "Draw", "Registration").
+  mode: z.enum(SALE_MODES).optional(),
+  drawAt: isoDate.optional(),
+  registrationRequired: z.boolean().optional(),
 };
 
-export const createSaleSchema = z.strictObject(saleFields).refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
-  message: "endsAt must be after startsAt",
-  path: ["endsAt"],
-});
+/** The rules between the draw and registration options, for a whole sale (created, or patched onto one). */
+export function drawOptionIssues(s: {
+  mode?: SaleMode;
+  drawAt?: string;
+  registrationRequired?: boolean;
+  startsAt?: string;
+  endsAt?: string;
+}): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  if (s.mode === "draw") {
+    if (s.drawAt === undefined) issues.push({ path: ["drawAt"], message: "a draw sale needs drawAt" });
+    else if (s.startsAt && s.endsAt && !(Date.parse(s.startsAt) < Date.parse(s.drawAt) && Date.parse(s.drawAt) < Date.parse(s.endsAt))) {
+      issues.push({ path: ["drawAt"], message: "drawAt must be after startsAt and before endsAt" });
+    }
+    if (s.registrationRequired) issues.push({ path: ["registrationRequired"], message: "registration is for first-come sales only" });
+  } else if (s.mode === "first_come" && s.drawAt !== undefined) {
+    issues.push({ path: ["drawAt"], message: "drawAt is for draw sales only" });
+  }
+  return issues;
+}
+
+export const createSaleSchema = z
+  .strictObject(saleFields)
+  .refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
+    message: "endsAt must be after startsAt",
+    path: ["endsAt"],
+  })
+  .superRefine((s, ctx) => {
+    const issues = drawOptionIssues({ ...s, mode: s.mode ?? "first_come" });
+    for (const issue of issues) ctx.addIssue({ code: "custom", ...issue });
+  });
 export type CreateSaleInput = z.infer<typeof createSaleSchema>;
 
 export const updateSaleSchema = z
@@ -81,6 +115,12 @@ export interface Sale {
   endsAt: string;
   status: SaleStatus;
   paymentWindowSeconds: number;
+  /** docs/api.md "Hot sales": echoed on every sale (`first_come` and false unless set). */
+  mode?: SaleMode;
+  registrationRequired?: boolean;
+  /** Draw sales only: when the draw runs, and sha256hex of its secret seed (published from creation on). */
+  drawAt?: string;
+  drawCommitment?: string;
 }
 
 export interface SaleStats {
@@ -97,6 +137,8 @@ export interface SaleStats {
   };
   outboxDepth: number;
   awaitingDatabase: number;
+  /** Shoppers registered for the sale (docs/api.md "Registration"); 0 for sales that do not require it. */
+  registrations?: number;
 }
 
 export interface Order {

@@ -21,6 +21,7 @@ import { isUuid } from "../../lib/ids.ts";
 import { createSaleSchema, updateSaleSchema, type FailedOrder, type Order, type OrderMessage, type ReconcileResult } from "../../lib/schemas.ts";
 import { validate } from "../gateway/validate.ts";
 import { writeAnalytics } from "./analytics.ts";
+import { adminDraws } from "./draws.ts";
 import { requireAdminToken } from "./auth.ts";
 import { csvLine } from "./csv.ts";
 import { CONTENT_TYPE, renderMetrics, type SaleWithStats } from "./metrics.ts";
@@ -233,6 +234,10 @@ const api = new Hono<AdminApp>()
       ...row,
       startsAt: row.startsAt.getTime(),
       endsAt: row.endsAt.getTime(),
+      // Draw sales and pre-registration live in the sale's objects (docs/design.md "Draws and registration").
+      mode: input.mode ?? "first_come",
+      registrationRequired: input.registrationRequired ?? false,
+      ...(input.mode === "draw" ? { drawAt: Date.parse(input.drawAt!) } : {}),
     });
     return c.json({ sale }, 201);
   })
@@ -249,6 +254,7 @@ const api = new Hono<AdminApp>()
       ...input,
       startsAt: input.startsAt ? Date.parse(input.startsAt) : undefined,
       endsAt: input.endsAt ? Date.parse(input.endsAt) : undefined,
+      drawAt: input.drawAt ? Date.parse(input.drawAt) : undefined,
     };
     for (const k of Object.keys(patch) as (keyof typeof patch)[]) if (patch[k] === undefined) delete patch[k];
     // The object decides (it alone knows whether the sale has started: 409 SALE_STARTED after), then
@@ -374,6 +380,7 @@ const api = new Hono<AdminApp>()
   });
 
 app.route("/admin/api", api);
+app.route("/admin/api", adminDraws);
 
 export default {
   fetch: app.fetch,
