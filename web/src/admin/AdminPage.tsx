@@ -20,6 +20,7 @@ import {
   type SaleWithStats,
 } from "./admin-api.ts";
 import { CreateSaleForm } from "./CreateSaleForm.tsx";
+import { HotSaleAdmin } from "./HotSaleAdmin.tsx";
 import { SellThroughChart, type SellThroughPoint } from "./SellThroughChart.tsx";
 
 /** Samples of `sold` per sale, taken by the 1 s refresh; kept for the page's life (10 minutes each). */
@@ -485,6 +486,7 @@ function SaleDetail({ id }: { id: string }) {
           started · {r.ended} ended · {r.paused} paused
         </p>
       </section>
+      <HotSaleAdmin sale={sale} />
       <SaleOrders saleId={sale.id} />
     </div>
   );

@@ -8,6 +8,7 @@ import { ApiFailure, describeFailure, fieldErrors } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { Alert, Field, buttonClass } from "../components/ui.tsx";
 import { adminApi } from "./admin-api.ts";
+import { HotSaleFields, hotSaleInput, initialHotSaleValues, type HotSaleValues } from "./HotSaleAdmin.tsx";
 
 /** `datetime-local` value (local time, seconds) for an instant. */
 export function toLocalInput(ms: number): string {
@@ -58,7 +59,10 @@ function initialValues(): FormValues {
   };
 }
 
-export function buildSaleInput(v: FormValues): { input?: CreateSaleInput; errors: Record<string, string> } {
+export function buildSaleInput(
+  v: FormValues,
+  hot: HotSaleValues = initialHotSaleValues(),
+): { input?: CreateSaleInput; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   const priceCents = parsePriceCents(v.price);
   if (priceCents === null) errors.price = "Enter a price like 19.99";
@@ -77,6 +81,7 @@ export function buildSaleInput(v: FormValues): { input?: CreateSaleInput; errors
     startsAt: startsAt ?? "",
     endsAt: endsAt ?? "",
     paymentWindowSeconds: int(v.paymentWindowSeconds),
+    ...hotSaleInput(hot),
   };
   const parsed = createSaleSchema.safeParse(candidate);
   if (!parsed.success) {
@@ -103,6 +108,7 @@ function humanize(field: string, message: string): string {
 
 export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void }) {
   const [values, setValues] = useState<FormValues>(initialValues);
+  const [hot, setHot] = useState<HotSaleValues>(initialHotSaleValues);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [created, setCreated] = useState<Sale | null>(null);
@@ -120,7 +126,7 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
     e.preventDefault();
     setFormError(null);
     setCreated(null);
-    const { input, errors: found } = buildSaleInput(values);
+    const { input, errors: found } = buildSaleInput(values, hot);
     setErrors(found);
     if (!input) {
       const first = Object.keys(found)[0];
@@ -132,6 +138,7 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
       const sale = await adminApi.createSale(input);
       setCreated(sale);
       setValues(initialValues());
+      setHot(initialHotSaleValues());
       onCreated(sale);
     } catch (err) {
       const fields = err instanceof ApiFailure ? fieldErrors(err.details) : {};
@@ -181,6 +188,7 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
           inputMode: "numeric",
         })}
       </div>
+      <HotSaleFields values={hot} onChange={setHot} errors={errors} />
       <div class="flex flex-wrap items-center gap-2">
         <span class="text-sm text-slate-800">Start in:</span>
         {[1, 5, 60].map((m) => (
