@@ -7,13 +7,13 @@
  * - one entry per shopper (the user id is the primary key; entering again returns the first entry);
  * - no entry from `drawAt` on, and none once the draw has asked this shard for its ranking (`closed`, stored
  *   before any ranking is computed), whatever this object's clock says;
- * - the ranking is computed once, with the one seed the draw gave (a different seed is refused), in bounded
- *   steps (`rankEntries`), and read back sorted by rank key a page at a time (`rankedPage`).
+ * - the ranking is computed with the one seed the draw gave (a different seed is refused) over this shard's own
+ *   entries (`rankEntries`), and read back sorted by rank key a page at a time (`rankedPage`).
  */
 import { DurableObject } from "cloudflare:workers";
 import { reject, type Rejection } from "../lib/errors.ts";
 import type { SeckillEnv } from "../lib/env.ts";
-import { rankKey, type RankedEntry } from "../lib/draw.ts";
+import { compareRanked, rankKey, type RankedEntry } from "../lib/draw.ts";
 
 export interface EntryShardConfig {
   saleId: string;
@@ -22,7 +22,7 @@ export interface EntryShardConfig {
   drawAt: number;
 }
 
-/** Entries hashed per `rankEntries` call, and the most a page may hold: each call stays a bounded piece of work. */
+/** Rank keys computed per slice, and the most a page may hold. */
 const RANK_STEP = 5_000;
 const PAGE_LIMIT = 5_000;
 
@@ -31,18 +31,11 @@ const SCHEMA = `
     id INTEGER PRIMARY KEY CHECK (id = 1),
     config TEXT NOT NULL,
     closed INTEGER NOT NULL DEFAULT 0,
-    seed TEXT,
-    ranked_through TEXT NOT NULL DEFAULT '',
-    ranking_done INTEGER NOT NULL DEFAULT 0
+    seed TEXT
   );
   CREATE TABLE IF NOT EXISTS entries (
     user_id TEXT PRIMARY KEY,
     created_at INTEGER NOT NULL
-  ) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS ranked (
-    rank_key TEXT NOT NULL,
-    user_id TEXT NOT NULL,
-    PRIMARY KEY (rank_key, user_id)
   ) WITHOUT ROWID;
 `;
 
@@ -53,6 +46,8 @@ export class DrawEntries extends DurableObject<SeckillEnv> {
   private config: EntryShardConfig | null = null;
   private closed = false;
   private count = 0;
+  /** This shard's entries in rank order, once the draw has closed it (memory only; recomputed after a restart). */
+  private rankedCache: Promise<RankedEntry[]> | null = null;
   private readonly sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: SeckillEnv) {
@@ -112,63 +107,59 @@ export class DrawEntries extends DurableObject<SeckillEnv> {
   }
 
   /**
-   * Closes the shard to entries (stored first), then hashes up to RANK_STEP more entries with `seed`; true once
-   * every entry is ranked. The draw calls it until it says true; calling it after that changes nothing.
+   * Closes the shard to entries (stored first, before anything else), then ranks its entries with `seed`. The
+   * ranking is this shard's own entries sorted by rank key, kept in memory (a shard's entries are a bounded
+   * share of the draw); an instance that restarts computes it again from the stored entries and seed — the
+   * same answer, since it depends on nothing else. A different seed is refused: a shard is ranked once.
    */
   async rankEntries(seed: string): Promise<boolean> {
-    const row = this.sql
-      .exec<{ seed: string | null; ranked_through: string; ranking_done: number }>(
-        "SELECT seed, ranked_through, ranking_done FROM shard WHERE id = 1",
-      )
-      .toArray()[0];
+    const row = this.sql.exec<{ seed: string | null }>("SELECT seed FROM shard WHERE id = 1").toArray()[0];
     if (!row) throw new Error("rankEntries on a shard that was never configured");
     if (row.seed !== null && row.seed !== seed) throw new Error("a shard is ranked with one seed only");
     if (!this.closed || row.seed === null) {
       this.sql.exec("UPDATE shard SET closed = 1, seed = ? WHERE id = 1", seed);
       this.closed = true;
     }
-    if (row.ranking_done === 1) return true;
-    const users = this.sql
-      .exec<{ user_id: string }>(
-        "SELECT user_id FROM entries WHERE user_id > ? ORDER BY user_id LIMIT ?",
-        row.ranked_through,
-        RANK_STEP,
-      )
-      .toArray();
-    const done = users.length < RANK_STEP;
-    // The shard is closed (stored above), so its entries cannot change while the keys are computed.
-    const keys = await Promise.all(users.map((u) => rankKey(seed, u.user_id)));
-    const ranked = JSON.stringify(users.map((u, i) => [keys[i], u.user_id]));
-    this.ctx.storage.transactionSync(() => {
-      if (users.length > 0) {
-        this.sql.exec(
-          "INSERT OR IGNORE INTO ranked (rank_key, user_id) SELECT value ->> 0, value ->> 1 FROM json_each(?)",
-          ranked,
-        );
-      }
-      this.sql.exec(
-        "UPDATE shard SET ranked_through = ?, ranking_done = ? WHERE id = 1",
-        users.length > 0 ? users[users.length - 1].user_id : row.ranked_through,
-        done ? 1 : 0,
-      );
-    });
-    return done;
+    await this.ranking();
+    return true;
   }
 
   /** Ranked entries after `after` (null: from the first), in rank order, at most `limit` (≤ 5,000). */
-  rankedPage(after: RankedEntry | null, limit: number): RankedEntry[] {
+  async rankedPage(after: RankedEntry | null, limit: number): Promise<RankedEntry[]> {
+    const ranked = await this.ranking();
     const n = Math.max(1, Math.min(limit, PAGE_LIMIT));
-    const rows = after
-      ? this.sql.exec<{ rank_key: string; user_id: string }>(
-          "SELECT rank_key, user_id FROM ranked WHERE (rank_key, user_id) > (?, ?) ORDER BY rank_key, user_id LIMIT ?",
-          after.rankKey,
-          after.userId,
-          n,
-        )
-      : this.sql.exec<{ rank_key: string; user_id: string }>(
-          "SELECT rank_key, user_id FROM ranked ORDER BY rank_key, user_id LIMIT ?",
-          n,
-        );
-    return rows.toArray().map((r) => ({ rankKey: r.rank_key, userId: r.user_id }));
+    let from = 0;
+    if (after) {
+      // The first entry ranked after `after` (binary search: the list is sorted by compareRanked).
+      let lo = 0;
+      let hi = ranked.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareRanked(ranked[mid], after) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      from = lo;
+    }
+    return ranked.slice(from, from + n);
+  }
+
+  private ranking(): Promise<RankedEntry[]> {
+    if (this.rankedCache) return this.rankedCache;
+    const seed = this.sql.exec<{ seed: string | null }>("SELECT seed FROM shard WHERE id = 1").toArray()[0]?.seed;
+    if (!seed || !this.closed) throw new Error("the shard is not closed for the draw yet");
+    this.rankedCache = (async () => {
+      const users = this.sql.exec<{ user_id: string }>("SELECT user_id FROM entries").toArray();
+      const ranked: RankedEntry[] = new Array(users.length);
+      // The shard is closed (stored above), so its entries cannot change while the keys are computed.
+      for (let i = 0; i < users.length; i += RANK_STEP) {
+        const slice = users.slice(i, i + RANK_STEP);
+        const keys = await Promise.all(slice.map((u) => rankKey(seed, u.user_id)));
+        for (let j = 0; j < slice.length; j++) ranked[i + j] = { rankKey: keys[j], userId: slice[j].user_id };
+      }
+      ranked.sort(compareRanked);
+      return ranked;
+    })();
+    this.rankedCache.catch(() => (this.rankedCache = null));
+    return this.rankedCache;
   }
 }

@@ -19,7 +19,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { SeckillEnv, StubOf } from "../lib/env.ts";
-import { RankedMerge, sha256hex, type DrawPhase, type DrawStats, type RankedEntry } from "../lib/draw.ts";
+import { RankedMerge, compareRanked, sha256hex, type DrawPhase, type DrawStats, type RankedEntry } from "../lib/draw.ts";
 import type { DrawEntries, EntryShardConfig } from "./draw-entries.ts";
 import type { SaleItem } from "./sale-item.ts";
 
@@ -63,10 +63,8 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS ranked (
     rank INTEGER PRIMARY KEY,
     user_id TEXT NOT NULL,
-    rank_key TEXT NOT NULL,
     order_id TEXT
   );
-  CREATE INDEX IF NOT EXISTS ranked_by_user ON ranked (user_id);
   CREATE TABLE IF NOT EXISTS promotions (
     rank INTEGER PRIMARY KEY,
     user_id TEXT NOT NULL,
@@ -283,6 +281,7 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
       await this.rankShards(config, row.seed);
       this.sql.exec("UPDATE draw SET phase = 'merging', cursors = ? WHERE id = 1", JSON.stringify(Array(config.entryShards).fill(null)));
       row = this.row()!;
+      this.logStep(config, "ranked", started);
     }
     if (row.phase === "merging") {
       const done = await this.mergeShards(config, started);
@@ -290,8 +289,14 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
         await this.ctx.storage.setAlarm(this.clock());
         return;
       }
-      this.sql.exec("UPDATE draw SET phase = 'allocating' WHERE id = 1");
+      // The lookup by shopper (`resultFor`) is needed only from now on: the index is built once, over the whole
+      // ranking, instead of being kept up to date row by row during the merge.
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec("CREATE INDEX IF NOT EXISTS ranked_by_user ON ranked (user_id)");
+        this.sql.exec("UPDATE draw SET phase = 'allocating' WHERE id = 1");
+      });
       row = this.row()!;
+      this.logStep(config, "merged", started);
     }
     if (row.phase === "allocating") {
       await this.awardUnits(config, false);
@@ -309,15 +314,13 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
     if (row.awarded < row.ranked_count) await this.ctx.storage.setAlarm(Math.min(this.clock() + PROMOTE_POLL_MS, config.endsAt));
   }
 
-  /** Each shard closes and ranks its own entries, in bounded calls, all shards at once. */
+  /** Each shard closes and ranks its own entries, all shards at once. */
   private async rankShards(config: DrawConfig, seed: string): Promise<void> {
-    await Promise.all(
-      Array.from({ length: config.entryShards }, async (_, i) => {
-        const shard = this.shard(i, config.saleId);
-        for (let step = 0; step < 10_000; step++) if (await shard.rankEntries(seed)) return;
-        throw new Error(`entry shard ${i} did not finish ranking`);
-      }),
-    );
+    await Promise.all(Array.from({ length: config.entryShards }, (_, i) => this.shard(i, config.saleId).rankEntries(seed)));
+  }
+
+  private logStep(config: DrawConfig, step: string, started: number): void {
+    console.log(JSON.stringify({ msg: `draw ${step}`, saleId: config.saleId, ms: this.clock() - started }));
   }
 
   /** Merges the shards' ranked pages into the global ranking, MERGE_STEP rows per transaction; true when done. */
@@ -332,19 +335,17 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
       cursors,
     );
     let rank = row.ranked_count;
+    let previous = cursors.reduce<RankedEntry | null>((max, c) => (c && (!max || compareRanked(c, max) > 0) ? c : max), null);
     for (;;) {
       const batch = await merge.take(MERGE_STEP);
       if (batch.length === 0) return true;
-      const rows = JSON.stringify(batch.map((b, i) => [rank + i + 1, b.entry.userId, b.entry.rankKey]));
+      const rows = JSON.stringify(batch.map((b, i) => [rank + i + 1, b.entry.userId]));
       rank += batch.length;
-      const last = this.sql.exec<{ k: string | null }>("SELECT rank_key AS k FROM ranked ORDER BY rank DESC LIMIT 1").toArray()[0];
       // The merge resumes exactly where it stopped: the global ranking only ever grows in rank-key order.
-      if (last?.k && last.k > batch[0].entry.rankKey) throw new Error("merge resumed out of order");
+      if (previous && compareRanked(previous, batch[0].entry) >= 0) throw new Error("merge resumed out of order");
+      previous = batch[batch.length - 1].entry;
       this.ctx.storage.transactionSync(() => {
-        this.sql.exec(
-          "INSERT INTO ranked (rank, user_id, rank_key) SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)",
-          rows,
-        );
+        this.sql.exec("INSERT INTO ranked (rank, user_id) SELECT value ->> 0, value ->> 1 FROM json_each(?)", rows);
         this.sql.exec("UPDATE draw SET cursors = ?, ranked_count = ? WHERE id = 1", JSON.stringify(merge.cursors()), rank);
       });
       if (batch.length < MERGE_STEP) return true;

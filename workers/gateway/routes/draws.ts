@@ -48,7 +48,15 @@ export const draws = new Hono<GatewayApp>()
     const saleId = saleIdParam(c);
     const cached = drawnAnswers.get(saleId);
     if (cached) return c.body(cached, 200, { "Content-Type": "application/json" });
-    const draw = await callSeckill(c, () => c.env.SECKILL.getPublicDraw(saleId));
+    // Not under the circuit breaker's 3-second timeout: the first read of a large draw (200,000 entries) takes
+    // longer than a purchase ever should, and happens once per isolate (the answer is kept below).
+    let draw: Awaited<ReturnType<typeof c.env.SECKILL.getPublicDraw>>;
+    try {
+      draw = await c.env.SECKILL.getPublicDraw(saleId);
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "public draw failed", traceId: c.get("traceId"), saleId, error: String(err) }));
+      throw new ApiError("UNAVAILABLE", "The draw is unavailable, try again shortly", undefined, { "Retry-After": "2" });
+    }
     if (!draw) throw new ApiError("NOT_FOUND", "No such draw: the sale does not exist or is not a draw sale");
     if (!("seed" in draw)) return c.json(draw);
     const body = JSON.stringify(draw);
