@@ -117,6 +117,11 @@ describe("draw sales", () => {
     expect((await myEntry(saleId, shoppers[1].cookie)).body.entry!.state).toBe("entered");
     const outsider = await shopper("outsider");
     expect((await myEntry(saleId, outsider.cookie)).status).toBe(404);
+    // The shopper's standing in one answer, null for none.
+    const mine = await call(`/api/sales/${saleId}/me`, { cookie: outsider.cookie });
+    expect(await mine.json()).toEqual({ entry: null, registration: null });
+    const theirs = await call(`/api/sales/${saleId}/me`, { cookie: shoppers[0].cookie });
+    expect(((await theirs.json()) as { entry: Entry }).entry).toEqual({ saleId, userId: shoppers[0].userId, state: "entered" });
     const bought = await purchase(saleId, shoppers[0].cookie);
     expect(bought.status).toBe(403);
     expect(bought.body.error!.code).toBe("NOT_ADMITTED");

@@ -9,14 +9,14 @@ export async function enterDraw(saleId: string): Promise<Entry> {
   return (await apiRequest<{ entry: Entry }>(`/api/sales/${encodeURIComponent(saleId)}/entries`, { method: "POST" })).data.entry;
 }
 
+/** The shopper's entry and registration in a sale, each null when there is none (`GET /api/sales/:id/me`). */
+export async function fetchMine(saleId: string, signal?: AbortSignal): Promise<{ entry: Entry | null; registration: Registration | null }> {
+  return (await apiRequest<{ entry: Entry | null; registration: Registration | null }>(`/api/sales/${encodeURIComponent(saleId)}/me`, { signal })).data;
+}
+
 /** The shopper's entry, or null when they have not entered. */
 export async function fetchMyEntry(saleId: string, signal?: AbortSignal): Promise<Entry | null> {
-  try {
-    return (await apiRequest<{ entry: Entry }>(`/api/sales/${encodeURIComponent(saleId)}/entries/me`, { signal })).data.entry;
-  } catch (err) {
-    if (err instanceof ApiFailure && err.status === 404) return null;
-    throw err;
-  }
+  return (await fetchMine(saleId, signal)).entry;
 }
 
 export async function fetchPublicDraw(saleId: string, signal?: AbortSignal): Promise<PublicDraw> {
@@ -29,13 +29,7 @@ export async function registerForSale(saleId: string): Promise<Registration> {
 }
 
 export async function fetchMyRegistration(saleId: string, signal?: AbortSignal): Promise<Registration | null> {
-  try {
-    const path = `/api/sales/${encodeURIComponent(saleId)}/registrations/me`;
-    return (await apiRequest<{ registration: Registration }>(path, { signal })).data.registration;
-  } catch (err) {
-    if (err instanceof ApiFailure && err.status === 404) return null;
-    throw err;
-  }
+  return (await fetchMine(saleId, signal)).registration;
 }
 
 export interface Verification {

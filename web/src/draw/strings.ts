@@ -2,8 +2,8 @@
  * The words of the draw and registration screens, in English and Simplified Chinese, kept in one catalogue in
  * the same shape as the app's other catalogues (flat `"area.what": "text with {placeholders}"` keys, the
  * Chinese with exactly the English keys — the compiler checks it), so they move into the app's i18n module as
- * they are. Until then `t` picks the language the way the app does: the page's `<html lang>`, else the
- * browser's languages.
+ * they are. Until then `t` picks the language from the browser's languages (any Chinese → Simplified Chinese),
+ * else English.
  */
 const en = {
   "draw.heading": "Draw",
@@ -27,7 +27,7 @@ const en = {
   "verify.pending": "The draw has not run yet. The seed stays secret until then; its commitment is published now:",
   "verify.seed": "Seed",
   "verify.algorithm": "Algorithm",
-  "verify.entries": "{count} entries, {winners} winners, {waitlist} on the waitlist",
+  "verify.entries": "Entries: {count} · winners: {winners} · waitlist: {waitlist}",
   "verify.computing": "Recomputing… {done} of {total}",
   "verify.ok": "Verified: the seed matches the commitment and the ranking matches the published winners and waitlist.",
   "verify.badCommitment": "Mismatch: SHA-256 of the seed is not the published commitment.",
@@ -103,7 +103,6 @@ export const drawCatalogs = { en, zh };
 
 function currentLanguage(): "en" | "zh" {
   const tags: string[] = [];
-  if (typeof document !== "undefined" && document.documentElement.lang) tags.push(document.documentElement.lang);
   if (typeof navigator !== "undefined") tags.push(...(navigator.languages ?? [navigator.language ?? "en"]));
   for (const tag of tags) {
     const primary = tag.toLowerCase().split(/[-_]/)[0];

@@ -73,6 +73,18 @@ export const draws = new Hono<GatewayApp>()
     if (!result.ok) throw rejectionToError(result);
     return c.json({ registration: result.registration }, result.created ? 201 : 200);
   })
+  /**
+   * The shopper's standing in a sale in one answer — their draw entry and their registration, each null when
+   * there is none — so the web app can ask without a 404 (which browsers log as a console error).
+   */
+  .get("/:id/me", async (c) => {
+    const saleId = saleIdParam(c);
+    const user = await requireUser(c);
+    const [entry, registration] = await callSeckill(c, () =>
+      Promise.all([c.env.SECKILL.getEntry(saleId, user.id), c.env.SECKILL.getRegistration(saleId, user.id)]),
+    );
+    return c.json({ entry: "ok" in entry ? null : entry, registration });
+  })
   .get("/:id/registrations/me", async (c) => {
     const saleId = saleIdParam(c);
     const user = await requireUser(c);
