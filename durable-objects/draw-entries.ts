@@ -13,7 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { reject, type Rejection } from "../lib/errors.ts";
 import type { SeckillEnv } from "../lib/env.ts";
-import { compareRanked, rankKey, type RankedEntry } from "../lib/draw.ts";
+import { compareRanked, rankKeySync, type RankedEntry } from "../lib/draw.ts";
 
 export interface EntryShardConfig {
   saleId: string;
@@ -22,8 +22,7 @@ export interface EntryShardConfig {
   drawAt: number;
 }
 
-/** Rank keys computed per slice, and the most a page may hold. */
-const RANK_STEP = 5_000;
+/** The most a page may hold. */
 const PAGE_LIMIT = 5_000;
 
 const SCHEMA = `
@@ -151,11 +150,7 @@ export class DrawEntries extends DurableObject<SeckillEnv> {
       const users = this.sql.exec<{ user_id: string }>("SELECT user_id FROM entries").toArray();
       const ranked: RankedEntry[] = new Array(users.length);
       // The shard is closed (stored above), so its entries cannot change while the keys are computed.
-      for (let i = 0; i < users.length; i += RANK_STEP) {
-        const slice = users.slice(i, i + RANK_STEP);
-        const keys = await Promise.all(slice.map((u) => rankKey(seed, u.user_id)));
-        for (let j = 0; j < slice.length; j++) ranked[i + j] = { rankKey: keys[j], userId: slice[j].user_id };
-      }
+      for (let i = 0; i < users.length; i++) ranked[i] = { rankKey: rankKeySync(seed, users[i].user_id), userId: users[i].user_id };
       ranked.sort(compareRanked);
       return ranked;
     })();

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RankedMerge, compareRanked, homeShard, rankKey, type RankedEntry } from "../../lib/draw.ts";
+import { RankedMerge, compareRanked, homeShard, rankKey, rankKeySync, sha256hex, sha256hexSync, type RankedEntry } from "../../lib/draw.ts";
 
 function source(sorted: RankedEntry[], reads: { n: number }) {
   return async (after: RankedEntry | null, limit: number) => {
@@ -49,6 +49,7 @@ describe("RankedMerge", () => {
   it("ranks by sha256hex(seed + ':' + userId) and routes a shopper to one home shard", async () => {
     // SHA-256 of the UTF-8 text "s:u", computed independently (printf 's:u' | sha256sum).
     expect(await rankKey("s", "u")).toBe("b5aa2620005f8cafcdcb2aab6869a9dc7578d706abfa3b53bed079fcc0e2ddcc");
+    expect(rankKeySync("s", "u")).toBe("b5aa2620005f8cafcdcb2aab6869a9dc7578d706abfa3b53bed079fcc0e2ddcc");
     const counts = new Array(8).fill(0);
     for (let i = 0; i < 8000; i++) {
       const id = crypto.randomUUID();
@@ -58,5 +59,17 @@ describe("RankedMerge", () => {
     }
     // Spread: every shard gets a fair share (8,000 random ids, expected 1,000 each).
     for (const n of counts) expect(n).toBeGreaterThan(800);
+  });
+
+  it("hashes like Web Crypto: the synchronous SHA-256 the shards rank with agrees with crypto.subtle", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 300, unit: "binary" }), async (text) => {
+        expect(sha256hexSync(text)).toBe(await sha256hex(text));
+      }),
+      { numRuns: 500 },
+    );
+    // Padding edges: 55, 56 and 64 bytes, and the empty string.
+    for (const n of [0, 55, 56, 63, 64, 65, 119, 120]) expect(sha256hexSync("a".repeat(n))).toBe(await sha256hex("a".repeat(n)));
+    expect(sha256hexSync("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   });
 });
