@@ -271,5 +271,7 @@ describe("draw waitlist against a reference model", () => {
     for (const kind of ["cancel", "expire", "restart draw", "restart sale", "crash mid-promotion"]) {
       expect(executed.get(kind) ?? 0, kind).toBeGreaterThan(0);
     }
-  });
+    // Eight drawn sales and up to eighty steps, each a few object calls: ~15 s on an idle 2-core box, several
+    // times that when the box is busy.
+  }, 240_000);
 });
