@@ -139,6 +139,8 @@ export interface SaleStats {
   awaitingDatabase: number;
   /** Shoppers registered for the sale (docs/api.md "Registration"); 0 for sales that do not require it. */
   registrations?: number;
+  /** Orders PostgreSQL refused on unique (sale_id, user_id): the one-order guard failed (should stay 0). */
+  orderConflicts?: number;
 }
 
 export interface Order {
@@ -146,7 +148,12 @@ export interface Order {
   saleId: string;
   userId: string;
   quantity: number;
+  /** The order's line total (unit price × quantity), as it always was: the same figure as `totalCents`. */
   priceCents: number;
+  /** The sale's price of one unit when the order was made (docs/api.md, "Order prices"). */
+  unitPriceCents: number;
+  /** What the shopper pays: `unitPriceCents × quantity`. */
+  totalCents: number;
   status: OrderStatus;
   createdAt: string;
   expiresAt: string;

@@ -117,11 +117,11 @@ class Expire implements fc.AsyncCommand<Model, Real> {
     const rank = held[this.pick % held.length];
     const userId = m.ranking[rank - 1];
     // The payment window passes for this order (the object's clock moves past it while it looks at the order).
-    const status = await runInDurableObject(itemStub(m.saleId), (item: SaleItem) => {
+    const status = await runInDurableObject(itemStub(m.saleId), async (item: SaleItem) => {
       const clock = item.clock;
       item.clock = () => Date.now() + 901_000;
       try {
-        const found = item.getOrder(r.orderIds.get(rank)!, userId);
+        const found = await item.getOrder(r.orderIds.get(rank)!, userId);
         return found.ok ? found.order.status : null;
       } finally {
         item.clock = clock;

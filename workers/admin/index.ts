@@ -23,7 +23,7 @@ import { validate } from "../gateway/validate.ts";
 import { writeAnalytics } from "./analytics.ts";
 import { adminDraws } from "./draws.ts";
 import { requireAdminToken } from "./auth.ts";
-import { csvLine } from "./csv.ts";
+import { CSV_COLUMNS, csvLine } from "./csv.ts";
 import { CONTENT_TYPE, renderMetrics, type SaleWithStats } from "./metrics.ts";
 
 type AdminApp = { Bindings: AdminEnv };
@@ -81,6 +81,9 @@ function toOrder(row: typeof orders.$inferSelect): Order {
     userId: row.userId,
     quantity: row.quantity,
     priceCents: row.priceCents,
+    // PostgreSQL keeps the line total (orders.price_cents); one unit's price is that over the quantity.
+    unitPriceCents: row.priceCents / row.quantity,
+    totalCents: row.priceCents,
     status: row.status as Order["status"],
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
@@ -118,7 +121,7 @@ const failedQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 
-const CSV_COLUMNS = ["id", "saleId", "userId", "quantity", "priceCents", "status", "createdAt", "expiresAt"] as const;
+
 
 
 function csvRows(rows: (typeof orders.$inferSelect)[]): Uint8Array {

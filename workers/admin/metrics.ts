@@ -53,6 +53,8 @@ export function renderMetrics(sales: SaleWithStats[]): string {
   family("minishop_stock_units", "gauge", "Units put on sale.", per((s, l) => `minishop_stock_units{${l}} ${s.stock}`));
   family("minishop_outbox_depth", "gauge", "Order states in the object's outbox, not yet confirmed by PostgreSQL.", per((s, l) => `minishop_outbox_depth{${l}} ${s.stats.outboxDepth}`));
   family("minishop_orders_awaiting_database", "gauge", "Orders that PostgreSQL does not have yet.", per((s, l) => `minishop_orders_awaiting_database{${l}} ${s.stats.awaitingDatabase}`));
+  family("minishop_order_conflicts_total", "counter", "Orders PostgreSQL refused on unique (sale_id, user_id): dead-lettered, never confirmed (alert: ops/alerts.yml).",
+    per((s, l) => `minishop_order_conflicts_total{${l}} ${s.stats.orderConflicts ?? 0}`));
   family("minishop_object_purchase_latency_ms", "histogram", "Time the sale object spends on a successful purchase (since its last start).",
     per((s, l) => histogramLines("minishop_object_purchase_latency_ms", l, LATENCY_BUCKETS_MS, s.latency)));
   family("minishop_gateway_purchase_latency_ms", "histogram", "Purchase requests as the gateway answered them, every outcome (since the object's last start).",

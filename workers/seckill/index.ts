@@ -198,6 +198,11 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     await this.sale(saleId).confirmPersisted(items);
   }
 
+  /** Orders PostgreSQL refused on unique (sale_id, user_id): counted, and not re-sent (queues/consumer.ts). */
+  async reportOrderConflicts(saleId: string, items: { orderId: string; version: number }[]): Promise<void> {
+    await this.sale(saleId).reportOrderConflicts(items);
+  }
+
   /** Readiness: the catalog object answers. */
   async ping(): Promise<number> {
     return (await this.catalog().list()).length;
