@@ -56,6 +56,11 @@ export interface LeanRuntimeOptions {
   workerLogs?: boolean;
   /** Skip bundling when the bundles exist already (the bench restarts the runtime between phases). */
   reuseBuild?: boolean;
+  /**
+   * More Workers in the same workerd, each served directly on its own loopback port (the bench's empty Worker,
+   * whose `fetch` returns a constant: the runtime's own ceiling next to the gateway's `/healthz`).
+   */
+  extraWorkers?: { name: string; script: string; port: number }[];
   /** workerd's inspector (Chrome DevTools protocol) on this loopback port; off by default (it costs nothing idle). */
   inspectorPort?: number;
   log?: (message: string) => void;
@@ -181,6 +186,15 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
   });
 
   workers.push(...assetWorkers, ...limiterWorkers.values());
+  for (const extra of options.extraWorkers ?? []) {
+    workers.push({
+      name: extra.name,
+      compatibilityDate: "2026-10-01",
+      modules: true,
+      script: extra.script,
+      unsafeDirectSockets: [{ host, port: extra.port }],
+    });
+  }
 
   const workerLogs = options.workerLogs ?? true;
   // V8's garbage collection schedule for every isolate in this workerd (Miniflare reads this variable when it

@@ -13,6 +13,7 @@ export { SaleItem } from "../../durable-objects/sale-item.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 export { SaleDraw } from "../../durable-objects/sale-draw.ts";
 export { DrawEntries } from "../../durable-objects/draw-entries.ts";
+export { SaleReserve } from "../../durable-objects/sale-reserve.ts";
 export { default as SeckillService } from "../../workers/seckill/index.ts";
 
 export class AdminService extends WorkerEntrypoint<AdminEnv> {

@@ -26,6 +26,7 @@ export { SaleItem } from "../../durable-objects/sale-item.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 export { SaleDraw } from "../../durable-objects/sale-draw.ts";
 export { DrawEntries } from "../../durable-objects/draw-entries.ts";
+export { SaleReserve } from "../../durable-objects/sale-reserve.ts";
 
 /** How many sales a shopper's "my orders" looks through (newest first). */
 const ORDERS_LOOKUP_SALES = 200;
@@ -64,7 +65,13 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
    * Idempotency-Key) is the safe way to repeat a purchase.
    */
   async purchase(saleId: string, request: PurchaseRequest): Promise<PurchaseResult> {
-    return (await this.call(() => this.sale(saleId).reservePurchase(request), false)) as PurchaseResult;
+    // An overloaded object is over capacity: the shopper is told to retry (429), never given a 5xx.
+    try {
+      return (await this.sale(saleId).reservePurchase(request)) as PurchaseResult;
+    } catch (err) {
+      if (isOverloaded(err)) return reject("RATE_LIMITED", "The sale is busy, try again shortly") as PurchaseResult;
+      throw err;
+    }
   }
 
   async getSale(saleId: string): Promise<Sale | null> {

@@ -299,7 +299,7 @@ export const sales = new Hono<GatewayApp>()
     learnBuyers(saleId, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {
-      if (result.code === "UNAVAILABLE") throw rejectionToError(result, { "Retry-After": "1" });
+      if (result.code === "UNAVAILABLE" || result.code === "RATE_LIMITED") throw rejectionToError(result, { "Retry-After": "1" });
       throw rejectionToError(result);
     }
     if (result.replayed) c.header("Idempotent-Replayed", "true");
