@@ -21,10 +21,11 @@ import { DurableObject } from "cloudflare:workers";
 import { BuyersFilter, type PublishedBuyers } from "../lib/buyers-filter.ts";
 import { reject, type Rejection } from "../lib/errors.ts";
 import { makeOrderId } from "../lib/ids.ts";
-import type { Order, OrderStatus, Sale, SaleStats } from "../lib/schemas.ts";
+import type { Order, OrderStatus, Sale, SaleStats, SeriesPoint } from "../lib/schemas.ts";
 import type { SeckillEnv } from "../lib/env.ts";
 import type { Histogram } from "../lib/histogram.ts";
 import { invariant } from "./sale-item/invariants.ts";
+import { SellThroughSeries } from "./sell-through-series.ts";
 import { createSale, drawPatchError, readSale, saveConfig, saveConfigAndRemaining, saleStatus, toSale, upgradeSchema, type SaleConfig } from "./sale-item/lifecycle.ts";
 import { dueForExpiry, holdingUnits, isDue, publicStatus, readOrder, toOrder, writeStatusChange, type OrderRow } from "./sale-item/orders.ts";
 import {
@@ -81,6 +82,8 @@ export class SaleItem extends DurableObject<SeckillEnv> {
   private sequence = 0;
   private readonly telemetry = new Telemetry();
   private readonly alarms = new AlarmSchedule(() => this.ctx.storage);
+  /** Sold, attempts and rejections over time, for the merchant's chart (sell-through-series.ts); with the sale. */
+  private series: SellThroughSeries | null = null;
 
   constructor(ctx: DurableObjectState, env: SeckillEnv) {
     super(ctx, env);
@@ -127,6 +130,7 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     this.telemetry.load(stored.counters);
     const ledger = new StockLedger(stored.config.stock, derived);
     this.sale = this.makeLoaded(stored.config, ledger, buyers, filter, filterVersion);
+    this.series = new SellThroughSeries(this.sql);
     this.assertInvariants();
   }
 
@@ -207,6 +211,8 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     createSale(this.ctx.storage, full, this.telemetry.serialize());
     this.sequence = 0;
     this.sale = this.makeLoaded(full, new StockLedger(full.stock, full.stock), new Map(), BuyersFilter.sized(full.stock), 0);
+    this.series = new SellThroughSeries(this.sql);
+    this.series.record(this.clock(), this.seriesValues());
     return toSale(full, full.stock, this.clock());
   }
 
@@ -261,12 +267,86 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     if (!s) return null;
     const awaitingDatabase = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders WHERE persisted_version = 0").one().n;
     const { attempts, orderConflicts, ...rejected } = this.telemetry.counters;
+    const held = { units: 0, revenueCents: 0 };
+    const paid = { units: 0, revenueCents: 0 };
+    for (const r of this.sql.exec<{ status: string; units: number; cents: number }>(
+      "SELECT status, sum(quantity) AS units, sum(price_cents) AS cents FROM orders WHERE status IN ('held', 'paid') GROUP BY status",
+    )) {
+      Object.assign(r.status === "paid" ? paid : held, { units: r.units, revenueCents: r.cents });
+    }
     return {
       ...toSale(s.config, s.ledger.available, this.clock()),
-      stats: { attempts, sold: holdingUnits(this.sql), remaining: s.ledger.available, rejected, outboxDepth: outboxDepth(this.sql), awaitingDatabase, orderConflicts, registrations: countRegistrations(this.sql) },
+      stats: { attempts, sold: held.units + paid.units, remaining: s.ledger.available, rejected, outboxDepth: outboxDepth(this.sql), awaitingDatabase, orderConflicts, held, paid, registrations: countRegistrations(this.sql) },
       latency: this.telemetry.latency,
       gatewayLatency: this.telemetry.gatewayLatency,
       consumerBatch: this.telemetry.consumerBatch,
+    };
+  }
+
+  /** The sell-through series for the merchant's chart (see sell-through-series.ts), current values last. */
+  getSeries(): SeriesPoint[] | null {
+    if (!this.sale || !this.series) return null;
+    return this.series.points(this.clock(), this.seriesValues());
+  }
+
+  /** Sets or clears the product photo's URL (any time: a photo changes nothing a purchase depends on). */
+  setImage(imageUrl: string | null): { ok: true; sale: Sale; previous: string | null } | Rejection {
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
+    const previous = s.config.imageUrl ?? null;
+    const { imageUrl: _old, ...rest } = s.config;
+    const next: SaleConfig = imageUrl === null ? rest : { ...rest, imageUrl };
+    saveConfig(this.sql, next);
+    s.config = next;
+    return { ok: true, sale: toSale(next, s.ledger.available, this.clock()), previous };
+  }
+
+  /**
+   * Ends the sale now: nothing can be bought from here on (held orders can still be paid or cancelled, as
+   * after any end). A sale that has not started ends before it starts. Ending an ended sale changes nothing.
+   */
+  endNow(): { ok: true; sale: Sale } | Rejection {
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
+    const now = this.clock();
+    if (now >= s.config.endsAt) return { ok: true, sale: toSale(s.config, s.ledger.available, now) };
+    const next = { ...s.config, startsAt: Math.min(s.config.startsAt, now), endsAt: now };
+    saveConfig(this.sql, next);
+    s.config = next;
+    return { ok: true, sale: toSale(next, s.ledger.available, now) };
+  }
+
+  /**
+   * Deletes the sale and everything the object stores, but only while it has no order at all (held, paid,
+   * expired or cancelled, written or still in a round): an order is a shopper's record and PostgreSQL's, and
+   * must stay. The check and forgetting the sale in memory happen with no `await` in between, so no purchase
+   * can slip in after the check; then the storage is wiped, and the object is as one never initialised (S7).
+   */
+  async deleteIfNoOrders(): Promise<{ ok: true; imageUrl: string | null } | Rejection> {
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
+    const written = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders").one().n;
+    const orderCount = Math.max(written, s.buyers.size);
+    if (orderCount > 0) {
+      return reject("SALE_HAS_ORDERS", "The sale has orders: end it instead of deleting it", { orders: orderCount });
+    }
+    this.sale = null;
+    this.series = null;
+    this.sequence = 0;
+    await this.ctx.storage.deleteAlarm();
+    this.alarms.at = null;
+    await this.ctx.storage.deleteAll();
+    return { ok: true, imageUrl: s.config.imageUrl ?? null };
+  }
+
+  /** The series' values now: units held or paid (stock less what storage and rounds hold), attempts, rejections. */
+  private seriesValues(): { attempts: number; sold: number; rejected: number } {
+    const s = this.sale!;
+    const { attempts, orderConflicts: _c, ...rejected } = this.telemetry.counters;
+    return {
+      attempts,
+      sold: s.config.stock - s.ledger.available,
+      rejected: Object.values(rejected).reduce((a, b) => a + b, 0),
     };
   }
 
@@ -453,6 +533,7 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     }
     const sent = await drainOutbox(this.sql, this.env.ORDERS, s.config.id, now, this.clock);
     if (this.telemetry.dirty) this.telemetry.persist(this.sql);
+    if (this.sale) this.series?.record(this.clock(), this.seriesValues());
     const later = this.clock();
     const next = nextWakeAt(this.sql, later, this.telemetry.dirty ? later + COUNTER_FLUSH_MS : null);
     // A full drain goes on at once; otherwise what was committed meanwhile waits for the next window.

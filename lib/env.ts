@@ -44,6 +44,8 @@ export interface GatewayEnv extends Common {
   ADMIN: Fetcher;
   HYPERDRIVE: Hyperdrive;
   ASSETS?: Fetcher;
+  /** Product photos (R2), served at /images/* (workers/gateway/images.ts). */
+  IMAGES: R2Bucket;
   SESSION_SECRET?: string;
   PURCHASE_LIMITER?: RateLimit;
   AUTH_LIMITER?: RateLimit;
@@ -62,6 +64,8 @@ export interface GatewayEnv extends Common {
 export interface AdminEnv extends Common {
   SECKILL: SeckillRpc;
   HYPERDRIVE: Hyperdrive;
+  /** Product photos (R2), written by PUT /admin/api/sales/:id/image (images.ts). */
+  IMAGES: R2Bucket;
   ADMIN_TOKEN?: string;
   /** Workers Analytics Engine dataset "minishop_metrics" (bound in production only). */
   METRICS_AE?: AnalyticsEngineDataset;

@@ -24,6 +24,8 @@ export interface SaleConfig {
   drawAt?: number;
   drawCommitment?: string;
   registrationRequired?: boolean;
+  /** The product photo's URL (docs/api.md "Product image"); the bytes live in R2, not here. */
+  imageUrl?: string;
 }
 
 /** Pre-registered shoppers (registration.ts); keyed by user id, so the purchase's check is one indexed read. */
@@ -154,5 +156,6 @@ export function toSale(config: SaleConfig, available: number, now: number): Sale
     mode: config.mode ?? "first_come",
     registrationRequired: config.registrationRequired ?? false,
     ...(config.mode === "draw" ? { drawAt: new Date(config.drawAt!).toISOString(), drawCommitment: config.drawCommitment } : {}),
+    ...(config.imageUrl ? { imageUrl: config.imageUrl } : {}),
   };
 }

@@ -215,8 +215,9 @@ describe("GET /metrics", () => {
     expect((await purchase(early.id, bob.cookie)).status).toBe(403);
     expect((await scrape(early.id)).rejected("notStarted")).toBe(1);
 
-    // ended: a sale that is over.
-    const over = await createSale({ startsInSeconds: -120, durationSeconds: 60, title: title("Ended metrics") });
+    // ended: a sale that is over (ended early by the merchant: a sale cannot be created already over).
+    const over = await createSale({ title: title("Ended metrics") });
+    expect((await call(`/admin/api/sales/${over.id}/end`, { method: "POST", headers: ADMIN })).status).toBe(200);
     expect((await purchase(over.id, bob.cookie)).status).toBe(403);
     const e = await scrapeUntil(over.id, "an ended refusal", (m) => m.rejected("ended") === 1);
     expect(e.value("minishop_sale_status", { status: "ended" })).toBe(1);

@@ -125,7 +125,8 @@ describe("orders from PostgreSQL", () => {
     // A header, then one CRLF-terminated line per order, in id order, each with the order's fields.
     const lines = text.split("\r\n");
     expect(lines.pop()).toBe("");
-    expect(lines[0]).toBe("id,saleId,userId,quantity,unitPriceCents,totalCents,status,createdAt,expiresAt");
+    // (`username` last: the shopper's name, joined from users; these rows were written with no account.)
+    expect(lines[0]).toBe("id,saleId,userId,quantity,unitPriceCents,totalCents,status,createdAt,expiresAt,username");
     expect(lines.length).toBe(1 + 3_210);
     const rows = lines.slice(1).map((l) => l.split(","));
     expect(rows.map((r) => r[0])).toEqual(ids);
@@ -136,7 +137,7 @@ describe("orders from PostgreSQL", () => {
     // A sale with no orders is just the header.
     const empty = await createSale();
     expect(await (await call(`/admin/api/sales/${empty.id}/orders?format=csv`, { headers: ADMIN })).text()).toBe(
-      "id,saleId,userId,quantity,unitPriceCents,totalCents,status,createdAt,expiresAt\r\n",
+      "id,saleId,userId,quantity,unitPriceCents,totalCents,status,createdAt,expiresAt,username\r\n",
     );
   });
 

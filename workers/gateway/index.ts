@@ -13,6 +13,8 @@ import { ApiError } from "../../lib/errors.ts";
 import { withDatabase, withTimeout } from "../../lib/db.ts";
 import { requireSecrets, type GatewayEnv } from "../../lib/env.ts";
 import { type GatewayApp } from "./context.ts";
+import { MAX_IMAGE_BYTES, isImageUpload } from "../../lib/images.ts";
+import { images } from "./images.ts";
 import { auth, me } from "./routes/auth.ts";
 import { orders } from "./routes/orders.ts";
 import { answerIfClosed, sales } from "./routes/sales.ts";
@@ -74,14 +76,21 @@ app.use(async (c, next) => {
   await next();
 });
 
-app.use(
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError("PAYLOAD_TOO_LARGE", "The body is over 16 KiB");
-    },
-  }),
-);
+const defaultBodyLimit = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new ApiError("PAYLOAD_TOO_LARGE", "The body is over 16 KiB");
+  },
+});
+// The one exception (docs/api.md "Product image"): a product photo upload may carry up to 2 MiB. Only that
+// method and path; the admin Worker checks the token, the size again and the bytes.
+const imageBodyLimit = bodyLimit({
+  maxSize: MAX_IMAGE_BYTES,
+  onError: () => {
+    throw new ApiError("PAYLOAD_TOO_LARGE", "The image is over 2 MiB");
+  },
+});
+app.use((c, next) => (isImageUpload(c.req.method, c.req.path) ? imageBodyLimit(c, next) : defaultBodyLimit(c, next)));
 
 app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -111,6 +120,7 @@ app.route("/api/me", me);
 app.route("/api/sales", sales);
 app.route("/api/sales", draws);
 app.route("/api/orders", orders);
+app.route("/images", images);
 
 // Merchants: the admin Worker answers these; it checks the admin token itself.
 // Its answer is re-wrapped so this Worker's middleware can add headers (a fetched Response is immutable).

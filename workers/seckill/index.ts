@@ -181,6 +181,25 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     return await this.sale(saleId).setPaused(paused);
   }
 
+  async setImage(saleId: string, imageUrl: string | null) {
+    return await this.sale(saleId).setImage(imageUrl);
+  }
+
+  async endSale(saleId: string) {
+    return await this.sale(saleId).endNow();
+  }
+
+  /** Deletes a sale with no orders: the object first (it refuses if it has any), then the catalog entry. */
+  async deleteSale(saleId: string) {
+    const result = await this.sale(saleId).deleteIfNoOrders();
+    if (result.ok) await this.catalog().unregister(saleId);
+    return result;
+  }
+
+  async getSeries(saleId: string) {
+    return await this.sale(saleId).getSeries();
+  }
+
   async getStats(saleId: string) {
     return await this.sale(saleId).getStats();
   }
