@@ -36,6 +36,15 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/**
+ * The messages of the two "closed sale" answers, written once: the sale's object gives them, and the gateway
+ * gives the same ones when it answers from its memory of the object's verdict.
+ */
+export const CLOSED_SALE_MESSAGES = {
+  SOLD_OUT: "Sold out",
+  ENDED: "The sale has ended",
+} as const satisfies Partial<Record<ErrorCode, string>>;
+
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }

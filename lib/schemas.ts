@@ -224,3 +224,17 @@ export interface ReconcileResult {
 export interface AdminOrder extends Order {
   username: string | null;
 }
+
+// ---------------------------------------------------------------- admin API queries
+
+/** GET /admin/api/sales/:id/orders: keyset pagination by order id, or the whole sale as CSV. */
+export const orderPageQuerySchema = z.strictObject({
+  cursor: z.string().regex(/^[0-9a-f]{48}$/, "an order id").optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  format: z.enum(["json", "csv"]).optional(),
+});
+
+/** GET /admin/api/failed-orders. */
+export const failedOrdersQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});

@@ -123,7 +123,7 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
   });
 }
 
-async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx: ExecutionContext) {
+async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv, _ctx: ExecutionContext) {
   await withDatabase(env.HYPERDRIVE, async (db) => {
     for (const m of batch.messages) {
       if (!isOrderMessage(m.body)) {

@@ -627,7 +627,6 @@ async function main() {
       openOrders.push({ orderId: order.id, userId: order.userId });
     } catch {}
   };
-  const warmCount = Math.round(rate * 2);
   await quiesce(workerdPid);
   // Two seconds of the same schedule first (not in the latency figures; their orders are matched too).
   await openLoop({

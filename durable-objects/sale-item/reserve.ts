@@ -14,7 +14,7 @@
  * durable (S3: every 202 is durable). A round whose write throws leaves nothing in storage and gives its units
  * and buyers back in memory.
  */
-import { reject } from "../../lib/errors.ts";
+import { CLOSED_SALE_MESSAGES, reject } from "../../lib/errors.ts";
 import type { PublishedBuyers } from "../../lib/buyers-filter.ts";
 import type { Order, SaleStatus } from "../../lib/schemas.ts";
 import type { Rejection } from "../../lib/errors.ts";
@@ -215,11 +215,11 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
   const status = saleStatus(config, s.ledger.available, now);
   switch (status) {
     case "ended":
-      return { kind: "answer", result: { ...reject("ENDED", "The sale has ended"), saleStatus: status }, counted: "ended" };
+      return { kind: "answer", result: { ...reject("ENDED", CLOSED_SALE_MESSAGES.ENDED), saleStatus: status }, counted: "ended" };
     case "paused":
       return { kind: "answer", result: { ...reject("PAUSED", "The sale is paused"), saleStatus: status }, counted: "paused" };
     case "sold_out":
-      return { kind: "answer", result: { ...reject("SOLD_OUT", "Sold out"), saleStatus: status }, counted: "soldOut" };
+      return { kind: "answer", result: { ...reject("SOLD_OUT", CLOSED_SALE_MESSAGES.SOLD_OUT), saleStatus: status }, counted: "soldOut" };
     case "scheduled":
       return {
         kind: "answer",

@@ -3,7 +3,7 @@
  * than on every request, and latency histograms kept in memory only (a restart starts them from zero).
  * Nothing here moves stock or orders; its one write touches the `counters` column alone.
  */
-import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, mergeHistogram, observe, type Histogram } from "../../lib/histogram.ts";
+import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, OBJECT_LATENCY_BUCKETS_MS, emptyHistogram, mergeHistogram, observe, type Histogram } from "../../lib/histogram.ts";
 
 export interface Counters {
   attempts: number;
@@ -18,7 +18,7 @@ export interface Counters {
 }
 
 /** The purchase latency histogram's upper bounds, in milliseconds of the object's own time. */
-export const LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250] as const;
+export const LATENCY_BUCKETS_MS = OBJECT_LATENCY_BUCKETS_MS;
 
 export function zeroCounters(): Counters {
   return { attempts: 0, soldOut: 0, duplicate: 0, rateLimited: 0, notStarted: 0, ended: 0, paused: 0, orderConflicts: 0 };

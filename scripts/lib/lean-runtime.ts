@@ -24,17 +24,13 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:f
 import { createRequire } from "node:module";
 import path from "node:path";
 import { ROOT } from "./postgres.ts";
+import { SERVING_ORDER } from "./workers.ts";
 
 /** V8 flags for workerd (see the comment where they are applied). */
 export const V8_FLAGS = ["--predictable-gc-schedule"];
 
-/** The Workers, in start order; the first is the public entry. */
-export const WORKER_CONFIGS = [
-  { id: "gateway", config: "wrangler.toml" },
-  { id: "seckill", config: "workers/seckill/wrangler.toml" },
-  { id: "admin", config: "workers/admin/wrangler.toml" },
-  { id: "consumer", config: "queues/wrangler.toml" },
-] as const;
+/** The Workers, in start order (scripts/lib/workers.ts); the first is the public entry. */
+export const WORKER_CONFIGS = SERVING_ORDER;
 
 export interface LeanRuntimeOptions {
   /** Where the gateway listens (loopback). */

@@ -11,15 +11,16 @@
  */
 import { and, asc, count, desc, eq, gt, inArray } from "drizzle-orm";
 import { Hono, type Context } from "hono";
-import { HTTPException } from "hono/http-exception";
-import { z } from "zod";
 import { failedOrders, orders, sales, users } from "../../db/schema.ts";
-import { connect, withDatabase, type Database } from "../../lib/db.ts";
+import { connect, databaseUnavailable, withDatabaseOrUnavailable, type Database } from "../../lib/db.ts";
 import { requireSecrets, type AdminEnv } from "../../lib/env.ts";
 import { ApiError, rejectionToError } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/ids.ts";
+import { useErrorPath, validate } from "../../lib/server/http.ts";
 import {
   createSaleSchema,
+  failedOrdersQuerySchema,
+  orderPageQuerySchema,
   updateSaleSchema,
   type AdminOrder,
   type FailedOrder,
@@ -27,7 +28,6 @@ import {
   type OrderMessage,
   type ReconcileResult,
 } from "../../lib/schemas.ts";
-import { validate } from "../gateway/validate.ts";
 import { writeAnalytics } from "./analytics.ts";
 import { adminDraws } from "./draws.ts";
 import { requireAdminToken } from "./auth.ts";
@@ -54,18 +54,8 @@ function orderIdFloor(saleId: string): string {
   return saleId.replaceAll("-", "");
 }
 
-async function db<T>(c: AdminContext, work: (db: Database) => Promise<T>): Promise<T> {
-  try {
-    return await withDatabase(c.env.HYPERDRIVE, (d) => work(d), { connectTimeoutSeconds: 3 });
-  } catch (err) {
-    throw asUnavailable(err);
-  }
-}
-
-function asUnavailable(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  console.error(JSON.stringify({ worker: "admin", msg: "database error", error: String(err) }));
-  return new ApiError("UNAVAILABLE", "PostgreSQL is unavailable", undefined, { "Retry-After": "5" });
+function db<T>(c: AdminContext, work: (db: Database) => Promise<T>): Promise<T> {
+  return withDatabaseOrUnavailable(c.env.HYPERDRIVE, (d) => work(d), { worker: "admin" });
 }
 
 /** Orders live in PostgreSQL, so a sale PostgreSQL does not know has no orders to list: 404. */
@@ -128,16 +118,6 @@ function toFailedOrder(r: typeof failedOrders.$inferSelect, landedVersion: numbe
   };
 }
 
-const listQuery = z.strictObject({
-  cursor: z.string().regex(/^[0-9a-f]{48}$/, "an order id").optional(),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-  format: z.enum(["json", "csv"]).optional(),
-});
-
-const failedQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-});
-
 
 function csvRows(rows: OrderWithUsername[]): Uint8Array {
   return encoder.encode(
@@ -164,7 +144,7 @@ async function streamCsv(c: AdminContext, saleId: string, cursor: string | undef
     await requireSaleRow(d, saleId);
     first = await ordersPage(d, saleId, after, CSV_PAGE_ROWS);
   } catch (err) {
-    throw asUnavailable(err);
+    throw databaseUnavailable(err, { worker: "admin" });
   }
   let more = first.length === CSV_PAGE_ROWS;
   if (first.length > 0) after = first[first.length - 1].order.id;
@@ -198,17 +178,10 @@ async function streamCsv(c: AdminContext, saleId: string, cursor: string | undef
   });
 }
 
-const app = new Hono<AdminApp>();
+/** Exported for the route-coverage test of the OpenAPI document (test/workers/openapi.test.ts). */
+export const app = new Hono<AdminApp>();
 
-app.onError((err, c) => {
-  if (err instanceof ApiError) return err.toResponse();
-  if (err instanceof HTTPException && err.status < 500) {
-    return new ApiError("VALIDATION_FAILED", err.message || "Bad request").toResponse();
-  }
-  console.error(JSON.stringify({ worker: "admin", msg: "unhandled error", path: c.req.path, error: String(err) }));
-  return new ApiError("INTERNAL", "Something went wrong on our side").toResponse();
-});
-app.notFound(() => new ApiError("NOT_FOUND", "No such route").toResponse());
+useErrorPath(app, "admin");
 
 // A body the route did not read (a 401, a pause with `{}`) is drained before the answer goes: the gateway
 // streams it over the service binding, and a body still unread once the answer is sent fails there with an
@@ -380,7 +353,7 @@ const api = new Hono<AdminApp>()
    * Keyset pagination by order id (ids sort by creation within a sale): `nextCursor` is the last id of the
    * page, or null on the last page. Stable under concurrent inserts, and every page is one index range scan.
    */
-  .get("/sales/:id/orders", validate("query", listQuery), async (c) => {
+  .get("/sales/:id/orders", validate("query", orderPageQuerySchema), async (c) => {
     const saleId = saleIdParam(c);
     const { cursor, limit = 100, format } = c.req.valid("query");
     if (format === "csv") return streamCsv(c, saleId, cursor);
@@ -433,7 +406,7 @@ const api = new Hono<AdminApp>()
     return c.json({ ...result, missingOrderIds: missing.slice(0, 100) });
   })
   /** What the dead-letter consumer gave up on, newest first, with its last error and whether it has landed since. */
-  .get("/failed-orders", validate("query", failedQuery), async (c) => {
+  .get("/failed-orders", validate("query", failedOrdersQuerySchema), async (c) => {
     const { limit = 500 } = c.req.valid("query");
     const { rows, landed } = await db(c, async (d) => {
       const rows = await d.select().from(failedOrders).orderBy(desc(failedOrders.createdAt)).limit(limit);

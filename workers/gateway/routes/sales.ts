@@ -5,7 +5,7 @@
  * the sale's object.
  */
 import { Hono, type Next } from "hono";
-import { ApiError, rejectionToError } from "../../../lib/errors.ts";
+import { ApiError, CLOSED_SALE_MESSAGES, rejectionToError } from "../../../lib/errors.ts";
 import { isUuid } from "../../../lib/ids.ts";
 import { idempotencyKeySchema, purchaseSchema, type Sale } from "../../../lib/schemas.ts";
 import type { PublishedBuyers } from "../../../lib/buyers-filter.ts";
@@ -37,7 +37,9 @@ function notFound(): ApiError {
 }
 
 function closedError(reason: ClosedReason): ApiError {
-  return reason === "ended" ? new ApiError("ENDED", "The sale has ended") : new ApiError("SOLD_OUT", "Sold out");
+  return reason === "ended"
+    ? new ApiError("ENDED", CLOSED_SALE_MESSAGES.ENDED)
+    : new ApiError("SOLD_OUT", CLOSED_SALE_MESSAGES.SOLD_OUT);
 }
 
 /** The same answers as `closedError(reason).toResponse()`, with the body serialised once per isolate. */
