@@ -56,6 +56,10 @@ export const saleSchema = component(
     status: z.enum(SALE_STATUSES),
     paymentWindowSeconds: z.number().int().min(1),
     imageUrl: z.string().optional().describe("The product photo: a new URL per upload"),
+    mode: z.enum(["first_come", "draw"]).optional().describe("docs/api.md \"Draw\": `first_come` unless set"),
+    registrationRequired: z.boolean().optional().describe("docs/api.md \"Registration\": false unless set"),
+    drawAt: time.optional().describe("Draw sales only: when the draw runs"),
+    drawCommitment: z.string().optional().describe("Draw sales only: sha256hex of the draw's secret seed"),
   }),
 );
 
@@ -94,6 +98,7 @@ export const saleStatsSchema = component(
     orderConflicts: z.number().int().optional(),
     held: z.object({ units: z.number().int(), revenueCents: z.number().int() }).optional(),
     paid: z.object({ units: z.number().int(), revenueCents: z.number().int() }).optional(),
+    registrations: z.number().int().optional().describe("Shoppers registered for the sale (docs/api.md \"Registration\")"),
   }),
 );
 
