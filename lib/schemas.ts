@@ -238,3 +238,9 @@ export const orderPageQuerySchema = z.strictObject({
 export const failedOrdersQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
+
+/** `GET /admin/api/sales/:id/draw/ranking` (docs/api.md "Draws and registration: details"). */
+export const drawRankingQuerySchema = z.strictObject({
+  from: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});

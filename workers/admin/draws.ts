@@ -4,17 +4,14 @@
  * Draw orders are ordinary orders of the sale's object, so orders, reconcile and replay need nothing new.
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AdminEnv } from "../../lib/env.ts";
 import { ApiError } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/ids.ts";
+import { drawRankingQuerySchema } from "../../lib/schemas.ts";
 import type { EntryState } from "../../lib/draw.ts";
 import { validate } from "../gateway/validate.ts";
 
-const rankingQuery = z.strictObject({
-  from: z.coerce.number().int().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-});
+const rankingQuery = drawRankingQuerySchema;
 
 function saleIdOf(id: string | undefined): string {
   if (!id || !isUuid(id)) throw new ApiError("NOT_FOUND", "No such sale");
