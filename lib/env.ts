@@ -3,6 +3,8 @@
  */
 import type { SaleCatalog } from "../durable-objects/sale-catalog.ts";
 import type { SaleItem } from "../durable-objects/sale-item.ts";
+import type { SaleDraw } from "../durable-objects/sale-draw.ts";
+import type { DrawEntries } from "../durable-objects/draw-entries.ts";
 import type { SaleReserve } from "../durable-objects/sale-reserve.ts";
 import type { OrderMessage } from "./schemas.ts";
 import type { WorkerEntrypoint } from "cloudflare:workers";
@@ -16,6 +18,9 @@ interface Common {
 export interface SeckillEnv extends Common {
   SALE_ITEM: DurableObjectNamespace<SaleItem>;
   SALE_CATALOG: DurableObjectNamespace<SaleCatalog>;
+  /** Draw sales: the draw (one per sale) and its entry shards (docs/design.md "Draws and registration"). */
+  SALE_DRAW: DurableObjectNamespace<SaleDraw>;
+  DRAW_ENTRIES: DurableObjectNamespace<DrawEntries>;
   /** Stock coordinators of sharded sales (docs/design.md, "Hot sales"). */
   SALE_RESERVE: DurableObjectNamespace<SaleReserve>;
   ORDERS: Queue<OrderMessage>;

@@ -5,17 +5,21 @@ interface __BaseEnv_SeckillBindings {
 	ENVIRONMENT: "production" | "development";
 	SALE_ITEM: DurableObjectNamespace<import("../workers/seckill/index").SaleItem>;
 	SALE_CATALOG: DurableObjectNamespace<import("../workers/seckill/index").SaleCatalog>;
+	SALE_DRAW: DurableObjectNamespace<import("../workers/seckill/index").SaleDraw>;
+	DRAW_ENTRIES: DurableObjectNamespace<import("../workers/seckill/index").DrawEntries>;
 	SALE_RESERVE: DurableObjectNamespace<import("../workers/seckill/index").SaleReserve>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
-		durableNamespaces: "SaleItem" | "SaleCatalog" | "SaleReserve";
+		durableNamespaces: "SaleItem" | "SaleCatalog" | "SaleReserve" | "SaleDraw" | "DrawEntries";
 	}
 	interface ProductionEnv {
 		ORDERS: Queue;
 		ENVIRONMENT: "production";
 		SALE_ITEM: DurableObjectNamespace<import("../workers/seckill/index").SaleItem>;
 		SALE_CATALOG: DurableObjectNamespace<import("../workers/seckill/index").SaleCatalog>;
+		SALE_DRAW: DurableObjectNamespace<import("../workers/seckill/index").SaleDraw>;
+		DRAW_ENTRIES: DurableObjectNamespace<import("../workers/seckill/index").DrawEntries>;
 		SALE_RESERVE: DurableObjectNamespace<import("../workers/seckill/index").SaleReserve>;
 	}
 	interface Env extends __BaseEnv_SeckillBindings {}

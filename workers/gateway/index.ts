@@ -19,6 +19,7 @@ import { images } from "./images.ts";
 import { auth, me } from "./routes/auth.ts";
 import { orders } from "./routes/orders.ts";
 import { answerIfClosed, sales } from "./routes/sales.ts";
+import { draws } from "./routes/draws.ts";
 import { startTrace } from "./trace.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -107,6 +108,7 @@ app.get("/readyz", async (c) => {
 app.route("/api/auth", auth);
 app.route("/api/me", me);
 app.route("/api/sales", sales);
+app.route("/api/sales", draws);
 app.route("/api/orders", orders);
 app.route("/images", images);
 app.route("/api", apiReference);
