@@ -2,7 +2,7 @@
  * `npm run simulate`: a deterministic, seeded discrete-event simulation of one hot sale at Cloudflare scale
  * (docs/capacity.md, "Simulating a hot sale"). It drives the project's real admission, routing and stock modules
  * (lib/hot/) against a model of the platform (scripts/lib/sim/sale.ts) whose service times come from
- * bench/latest.json.
+ * bench/sim-costs.json (the idle-machine bench figures it was calibrated on).
  *
  *   npm run simulate -- --shoppers 200000 --stock 20000 --isolates 500 --shards auto --attempts-per-second 20000 --seed 1 --json
  *
@@ -68,7 +68,7 @@ if (shardsFlag !== "auto" && shardsFlag > 64) {
   console.error("--shards must be 1..64 or auto");
   process.exit(2);
 }
-const bench = JSON.parse(readFileSync(new URL("../bench/latest.json", import.meta.url), "utf8"));
+const bench = JSON.parse(readFileSync(new URL("../bench/sim-costs.json", import.meta.url), "utf8"));
 const started = performance.now();
 const result = runSimulation({
   shoppers: positiveInt("shoppers", values.shoppers),

@@ -308,12 +308,6 @@ export const API_ROUTES: ApiRoute[] = [
     auth: "admin",
     ok: [json(200, saleOnlyAnswer)],
   }),
-  route("GET /images/*", {
-    tag: "sales",
-    summary: "A product photo at its immutable URL (`Sale.imageUrl`): the uploaded bytes, cached for a year",
-    ok: [{ status: 200, mediaType: "image/*", description: "The image, `Cache-Control: public, max-age=31536000, immutable`" }],
-    errors: ["NOT_FOUND"],
-  }),
 
   // Operations
   route("GET /healthz", { tag: "operations", summary: "Liveness: the process serves", ok: [json(200, healthAnswer)] }),

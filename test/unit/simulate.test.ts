@@ -8,7 +8,7 @@ import { modelFromBench, runSimulation, type SimulationParams, type SimulationRe
  * object under its ceiling, each queue under 5,000 msg/s. The invariant Σ local + reserve + in transit + sold =
  * stock is checked inside the run after every stock change (a broken one throws).
  */
-const costs = modelFromBench(JSON.parse(readFileSync(new URL("../../bench/latest.json", import.meta.url), "utf8")));
+const costs = modelFromBench(JSON.parse(readFileSync(new URL("../../bench/sim-costs.json", import.meta.url), "utf8")));
 
 function simulate(params: Omit<SimulationParams, "costs">): SimulationResult {
   return runSimulation({ ...params, costs });

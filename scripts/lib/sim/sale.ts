@@ -61,7 +61,7 @@ interface BenchFigures {
 }
 
 /**
- * Service times from `bench/latest.json` (one workerd on 2 cores, every Worker on one thread):
+ * Service times from `bench/sim-costs.json` (an idle-machine `npm run bench`) (one workerd on 2 cores, every Worker on one thread):
  * - the object's share of a purchase is purchase CPU − no-op CPU (1/purchase.rps − 1/noop.rps), an upper bound
  *   (it still includes the session and body work of the gateway);
  * - an accepted purchase costs at least 1000/softLimitRps ms: Cloudflare gives ~1,000 requests/s per object,
