@@ -8,7 +8,13 @@
  */
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { openSocket } from "./pg-socket.ts";
 import * as schema from "../db/schema.ts";
+
+function wantsTls(url: string): boolean {
+  const mode = new URL(url).searchParams.get("sslmode");
+  return mode !== null && mode !== "disable";
+}
 
 export function connect(hyperdrive: Hyperdrive, options: { connectTimeoutSeconds?: number } = {}) {
   const sql = postgres(hyperdrive.connectionString, {
@@ -19,21 +25,34 @@ export function connect(hyperdrive: Hyperdrive, options: { connectTimeoutSeconds
     prepare: false,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     onnotice: () => {},
+    // Our socket: the same as postgres.js's own on workerd, without its unhandled rejections (lib/pg-socket.ts).
+    ...(wantsTls(hyperdrive.connectionString) ? {} : ({ socket: openSocket } as object)),
   });
   return { sql, db: drizzle(sql, { schema }) };
 }
 
 export type Database = ReturnType<typeof connect>["db"];
 
-/** Runs `work` with a fresh client (see above for why it is not ended). */
+/**
+ * Runs `work` with a fresh client (see above for why it is not ended). With `timeoutMs`, a PostgreSQL that
+ * accepts the connection and then answers nothing (hung, frozen) fails the call after that long instead of
+ * holding it for ever.
+ */
 export async function withDatabase<T>(
   hyperdrive: Hyperdrive,
   work: (db: Database, sql: postgres.Sql) => Promise<T>,
-  options?: { connectTimeoutSeconds?: number },
+  options?: { connectTimeoutSeconds?: number; timeoutMs?: number; what?: string },
 ): Promise<T> {
+  if (options?.timeoutMs === undefined) {
+    const { sql, db } = connect(hyperdrive, options);
+    return await work(db, sql);
+  }
   const { sql, db } = connect(hyperdrive, options);
-  return await work(db, sql);
+  return await withTimeout(work(db, sql), options.timeoutMs, options.what ?? "PostgreSQL");
 }
+
+/** A database call that got no answer in time. */
+export class DatabaseTimeout extends Error {}
 
 /** Rejects after `ms`: postgres.js can wait long on a dead server despite connect_timeout. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -41,7 +60,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return Promise.race([
     promise,
     new Promise<never>((_, rejectPromise) => {
-      timer = setTimeout(() => rejectPromise(new Error(`${what} timed out after ${ms} ms`)), ms);
+      timer = setTimeout(() => rejectPromise(new DatabaseTimeout(`${what} timed out after ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }

@@ -12,7 +12,7 @@ import { failedOrders } from "../db/schema.ts";
 import { describeDatabaseError, isStatementError, withDatabase } from "../lib/db.ts";
 import type { ConsumerEnv } from "../lib/env.ts";
 import type { OrderMessage } from "../lib/schemas.ts";
-import { DEAD_LETTER_QUEUE_SUFFIX, confirmationsBySale, persistOrderStates, retryDelaySeconds } from "./persist.ts";
+import { BATCH_TIMEOUT_MS, DEAD_LETTER_QUEUE_SUFFIX, confirmationsBySale, persistOrderStates, retryDelaySeconds } from "./persist.ts";
 
 function log(fields: Record<string, unknown>) {
   console.log(JSON.stringify({ worker: "consumer", ...fields }));
@@ -50,6 +50,7 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
   }) as Message<OrderMessage>[];
   if (valid.length === 0) return;
 
+  let timedOut = false;
   await withDatabase(env.HYPERDRIVE, async (db) => {
     const committed: Message<OrderMessage>[] = [];
     try {
@@ -70,12 +71,16 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
         }
       }
     }
+    // Given up on already (the batch timed out and went back to the queue): the redelivery acks it.
+    if (timedOut) return;
     await confirmToObjects(env, committed.map((m) => m.body));
     for (const m of committed) m.ack();
     if (committed.length > 0) ctx.waitUntil(recordBatchLatency(env, committed.map((m) => m.body), Date.now() - started));
     log({ msg: "batch", queue: batch.queue, size: valid.length, committed: committed.length, ms: Date.now() - started });
-  }).catch((err: unknown) => {
-    // No connection at all: PostgreSQL is down. Everything goes back with a delay.
+  }, { timeoutMs: BATCH_TIMEOUT_MS, what: "order batch" }).catch((err: unknown) => {
+    // No connection at all, or no answer in time: PostgreSQL is down or hung. Everything goes back with a delay
+    // (the writes are idempotent, so a batch that commits after all is harmless when it comes again).
+    timedOut = true;
     log({ msg: "database unavailable", size: valid.length, error: describeDatabaseError(err) });
     for (const m of valid) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
   });
@@ -105,7 +110,7 @@ async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv
       }
       m.ack();
     }
-  }).catch((err: unknown) => {
+  }, { timeoutMs: BATCH_TIMEOUT_MS, what: "dead-letter batch" }).catch((err: unknown) => {
     log({ msg: "dead-letter consumer: database unavailable", error: describeDatabaseError(err) });
     for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
   });

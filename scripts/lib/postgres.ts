@@ -17,6 +17,8 @@ export const MIGRATIONS = path.join(ROOT, "db/migrations");
 export interface Database {
   url: string;
   embedded: boolean;
+  /** The embedded server's process (to pause it with SIGSTOP in fault tests); absent for DATABASE_URL. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`,
     embedded: true,
+    pid: child.pid,
     stop: () => stopChild(child),
   };
 }

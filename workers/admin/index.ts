@@ -14,7 +14,8 @@ import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { failedOrders, orders, sales } from "../../db/schema.ts";
-import { connect, withDatabase, type Database } from "../../lib/db.ts";
+import { connect, withDatabase, withTimeout, type Database } from "../../lib/db.ts";
+import { checkReadiness } from "../../lib/readiness.ts";
 import { requireSecrets, type AdminEnv } from "../../lib/env.ts";
 import { ApiError, rejectionToError } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/ids.ts";
@@ -44,12 +45,28 @@ function orderIdFloor(saleId: string): string {
   return saleId.replaceAll("-", "");
 }
 
+/**
+ * A merchant's call to PostgreSQL never hangs: a database that accepts connections and then answers nothing
+ * (frozen, overloaded) is a `503 UNAVAILABLE` after this long, not a request that waits for ever.
+ */
+export const ADMIN_DB_TIMEOUT_MS = 5_000;
+
 async function db<T>(c: AdminContext, work: (db: Database) => Promise<T>): Promise<T> {
   try {
-    return await withDatabase(c.env.HYPERDRIVE, (d) => work(d), { connectTimeoutSeconds: 3 });
+    return await withDatabase(c.env.HYPERDRIVE, (d) => work(d), { connectTimeoutSeconds: 3, timeoutMs: ADMIN_DB_TIMEOUT_MS });
   } catch (err) {
     throw asUnavailable(err);
   }
+}
+
+/**
+ * A sale id of the right shape that the catalog knows; anything else is a 404 before any object is reached,
+ * so no route creates an object (or its storage) for an id that names nothing (docs/api.md "More").
+ */
+async function knownSaleIdParam(c: AdminContext): Promise<string> {
+  const id = saleIdParam(c);
+  if (!(await c.env.SECKILL.hasSale(id))) throw new ApiError("NOT_FOUND", "No such sale");
+  return id;
 }
 
 function asUnavailable(err: unknown): ApiError {
@@ -138,12 +155,13 @@ function csvRows(rows: (typeof orders.$inferSelect)[]): Uint8Array {
  * 200 that breaks off; a failure later on aborts the stream (the client sees a truncated download).
  */
 async function streamCsv(c: AdminContext, saleId: string, cursor: string | undefined): Promise<Response> {
+  // Each page gets an answer in time or the export fails (503 before the first byte, a cut-off stream after).
   const { db: d } = connect(c.env.HYPERDRIVE, { connectTimeoutSeconds: 3 });
+  const page = <T,>(work: Promise<T>) => withTimeout(work, ADMIN_DB_TIMEOUT_MS, "PostgreSQL");
   let after = cursor ?? orderIdFloor(saleId);
   let first: (typeof orders.$inferSelect)[];
   try {
-    await requireSaleRow(d, saleId);
-    first = await ordersPage(d, saleId, after, CSV_PAGE_ROWS);
+    first = await page(requireSaleRow(d, saleId).then(() => ordersPage(d, saleId, after, CSV_PAGE_ROWS)));
   } catch (err) {
     throw asUnavailable(err);
   }
@@ -157,7 +175,7 @@ async function streamCsv(c: AdminContext, saleId: string, cursor: string | undef
     },
     async pull(controller) {
       try {
-        const rows = await ordersPage(d, saleId, after, CSV_PAGE_ROWS);
+        const rows = await page(ordersPage(d, saleId, after, CSV_PAGE_ROWS));
         if (rows.length > 0) {
           after = rows[rows.length - 1].id;
           controller.enqueue(csvRows(rows));
@@ -211,6 +229,12 @@ app.get("/metrics", async (c) => {
 });
 
 const api = new Hono<AdminApp>()
+  /** What `/readyz` does not say publicly: which check failed and how (docs/api.md "Hardening"). */
+  .get("/readiness", async (c) => {
+    const { ready, checks, errors } = await checkReadiness(c.env);
+    if (ready) return c.json({ status: "ok", checks }, 200, { "Cache-Control": "no-store" });
+    throw new ApiError("UNAVAILABLE", `Not ready: ${Object.keys(errors).join(", ")}`, { checks, errors }, { "Retry-After": "5" });
+  })
   .post("/sales", validate("json", createSaleSchema), async (c) => {
     const input = c.req.valid("json");
     const id = crypto.randomUUID();
@@ -238,12 +262,12 @@ const api = new Hono<AdminApp>()
   })
   .get("/sales", async (c) => c.json({ sales: (await c.env.SECKILL.listStats()).map(toAdminSale) }))
   .get("/sales/:id", async (c) => {
-    const sale = await c.env.SECKILL.getStats(saleIdParam(c));
+    const sale = await c.env.SECKILL.getStats(await knownSaleIdParam(c));
     if (!sale) throw new ApiError("NOT_FOUND", "No such sale");
     return c.json({ sale: toAdminSale(sale) });
   })
   .patch("/sales/:id", validate("json", updateSaleSchema), async (c) => {
-    const id = saleIdParam(c);
+    const id = await knownSaleIdParam(c);
     const input = c.req.valid("json");
     const patch = {
       ...input,
@@ -279,12 +303,12 @@ const api = new Hono<AdminApp>()
   // verdict (only sold out and ended, for ≤ 1 s), so the next purchase sees it; GET /api/sales/:id follows
   // within its 500 ms cache.
   .post("/sales/:id/pause", async (c) => {
-    const result = await c.env.SECKILL.setPaused(saleIdParam(c), true);
+    const result = await c.env.SECKILL.setPaused(await knownSaleIdParam(c), true);
     if (!result.ok) throw rejectionToError(result);
     return c.json({ sale: result.sale });
   })
   .post("/sales/:id/resume", async (c) => {
-    const result = await c.env.SECKILL.setPaused(saleIdParam(c), false);
+    const result = await c.env.SECKILL.setPaused(await knownSaleIdParam(c), false);
     if (!result.ok) throw rejectionToError(result);
     return c.json({ sale: result.sale });
   })
@@ -304,8 +328,7 @@ const api = new Hono<AdminApp>()
     return c.json({ orders: page.map(toOrder), nextCursor: rows.length > limit ? page[page.length - 1].id : null });
   })
   .post("/sales/:id/reconcile", async (c) => {
-    const saleId = saleIdParam(c);
-    if (!(await c.env.SECKILL.getSale(saleId))) throw new ApiError("NOT_FOUND", "No such sale");
+    const saleId = await knownSaleIdParam(c);
     let after = "";
     let ledgerSold = 0;
     const missing: string[] = [];

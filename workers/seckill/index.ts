@@ -10,6 +10,7 @@ import type { SeckillEnv, StubOf } from "../../lib/env.ts";
 import type { Order, Sale } from "../../lib/schemas.ts";
 import type { Histogram } from "../../lib/histogram.ts";
 import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+import { holdShard, type AccountGuard, type HoldGrant, type LoginLimits, type SessionChange } from "../../durable-objects/account-guard.ts";
 import type {
   SaleItem,
   LedgerEntry,
@@ -21,6 +22,7 @@ import type {
 
 export { SaleItem } from "../../durable-objects/sale-item.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+export { AccountGuard } from "../../durable-objects/account-guard.ts";
 
 /** How many sales a shopper's "my orders" looks through (newest first). */
 const ORDERS_LOOKUP_SALES = 200;
@@ -64,6 +66,16 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   async getSale(saleId: string): Promise<Sale | null> {
     return (await this.sale(saleId).getSale()) as Sale | null;
+  }
+
+  /** Whether the catalog lists this sale: asked before any call that would reach (and create) its object. */
+  async hasSale(saleId: string): Promise<boolean> {
+    return (await this.catalog().list()).includes(saleId);
+  }
+
+  /** Every sale id, newest first: the gateway's per-isolate set of known sales (workers/gateway/known-sales.ts). */
+  async saleIds(): Promise<string[]> {
+    return await this.catalog().list();
   }
 
   async listSales(): Promise<Sale[]> {
@@ -133,6 +145,52 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   async requeue(saleId: string, orderIds: string[]): Promise<number> {
     return await this.sale(saleId).requeue(orderIds);
+  }
+
+  // ---------------------------------------------------------------- accounts (durable-objects/account-guard.ts)
+
+  private guard(name: string): StubOf<AccountGuard> {
+    return this.env.ACCOUNT_GUARD.get(this.env.ACCOUNT_GUARD.idFromName(name)) as unknown as StubOf<AccountGuard>;
+  }
+
+  async revokeSession(sid: string, expiresAt: number): Promise<number> {
+    return await this.guard("sessions").revokeSession(sid, expiresAt);
+  }
+
+  async revokeAllSessions(userId: string, expiresAt: number): Promise<{ seq: number; at: number }> {
+    return await this.guard("sessions").revokeAllSessions(userId, expiresAt);
+  }
+
+  async sessionChanges(after: number): Promise<{ changes: SessionChange[]; last: number; more: boolean }> {
+    return (await this.guard("sessions").sessionChanges(after)) as { changes: SessionChange[]; last: number; more: boolean };
+  }
+
+  async loginRetryAfter(client: string, username: string, limits: LoginLimits): Promise<number> {
+    return await this.guard(`login:${client}`).loginRetryAfter(username, limits);
+  }
+
+  async loginResult(client: string, username: string, ok: boolean, limits: LoginLimits): Promise<void> {
+    await this.guard(`login:${client}`).loginResult(username, ok, limits);
+  }
+
+  private holds(userId: string): StubOf<AccountGuard> {
+    return this.guard(`holds:${holdShard(userId)}`);
+  }
+
+  async acquireHold(userId: string, cap: number, saleIdHex: string): Promise<HoldGrant> {
+    return (await this.holds(userId).acquireHold(userId, cap, saleIdHex)) as HoldGrant;
+  }
+
+  async settleHold(userId: string, token: string, orderId: string, expiresAt: number): Promise<void> {
+    await this.holds(userId).settleHold(userId, token, orderId, expiresAt);
+  }
+
+  async releaseHold(userId: string, token: string): Promise<void> {
+    await this.holds(userId).releaseHold(userId, token);
+  }
+
+  async endHold(userId: string, orderId: string): Promise<void> {
+    await this.holds(userId).endHold(userId, orderId);
   }
 
   // ---------------------------------------------------------------- pipeline
