@@ -10,6 +10,7 @@
  */
 import { failedOrders } from "../db/schema.ts";
 import { describeDatabaseError, isStatementError, withDatabase } from "../lib/db.ts";
+import { chaosOf } from "../lib/chaos.ts";
 import type { ConsumerEnv } from "../lib/env.ts";
 import type { OrderMessage } from "../lib/schemas.ts";
 import { BATCH_TIMEOUT_MS, DEAD_LETTER_QUEUE_SUFFIX, confirmationsBySale, persistOrderStates, retryDelaySeconds } from "./persist.ts";
@@ -49,6 +50,13 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
     return false;
   }) as Message<OrderMessage>[];
   if (valid.length === 0) return;
+  const chaos = chaosOf(env);
+  if (chaos && Math.random() < chaos.consumerFailRate) {
+    // `npm run chaos` (lib/chaos.ts): this batch fails before anything is written; all of it comes back.
+    log({ msg: "chaos: batch fails", size: valid.length });
+    for (const m of valid) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+    return;
+  }
 
   let timedOut = false;
   await withDatabase(env.HYPERDRIVE, async (db) => {

@@ -86,7 +86,8 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   const exited = new Promise<never>((_, reject) =>
     child.once("exit", (code) => reject(new Error(`pglite-server exited with ${code} before it listened`))),
   );
-  await Promise.race([waitForPort(options.port), exited]);
+  // A new data directory takes ~3 s to initialise on a quiet machine, ~30 s on a loaded one.
+  await Promise.race([waitForPort(options.port, "127.0.0.1", 120_000), exited]);
   exited.catch(() => {});
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`,

@@ -5,7 +5,7 @@
  * instantiated per purchase. Without the binding it goes through the seckill Worker as before. Either way the
  * object is the only writer of the sale, so nothing about the invariants depends on which path is taken.
  */
-import { isOverloaded, reject } from "../../lib/errors.ts";
+import { isOverloaded, isRetryable, reject } from "../../lib/errors.ts";
 import type { GatewayEnv, StubOf } from "../../lib/env.ts";
 import type { PurchaseRequest, PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
 
@@ -38,6 +38,13 @@ export async function reserveAtObject(env: GatewayEnvWithObjects, saleId: string
     return (await stub.reservePurchase(request)) as PurchaseResult;
   } catch (err) {
     if (isOverloaded(err)) return reject("UNAVAILABLE", "The sale is overloaded, try again shortly");
+    // The object was reset under the call (a restart, a deploy): with an Idempotency-Key the purchase is safe to
+    // send once more — if the first attempt committed, the object answers it again (the same order), else it is
+    // made now. Without a key it is not repeated (the first attempt may have committed).
+    if (request.idempotencyKey !== undefined && isRetryable(err)) {
+      const again = namespace.get(objectId(namespace, saleId)) as unknown as StubOf<SaleItem>;
+      return (await again.reservePurchase(request)) as PurchaseResult;
+    }
     throw err;
   }
 }

@@ -12,7 +12,6 @@ import type { Histogram } from "../../lib/histogram.ts";
 import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 import { holdShard, type AccountGuard, type HoldGrant, type LoginLimits, type SessionChange } from "../../durable-objects/account-guard.ts";
 import type {
-  SaleItem,
   LedgerEntry,
   OrderResult,
   PurchaseRequest,
@@ -20,9 +19,48 @@ import type {
   SaleConfig,
 } from "../../durable-objects/sale-item.ts";
 
-export { SaleItem } from "../../durable-objects/sale-item.ts";
+import { SaleItem as SaleItemCore } from "../../durable-objects/sale-item.ts";
+import { chaosOf, sendRefusedNow, type Chaos } from "../../lib/chaos.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 export { AccountGuard } from "../../durable-objects/account-guard.ts";
+
+/**
+ * The SaleItem this Worker hosts: the object of durable-objects/sale-item.ts, plus the faults `npm run chaos`
+ * injects (lib/chaos.ts) — only with ENVIRONMENT=development and a CHAOS var; otherwise exactly the object.
+ */
+export class SaleItem extends SaleItemCore {
+  private readonly chaos: Chaos | null;
+  private lastRestart = Date.now();
+
+  constructor(ctx: DurableObjectState, env: SeckillEnv) {
+    const chaos = chaosOf(env);
+    super(ctx, chaos ? withRefusingQueue(env, chaos) : env);
+    this.chaos = chaos;
+  }
+
+  override async reservePurchase(request: PurchaseRequest): Promise<PurchaseResult> {
+    const answer = super.reservePurchase(request);
+    const chaos = this.chaos;
+    if (chaos && chaos.restartEveryMs > 0 && Date.now() - this.lastRestart >= chaos.restartEveryMs) {
+      this.lastRestart = Date.now();
+      // The purchase is reserved in memory and its group commit has started: reset the object now.
+      console.log(JSON.stringify({ msg: "chaos: SaleItem restarts mid-commit" }));
+      setTimeout(() => this.ctx.abort("chaos: restart mid-commit"), 0);
+    }
+    return await answer;
+  }
+}
+
+function withRefusingQueue(env: SeckillEnv, chaos: Chaos): SeckillEnv {
+  if (chaos.sendPeriodMs === 0) return env;
+  const queue = env.ORDERS;
+  const refusing = {
+    send: (...args: Parameters<typeof queue.send>) => (sendRefusedNow(chaos) ? Promise.reject(new Error("chaos: queue refuses")) : queue.send(...args)),
+    sendBatch: (...args: Parameters<typeof queue.sendBatch>) =>
+      sendRefusedNow(chaos) ? Promise.reject(new Error("chaos: queue refuses sendBatch")) : queue.sendBatch(...args),
+  } as typeof queue;
+  return { ...env, ORDERS: refusing };
+}
 
 /** How many sales a shopper's "my orders" looks through (newest first). */
 const ORDERS_LOOKUP_SALES = 200;
