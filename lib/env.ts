@@ -20,6 +20,7 @@ interface Common {
 }
 
 export interface SeckillEnv extends Common {
+  /** Hosted as workers/seckill/index.ts's SaleItem: the same class plus `npm run chaos`'s faults (no new members). */
   SALE_ITEM: DurableObjectNamespace<SaleItem>;
   SALE_CATALOG: DurableObjectNamespace<SaleCatalog>;
   /** Sessions' revocation feed, sign-in throttles, unpaid holds (durable-objects/account-guard.ts). */

@@ -5,9 +5,6 @@
  * hang), sign-in and sign-up answer a clear 503, /readyz says what failed; after SIGCONT every order lands.
  * Never the machine's shared PostgreSQL: the process paused is one this test started.
  */
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyMigrations, freePort, startEmbeddedPostgres } from "../../scripts/lib/postgres.ts";
@@ -30,17 +27,21 @@ async function timed(client: Client, method: string, pathname: string, body?: un
 
 describe("PostgreSQL frozen mid-sale (SIGSTOP)", () => {
   it("keeps selling, answers 503 in time where PostgreSQL is needed, and lands every order after SIGCONT", async () => {
-    const pg = await startEmbeddedPostgres({ dataDir: mkdtempSync(path.join(os.tmpdir(), "minishop-pg-")), port: await freePort(), quiet: true });
+    const step = (what: string) => console.log(`[hung-database] ${what}`);
+    const pg = await startEmbeddedPostgres({ dataDir: "memory://", port: await freePort(), quiet: true });
+    step("PostgreSQL up");
     const pid = pg.pid!;
     cleanup.push(async () => {
       try {
         process.kill(pid, "SIGCONT");
+    step("PostgreSQL thawed");
       } catch {}
       await pg.stop();
     });
     await applyMigrations(pg.url);
     const stack = await startStack({ env: { DATABASE_URL: pg.url, SKIP_WEB_BUILD: "1" } });
     cleanup.push(() => stack.crash());
+    step("stack up");
 
     // Before: a sale, shoppers with accounts (accounts live in PostgreSQL), one order that lands.
     const sale = await createSale(stack.url, 20);
@@ -55,6 +56,7 @@ describe("PostgreSQL frozen mid-sale (SIGSTOP)", () => {
 
     // PostgreSQL freezes: the process stops, its sockets stay open.
     process.kill(pid, "SIGSTOP");
+    step("PostgreSQL frozen");
 
     // Shoppers keep buying (the purchase path never touches PostgreSQL).
     const bought = await Promise.all(shoppers.map((c) => timed(c, "POST", `/api/sales/${sale.id}/purchase`, {})));
@@ -93,6 +95,7 @@ describe("PostgreSQL frozen mid-sale (SIGSTOP)", () => {
 
     // PostgreSQL wakes up; nobody does anything else: every order lands (the consumer retried, bounded).
     process.kill(pid, "SIGCONT");
+    step("PostgreSQL thawed");
     const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
     cleanup.push(() => sql.end());
     const rows = await waitUntil("every order in PostgreSQL", async () => {
@@ -103,5 +106,5 @@ describe("PostgreSQL frozen mid-sale (SIGSTOP)", () => {
     await waitUntil("ready again", async () => (await anyone.request("GET", "/readyz")).status === 200, 30_000);
     expect((await timed(anyone, "GET", `/admin/api/sales/${sale.id}/orders`, undefined, ADMIN_HEADERS)).status).toBe(200);
     await stack.stop();
-  });
+  }, 420_000);
 });

@@ -29,20 +29,19 @@ export { AccountGuard } from "../../durable-objects/account-guard.ts";
  * injects (lib/chaos.ts) — only with ENVIRONMENT=development and a CHAOS var; otherwise exactly the object.
  */
 export class SaleItem extends SaleItemCore {
-  private readonly chaos: Chaos | null;
-  private lastRestart = Date.now();
-
   constructor(ctx: DurableObjectState, env: SeckillEnv) {
     const chaos = chaosOf(env);
     super(ctx, chaos ? withRefusingQueue(env, chaos) : env);
-    this.chaos = chaos;
+    // Kept outside the instance: the hosted class has exactly the members of the object it extends, so both are
+    // one type to every binding (lib/env.ts, types/seckill.d.ts).
+    if (chaos) restarts.set(this, { chaos, last: Date.now() });
   }
 
   override async reservePurchase(request: PurchaseRequest): Promise<PurchaseResult> {
     const answer = super.reservePurchase(request);
-    const chaos = this.chaos;
-    if (chaos && chaos.restartEveryMs > 0 && Date.now() - this.lastRestart >= chaos.restartEveryMs) {
-      this.lastRestart = Date.now();
+    const state = restarts.get(this);
+    if (state && state.chaos.restartEveryMs > 0 && Date.now() - state.last >= state.chaos.restartEveryMs) {
+      state.last = Date.now();
       // The purchase is reserved in memory and its group commit has started: reset the object now.
       console.log(JSON.stringify({ msg: "chaos: SaleItem restarts mid-commit" }));
       setTimeout(() => this.ctx.abort("chaos: restart mid-commit"), 0);
@@ -50,6 +49,9 @@ export class SaleItem extends SaleItemCore {
     return await answer;
   }
 }
+
+/** Per object (chaos runs only): the faults and when it last reset itself. */
+const restarts = new WeakMap<SaleItemCore, { chaos: Chaos; last: number }>();
 
 function withRefusingQueue(env: SeckillEnv, chaos: Chaos): SeckillEnv {
   if (chaos.sendPeriodMs === 0) return env;
