@@ -49,7 +49,7 @@ function orderIdFloor(saleId: string): string {
  * A merchant's call to PostgreSQL never hangs: a database that accepts connections and then answers nothing
  * (frozen, overloaded) is a `503 UNAVAILABLE` after this long, not a request that waits for ever.
  */
-export const ADMIN_DB_TIMEOUT_MS = 5_000;
+const ADMIN_DB_TIMEOUT_MS = 5_000;
 
 async function db<T>(c: AdminContext, work: (db: Database) => Promise<T>): Promise<T> {
   try {
