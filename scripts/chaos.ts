@@ -66,6 +66,7 @@ async function main() {
       seconds: SECONDS,
       answers: total.count,
       statuses: total.statuses,
+      failures: total.failures,
       fiveXxOrErrors: total.fiveXx(),
       notFiveXx: +(availability * 100).toFixed(3),
       p99Ms: +total.percentile(0.99).toFixed(1),
@@ -78,6 +79,7 @@ async function main() {
         `rows ${check.rows}, lost ${check.lost}, wrong final state ${check.wrongState}, oversold ${check.oversold}, ` +
         `duplicates ${check.duplicates} → ${ok ? "PASS" : "FAIL"}`,
     );
+    if (Object.keys(total.failures).length) log(`5xx and failed requests by route: ${JSON.stringify(total.failures)}`);
     const dir = path.join(ROOT, ".data", "reports");
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "chaos-latest.json"), JSON.stringify({ ...result, ok }, null, 2) + "\n");

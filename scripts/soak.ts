@@ -79,6 +79,7 @@ async function main() {
       minutes: MINUTES,
       answers: total.count,
       statuses: total.statuses,
+      failures: total.failures,
       fiveXx: total.fiveXx(),
       p99Ms: +total.percentile(0.99).toFixed(1),
       p99PerWindowMs: windows.map((w) => w.p99Ms),
@@ -92,6 +93,7 @@ async function main() {
         `last quarter ${median(lastQuarter)} MB (growth ${growthMb} MB, bound ${MAX_GROWTH_MB} MB, peak ${peakAfterWarmUp} MB); ` +
         `accepted ${check.accepted}, lost ${check.lost}, wrong final state ${check.wrongState}, oversold ${check.oversold}, duplicates ${check.duplicates} → ${ok ? "PASS" : "FAIL"}`,
     );
+    if (Object.keys(total.failures).length) log(`5xx and failed requests by route: ${JSON.stringify(total.failures)}`);
     const dir = path.join(ROOT, ".data", "reports");
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "soak-latest.json"), JSON.stringify({ ...result, ok }, null, 2) + "\n");

@@ -144,7 +144,12 @@ export interface Answer {
   status: number;
   body: any;
   ms: number;
+  /** Method and path with ids as `:id`, for the 5xx breakdown. */
+  route: string;
 }
+
+const routeOf = (method: string, pathname: string) =>
+  `${method} ${pathname.split("?")[0].replace(/[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{48}/g, ":id")}`;
 
 /** One HTTP request; a socket error or a timeout is status 0 (counted as an error, never thrown). */
 export async function send(url: string, method: string, pathname: string, init: { cookie?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Answer> {
@@ -167,9 +172,9 @@ export async function send(url: string, method: string, pathname: string, init: 
     } catch {
       body = text;
     }
-    return { status: res.status, body, ms: performance.now() - started };
+    return { status: res.status, body, ms: performance.now() - started, route: routeOf(method, pathname) };
   } catch (err) {
-    return { status: 0, body: String(err), ms: performance.now() - started };
+    return { status: 0, body: String(err), ms: performance.now() - started, route: routeOf(method, pathname) };
   }
 }
 
@@ -195,9 +200,15 @@ export async function createSale(shop: Shop, stock: number, title: string, payme
 export class Window {
   readonly ms: number[] = [];
   readonly statuses: Record<string, number> = {};
+  /** "route status" → count, for answers that are 5xx or no answer at all (0). */
+  readonly failures: Record<string, number> = {};
   record(a: Answer): void {
     this.ms.push(a.ms);
     this.statuses[a.status] = (this.statuses[a.status] ?? 0) + 1;
+    if (a.status >= 500 || a.status === 0) {
+      const key = `${a.route} ${a.status}${a.status === 0 ? ` (${String(a.body).slice(0, 60)})` : ""}`;
+      this.failures[key] = (this.failures[key] ?? 0) + 1;
+    }
   }
   get count(): number {
     return this.ms.length;
