@@ -71,13 +71,19 @@ class Poller {
   private closed = false;
   connected = false;
 
-  constructor(
-    private readonly host: string,
-    private readonly port: number,
-    private readonly request: Buffer,
-    private readonly onAnswer: (ms: number, status: number) => void,
-    private readonly onError: (kind: string) => void,
-  ) {}
+  private readonly host: string;
+  private readonly port: number;
+  private readonly request: Buffer;
+  private readonly onAnswer: (ms: number, status: number) => void;
+  private readonly onError: (kind: string) => void;
+
+  constructor(host: string, port: number, request: Buffer, onAnswer: (ms: number, status: number) => void, onError: (kind: string) => void) {
+    this.host = host;
+    this.port = port;
+    this.request = request;
+    this.onAnswer = onAnswer;
+    this.onError = onError;
+  }
 
   open(firstDelayMs: number): void {
     const socket = net.connect({ host: this.host, port: this.port });
