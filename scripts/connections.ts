@@ -17,20 +17,6 @@ import path from "node:path";
 import { ROOT } from "./lib/postgres.ts";
 import { arg, createSale, log, openFds, rssMb, startShop } from "./lib/harness.ts";
 
-if (process.env.MINISHOP_FD_LIMIT_RAISED !== "1") {
-  // Re-run under the hard descriptor limit: Node cannot raise its own.
-  const child = spawn("sh", ["-c", 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', process.execPath, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, MINISHOP_FD_LIMIT_RAISED: "1" },
-  });
-  child.on("exit", (code) => process.exit(code ?? 1));
-} else {
-  void main().catch((err) => {
-    log(`connections failed: ${err instanceof Error ? err.stack : String(err)}`);
-    process.exit(1);
-  });
-}
-
 const LEVELS = (process.argv.find((a) => a.startsWith("--levels="))?.split("=")[1] ?? "1000,2500,5000,10000").split(",").map(Number);
 const SECONDS = arg("seconds", 30);
 const INTERVAL_MS = arg("interval-ms", 5000);
@@ -240,4 +226,18 @@ async function main() {
     log(`${r.connections} | ${r.opened} | ${r.answersPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} | ${errs} | ${r.workerdRssMb} | ${r.ok ? "yes" : "no"}`);
   }
   process.exit(results.every((r) => r.ok) ? 0 : 1);
+}
+
+if (process.env.MINISHOP_FD_LIMIT_RAISED !== "1") {
+  // Re-run under the hard descriptor limit: Node cannot raise its own.
+  const child = spawn("sh", ["-c", 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', process.execPath, ...process.argv.slice(1)], {
+    stdio: "inherit",
+    env: { ...process.env, MINISHOP_FD_LIMIT_RAISED: "1" },
+  });
+  child.on("exit", (code) => process.exit(code ?? 1));
+} else {
+  void main().catch((err) => {
+    log(`connections failed: ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(1);
+  });
 }
