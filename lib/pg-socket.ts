@@ -11,9 +11,9 @@
  */
 import { connect as connectTcp } from "cloudflare:sockets";
 // nodejs_compat modules (what postgres.js's own polyfill imports); the Workers types do not declare `node:` modules.
-// @ts-ignore
+// @ts-expect-error -- no `node:` declarations under the Workers types
 import { Buffer } from "node:buffer";
-// @ts-ignore
+// @ts-expect-error -- no `node:` declarations under the Workers types
 import { EventEmitter } from "node:events";
 
 interface Emitter {

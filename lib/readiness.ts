@@ -5,7 +5,8 @@
  * public answer names what failed and nothing more (docs/api.md "Hardening").
  */
 import type { SeckillRpc } from "./env.ts";
-import { withDatabase, withTimeout } from "./db.ts";
+import { withDatabase } from "./db.ts";
+import { withTimeout } from "./server/timeout.ts";
 
 export const READY_TIMEOUT_MS = 1_500;
 

@@ -91,6 +91,7 @@ export async function createSaleViaApi(input: {
   stock?: number;
   durationMs?: number;
   priceCents?: number;
+  perUserLimit?: number;
 }): Promise<Sale> {
   const starts = Date.now() + input.startsInMs;
   const res = await fetch(`${baseUrl}/admin/api/sales`, {
@@ -101,6 +102,7 @@ export async function createSaleViaApi(input: {
       description: "Made by the browser tests.",
       priceCents: input.priceCents ?? 1299,
       stock: input.stock ?? 10,
+      perUserLimit: input.perUserLimit,
       startsAt: new Date(starts).toISOString(),
       endsAt: new Date(starts + (input.durationMs ?? 3_600_000)).toISOString(),
     }),

@@ -385,6 +385,8 @@ describe("a hung PostgreSQL is not a down one", () => {
         userId: crypto.randomUUID(),
         quantity: 1,
         priceCents: 100,
+        unitPriceCents: 100,
+        totalCents: 100,
         status: "confirmed",
         createdAt: new Date(now).toISOString(),
         expiresAt: new Date(now + 60_000).toISOString(),

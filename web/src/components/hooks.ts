@@ -3,6 +3,7 @@ import { secondTick, serverNow, useSecondTicker } from "../lib/clock.ts";
 
 /** The server's time, re-rendering the caller once per server second. */
 export function useServerNow(): number {
+  // eslint-disable-next-line react-hooks/rules-of-hooks -- useSecondTicker starts the shared ticker and returns its stop: not a hook
   useEffect(() => useSecondTicker(), []);
   void secondTick.value; // subscribe
   return serverNow();

@@ -31,7 +31,7 @@ export class ApiFailure extends Error {
 }
 
 export interface ApiRequest {
-  method?: "GET" | "POST" | "PATCH";
+  method?: "GET" | "POST" | "PATCH" | "DELETE";
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;

@@ -7,13 +7,18 @@ import { effectiveStatus } from "../lib/sale-status.ts";
 import { fetchSales } from "../lib/shop.ts";
 import { useServerNow, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, PageHeading, RemainingBar, StatusBadge } from "../components/ui.tsx";
+import { SaleImage } from "../components/SaleImage.tsx";
+
+/** Cards in the first row (three on a wide screen) load their photos at once; the rest when scrolled near. */
+const EAGER_PHOTOS = 3;
 
 const ORDER = { live: 0, scheduled: 1, paused: 2, sold_out: 3, ended: 4 } as const;
 
-export function SaleCard({ sale, now }: { sale: Sale; now: number }) {
+export function SaleCard({ sale, now, lazyPhoto = false }: { sale: Sale; now: number; lazyPhoto?: boolean }) {
   const status = effectiveStatus(sale, now);
   return (
     <li class="flex flex-col rounded-xl border border-slate-300 bg-white p-4 shadow-sm" data-sale-id={sale.id}>
+      <SaleImage sale={sale} lazy={lazyPhoto} class="mb-3" />
       <div class="flex items-start justify-between gap-3">
         <h2 class="min-w-0 text-lg font-semibold wrap-anywhere text-slate-900">
           <Link href={`/sales/${encodeURIComponent(sale.id)}`} class="hover:underline focus-visible:underline">
@@ -95,8 +100,8 @@ export function Home() {
       {sorted && sorted.length === 0 && <p class="text-slate-700">No sales right now. Check back soon.</p>}
       {sorted && sorted.length > 0 && (
         <ul class="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3" aria-label="Sales">
-          {sorted.map((sale) => (
-            <SaleCard key={sale.id} sale={sale} now={now} />
+          {sorted.map((sale, i) => (
+            <SaleCard key={sale.id} sale={sale} now={now} lazyPhoto={i >= EAGER_PHOTOS} />
           ))}
         </ul>
       )}

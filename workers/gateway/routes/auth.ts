@@ -4,7 +4,7 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { users } from "../../../db/schema.ts";
-import { isUniqueViolation, withDatabase } from "../../../lib/db.ts";
+import { isUniqueViolation, withDatabase, withDatabaseOrUnavailable } from "../../../lib/db.ts";
 import type { LoginLimits } from "../../../durable-objects/account-guard.ts";
 import { ApiError } from "../../../lib/errors.ts";
 import { credentialsSchema } from "../../../lib/schemas.ts";
@@ -21,21 +21,18 @@ import {
 import { validate } from "../validate.ts";
 import { limitByIp } from "../limits.ts";
 
-function databaseUnavailable(err: unknown): ApiError {
-  console.error(JSON.stringify({ msg: "accounts database unavailable", error: String(err) }));
-  return new ApiError("UNAVAILABLE", "Accounts are unavailable, try again shortly", undefined, { "Retry-After": "5" });
-}
-
 /** Sign-in and sign-up never hang on a hung database: a clear 503 after this long. */
 export const ACCOUNTS_DB_TIMEOUT_MS = 4_000;
 
-async function withAccounts<T>(c: GatewayContext, work: Parameters<typeof withDatabase<T>>[1]): Promise<T> {
-  try {
-    return await withDatabase(c.env.HYPERDRIVE, work, { connectTimeoutSeconds: 3, timeoutMs: ACCOUNTS_DB_TIMEOUT_MS, what: "accounts database" });
-  } catch (err) {
-    if (err instanceof ApiError || isUniqueViolation(err)) throw err;
-    throw databaseUnavailable(err);
-  }
+/** Accounts live in PostgreSQL: while it is down or hung, sign-in and sign-up answer 503 (lib/db.ts). */
+function withAccounts<T>(c: GatewayContext, work: Parameters<typeof withDatabase<T>>[1]): Promise<T> {
+  return withDatabaseOrUnavailable(c.env.HYPERDRIVE, work, {
+    worker: "gateway",
+    message: "Accounts are unavailable, try again shortly",
+    passUniqueViolation: true,
+    timeoutMs: ACCOUNTS_DB_TIMEOUT_MS,
+    what: "accounts database",
+  });
 }
 
 /**

@@ -3,7 +3,7 @@
  * exactly like an id that does not exist, `404`.
  */
 import { Hono } from "hono";
-import { ApiError, rejectionToError } from "../../../lib/errors.ts";
+import { rejectionToError } from "../../../lib/errors.ts";
 import { saleIdOfOrder } from "../../../lib/ids.ts";
 import { endHold } from "../holds.ts";
 import { assertKnownOrder } from "../known-sales.ts";
