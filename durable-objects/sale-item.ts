@@ -9,6 +9,7 @@
  * - `reserve.ts`   — check-and-reserve and the group commit (S2, S3, S6);
  * - `orders.ts`    — the order state machine (S4);
  * - `outbox.ts`    — outbox, alarm and confirmations (S5);
+ * - `registration.ts` — pre-registration (draw allocation is in `reserve.ts`);
  * - `telemetry.ts` — counters and latency histograms.
  *
  * Memory is a cache of storage, and storage only ever holds committed state: `remaining` in storage always
@@ -25,7 +26,7 @@ import type { SeckillEnv } from "../lib/env.ts";
 import type { Histogram } from "../lib/histogram.ts";
 import { invariant } from "./sale-item/invariants.ts";
 import { SellThroughSeries } from "./sell-through-series.ts";
-import { createSale, readSale, saveConfig, saveConfigAndRemaining, saleStatus, toSale, type SaleConfig } from "./sale-item/lifecycle.ts";
+import { createSale, drawPatchError, readSale, saveConfig, saveConfigAndRemaining, saleStatus, toSale, upgradeSchema, type SaleConfig } from "./sale-item/lifecycle.ts";
 import { dueForExpiry, holdingUnits, isDue, publicStatus, readOrder, toOrder, writeStatusChange, type OrderRow } from "./sale-item/orders.ts";
 import {
   AlarmSchedule,
@@ -39,7 +40,9 @@ import {
   outboxDepth,
   requeue,
 } from "./sale-item/outbox.ts";
-import { GroupCommit, MAX_WAITS, checkAndReserve, type PurchaseRequest, type PurchaseResult, type ReserveState } from "./sale-item/reserve.ts";
+import { GroupCommit, MAX_WAITS, allocateDrawUnits, checkAndReserve, type PurchaseRequest, type PurchaseResult, type ReserveState } from "./sale-item/reserve.ts";
+import { countRegistrations, isRegistered, register, registrationOf, type RegisterResult } from "./sale-item/registration.ts";
+import type { Registration } from "../lib/draw.ts";
 import { StockLedger } from "./sale-item/stock.ts";
 import { Telemetry } from "./sale-item/telemetry.ts";
 
@@ -106,6 +109,7 @@ export class SaleItem extends DurableObject<SeckillEnv> {
   private load(): void {
     const stored = readSale(this.sql);
     if (!stored) return;
+    upgradeSchema(this.sql);
     const holding = holdingUnits(this.sql);
     const derived = stored.config.stock - holding;
     if (derived !== stored.remaining) {
@@ -162,6 +166,7 @@ export class SaleItem extends DurableObject<SeckillEnv> {
       }),
       readDurableOrder: (id) => readOrder(this.sql, id),
       nextOrderId: () => makeOrderId(config.id, ++this.sequence),
+      isRegistered: (userId) => isRegistered(this.sql, userId),
     };
     return loaded;
   }
@@ -219,6 +224,8 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     if (now >= s.config.startsAt) return reject("SALE_STARTED", "A sale cannot be changed once it has started");
     const next = { ...s.config, ...patch };
     if (next.endsAt <= next.startsAt) return reject("VALIDATION_FAILED", "endsAt must be after startsAt");
+    const drawError = drawPatchError(s.config, patch, next);
+    if (drawError) return reject("VALIDATION_FAILED", drawError);
     const sold = s.config.stock - s.ledger.durableRemaining;
     if (next.stock < sold) return reject("VALIDATION_FAILED", `stock cannot go below the ${sold} already sold`);
     saveConfigAndRemaining(this.ctx.storage, next, next.stock - sold);
@@ -269,7 +276,7 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     }
     return {
       ...toSale(s.config, s.ledger.available, this.clock()),
-      stats: { attempts, sold: held.units + paid.units, remaining: s.ledger.available, rejected, outboxDepth: outboxDepth(this.sql), awaitingDatabase, orderConflicts, held, paid },
+      stats: { attempts, sold: held.units + paid.units, remaining: s.ledger.available, rejected, outboxDepth: outboxDepth(this.sql), awaitingDatabase, orderConflicts, held, paid, registrations: countRegistrations(this.sql) },
       latency: this.telemetry.latency,
       gatewayLatency: this.telemetry.gatewayLatency,
       consumerBatch: this.telemetry.consumerBatch,
@@ -463,6 +470,36 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     if (row.status === "cancelled") return { ok: true, order: toOrder(row, this.sale!.config.id) };
     if (row.status !== "held") return reject("ORDER_NOT_CANCELLABLE", `The order is ${publicStatus(row)}`);
     return { ok: true, order: toOrder(this.changeStatus(row, "cancelled", this.clock()), this.sale!.config.id) };
+  }
+
+  // ---------------------------------------------------------------- registration and draw
+
+  /** Registers a shopper for a sale that requires it, before its start (registration.ts). */
+  register(userId: string): RegisterResult {
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
+    return register(this.sql, s.config, userId, this.clock());
+  }
+
+  registrationOf(userId: string): Registration | null {
+    const s = this.sale;
+    return s ? registrationOf(this.sql, s.config, userId) : null;
+  }
+
+  /**
+   * Draw units (reserve.ts, `allocateDrawUnits`): one-unit reserved orders through the same group commit,
+   * outbox and queue as a purchase, idempotent; resolves once every order it names is durable. What comes
+   * back is always a prefix of `userIds`.
+   */
+  async allocateDrawOrders(userIds: string[]): Promise<{ userId: string; orderId: string }[]> {
+    const s = this.sale;
+    if (!s || s.config.mode !== "draw") return [];
+    const now = this.clock();
+    if (now >= s.config.endsAt) return [];
+    const { allocated, durable } = allocateDrawUnits(s, userIds, now);
+    const failed = (await Promise.allSettled(durable)).find((r) => r.status === "rejected");
+    if (failed) throw failed.reason; // a round failed: its orders were given back; the draw calls again
+    return allocated;
   }
 
   // ---------------------------------------------------------------- pipeline side

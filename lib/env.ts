@@ -4,6 +4,8 @@
 import type { SaleCatalog } from "../durable-objects/sale-catalog.ts";
 import type { AccountGuard } from "../durable-objects/account-guard.ts";
 import type { SaleItem } from "../durable-objects/sale-item.ts";
+import type { SaleDraw } from "../durable-objects/sale-draw.ts";
+import type { DrawEntries } from "../durable-objects/draw-entries.ts";
 import type { SaleReserve } from "../durable-objects/sale-reserve.ts";
 import type { OrderMessage } from "./schemas.ts";
 import type { WorkerEntrypoint } from "cloudflare:workers";
@@ -26,6 +28,9 @@ export interface SeckillEnv extends Common {
   SALE_CATALOG: DurableObjectNamespace<SaleCatalog>;
   /** Sessions' revocation feed, sign-in throttles, unpaid holds (durable-objects/account-guard.ts). */
   ACCOUNT_GUARD: DurableObjectNamespace<AccountGuard>;
+  /** Draw sales: the draw (one per sale) and its entry shards (docs/design.md "Draws and registration"). */
+  SALE_DRAW: DurableObjectNamespace<SaleDraw>;
+  DRAW_ENTRIES: DurableObjectNamespace<DrawEntries>;
   /** Stock coordinators of sharded sales (docs/design.md, "Hot sales"). */
   SALE_RESERVE: DurableObjectNamespace<SaleReserve>;
   ORDERS: Queue<OrderMessage>;

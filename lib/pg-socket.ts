@@ -11,9 +11,11 @@
  */
 import { connect as connectTcp } from "cloudflare:sockets";
 // nodejs_compat modules (what postgres.js's own polyfill imports); the Workers types do not declare `node:` modules.
-// @ts-expect-error -- no `node:` declarations under the Workers types
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment -- some tsconfigs declare `node:` modules, the Workers one does not
+// @ts-ignore
 import { Buffer } from "node:buffer";
-// @ts-expect-error -- no `node:` declarations under the Workers types
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment -- some tsconfigs declare `node:` modules, the Workers one does not
+// @ts-ignore
 import { EventEmitter } from "node:events";
 
 interface Emitter {

@@ -7,6 +7,9 @@ import { isCurrencyCode } from "./currencies.ts";
 export const SALE_STATUSES = ["scheduled", "live", "paused", "sold_out", "ended"] as const;
 export type SaleStatus = (typeof SALE_STATUSES)[number];
 
+export const SALE_MODES = ["first_come", "draw"] as const;
+export type SaleMode = (typeof SALE_MODES)[number];
+
 export const ORDER_STATUSES = ["reserved", "confirmed", "paid", "expired", "cancelled"] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
@@ -48,7 +51,32 @@ const saleFields = {
   startsAt: isoDate,
   endsAt: isoDate,
   paymentWindowSeconds: z.number().int().min(1).max(86_400).optional(),
+  // Draw sales and pre-registration (docs/api.md "Draw", "Registration").
+  mode: z.enum(SALE_MODES).optional(),
+  drawAt: isoDate.optional(),
+  registrationRequired: z.boolean().optional(),
 };
+
+/** The rules between the draw and registration options, for a whole sale (created, or patched onto one). */
+export function drawOptionIssues(s: {
+  mode?: SaleMode;
+  drawAt?: string;
+  registrationRequired?: boolean;
+  startsAt?: string;
+  endsAt?: string;
+}): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  if (s.mode === "draw") {
+    if (s.drawAt === undefined) issues.push({ path: ["drawAt"], message: "a draw sale needs drawAt" });
+    else if (s.startsAt && s.endsAt && !(Date.parse(s.startsAt) < Date.parse(s.drawAt) && Date.parse(s.drawAt) < Date.parse(s.endsAt))) {
+      issues.push({ path: ["drawAt"], message: "drawAt must be after startsAt and before endsAt" });
+    }
+    if (s.registrationRequired) issues.push({ path: ["registrationRequired"], message: "registration is for first-come sales only" });
+  } else if (s.mode === "first_come" && s.drawAt !== undefined) {
+    issues.push({ path: ["drawAt"], message: "drawAt is for draw sales only" });
+  }
+  return issues;
+}
 
 /** A sale (new, or edited) may not end in the past: nobody could ever buy it. */
 const endsInTheFuture = {
@@ -61,6 +89,10 @@ export const createSaleSchema = z
   .refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
     message: "endsAt must be after startsAt",
     path: ["endsAt"],
+  })
+  .superRefine((s, ctx) => {
+    const issues = drawOptionIssues({ ...s, mode: s.mode ?? "first_come" });
+    for (const issue of issues) ctx.addIssue({ code: "custom", ...issue });
   })
   .refine(endsInTheFuture.check, endsInTheFuture.params);
 export type CreateSaleInput = z.infer<typeof createSaleSchema>;
@@ -93,6 +125,12 @@ export interface Sale {
   endsAt: string;
   status: SaleStatus;
   paymentWindowSeconds: number;
+  /** docs/api.md "Hot sales": echoed on every sale (`first_come` and false unless set). */
+  mode?: SaleMode;
+  registrationRequired?: boolean;
+  /** Draw sales only: when the draw runs, and sha256hex of its secret seed (published from creation on). */
+  drawAt?: string;
+  drawCommitment?: string;
   /** The product photo (docs/api.md "Product image"): a new URL per upload; absent when there is none. */
   imageUrl?: string;
 }
@@ -111,6 +149,8 @@ export interface SaleStats {
   };
   outboxDepth: number;
   awaitingDatabase: number;
+  /** Shoppers registered for the sale (docs/api.md "Registration"); 0 for sales that do not require it. */
+  registrations?: number;
   /** Orders PostgreSQL refused on unique (sale_id, user_id): the one-order guard failed (should stay 0). */
   orderConflicts?: number;
   /** `sold` split by what the shopper did: units (and their price) still held for payment, and paid. */
@@ -197,4 +237,10 @@ export const orderPageQuerySchema = z.strictObject({
 /** GET /admin/api/failed-orders. */
 export const failedOrdersQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+/** `GET /admin/api/sales/:id/draw/ranking` (docs/api.md "Draws and registration: details"). */
+export const drawRankingQuerySchema = z.strictObject({
+  from: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
 });

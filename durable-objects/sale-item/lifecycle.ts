@@ -4,7 +4,7 @@
  * (docs/design.md, "SaleItem invariants", S7): the schema is created by `initialize` only, and an object looks
  * for it with a read of `sqlite_master`.
  */
-import type { Sale, SaleStatus } from "../../lib/schemas.ts";
+import type { Sale, SaleMode, SaleStatus } from "../../lib/schemas.ts";
 
 /** The sale as the object keeps it: times in epoch milliseconds. */
 export interface SaleConfig {
@@ -19,9 +19,22 @@ export interface SaleConfig {
   endsAt: number;
   paymentWindowSeconds: number;
   paused: boolean;
+  /** Draw sales and pre-registration (docs/api.md "Draw", "Registration"; docs/design.md "Draws and registration"). */
+  mode?: SaleMode;
+  drawAt?: number;
+  drawCommitment?: string;
+  registrationRequired?: boolean;
   /** The product photo's URL (docs/api.md "Product image"); the bytes live in R2, not here. */
   imageUrl?: string;
 }
+
+/** Pre-registered shoppers (registration.ts); keyed by user id, so the purchase's check is one indexed read. */
+const REGISTRATIONS = `
+  CREATE TABLE IF NOT EXISTS registrations (
+    user_id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS sale (
@@ -52,6 +65,7 @@ const SCHEMA = `
     attempts INTEGER NOT NULL DEFAULT 0
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (next_send_at);
+  ${REGISTRATIONS}
 `;
 
 /** Whether this object was ever initialised: a read only (an empty database stays empty). */
@@ -73,6 +87,14 @@ export function readSale(sql: SqlStorage): StoredSale | null {
     .toArray()[0];
   if (!row) return null;
   return { config: JSON.parse(row.config) as SaleConfig, remaining: row.remaining, sequence: row.sequence, counters: row.counters };
+}
+
+/**
+ * An initialised object whose schema predates the registrations table gets it (idempotent). Called only when
+ * `readSale` found a sale, so an uninitialised object still writes nothing (S7).
+ */
+export function upgradeSchema(sql: SqlStorage): void {
+  sql.exec(REGISTRATIONS);
 }
 
 /** The first write an object ever makes: its schema and its sale row, in one transaction. */
@@ -98,6 +120,17 @@ export function saveConfigAndRemaining(storage: DurableObjectStorage, config: Sa
   storage.sql.exec("UPDATE sale SET config = ?, remaining = ? WHERE id = 1", JSON.stringify(config), remaining);
 }
 
+/** The draw and registration rules of a change before the start (`update`); null when the change is valid. */
+export function drawPatchError(config: SaleConfig, patch: Partial<SaleConfig>, next: SaleConfig): string | null {
+  if (patch.mode !== undefined && patch.mode !== (config.mode ?? "first_come")) return "A sale's mode is chosen when it is created";
+  if (next.mode === "draw" && !(next.drawAt !== undefined && next.startsAt < next.drawAt && next.drawAt < next.endsAt)) {
+    return "drawAt must be after startsAt and before endsAt";
+  }
+  if (next.mode !== "draw" && patch.drawAt !== undefined) return "drawAt is for draw sales only";
+  if (next.mode === "draw" && next.registrationRequired) return "registration is for first-come sales only";
+  return null;
+}
+
 export function saleStatus(config: SaleConfig, available: number, now: number): SaleStatus {
   if (now >= config.endsAt) return "ended";
   if (config.paused) return "paused";
@@ -120,6 +153,9 @@ export function toSale(config: SaleConfig, available: number, now: number): Sale
     endsAt: new Date(config.endsAt).toISOString(),
     status: saleStatus(config, available, now),
     paymentWindowSeconds: config.paymentWindowSeconds,
+    mode: config.mode ?? "first_come",
+    registrationRequired: config.registrationRequired ?? false,
+    ...(config.mode === "draw" ? { drawAt: new Date(config.drawAt!).toISOString(), drawCommitment: config.drawCommitment } : {}),
     ...(config.imageUrl ? { imageUrl: config.imageUrl } : {}),
   };
 }

@@ -179,6 +179,8 @@ export interface ReserveState {
   readonly commit: GroupCommit;
   readDurableOrder(id: string): OrderRow | undefined;
   nextOrderId(): string;
+  /** Pre-registration (registration.ts): one indexed read, synchronous, so it belongs to this block. */
+  isRegistered(userId: string): boolean;
 }
 
 export type Decision =
@@ -189,6 +191,8 @@ export type Decision =
 /** The synchronous check-and-reserve block. A `reserve` decision has already taken the stock and the shopper. */
 export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: number): Decision {
   const config = s.config;
+  // A draw sale's units go only to the draw's winners (allocateDrawUnits), never to a purchase.
+  if (config.mode === "draw") return { kind: "answer", result: reject("NOT_ADMITTED", "This sale is a draw: enter it instead of buying") };
   // An earlier order of this shopper: a retry with its Idempotency-Key gets the first answer again, whatever
   // the sale does now; anything else is ALREADY_PURCHASED. Either answer names a durable order only.
   const existingId = s.buyers.get(request.userId);
@@ -231,6 +235,11 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
     case "live":
       break;
   }
+  // Pre-registration: checked here, in the same synchronous block as the reservation below (an indexed read,
+  // no await), so no registration can change between the check and the reserve.
+  if (config.registrationRequired && !s.isRegistered(request.userId)) {
+    return { kind: "answer", result: reject("NOT_REGISTERED", "Only shoppers who registered before the start may buy in this sale") };
+  }
   const quantity = request.quantity;
   if (quantity > config.perUserLimit) {
     return {
@@ -266,4 +275,53 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
   s.ledger.reserve(quantity);
   s.buyers.set(request.userId, row.id);
   return { kind: "reserve", row };
+}
+
+/** Draw winners handed to `allocateDrawUnits` in one call. */
+export const ALLOCATE_LIMIT = 500;
+
+/**
+ * Draw units: a `reserved` order of one unit for each shopper, in the order given (the draw's rank order),
+ * without a purchase's checks (the draw decided who gets a unit). Each order is reserved and handed to the
+ * group commit exactly as a purchase's is (reserve, then `commit.add`, S2). A shopper who has an order already
+ * gets it back and takes no stock, so a repeated call (the draw resuming after a restart) creates nothing
+ * twice; the first shopper who would need a unit when none is left stops the call, so what comes back is
+ * always a prefix of `userIds`. `durable` settles when every order named is durable (rejects if a round failed).
+ */
+export function allocateDrawUnits(
+  s: ReserveState,
+  userIds: string[],
+  now: number,
+): { allocated: { userId: string; orderId: string }[]; durable: Promise<void>[] } {
+  const config = s.config;
+  const allocated: { userId: string; orderId: string }[] = [];
+  const durable: Promise<void>[] = [];
+  for (const userId of userIds.slice(0, ALLOCATE_LIMIT)) {
+    const existingId = s.buyers.get(userId);
+    if (existingId !== undefined) {
+      allocated.push({ userId, orderId: existingId });
+      const until = s.commit.whenDurable(existingId);
+      if (until) durable.push(until);
+      continue;
+    }
+    if (s.ledger.available < 1) break;
+    const row: OrderRow = {
+      id: s.nextOrderId(),
+      user_id: userId,
+      quantity: 1,
+      price_cents: config.priceCents,
+      status: "held",
+      created_at: now,
+      expires_at: now + config.paymentWindowSeconds * 1000,
+      version: 1,
+      persisted_version: 0,
+      idempotency_key: null,
+      trace_id: null,
+    };
+    s.ledger.reserve(1);
+    s.buyers.set(userId, row.id);
+    durable.push(s.commit.add(row));
+    allocated.push({ userId, orderId: row.id });
+  }
+  return { allocated, durable };
 }

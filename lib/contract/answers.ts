@@ -56,6 +56,10 @@ export const saleSchema = component(
     status: z.enum(SALE_STATUSES),
     paymentWindowSeconds: z.number().int().min(1),
     imageUrl: z.string().optional().describe("The product photo: a new URL per upload"),
+    mode: z.enum(["first_come", "draw"]).optional().describe("docs/api.md \"Draw\": `first_come` unless set"),
+    registrationRequired: z.boolean().optional().describe("docs/api.md \"Registration\": false unless set"),
+    drawAt: time.optional().describe("Draw sales only: when the draw runs"),
+    drawCommitment: z.string().optional().describe("Draw sales only: sha256hex of the draw's secret seed"),
   }),
 );
 
@@ -94,6 +98,7 @@ export const saleStatsSchema = component(
     orderConflicts: z.number().int().optional(),
     held: z.object({ units: z.number().int(), revenueCents: z.number().int() }).optional(),
     paid: z.object({ units: z.number().int(), revenueCents: z.number().int() }).optional(),
+    registrations: z.number().int().optional().describe("Shoppers registered for the sale (docs/api.md \"Registration\")"),
   }),
 );
 
@@ -158,6 +163,76 @@ export const readyAnswer = component(
   z.object({ status: z.literal("ok"), checks: z.record(z.string(), z.string()) }),
 );
 
+// Draw sales and pre-registration (docs/api.md "Draw", "Registration", "Draws and registration: details").
+export const entrySchema = component(
+  "Entry",
+  z.object({
+    saleId: id("sale"),
+    userId: id("user"),
+    state: z.enum(["entered", "won", "waitlisted", "lost"]),
+    orderId: id("order").optional(),
+    waitlistPosition: z.number().int().min(1).optional(),
+  }),
+);
+export const registrationSchema = component(
+  "Registration",
+  z.object({ saleId: id("sale"), userId: id("user"), createdAt: time }),
+);
+export const entryAnswer = component("EntryAnswer", z.object({ entry: entrySchema }));
+export const registrationAnswer = component("RegistrationAnswer", z.object({ registration: registrationSchema }));
+export const standingAnswer = component(
+  "StandingAnswer",
+  z.object({ entry: entrySchema.nullable(), registration: registrationSchema.nullable() }),
+);
+export const publicDrawAnswer = component(
+  "PublicDraw",
+  z.union([
+    z.object({
+      commitment: z.string(),
+      seed: z.string(),
+      algorithm: z.literal("sha256-rank-v1"),
+      entries: z.array(z.string()),
+      winners: z.array(z.string()),
+      waitlist: z.array(z.string()),
+    }),
+    z.object({ commitment: z.string().describe("Before the draw: sha256hex of the secret seed") }),
+  ]),
+);
+export const adminDrawAnswer = component(
+  "AdminDrawAnswer",
+  z.object({
+    draw: z.object({
+      phase: z.enum(["open", "ranking", "merging", "allocating", "drawn"]),
+      drawAt: time,
+      commitment: z.string(),
+      entryShards: z.number().int(),
+      entries: z.number().int(),
+      awarded: z.number().int(),
+      winners: z.number().int(),
+      waitlisted: z.number().int(),
+      promoted: z.number().int(),
+      drawMs: z.number().nullable(),
+      drawnAt: time.nullable(),
+      promotions: z.array(z.object({ rank: z.number().int(), userId: id("user"), orderId: id("order"), at: time })),
+    }),
+  }),
+);
+export const drawRankingAnswer = component(
+  "DrawRankingAnswer",
+  z.object({
+    ranking: z.array(
+      z.object({
+        rank: z.number().int().min(1),
+        userId: id("user"),
+        orderId: id("order").nullable(),
+        state: z.enum(["won", "waitlisted", "lost"]),
+        waitlistPosition: z.number().int().min(1).optional(),
+      }),
+    ),
+    nextFrom: z.number().int().nullable().describe("The next page's `from`, or null on the last page"),
+  }),
+);
+
 export const adminSaleAnswer = component("AdminSaleAnswer", z.object({ sale: adminSaleSchema }));
 export const adminSalesAnswer = component("AdminSalesAnswer", z.object({ sales: z.array(adminSaleSchema) }));
 export const saleOnlyAnswer = component("SaleOnlyAnswer", z.object({ sale: saleSchema }));
@@ -178,6 +253,23 @@ const failedOrderWithPayload = failedOrderSchema.extend({
 export const failedOrdersAnswer = component(
   "FailedOrdersAnswer",
   z.object({ failedOrders: z.array(failedOrderWithPayload) }),
+);
+export const seriesAnswer = component(
+  "SeriesAnswer",
+  z.object({
+    saleId: id("sale"),
+    serverTime: time,
+    points: z
+      .array(
+        z.object({
+          t: z.number().int().describe("Epoch milliseconds"),
+          attempts: z.number().int(),
+          sold: z.number().int(),
+          rejected: z.number().int(),
+        }),
+      )
+      .describe("Cumulative counters, at most one point a second, thinned to a bounded count"),
+  }),
 );
 export const replayAnswer = component(
   "ReplayAnswer",

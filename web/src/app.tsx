@@ -8,6 +8,7 @@ import { AuthForm } from "./pages/Auth.tsx";
 import { Home } from "./pages/Home.tsx";
 import { OrderPage, OrdersPage } from "./pages/Orders.tsx";
 import { SalePage } from "./pages/SalePage.tsx";
+import { VerifyDrawPage } from "./draw/VerifyDrawPage.tsx";
 
 interface Route {
   pattern: string;
@@ -18,6 +19,7 @@ interface Route {
 const ROUTES: Route[] = [
   { pattern: "/", title: "Flash sales", render: () => <Home /> },
   { pattern: "/sales/:id", title: "Sale", render: (p) => <SalePage key={p.id} id={p.id} /> },
+  { pattern: "/sales/:id/draw", title: "Verify the draw", render: (p) => <VerifyDrawPage key={p.id} id={p.id} /> },
   { pattern: "/orders", title: "My orders", render: () => <OrdersPage /> },
   { pattern: "/orders/:id", title: "Order", render: (p) => <OrderPage key={p.id} id={p.id} /> },
   { pattern: "/signin", title: "Sign in", render: () => <AuthForm key="signin" mode="signin" /> },

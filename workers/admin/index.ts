@@ -31,6 +31,7 @@ import {
   type ReconcileResult,
 } from "../../lib/schemas.ts";
 import { writeAnalytics } from "./analytics.ts";
+import { adminDraws } from "./draws.ts";
 import { requireAdminToken } from "./auth.ts";
 import { CSV_COLUMNS, csvLine } from "./csv.ts";
 import { deleteImage, deleteSaleImages, readImageUpload, storeImage } from "./images.ts";
@@ -249,6 +250,10 @@ const api = new Hono<AdminApp>()
       ...row,
       startsAt: row.startsAt.getTime(),
       endsAt: row.endsAt.getTime(),
+      // Draw sales and pre-registration live in the sale's objects (docs/design.md "Draws and registration").
+      mode: input.mode ?? "first_come",
+      registrationRequired: input.registrationRequired ?? false,
+      ...(input.mode === "draw" ? { drawAt: Date.parse(input.drawAt!) } : {}),
     });
     return c.json({ sale }, 201);
   })
@@ -265,6 +270,7 @@ const api = new Hono<AdminApp>()
       ...input,
       startsAt: input.startsAt ? Date.parse(input.startsAt) : undefined,
       endsAt: input.endsAt ? Date.parse(input.endsAt) : undefined,
+      drawAt: input.drawAt ? Date.parse(input.drawAt) : undefined,
     };
     for (const k of Object.keys(patch) as (keyof typeof patch)[]) if (patch[k] === undefined) delete patch[k];
     // The object decides (it alone knows whether the sale has started: 409 SALE_STARTED after), then
@@ -467,6 +473,7 @@ const api = new Hono<AdminApp>()
   });
 
 app.route("/admin/api", api);
+app.route("/admin/api", adminDraws);
 
 export default {
   fetch: app.fetch,

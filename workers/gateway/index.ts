@@ -19,6 +19,7 @@ import { auth, me } from "./routes/auth.ts";
 import { orders } from "./routes/orders.ts";
 import { catalogChanged } from "./known-sales.ts";
 import { answerIfClosed, sales } from "./routes/sales.ts";
+import { draws } from "./routes/draws.ts";
 import { SESSION_COOKIE_MARK } from "./session.ts";
 import { startTrace } from "./trace.ts";
 
@@ -103,6 +104,7 @@ app.get("/readyz", async (c) => {
 app.route("/api/auth", auth);
 app.route("/api/me", me);
 app.route("/api/sales", sales);
+app.route("/api/sales", draws);
 app.route("/api/orders", orders);
 app.route("/images", images);
 app.route("/api", apiReference);

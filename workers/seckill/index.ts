@@ -9,6 +9,7 @@ import { saleIdOfOrder } from "../../lib/ids.ts";
 import type { SeckillEnv, StubOf } from "../../lib/env.ts";
 import type { Order, Sale } from "../../lib/schemas.ts";
 import type { Histogram } from "../../lib/histogram.ts";
+import { DEFAULT_ENTRY_SHARDS } from "../../lib/draw.ts";
 import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 import { holdShard, type AccountGuard, type HoldGrant, type LoginLimits, type SessionChange } from "../../durable-objects/account-guard.ts";
 import type {
@@ -19,10 +20,14 @@ import type {
   SaleConfig,
 } from "../../durable-objects/sale-item.ts";
 
+import * as draws from "./draws.ts";
+
 import { SaleItem as SaleItemCore } from "../../durable-objects/sale-item.ts";
 import { chaosOf, sendRefusedNow, type Chaos } from "../../lib/chaos.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 export { AccountGuard } from "../../durable-objects/account-guard.ts";
+export { SaleDraw } from "../../durable-objects/sale-draw.ts";
+export { DrawEntries } from "../../durable-objects/draw-entries.ts";
 
 /**
  * The SaleItem this Worker hosts: the object of durable-objects/sale-item.ts, plus the faults `npm run chaos`
@@ -163,13 +168,65 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   // ---------------------------------------------------------------- merchant
 
   async createSale(config: Omit<SaleConfig, "paused">): Promise<Sale> {
+    // A draw sale's draw comes first: it makes the seed, and the sale publishes its commitment from creation on.
+    if (config.mode === "draw") {
+      const drawCommitment = await draws.createDraw(this.env, {
+        saleId: config.id,
+        stock: config.stock,
+        startsAt: config.startsAt,
+        drawAt: config.drawAt!,
+        endsAt: config.endsAt,
+        entryShards: DEFAULT_ENTRY_SHARDS,
+      });
+      config = { ...config, drawCommitment };
+    }
     const sale = (await this.sale(config.id).initialize(config)) as Sale;
     await this.catalog().register(config.id);
     return sale;
   }
 
   async updateSale(saleId: string, patch: Partial<Omit<SaleConfig, "id" | "paused">>) {
-    return await this.sale(saleId).update(patch);
+    const result = await this.sale(saleId).update(patch);
+    if (result.ok && result.sale.mode === "draw") {
+      const s = result.sale;
+      await draws.drawObject(this.env, saleId).update({
+        stock: s.stock,
+        startsAt: Date.parse(s.startsAt),
+        drawAt: Date.parse(s.drawAt!),
+        endsAt: Date.parse(s.endsAt),
+      });
+    }
+    return result;
+  }
+
+  // ---------------------------------------------------------------- draws and registration (./draws.ts)
+
+  async enterDraw(saleId: string, userId: string) {
+    return await draws.enterDraw(this.env, saleId, userId);
+  }
+
+  async getEntry(saleId: string, userId: string) {
+    return await draws.getEntry(this.env, saleId, userId);
+  }
+
+  async getPublicDraw(saleId: string) {
+    return await draws.getPublicDraw(this.env, saleId);
+  }
+
+  async getDrawStats(saleId: string) {
+    return await draws.getDrawStats(this.env, saleId);
+  }
+
+  async getDrawRanking(saleId: string, fromRank: number, limit: number) {
+    return await draws.getDrawRanking(this.env, saleId, fromRank, limit);
+  }
+
+  async register(saleId: string, userId: string) {
+    return await draws.register(this.env, saleId, userId);
+  }
+
+  async getRegistration(saleId: string, userId: string) {
+    return await draws.getRegistration(this.env, saleId, userId);
   }
 
   async setPaused(saleId: string, paused: boolean) {

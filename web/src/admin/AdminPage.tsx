@@ -25,6 +25,7 @@ import {
   type SeriesPoint,
 } from "./admin-api.ts";
 import { CreateSaleForm } from "./CreateSaleForm.tsx";
+import { HotSaleAdmin } from "./HotSaleAdmin.tsx";
 import { SellThroughChart } from "./SellThroughChart.tsx";
 import { ta, unitsText } from "./strings.ts";
 
@@ -715,6 +716,7 @@ function SaleDetail({ id }: { id: string }) {
           started · {r.ended} ended · {r.paused} paused
         </p>
       </section>
+      <HotSaleAdmin sale={sale} />
       <SaleOrders saleId={sale.id} />
       <SalePhoto sale={sale} onChanged={changed} />
       {sale.status === "scheduled" && (

@@ -8,6 +8,7 @@ import { ApiFailure, describeFailure, fieldErrors } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { Alert, Field, buttonClass } from "../components/ui.tsx";
 import { adminApi } from "./admin-api.ts";
+import { HotSaleFields, hotSaleInput, initialHotSaleValues, type HotSaleValues } from "./HotSaleAdmin.tsx";
 import { ta } from "./strings.ts";
 
 /** `datetime-local` value (local time, seconds) for an instant. */
@@ -74,7 +75,10 @@ function initialValues(): FormValues {
   };
 }
 
-export function buildSaleInput(v: FormValues): { input?: CreateSaleInput; errors: Record<string, string> } {
+export function buildSaleInput(
+  v: FormValues,
+  hot: HotSaleValues = initialHotSaleValues(),
+): { input?: CreateSaleInput; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   const priceCents = parsePriceCents(v.price);
   if (priceCents === null) errors.price = "Enter a price like 19.99";
@@ -93,6 +97,7 @@ export function buildSaleInput(v: FormValues): { input?: CreateSaleInput; errors
     startsAt: startsAt ?? "",
     endsAt: endsAt ?? "",
     paymentWindowSeconds: int(v.paymentWindowSeconds),
+    ...hotSaleInput(hot),
   };
   const parsed = createSaleSchema.safeParse(candidate);
   if (!parsed.success) {
@@ -119,9 +124,19 @@ function humanize(field: string, message: string): string {
   return message;
 }
 
+/** The draw and registration fields of a sale being edited (its mode is fixed; hotSaleInput sends it unchanged). */
+function hotValuesOf(sale: Sale): HotSaleValues {
+  return {
+    mode: sale.mode ?? "first_come",
+    drawAt: sale.drawAt ? toLocalInput(Date.parse(sale.drawAt)) : "",
+    registrationRequired: sale.registrationRequired ?? false,
+  };
+}
+
 export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) => void; sale?: Sale }) {
   const editing = sale !== undefined;
   const [values, setValues] = useState<FormValues>(() => (sale ? valuesOf(sale) : initialValues()));
+  const [hot, setHot] = useState<HotSaleValues>(() => (sale ? hotValuesOf(sale) : initialHotSaleValues()));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [created, setCreated] = useState<Sale | null>(null);
@@ -141,7 +156,7 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
     e.preventDefault();
     setFormError(null);
     setCreated(null);
-    const { input, errors: found } = buildSaleInput(values);
+    const { input, errors: found } = buildSaleInput(values, hot);
     setErrors(found);
     if (!input) {
       const first = Object.keys(found)[0];
@@ -153,6 +168,7 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
       const saved = sale ? await adminApi.updateSale(sale.id, input) : await adminApi.createSale(input);
       setCreated(saved);
       setValues(sale ? valuesOf(saved) : initialValues());
+      setHot(sale ? hotValuesOf(saved) : initialHotSaleValues());
       onCreated(saved);
     } catch (err) {
       const fields = err instanceof ApiFailure ? fieldErrors(err.details) : {};
@@ -202,6 +218,7 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
           inputMode: "numeric",
         })}
       </div>
+      <HotSaleFields values={hot} onChange={setHot} errors={errors} />
       <div class="flex flex-wrap items-center gap-2">
         <span class="text-sm text-slate-800">Start in:</span>
         {[1, 5, 60].map((m) => (

@@ -6,6 +6,8 @@ import { formatDateTime, formatPrice } from "../lib/format.ts";
 import { effectiveStatus } from "../lib/sale-status.ts";
 import { fetchSale } from "../lib/shop.ts";
 import { BuyPanel } from "../components/BuyPanel.tsx";
+import { DrawPanel } from "../draw/DrawPanel.tsx";
+import { RegisterPanel } from "../draw/RegisterPanel.tsx";
 import { useServerNow, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, PageHeading, RemainingBar, StatusBadge } from "../components/ui.tsx";
 import { SaleImage } from "../components/SaleImage.tsx";
@@ -101,7 +103,16 @@ export function SalePage({ id }: { id: string }) {
           </dl>
         </div>
         <div>
-          <BuyPanel sale={sale} onStale={() => setRefreshToken((n) => n + 1)} />
+          {/* Draw sales are entered, not bought; registration sales sell only to registered shoppers. */}
+          {sale.mode === "draw" ? (
+            <DrawPanel sale={sale} />
+          ) : sale.registrationRequired ? (
+            <RegisterPanel sale={sale}>
+              <BuyPanel sale={sale} onStale={() => setRefreshToken((n) => n + 1)} />
+            </RegisterPanel>
+          ) : (
+            <BuyPanel sale={sale} onStale={() => setRefreshToken((n) => n + 1)} />
+          )}
         </div>
       </div>
     </article>

@@ -1,0 +1,229 @@
+/**
+ * The dashboard's part of draw and registration sales (docs/api.md "Draw", "Registration"), kept in its own
+ * components: in the create form, the sale's mode, draw time and registration switch (`HotSaleFields`); on a
+ * sale's page, the draw (phase, entries, winners, waitlist, the promotions that moved it, the ranking) or the
+ * registrations, and the before-the-start edits (`HotSaleAdmin`).
+ */
+import { useState } from "preact/hooks";
+import type { DrawStats } from "../../../lib/draw.ts";
+import type { Sale, SaleStats } from "../../../lib/schemas.ts";
+import { describeFailure } from "../lib/api.ts";
+import { formatDateTime, shortId } from "../lib/format.ts";
+import { usePolling } from "../components/hooks.ts";
+import { Alert, Field, Link, buttonClass } from "../components/ui.tsx";
+import { drawAdminApi, type RankingRow } from "./draw-admin-api.ts";
+
+export interface HotSaleValues {
+  mode: "first_come" | "draw";
+  drawAt: string;
+  registrationRequired: boolean;
+}
+
+export const initialHotSaleValues = (): HotSaleValues => ({ mode: "first_come", drawAt: "", registrationRequired: false });
+
+/** What the create form sends for these fields (the shared schema checks them with the rest). */
+export function hotSaleInput(v: HotSaleValues): { mode?: "draw"; drawAt?: string; registrationRequired?: boolean } {
+  if (v.mode === "draw") {
+    const ms = new Date(v.drawAt).getTime();
+    return { mode: "draw", drawAt: v.drawAt && !Number.isNaN(ms) ? new Date(ms).toISOString() : "" };
+  }
+  return v.registrationRequired ? { registrationRequired: true } : {};
+}
+
+export function HotSaleFields({
+  values,
+  onChange,
+  errors,
+}: {
+  values: HotSaleValues;
+  onChange: (v: HotSaleValues) => void;
+  errors: Record<string, string>;
+}) {
+  return (
+    <fieldset class="space-y-3 rounded-lg border border-slate-300 p-3">
+      <legend class="px-1 text-sm font-semibold text-slate-900">How shoppers get it</legend>
+      <div class="flex flex-wrap gap-4 text-sm text-slate-900">
+        <label class="flex items-center gap-2">
+          <input type="radio" name="sale-mode" value="first_come" checked={values.mode === "first_come"} onChange={() => onChange({ ...values, mode: "first_come" })} />
+          First come, first served
+        </label>
+        <label class="flex items-center gap-2">
+          <input type="radio" name="sale-mode" value="draw" checked={values.mode === "draw"} onChange={() => onChange({ ...values, mode: "draw", registrationRequired: false })} />
+          Draw (verifiable)
+        </label>
+      </div>
+      {values.mode === "draw" ? (
+        <Field id="sale-drawAt" label="Draw at" error={errors.drawAt} hint="Between the start and the end; your local time">
+          {(attrs) => (
+            <input {...attrs} name="drawAt" type="datetime-local" step={1} value={values.drawAt} onInput={(e) => onChange({ ...values, drawAt: (e.target as HTMLInputElement).value })} />
+          )}
+        </Field>
+      ) : (
+        <label class="flex items-center gap-2 text-sm text-slate-900">
+          <input
+            type="checkbox"
+            name="registrationRequired"
+            checked={values.registrationRequired}
+            onChange={(e) => onChange({ ...values, registrationRequired: (e.target as HTMLInputElement).checked })}
+          />
+          Registration required (only shoppers who register before the start may buy)
+        </label>
+      )}
+    </fieldset>
+  );
+}
+
+function Stat({ label, value }: { label: string; value: string | number }) {
+  return (
+    <div class="rounded-lg border border-slate-300 bg-white p-3">
+      <dt class="text-xs font-semibold text-slate-700 uppercase">{label}</dt>
+      <dd class="text-lg font-bold text-slate-900 tabular-nums">{value}</dd>
+    </div>
+  );
+}
+
+function toLocalInput(iso: string): string {
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function DrawSection({ sale }: { sale: Sale }) {
+  const [draw, setDraw] = useState<DrawStats | null>(null);
+  const [ranking, setRanking] = useState<RankingRow[]>([]);
+  const [drawAt, setDrawAt] = useState(toLocalInput(sale.drawAt ?? sale.endsAt));
+  const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+
+  usePolling(
+    async (signal) => {
+      const d = await drawAdminApi.draw(sale.id, signal);
+      setDraw(d);
+      if (d.phase === "drawn") setRanking((await drawAdminApi.ranking(sale.id, 1, 50, signal)).ranking);
+    },
+    2_000,
+    [sale.id],
+  );
+
+  const moveDraw = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const updated = await drawAdminApi.update(sale.id, { drawAt: new Date(drawAt).toISOString() });
+      setMessage({ kind: "success", text: `The draw is at ${formatDateTime(updated.drawAt!)}.` });
+    } catch (err) {
+      setMessage({ kind: "error", text: describeFailure(err) });
+    }
+  };
+
+  const started = Date.now() >= Date.parse(sale.startsAt);
+  return (
+    <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="draw-admin-title" data-draw-phase={draw?.phase}>
+      <h2 id="draw-admin-title" class="text-xl font-semibold text-slate-900">
+        Draw
+      </h2>
+      <p class="text-sm text-slate-800">
+        At {formatDateTime(sale.drawAt!)} · commitment <code class="font-mono text-xs wrap-anywhere">{sale.drawCommitment}</code> ·{" "}
+        <Link href={`/sales/${sale.id}/draw`} class="font-semibold text-red-800 underline">
+          public draw
+        </Link>
+      </p>
+      {draw && (
+        <dl class="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-6">
+          <Stat label="Phase" value={draw.phase} />
+          <Stat label="Entries" value={draw.entries} />
+          <Stat label="Winners" value={draw.winners} />
+          <Stat label="Waitlisted" value={draw.waitlisted} />
+          <Stat label="Promoted" value={draw.promoted} />
+          <Stat label="Draw took" value={draw.drawMs === null ? "—" : `${draw.drawMs} ms`} />
+        </dl>
+      )}
+      {!started && (
+        <form onSubmit={moveDraw} class="flex flex-wrap items-end gap-2" aria-label="Move the draw">
+          <Field id="draw-move" label="Move the draw to" hint="Before the start only">
+            {(attrs) => <input {...attrs} type="datetime-local" step={1} value={drawAt} onInput={(e) => setDrawAt((e.target as HTMLInputElement).value)} />}
+          </Field>
+          <button type="submit" class={buttonClass.small}>
+            Save
+          </button>
+        </form>
+      )}
+      {message && <Alert kind={message.kind}>{message.text}</Alert>}
+      {draw && draw.promotions.length > 0 && (
+        <div class="space-y-1">
+          <h3 class="font-semibold text-slate-900">Waitlist movement</h3>
+          <ul class="space-y-0.5 text-sm text-slate-800">
+            {draw.promotions.map((p) => (
+              <li key={p.rank}>
+                {formatDateTime(p.at)}: rank {p.rank} ({shortId(p.userId)}) got order {shortId(p.orderId)}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {ranking.length > 0 && (
+        <div class="overflow-x-auto">
+          <table class="w-full text-left text-sm">
+            <caption class="text-left font-semibold text-slate-900">Ranking (first 50)</caption>
+            <thead>
+              <tr class="text-slate-700">
+                <th class="py-1 pr-3">Rank</th>
+                <th class="py-1 pr-3">Shopper</th>
+                <th class="py-1 pr-3">State</th>
+                <th class="py-1 pr-3">Order</th>
+              </tr>
+            </thead>
+            <tbody>
+              {ranking.map((r) => (
+                <tr key={r.rank} class="border-t border-slate-200">
+                  <td class="py-1 pr-3 tabular-nums">{r.rank}</td>
+                  <td class="py-1 pr-3 font-mono text-xs">{shortId(r.userId)}</td>
+                  <td class="py-1 pr-3">{r.state === "waitlisted" ? `waitlisted #${r.waitlistPosition}` : r.state}</td>
+                  <td class="py-1 pr-3 font-mono text-xs">{r.orderId ? shortId(r.orderId) : "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function RegistrationSection({ sale }: { sale: Sale & { stats: SaleStats } }) {
+  const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+  const started = Date.now() >= Date.parse(sale.startsAt);
+  const toggle = async () => {
+    try {
+      const updated = await drawAdminApi.update(sale.id, { registrationRequired: !sale.registrationRequired });
+      setMessage({ kind: "success", text: updated.registrationRequired ? "Registration is now required." : "Registration is off." });
+    } catch (err) {
+      setMessage({ kind: "error", text: describeFailure(err) });
+    }
+  };
+  return (
+    <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="registration-admin-title">
+      <h2 id="registration-admin-title" class="text-xl font-semibold text-slate-900">
+        Registration
+      </h2>
+      <dl class="grid grid-cols-2 gap-3 sm:grid-cols-3">
+        <Stat label="Required" value={sale.registrationRequired ? "yes" : "no"} />
+        <Stat label="Registrations" value={sale.stats.registrations ?? 0} />
+      </dl>
+      {sale.registrationRequired && (
+        <p class="text-sm text-slate-800">
+          Plan the start for the registered crowd: at most {sale.stats.registrations ?? 0} shoppers may buy.
+        </p>
+      )}
+      {!started && (
+        <button type="button" class={buttonClass.small} onClick={() => void toggle()}>
+          {sale.registrationRequired ? "Turn registration off" : "Require registration"}
+        </button>
+      )}
+      {message && <Alert kind={message.kind}>{message.text}</Alert>}
+    </section>
+  );
+}
+
+/** On a sale's dashboard page: the draw of a draw sale, the registrations of a first-come sale. */
+export function HotSaleAdmin({ sale }: { sale: Sale & { stats: SaleStats } }) {
+  return sale.mode === "draw" ? <DrawSection sale={sale} /> : <RegistrationSection sale={sale} />;
+}
