@@ -281,38 +281,6 @@ export const API_ROUTES: ApiRoute[] = [
     ok: [json(200, replayAnswer)],
     errors: ["UNAVAILABLE"],
   }),
-  route("POST /admin/api/sales/:id/end", {
-    tag: "merchants",
-    summary: "End a sale now",
-    auth: "admin",
-    ok: [json(200, saleOnlyAnswer)],
-  }),
-  route("DELETE /admin/api/sales/:id", {
-    tag: "merchants",
-    summary: "Delete a sale without orders (and its photo)",
-    auth: "admin",
-    ok: [{ status: 204, description: "Deleted" }],
-    errors: ["SALE_HAS_ORDERS", "UNAVAILABLE"],
-  }),
-  route("GET /admin/api/sales/:id/series", {
-    tag: "merchants",
-    summary: "The sale's cumulative attempts, sold and rejected over time (docs/api.md)",
-    auth: "admin",
-    ok: [{ status: 200, mediaType: "application/json", description: "`{saleId, serverTime, points: [{t, attempts, sold, rejected}]}`" }],
-  }),
-  route("PUT /admin/api/sales/:id/image", {
-    tag: "merchants",
-    summary: "Upload the sale's product photo (raw PNG, JPEG or WebP body, at most 2 MiB)",
-    auth: "admin",
-    ok: [json(200, saleOnlyAnswer)],
-    errors: ["PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
-  }),
-  route("DELETE /admin/api/sales/:id/image", {
-    tag: "merchants",
-    summary: "Remove the sale's product photo",
-    auth: "admin",
-    ok: [json(200, saleOnlyAnswer)],
-  }),
   route("GET /admin/api/readiness", {
     tag: "operations",
     summary: "Readiness with what went wrong (the public /readyz names only what failed)",
