@@ -15,7 +15,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/workers/**/*.test.ts"],
-          globalSetup: ["./test/global-setup.ts"],
+          globalSetup: ["./test/global-setup.ts", "./test/hung-database.ts"],
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },

@@ -8,8 +8,15 @@
  */
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
+import { openSocket } from "./pg-socket.ts";
 import * as schema from "../db/schema.ts";
 import { ApiError } from "./errors.ts";
+import { withTimeout } from "./server/timeout.ts";
+
+function wantsTls(url: string): boolean {
+  const mode = new URL(url).searchParams.get("sslmode");
+  return mode !== null && mode !== "disable";
+}
 
 export function connect(hyperdrive: Hyperdrive, options: { connectTimeoutSeconds?: number } = {}) {
   const sql = postgres(hyperdrive.connectionString, {
@@ -20,24 +27,34 @@ export function connect(hyperdrive: Hyperdrive, options: { connectTimeoutSeconds
     prepare: false,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     onnotice: () => {},
+    // Our socket: the same as postgres.js's own on workerd, without its unhandled rejections (lib/pg-socket.ts).
+    ...(wantsTls(hyperdrive.connectionString) ? {} : ({ socket: openSocket } as object)),
   });
   return { sql, db: drizzle(sql, { schema }) };
 }
 
 export type Database = ReturnType<typeof connect>["db"];
 
-/** Runs `work` with a fresh client (see above for why it is not ended). */
+/**
+ * Runs `work` with a fresh client (see above for why it is not ended). With `timeoutMs`, a PostgreSQL that
+ * accepts the connection and then answers nothing (hung, frozen) fails the call after that long instead of
+ * holding it for ever.
+ */
 export async function withDatabase<T>(
   hyperdrive: Hyperdrive,
   work: (db: Database, sql: postgres.Sql) => Promise<T>,
-  options?: { connectTimeoutSeconds?: number },
+  options?: { connectTimeoutSeconds?: number; timeoutMs?: number; what?: string },
 ): Promise<T> {
+  if (options?.timeoutMs === undefined) {
+    const { sql, db } = connect(hyperdrive, options);
+    return await work(db, sql);
+  }
   const { sql, db } = connect(hyperdrive, options);
-  return await work(db, sql);
+  return await withTimeout(work(db, sql), options.timeoutMs, options.what ?? "PostgreSQL");
 }
 
 /** The timeout race lives in lib/server/timeout.ts; re-exported until the layout sweep points callers there. */
-export { withTimeout } from "./server/timeout.ts";
+export { withTimeout };
 
 /** drizzle wraps the driver's error; the cause is what PostgreSQL (or the socket) said. */
 export function databaseCause(err: unknown): unknown {
@@ -72,10 +89,14 @@ export function describeDatabaseError(err: unknown): string {
 export async function withDatabaseOrUnavailable<T>(
   hyperdrive: Hyperdrive,
   work: (db: Database, sql: postgres.Sql) => Promise<T>,
-  options: { worker: string; message?: string; passUniqueViolation?: boolean; connectTimeoutSeconds?: number },
+  options: { worker: string; message?: string; passUniqueViolation?: boolean; connectTimeoutSeconds?: number; timeoutMs?: number; what?: string },
 ): Promise<T> {
   try {
-    return await withDatabase(hyperdrive, work, { connectTimeoutSeconds: options.connectTimeoutSeconds ?? 3 });
+    return await withDatabase(hyperdrive, work, {
+      connectTimeoutSeconds: options.connectTimeoutSeconds ?? 3,
+      timeoutMs: options.timeoutMs,
+      what: options.what,
+    });
   } catch (err) {
     throw databaseUnavailable(err, options);
   }

@@ -2,6 +2,7 @@
  * The bindings of each Worker, as their wrangler.toml files declare them.
  */
 import type { SaleCatalog } from "../durable-objects/sale-catalog.ts";
+import type { AccountGuard } from "../durable-objects/account-guard.ts";
 import type { SaleItem } from "../durable-objects/sale-item.ts";
 import type { SaleDraw } from "../durable-objects/sale-draw.ts";
 import type { DrawEntries } from "../durable-objects/draw-entries.ts";
@@ -10,14 +11,23 @@ import type { OrderMessage } from "./schemas.ts";
 import type { WorkerEntrypoint } from "cloudflare:workers";
 import type SeckillService from "../workers/seckill/index.ts";
 
-/** "production" makes the secrets mandatory and the session cookie Secure. */
+/**
+ * `ENVIRONMENT = "development"` turns the documented local defaults on (dev admin token, dev session secret,
+ * plain-HTTP cookies). Anything else — unset included — is production: secrets are mandatory, the session cookie
+ * is `__Host-` and Secure, HSTS is sent. Only the local start scripts (scripts/lib/lean-runtime.ts, the wrangler
+ * runtime's `.dev.vars`) and the test Worker's config set it; no deployable wrangler.toml does (docs/design.md
+ * "Hardening").
+ */
 interface Common {
   ENVIRONMENT?: string;
 }
 
 export interface SeckillEnv extends Common {
+  /** Hosted as workers/seckill/index.ts's SaleItem: the same class plus `npm run chaos`'s faults (no new members). */
   SALE_ITEM: DurableObjectNamespace<SaleItem>;
   SALE_CATALOG: DurableObjectNamespace<SaleCatalog>;
+  /** Sessions' revocation feed, sign-in throttles, unpaid holds (durable-objects/account-guard.ts). */
+  ACCOUNT_GUARD: DurableObjectNamespace<AccountGuard>;
   /** Draw sales: the draw (one per sale) and its entry shards (docs/design.md "Draws and registration"). */
   SALE_DRAW: DurableObjectNamespace<SaleDraw>;
   DRAW_ENTRIES: DurableObjectNamespace<DrawEntries>;
@@ -52,9 +62,15 @@ export interface GatewayEnv extends Common {
   /** Per-sale admission ceiling (requests per second reaching one sale's object). */
   ADMISSION_RPS?: string;
   ADMISSION_BURST?: string;
-  /** Failed logins allowed per username per window. */
+  /** Failed sign-ins allowed per (username, client) per window. */
   LOGIN_FAILURES_MAX?: string;
   LOGIN_FAILURES_WINDOW_SECONDS?: string;
+  /** Failed sign-ins allowed per client (all usernames) per window; default 20. */
+  LOGIN_CLIENT_FAILURES_MAX?: string;
+  /** A session unused this long is over (seconds; default 43,200 = 12 h). */
+  SESSION_IDLE_SECONDS?: string;
+  /** Unpaid held orders one shopper may have across the shop (default 3; 0 turns the cap off). */
+  MAX_UNPAID_HOLDS?: string;
   /** Milliseconds before a call to the seckill Worker counts as failed. */
   SECKILL_TIMEOUT_MS?: string;
   /** Workers Analytics Engine dataset "minishop_metrics" (bound in production only). */
@@ -79,8 +95,13 @@ export interface ConsumerEnv extends Common {
 export const DEV_ADMIN_TOKEN = "dev-admin-token";
 export const DEV_SESSION_SECRET = "dev-session-secret-change-me-in-production";
 
+/** Secrets fail closed: only an explicit development setting turns the local defaults on. */
+export function isDevelopment(env: Common): boolean {
+  return env.ENVIRONMENT === "development";
+}
+
 export function isProduction(env: Common): boolean {
-  return env.ENVIRONMENT === "production";
+  return !isDevelopment(env);
 }
 
 /** Secrets are required in production; locally the documented defaults apply. */

@@ -11,9 +11,10 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { failedOrders } from "../db/schema.ts";
 import { describeDatabaseError, isStatementError, withDatabase, type Database } from "../lib/db.ts";
+import { chaosOf } from "../lib/chaos.ts";
 import type { ConsumerEnv } from "../lib/env.ts";
 import type { OrderMessage } from "../lib/schemas.ts";
-import { DEAD_LETTER_QUEUE_SUFFIX, confirmationsBySale, persistOrderStates, retryDelaySeconds, type OrderConflict } from "./persist.ts";
+import { BATCH_TIMEOUT_MS, DEAD_LETTER_QUEUE_SUFFIX, confirmationsBySale, persistOrderStates, retryDelaySeconds, type OrderConflict } from "./persist.ts";
 
 function log(fields: Record<string, unknown>) {
   console.log(JSON.stringify({ worker: "consumer", ...fields }));
@@ -87,7 +88,15 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
     return false;
   }) as Message<OrderMessage>[];
   if (valid.length === 0) return;
+  const chaos = chaosOf(env);
+  if (chaos && Math.random() < chaos.consumerFailRate) {
+    // `npm run chaos` (lib/chaos.ts): this batch fails before anything is written; all of it comes back.
+    log({ msg: "chaos: batch fails", size: valid.length });
+    for (const m of valid) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+    return;
+  }
 
+  let timedOut = false;
   await withDatabase(env.HYPERDRIVE, async (db) => {
     const committed: Message<OrderMessage>[] = [];
     const conflicts: OrderConflict[] = [];
@@ -109,6 +118,8 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
         }
       }
     }
+    // Given up on already (the batch timed out and went back to the queue): the redelivery acks it.
+    if (timedOut) return;
     // A conflicting order is acked (retrying cannot change the answer) but never confirmed.
     const conflicting = new Set(conflicts.map((c) => c.message.order.id));
     if (conflicts.length > 0) await deadLetterConflicts(db, env, conflicts, Math.max(...valid.map((m) => m.attempts)));
@@ -116,8 +127,10 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
     for (const m of committed) m.ack();
     if (committed.length > 0) ctx.waitUntil(recordBatchLatency(env, committed.map((m) => m.body), Date.now() - started));
     log({ msg: "batch", queue: batch.queue, size: valid.length, committed: committed.length, ms: Date.now() - started });
-  }).catch((err: unknown) => {
-    // No connection at all: PostgreSQL is down. Everything goes back with a delay.
+  }, { timeoutMs: BATCH_TIMEOUT_MS, what: "order batch" }).catch((err: unknown) => {
+    // No connection at all, or no answer in time: PostgreSQL is down or hung. Everything goes back with a delay
+    // (the writes are idempotent, so a batch that commits after all is harmless when it comes again).
+    timedOut = true;
     log({ msg: "database unavailable", size: valid.length, error: describeDatabaseError(err) });
     for (const m of valid) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
   });
@@ -148,7 +161,7 @@ async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv
       }
       m.ack();
     }
-  }).catch((err: unknown) => {
+  }, { timeoutMs: BATCH_TIMEOUT_MS, what: "dead-letter batch" }).catch((err: unknown) => {
     log({ msg: "dead-letter consumer: database unavailable", error: describeDatabaseError(err) });
     for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
   });

@@ -11,6 +11,14 @@ import type { OrderMessage } from "../lib/schemas.ts";
 
 export const DEAD_LETTER_QUEUE_SUFFIX = "-dlq";
 
+/** PostgreSQL's limit on each of the consumer's statements, ms. */
+export const STATEMENT_TIMEOUT_MS = 5_000;
+/**
+ * The consumer's limit on a whole batch, ms: a PostgreSQL that accepts the connection and then answers nothing
+ * (frozen) never lets `statement_timeout` fire, so the client gives up too and the messages are retried.
+ */
+export const BATCH_TIMEOUT_MS = 10_000;
+
 /** Exponential backoff in seconds for a message's next delivery: 1, 2, 4 … capped at a minute. */
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(2 ** Math.max(0, attempts - 1), 60);
@@ -63,6 +71,9 @@ export async function persistOrderStates(db: Database, messages: OrderMessage[])
     })),
   );
   return await db.transaction(async (tx) => {
+    // Bounded on the server too: a statement stuck behind a lock gives up, the batch is retried (docs/design.md
+    // "Hardening"). `set local` lasts for this transaction only (safe with Hyperdrive's transaction pooling).
+    await tx.execute(sql`set local statement_timeout = ${sql.raw(String(STATEMENT_TIMEOUT_MS))}`);
     await tx.execute(sql`
       insert into ${orders} (id, sale_id, user_id, quantity, price_cents, status, version, trace_id, created_at, expires_at)
       select id, sale_id, user_id, quantity, price_cents, status, version, trace_id, created_at, expires_at

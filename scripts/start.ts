@@ -141,10 +141,14 @@ async function main() {
 
   async function startWrangler(url: string, secret: string) {
     const envFile = path.join(DATA_DIR, "workers.env");
-    writeFileSync(envFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n`, { mode: 0o600 });
+    writeFileSync(envFile, `ENVIRONMENT=development\nADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n`, { mode: 0o600 });
     // `--env-file` reaches only the first config's Worker; the others read the .dev.vars beside their own
-    // wrangler.toml. The admin Worker is the one that needs a secret (gitignored, rewritten on each start).
-    writeFileSync(path.join(ROOT, "workers/admin/.dev.vars"), `ADMIN_TOKEN=${ADMIN_TOKEN}\n`, { mode: 0o600 });
+    // wrangler.toml (gitignored, rewritten on each start). ENVIRONMENT=development is what turns the local
+    // defaults on: no wrangler.toml sets it, so a deployed Worker without it behaves as production (lib/env.ts).
+    writeFileSync(path.join(ROOT, "workers/admin/.dev.vars"), `ENVIRONMENT=development\nADMIN_TOKEN=${ADMIN_TOKEN}\n`, { mode: 0o600 });
+    for (const dir of ["workers/seckill", "queues"]) {
+      writeFileSync(path.join(ROOT, dir, ".dev.vars"), "ENVIRONMENT=development\n", { mode: 0o600 });
+    }
 
     const wrangler = spawn(
       bin("wrangler"),
@@ -181,20 +185,27 @@ async function main() {
     await waitForHealthy(`http://${HOST}:${PORT}/healthz`, wrangler);
   }
 
-  function printBanner(url: string, secret: string) {
+  /**
+   * No secret is printed in full: the banner says where each one is kept. The documented public default
+   * (`dev-admin-token`, docs/api.md) is not a secret and is shown as is.
+   */
+  function printBanner(url: string, _secret: string) {
     const shop = `http://${HOST}:${PORT}`;
+    const adminTokenShown = process.env.ADMIN_TOKEN
+      ? `from ADMIN_TOKEN, ${ADMIN_TOKEN.slice(0, 2)}…${ADMIN_TOKEN.length > 8 ? ADMIN_TOKEN.slice(-2) : ""}`
+      : `${ADMIN_TOKEN}, the local default; set ADMIN_TOKEN to change it`;
     process.stdout.write(
       [
         "",
         "  ┌──────────────────────────────────────────────────────────────",
         `  │ MiniShop Edge is running (${RUNTIME === "lean" ? "lean runtime: one workerd" : "wrangler dev: live reload, inspector"})`,
         `  │ Shop:        ${shop}/`,
-        `  │ Merchants:   ${shop}/admin   (admin token: ${ADMIN_TOKEN})`,
-        `  │ Admin API:   ${shop}/admin/api/sales   (Authorization: Bearer ${ADMIN_TOKEN})`,
+        `  │ Merchants:   ${shop}/admin   (admin token: ${adminTokenShown})`,
+        `  │ Admin API:   ${shop}/admin/api/sales   (Authorization: Bearer <admin token>)`,
         `  │ Metrics:     ${shop}/metrics`,
         `  │ Health:      ${shop}/healthz   ${shop}/readyz`,
         `  │ PostgreSQL:  ${redact(url)}${database!.embedded ? " (embedded, data in .data/pg)" : " (DATABASE_URL)"}`,
-        `  │ Session secret: ${process.env.SESSION_SECRET ? "(from SESSION_SECRET)" : secret + " (local, kept in .data/session-secret)"}`,
+        `  │ Session secret: ${process.env.SESSION_SECRET ? "from SESSION_SECRET" : `kept in ${path.join(DATA_DIR, "session-secret")}`}`,
         "  │ Ctrl-C stops everything.",
         "  └──────────────────────────────────────────────────────────────",
         "",

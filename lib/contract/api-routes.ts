@@ -126,6 +126,14 @@ export const API_ROUTES: ApiRoute[] = [
     ok: [{ status: 204, description: "Signed out" }],
     setsCookie: true,
   }),
+  route("POST /api/auth/logout-all", {
+    tag: "accounts",
+    summary: "Sign out everywhere: every session of the shopper started before it is refused (docs/api.md \"Hardening\")",
+    auth: "session",
+    ok: [{ status: 204, description: "Signed out on every device" }],
+    setsCookie: true,
+    errors: ["UNAVAILABLE"],
+  }),
   route("GET /api/me", {
     tag: "accounts",
     summary: "The signed-in shopper",
@@ -271,6 +279,13 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Send a failed order through the pipeline again",
     auth: "admin",
     ok: [json(200, replayAnswer)],
+    errors: ["UNAVAILABLE"],
+  }),
+  route("GET /admin/api/readiness", {
+    tag: "operations",
+    summary: "Readiness with what went wrong (the public /readyz names only what failed)",
+    auth: "admin",
+    ok: [json(200, readyAnswer)],
     errors: ["UNAVAILABLE"],
   }),
 

@@ -148,7 +148,8 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
       ratelimits?: Record<string, { namespace_id: string; simple: { limit: number; period: number } }>;
       modulesRules?: unknown;
     };
-    const bindings: Record<string, unknown> = { ...(opts.bindings ?? {}), ...(options.secrets ?? {}) };
+    // The local runtime is development: the documented defaults apply (lib/env.ts). No deployable config sets it.
+    const bindings: Record<string, unknown> = { ENVIRONMENT: "development", ...(opts.bindings ?? {}), ...(options.secrets ?? {}) };
     if (id === "gateway") Object.assign(bindings, options.gatewayVars ?? {});
     const hyperdrives = Object.fromEntries(Object.keys(opts.hyperdrives ?? {}).map((k) => [k, options.databaseUrl]));
     // Rate Limiting bindings become RPC bindings to in-memory limiters (see rateLimitWorker for why).

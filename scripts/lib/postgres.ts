@@ -17,6 +17,8 @@ export const MIGRATIONS = path.join(ROOT, "db/migrations");
 export interface Database {
   url: string;
   embedded: boolean;
+  /** The embedded server's process (to pause it with SIGSTOP in fault tests); absent for DATABASE_URL. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -86,7 +88,8 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   );
   exited.catch(() => {});
   try {
-    await Promise.race([waitForPort(options.port, "127.0.0.1", options.timeoutMs), exited]);
+    // A new data directory takes ~3 s to initialise on a quiet machine, ~30 s on a loaded one.
+    await Promise.race([waitForPort(options.port, "127.0.0.1", options.timeoutMs ?? 120_000), exited]);
   } catch (err) {
     // Not listening in time: it must not outlive the caller (it would listen later, with nobody to stop it).
     await stopChild(child);
@@ -95,6 +98,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`,
     embedded: true,
+    pid: child.pid,
     stop: () => stopChild(child),
   };
 }

@@ -10,3 +10,10 @@ declare global {
     }
   }
 }
+
+// Provided by test/hung-database.ts (a globalSetup of the workers project).
+declare module "vitest" {
+  export interface ProvidedContext {
+    hungDatabaseUrl: string;
+  }
+}

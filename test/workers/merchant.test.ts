@@ -62,6 +62,10 @@ describe("product image", () => {
     expect(served.headers.get("Content-Type")).toBe("image/png");
     expect(served.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
     expect(new Uint8Array(await served.arrayBuffer())).toEqual(PNG);
+    // Asked with credentials it is still public and immutable: the private answers' no-store skips /images/*.
+    const withCredentials = await call(first.imageUrl!, { headers: ADMIN });
+    expect(withCredentials.headers.get("Cache-Control")).toBe("public, max-age=31536000, immutable");
+    await withCredentials.arrayBuffer();
     // A conditional request with its ETag is a 304.
     const etag = served.headers.get("ETag")!;
     expect((await call(first.imageUrl!, { headers: { "If-None-Match": etag } })).status).toBe(304);

@@ -11,6 +11,7 @@ import type { AdminEnv, ConsumerEnv, GatewayEnv } from "../../lib/env.ts";
 
 export { SaleItem } from "../../durable-objects/sale-item.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+export { AccountGuard } from "../../durable-objects/account-guard.ts";
 export { SaleDraw } from "../../durable-objects/sale-draw.ts";
 export { DrawEntries } from "../../durable-objects/draw-entries.ts";
 export { SaleReserve } from "../../durable-objects/sale-reserve.ts";

@@ -13,6 +13,8 @@ import { and, asc, count, desc, eq, gt, inArray } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { failedOrders, orders, sales, users } from "../../db/schema.ts";
 import { connect, databaseUnavailable, withDatabaseOrUnavailable, type Database } from "../../lib/db.ts";
+import { checkReadiness } from "../../lib/readiness.ts";
+import { withTimeout } from "../../lib/server/timeout.ts";
 import { requireSecrets, type AdminEnv } from "../../lib/env.ts";
 import { ApiError, rejectionToError } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/ids.ts";
@@ -54,8 +56,24 @@ function orderIdFloor(saleId: string): string {
   return saleId.replaceAll("-", "");
 }
 
+/**
+ * A merchant's call to PostgreSQL never hangs: a database that accepts connections and then answers nothing
+ * (frozen, overloaded) is a `503 UNAVAILABLE` after this long, not a request that waits for ever.
+ */
+const ADMIN_DB_TIMEOUT_MS = 5_000;
+
 function db<T>(c: AdminContext, work: (db: Database) => Promise<T>): Promise<T> {
-  return withDatabaseOrUnavailable(c.env.HYPERDRIVE, (d) => work(d), { worker: "admin" });
+  return withDatabaseOrUnavailable(c.env.HYPERDRIVE, (d) => work(d), { worker: "admin", timeoutMs: ADMIN_DB_TIMEOUT_MS });
+}
+
+/**
+ * A sale id of the right shape that the catalog knows; anything else is a 404 before any object is reached,
+ * so no route creates an object (or its storage) for an id that names nothing (docs/api.md "More").
+ */
+async function knownSaleIdParam(c: AdminContext): Promise<string> {
+  const id = saleIdParam(c);
+  if (!(await c.env.SECKILL.hasSale(id))) throw new ApiError("NOT_FOUND", "No such sale");
+  return id;
 }
 
 /** Orders live in PostgreSQL, so a sale PostgreSQL does not know has no orders to list: 404. */
@@ -137,12 +155,13 @@ function csvRows(rows: OrderWithUsername[]): Uint8Array {
  * 200 that breaks off; a failure later on aborts the stream (the client sees a truncated download).
  */
 async function streamCsv(c: AdminContext, saleId: string, cursor: string | undefined): Promise<Response> {
+  // Each page gets an answer in time or the export fails (503 before the first byte, a cut-off stream after).
   const { db: d } = connect(c.env.HYPERDRIVE, { connectTimeoutSeconds: 3 });
+  const page = <T,>(work: Promise<T>) => withTimeout(work, ADMIN_DB_TIMEOUT_MS, "PostgreSQL");
   let after = cursor ?? orderIdFloor(saleId);
   let first: OrderWithUsername[];
   try {
-    await requireSaleRow(d, saleId);
-    first = await ordersPage(d, saleId, after, CSV_PAGE_ROWS);
+    first = await page(requireSaleRow(d, saleId).then(() => ordersPage(d, saleId, after, CSV_PAGE_ROWS)));
   } catch (err) {
     throw databaseUnavailable(err, { worker: "admin" });
   }
@@ -156,7 +175,7 @@ async function streamCsv(c: AdminContext, saleId: string, cursor: string | undef
     },
     async pull(controller) {
       try {
-        const rows = await ordersPage(d, saleId, after, CSV_PAGE_ROWS);
+        const rows = await page(ordersPage(d, saleId, after, CSV_PAGE_ROWS));
         if (rows.length > 0) {
           after = rows[rows.length - 1].order.id;
           controller.enqueue(csvRows(rows));
@@ -203,6 +222,12 @@ app.get("/metrics", async (c) => {
 });
 
 const api = new Hono<AdminApp>()
+  /** What `/readyz` does not say publicly: which check failed and how (docs/api.md "Hardening"). */
+  .get("/readiness", async (c) => {
+    const { ready, checks, errors } = await checkReadiness(c.env);
+    if (ready) return c.json({ status: "ok", checks }, 200, { "Cache-Control": "no-store" });
+    throw new ApiError("UNAVAILABLE", `Not ready: ${Object.keys(errors).join(", ")}`, { checks, errors }, { "Retry-After": "5" });
+  })
   .post("/sales", validate("json", createSaleSchema), async (c) => {
     const input = c.req.valid("json");
     const id = crypto.randomUUID();
@@ -234,12 +259,12 @@ const api = new Hono<AdminApp>()
   })
   .get("/sales", async (c) => c.json({ sales: (await c.env.SECKILL.listStats()).map(toAdminSale) }))
   .get("/sales/:id", async (c) => {
-    const sale = await c.env.SECKILL.getStats(saleIdParam(c));
+    const sale = await c.env.SECKILL.getStats(await knownSaleIdParam(c));
     if (!sale) throw new ApiError("NOT_FOUND", "No such sale");
     return c.json({ sale: toAdminSale(sale) });
   })
   .patch("/sales/:id", validate("json", updateSaleSchema), async (c) => {
-    const id = saleIdParam(c);
+    const id = await knownSaleIdParam(c);
     const input = c.req.valid("json");
     const patch = {
       ...input,
@@ -276,12 +301,12 @@ const api = new Hono<AdminApp>()
   // verdict (only sold out and ended, for ≤ 1 s), so the next purchase sees it; GET /api/sales/:id follows
   // within its 500 ms cache.
   .post("/sales/:id/pause", async (c) => {
-    const result = await c.env.SECKILL.setPaused(saleIdParam(c), true);
+    const result = await c.env.SECKILL.setPaused(await knownSaleIdParam(c), true);
     if (!result.ok) throw rejectionToError(result);
     return c.json({ sale: result.sale });
   })
   .post("/sales/:id/resume", async (c) => {
-    const result = await c.env.SECKILL.setPaused(saleIdParam(c), false);
+    const result = await c.env.SECKILL.setPaused(await knownSaleIdParam(c), false);
     if (!result.ok) throw rejectionToError(result);
     return c.json({ sale: result.sale });
   })
@@ -368,8 +393,7 @@ const api = new Hono<AdminApp>()
     });
   })
   .post("/sales/:id/reconcile", async (c) => {
-    const saleId = saleIdParam(c);
-    if (!(await c.env.SECKILL.getSale(saleId))) throw new ApiError("NOT_FOUND", "No such sale");
+    const saleId = await knownSaleIdParam(c);
     let after = "";
     let ledgerSold = 0;
     const ledgerByStatus: Partial<Record<Order["status"], number>> = {};

@@ -27,7 +27,12 @@ export interface Guards {
   admission: Map<string, TokenBucket>;
   closed: ClosedSales;
   breaker: CircuitBreaker;
+  /** The failed sign-in limit per (username, client) and its window (counted in AccountGuard objects). */
   loginFailures: SlidingWindow;
+  /** Failed sign-ins per client, all usernames, per the same window. */
+  loginClientFailures: number;
+  /** Unpaid held orders per shopper across the shop (0: no cap). */
+  maxUnpaidHolds: number;
   /** Rejections answered at the edge, per sale, waiting to be added to the object's counters. */
   edgeRejections: Map<string, { rateLimited: number; soldOut: number; ended: number }>;
 }
@@ -46,6 +51,8 @@ export function getGuards(env: GatewayEnv): Guards {
       numberVar(env.LOGIN_FAILURES_MAX, 5),
       numberVar(env.LOGIN_FAILURES_WINDOW_SECONDS, 300) * 1000,
     ),
+    loginClientFailures: numberVar(env.LOGIN_CLIENT_FAILURES_MAX, 20),
+    maxUnpaidHolds: env.MAX_UNPAID_HOLDS === "0" ? 0 : numberVar(env.MAX_UNPAID_HOLDS, 3),
     edgeRejections: new Map(),
   };
   return guards;

@@ -8,22 +8,22 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { ApiError } from "../../lib/errors.ts";
-import { withDatabase } from "../../lib/db.ts";
 import { BODY_TOO_LARGE_MESSAGE, noSuchRoute, useErrorPath } from "../../lib/server/http.ts";
-import { withTimeout } from "../../lib/server/timeout.ts";
-import { requireSecrets, type GatewayEnv } from "../../lib/env.ts";
+import { isProduction, requireSecrets, type GatewayEnv } from "../../lib/env.ts";
+import { checkReadiness } from "../../lib/readiness.ts";
 import { apiReference } from "./api-docs.ts";
 import { type GatewayApp } from "./context.ts";
 import { MAX_IMAGE_BYTES, isImageUpload } from "../../lib/images.ts";
 import { images } from "./images.ts";
 import { auth, me } from "./routes/auth.ts";
 import { orders } from "./routes/orders.ts";
+import { catalogChanged } from "./known-sales.ts";
 import { answerIfClosed, sales } from "./routes/sales.ts";
 import { draws } from "./routes/draws.ts";
+import { SESSION_COOKIE_MARK } from "./session.ts";
 import { startTrace } from "./trace.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
-const READY_TIMEOUT_MS = 1_500;
 
 /** Exported for the route-coverage test of the OpenAPI document (test/workers/openapi.test.ts). */
 export const app = new Hono<GatewayApp>();
@@ -36,8 +36,12 @@ app.use(requireSecrets("SESSION_SECRET"));
 // Tracing and one structured log line per request.
 app.use(startTrace);
 
-app.use(
+/** HSTS for two years in production (the shop is HTTPS only); none locally, where it is plain HTTP. */
+const HSTS = "max-age=63072000; includeSubDomains";
+
+app.use(async (c, next) =>
   secureHeaders({
+    strictTransportSecurity: isProduction(c.env) ? HSTS : false,
     contentSecurityPolicy: {
       defaultSrc: ["'self'"],
       scriptSrc: ["'self'"],
@@ -47,11 +51,12 @@ app.use(
       frameAncestors: ["'none'"],
       baseUri: ["'self'"],
       formAction: ["'self'"],
+      objectSrc: ["'none'"],
     },
     referrerPolicy: "strict-origin-when-cross-origin",
     xContentTypeOptions: "nosniff",
     crossOriginEmbedderPolicy: false,
-  }),
+  })(c, next),
 );
 
 // A state-changing request from another site's page is refused (the cookie is SameSite=Lax; this is the belt).
@@ -84,24 +89,15 @@ app.use((c, next) => (isImageUpload(c.req.method, c.req.path) ? imageBodyLimit(c
 
 app.get("/healthz", (c) => c.json({ status: "ok" }));
 
+/**
+ * Readiness. The public answer names what failed ("failed") and nothing more; the errors go to the log, and
+ * merchants read them at `GET /admin/api/readiness` (docs/api.md "Hardening").
+ */
 app.get("/readyz", async (c) => {
-  const checks: Record<string, string> = {};
-  await Promise.all([
-    withTimeout(
-      withDatabase(c.env.HYPERDRIVE, (_db, pg) => pg`select 1`, { connectTimeoutSeconds: 1 }),
-      READY_TIMEOUT_MS,
-      "database",
-    ).then(
-      () => (checks.database = "ok"),
-      (err: unknown) => (checks.database = `failed: ${String(err)}`),
-    ),
-    withTimeout(c.env.SECKILL.ping(), READY_TIMEOUT_MS, "seckill").then(
-      () => (checks.seckill = "ok"),
-      (err: unknown) => (checks.seckill = `failed: ${String(err)}`),
-    ),
-  ]);
-  const failed = Object.entries(checks).filter(([, v]) => v !== "ok").map(([k]) => k);
-  if (failed.length === 0) return c.json({ status: "ok", checks });
+  const { ready, checks, errors } = await checkReadiness(c.env);
+  if (ready) return c.json({ status: "ok", checks });
+  console.error(JSON.stringify({ msg: "not ready", traceId: c.get("traceId"), errors }));
+  const failed = Object.keys(errors);
   return new ApiError("UNAVAILABLE", `Not ready: ${failed.join(", ")}`, { checks }, { "Retry-After": "5" }).toResponse();
 });
 
@@ -117,6 +113,7 @@ app.route("/api", apiReference);
 // Its answer is re-wrapped so this Worker's middleware can add headers (a fetched Response is immutable).
 const toAdmin = async (c: { req: { raw: Request }; env: GatewayEnv }) => {
   const res = await c.env.ADMIN.fetch(c.req.raw);
+  if (res.status === 201 && c.req.raw.method === "POST") catalogChanged();
   return new Response(res.body, res);
 };
 app.all("/admin/api/*", toAdmin);
@@ -137,17 +134,41 @@ app.get("*", async (c) => {
  */
 let appHeaders: Headers | null = null;
 
+/**
+ * Every answer to a request that carries a session cookie or an `Authorization` header is private:
+ * `Cache-Control: no-store`, errors and short-circuit answers included (docs/api.md "More"). Product photos
+ * (`/images/*`) are the exception: public and immutable whoever asks, they keep their own Cache-Control.
+ */
+function isPrivateRequest(request: Request): boolean {
+  if (new URL(request.url).pathname.startsWith("/images/")) return false;
+  if (request.headers.has("Authorization")) return true;
+  const cookie = request.headers.get("Cookie");
+  return cookie !== null && cookie.includes(SESSION_COOKIE_MARK);
+}
+
+function noStore(response: Response): Response {
+  try {
+    response.headers.set("Cache-Control", "no-store");
+    return response;
+  } catch {
+    // An immutable response (one passed through from a binding): copy it.
+    const copy = new Response(response.body, response);
+    copy.headers.set("Cache-Control", "no-store");
+    return copy;
+  }
+}
+
 export default {
   async fetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     if (appHeaders) {
       const closed = answerIfClosed(request, env, ctx, appHeaders);
-      if (closed) return closed;
+      if (closed) return isPrivateRequest(request) ? noStore(closed) : closed;
     }
     const response = await app.fetch(request, env, ctx);
     if (!appHeaders && response.headers.get("content-type")?.startsWith("application/json")) {
       appHeaders = new Headers(response.headers);
-      for (const name of ["traceparent", "content-length", "set-cookie", "retry-after", "idempotent-replayed"]) appHeaders.delete(name);
+      for (const name of ["traceparent", "content-length", "set-cookie", "retry-after", "idempotent-replayed", "cache-control"]) appHeaders.delete(name);
     }
-    return response;
+    return isPrivateRequest(request) ? noStore(response) : response;
   },
 } satisfies ExportedHandler<GatewayEnv>;

@@ -5,7 +5,7 @@
  * instantiated per purchase. Without the binding it goes through the seckill Worker as before. Either way the
  * object is the only writer of the sale, so nothing about the invariants depends on which path is taken.
  */
-import { isOverloaded, reject } from "../../lib/errors.ts";
+import { isOverloaded, isRetryable, reject } from "../../lib/errors.ts";
 import type { GatewayEnv, StubOf } from "../../lib/env.ts";
 import type { PurchaseRequest, PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
 
@@ -26,8 +26,8 @@ function objectId(namespace: GatewayEnv["SALE_ITEM"], saleId: string): DurableOb
 }
 
 /**
- * Reserves a purchase in the sale's object. Never retried here: the first attempt may have committed, and
- * the shopper's retry with an Idempotency-Key is the safe repeat. An overloaded object is over capacity, not
+ * Reserves a purchase in the sale's object. Repeated only when it carries an Idempotency-Key and the object was
+ * reset under the call (the key makes the repeat safe); otherwise the first attempt may have committed. An overloaded object is over capacity, not
  * broken: it is answered RATE_LIMITED (429 + Retry-After), never a 5xx (docs/design.md, "Hot sales: admission"),
  * as the seckill Worker does; other failures go to the circuit breaker.
  */
@@ -39,6 +39,13 @@ export async function reserveAtObject(env: GatewayEnvWithObjects, saleId: string
     return (await stub.reservePurchase(request)) as PurchaseResult;
   } catch (err) {
     if (isOverloaded(err)) return reject("RATE_LIMITED", "The sale is busy, try again shortly");
+    // The object was reset under the call (a restart, a deploy): with an Idempotency-Key the purchase is safe to
+    // send once more — if the first attempt committed, the object answers it again (the same order), else it is
+    // made now. Without a key it is not repeated (the first attempt may have committed).
+    if (request.idempotencyKey !== undefined && isRetryable(err)) {
+      const again = namespace.get(objectId(namespace, saleId)) as unknown as StubOf<SaleItem>;
+      return (await again.reservePurchase(request)) as PurchaseResult;
+    }
     throw err;
   }
 }

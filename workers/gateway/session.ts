@@ -3,7 +3,14 @@
  *
  * Passwords: PBKDF2-SHA256 with a per-user 16-byte salt and 100,000 iterations (the most Workers' WebCrypto
  * allows), compared in constant time. Sessions: an HS256 JWT (algorithm pinned on verify) in an HttpOnly,
- * SameSite=Lax cookie, Secure in production; verified at the edge with no database call.
+ * SameSite=Lax cookie — `__Host-minishop_session`, Secure, in production — verified at the edge with no
+ * database call. A session ends (docs/design.md "Hardening"):
+ * - on logout: its id goes into the revocation feed, refused at once here and everywhere within 10 s
+ *   (revocations.ts);
+ * - on "sign out everywhere": every session of the shopper started before that moment is refused;
+ * - after `SESSION_IDLE_SECONDS` without a request (default 12 h): the cookie's `exp` is the last use plus the
+ *   idle time, renewed (a new cookie) at most every `REFRESH_AFTER_SECONDS`;
+ * - at the latest `SESSION_TTL_SECONDS` (7 days) after sign-in, however active.
  */
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { sign } from "hono/jwt";
@@ -12,9 +19,19 @@ import { DEV_SESSION_SECRET, isProduction, requireSecret, type GatewayEnv } from
 import type { User } from "../../lib/schemas.ts";
 import { fromBase64, timingSafeEqual, toBase64 } from "../../lib/server/crypto.ts";
 import type { GatewayContext } from "./context.ts";
+import { revocations } from "./revocations.ts";
 
+/** The cookie's name in development (plain HTTP); production adds the `__Host-` prefix. */
 export const SESSION_COOKIE = "minishop_session";
+/** Present in the session cookie's name in every environment (for "does this request carry a session"). */
+export const SESSION_COOKIE_MARK = SESSION_COOKIE;
+/** `__Host-`: the browser keeps it only if Secure, Path=/ and without Domain — no subdomain can set or shadow it. */
+export const PRODUCTION_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+/** The absolute limit of a session, from sign-in. */
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
+export const DEFAULT_IDLE_SECONDS = 12 * 3600;
+/** A session's cookie is renewed (its idle deadline moved) at most this often. */
+const REFRESH_AFTER_SECONDS = 600;
 const PBKDF2_ITERATIONS = 100_000;
 
 const encoder = new TextEncoder();
@@ -46,24 +63,91 @@ function sessionSecret(env: GatewayEnv): string {
   return requireSecret(env, env.SESSION_SECRET, "SESSION_SECRET", DEV_SESSION_SECRET);
 }
 
-export async function startSession(c: GatewayContext, user: User): Promise<void> {
+function cookieName(env: GatewayEnv): string {
+  return isProduction(env) ? PRODUCTION_SESSION_COOKIE : SESSION_COOKIE;
+}
+
+export function idleSeconds(env: GatewayEnv): number {
+  const n = Number(env.SESSION_IDLE_SECONDS);
+  return Number.isFinite(n) && n > 0 ? Math.min(n, SESSION_TTL_SECONDS) : DEFAULT_IDLE_SECONDS;
+}
+
+/** What a session cookie carries beyond the shopper. */
+export interface SessionClaims {
+  /** Session id: what a logout revokes. */
+  sid: string;
+  /** When the session started (sign-in), ms: what "sign out everywhere" compares with. */
+  startedAt: number;
+  /** When the cookie was signed, seconds. */
+  iat: number;
+  /** When it stops working, seconds. */
+  exp: number;
+}
+
+function randomSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let hex = "";
+  for (const b of bytes) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** Signs a cookie for `user`: a new session (`sid`, `startedAt` omitted) or the renewal of one. */
+async function issueSession(c: GatewayContext, user: User, session?: { sid: string; startedAt: number }): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
-  const token = await sign(
-    { sub: user.id, name: user.username, iat: now, exp: now + SESSION_TTL_SECONDS },
-    sessionSecret(c.env),
-    "HS256",
-  );
-  setCookie(c, SESSION_COOKIE, token, {
+  const sid = session?.sid ?? randomSessionId();
+  const startedAt = session?.startedAt ?? Date.now();
+  const exp = Math.min(Math.floor(startedAt / 1000) + SESSION_TTL_SECONDS, now + idleSeconds(c.env));
+  const token = await sign({ sub: user.id, name: user.username, sid, st: startedAt, iat: now, exp }, sessionSecret(c.env), "HS256");
+  setCookie(c, cookieName(c.env), token, {
     httpOnly: true,
     sameSite: "Lax",
     secure: isProduction(c.env),
     path: "/",
-    maxAge: SESSION_TTL_SECONDS,
+    maxAge: Math.max(1, exp - now),
   });
 }
 
+export async function startSession(c: GatewayContext, user: User): Promise<void> {
+  await issueSession(c, user);
+}
+
 export function endSession(c: GatewayContext): void {
-  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: isProduction(c.env) });
+  deleteCookie(c, cookieName(c.env), { path: "/", secure: isProduction(c.env) });
+}
+
+/**
+ * Logout: the session's id goes into the revocation feed (refused here at once, everywhere within 10 s) and the
+ * cookie is cleared. Without a valid session there is nothing to revoke: the cookie is cleared all the same.
+ */
+export async function revokeSession(c: GatewayContext): Promise<void> {
+  const session = await readSessionClaims(c);
+  endSession(c);
+  if (!session) return;
+  const expiresAt = Math.min(session.claims.startedAt + SESSION_TTL_SECONDS * 1000, Date.now() + idleSeconds(c.env) * 1000);
+  try {
+    await c.env.SECKILL.revokeSession(session.claims.sid, expiresAt);
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "logout: revocation failed", traceId: c.get("traceId"), error: String(err) }));
+    throw new ApiError("UNAVAILABLE", "Could not end the session, try again shortly", undefined, { "Retry-After": "2" });
+  }
+  revocations.addSession(session.claims.sid, expiresAt);
+}
+
+/** "Sign out everywhere": every session of the shopper that started before now is refused. */
+export async function revokeAllSessions(c: GatewayContext): Promise<void> {
+  const session = await readSessionClaims(c);
+  if (!session) throw new ApiError("UNAUTHENTICATED", "Sign in first");
+  endSession(c);
+  const expiresAt = Date.now() + idleSeconds(c.env) * 1000;
+  let at: number;
+  try {
+    ({ at } = await c.env.SECKILL.revokeAllSessions(session.user.id, expiresAt));
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "logout-all: revocation failed", traceId: c.get("traceId"), error: String(err) }));
+    throw new ApiError("UNAVAILABLE", "Could not end the sessions, try again shortly", undefined, { "Retry-After": "2" });
+  }
+  // The object's clock decides; a session started in the same millisecond elsewhere is one this logout saw.
+  revocations.addUser(session.user.id, Math.max(at, Date.now()), expiresAt);
 }
 
 /**
@@ -137,18 +221,47 @@ async function verifySessionToken(token: string, secret: string): Promise<Record
   return payload;
 }
 
-/** The signed-in shopper, or null for no cookie, a forged one, an expired one or one of another algorithm. */
-export async function readSession(c: GatewayContext): Promise<User | null> {
-  const token = getCookie(c, SESSION_COOKIE);
+/** The session's shopper and claims, or null for no cookie, a forged, expired, revoked one or one of another algorithm. */
+async function readSessionClaims(c: GatewayContext): Promise<{ user: User; claims: SessionClaims; token: string } | null> {
+  const token = getCookie(c, cookieName(c.env));
   if (!token || token.length > 4096) return null;
+  let payload: Record<string, unknown> | null;
   try {
-    const payload = await verifySessionToken(token, sessionSecret(c.env));
-    if (!payload || typeof payload.sub !== "string" || typeof payload.name !== "string") return null;
-    return { id: payload.sub, username: payload.name };
+    payload = await verifySessionToken(token, sessionSecret(c.env));
   } catch {
     // Malformed base64 or JSON: not a session.
     return null;
   }
+  if (!payload || typeof payload.sub !== "string" || typeof payload.name !== "string") return null;
+  const iat = typeof payload.iat === "number" ? payload.iat : 0;
+  const exp = typeof payload.exp === "number" ? payload.exp : 0;
+  // Every session has an end: a cookie without one is not a session of ours.
+  if (exp === 0) return null;
+  // A cookie signed without a session id (tools that mint their own) is its own session: its signature.
+  const sid = typeof payload.sid === "string" ? payload.sid : token.slice(token.lastIndexOf(".") + 1);
+  const startedAt = typeof payload.st === "number" ? payload.st : iat * 1000;
+  const user = { id: payload.sub, username: payload.name };
+  const executionCtx = (() => {
+    try {
+      return c.executionCtx as ExecutionContext;
+    } catch {
+      return undefined;
+    }
+  })();
+  if (await revocations.isRevoked(c.env, executionCtx, sid, user.id, startedAt)) return null;
+  return { user, claims: { sid, startedAt, iat, exp }, token };
+}
+
+/** The signed-in shopper, or null (see `readSessionClaims`). Renews the cookie when its idle deadline is due. */
+export async function readSession(c: GatewayContext): Promise<User | null> {
+  const session = await readSessionClaims(c);
+  if (!session) return null;
+  const now = Math.floor(Date.now() / 1000);
+  const { claims } = session;
+  if (now - claims.iat >= REFRESH_AFTER_SECONDS && claims.exp < Math.floor(claims.startedAt / 1000) + SESSION_TTL_SECONDS) {
+    await issueSession(c, session.user, claims);
+  }
+  return session.user;
 }
 
 export async function requireUser(c: GatewayContext): Promise<User> {

@@ -11,8 +11,8 @@ import type { Order, Sale } from "../../lib/schemas.ts";
 import type { Histogram } from "../../lib/histogram.ts";
 import { DEFAULT_ENTRY_SHARDS } from "../../lib/draw.ts";
 import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+import { holdShard, type AccountGuard, type HoldGrant, type LoginLimits, type SessionChange } from "../../durable-objects/account-guard.ts";
 import type {
-  SaleItem,
   LedgerEntry,
   OrderResult,
   PurchaseRequest,
@@ -22,10 +22,52 @@ import type {
 
 import * as draws from "./draws.ts";
 
-export { SaleItem } from "../../durable-objects/sale-item.ts";
+import { SaleItem as SaleItemCore } from "../../durable-objects/sale-item.ts";
+import { chaosOf, sendRefusedNow, type Chaos } from "../../lib/chaos.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+export { AccountGuard } from "../../durable-objects/account-guard.ts";
 export { SaleDraw } from "../../durable-objects/sale-draw.ts";
 export { DrawEntries } from "../../durable-objects/draw-entries.ts";
+
+/**
+ * The SaleItem this Worker hosts: the object of durable-objects/sale-item.ts, plus the faults `npm run chaos`
+ * injects (lib/chaos.ts) — only with ENVIRONMENT=development and a CHAOS var; otherwise exactly the object.
+ */
+export class SaleItem extends SaleItemCore {
+  constructor(ctx: DurableObjectState, env: SeckillEnv) {
+    const chaos = chaosOf(env);
+    super(ctx, chaos ? withRefusingQueue(env, chaos) : env);
+    // Kept outside the instance: the hosted class has exactly the members of the object it extends, so both are
+    // one type to every binding (lib/env.ts, types/seckill.d.ts).
+    if (chaos) restarts.set(this, { chaos, last: Date.now() });
+  }
+
+  override async reservePurchase(request: PurchaseRequest): Promise<PurchaseResult> {
+    const answer = super.reservePurchase(request);
+    const state = restarts.get(this);
+    if (state && state.chaos.restartEveryMs > 0 && Date.now() - state.last >= state.chaos.restartEveryMs) {
+      state.last = Date.now();
+      // The purchase is reserved in memory and its group commit has started: reset the object now.
+      console.log(JSON.stringify({ msg: "chaos: SaleItem restarts mid-commit" }));
+      setTimeout(() => this.ctx.abort("chaos: restart mid-commit"), 0);
+    }
+    return await answer;
+  }
+}
+
+/** Per object (chaos runs only): the faults and when it last reset itself. */
+const restarts = new WeakMap<SaleItemCore, { chaos: Chaos; last: number }>();
+
+function withRefusingQueue(env: SeckillEnv, chaos: Chaos): SeckillEnv {
+  if (chaos.sendPeriodMs === 0) return env;
+  const queue = env.ORDERS;
+  const refusing = {
+    send: (...args: Parameters<typeof queue.send>) => (sendRefusedNow(chaos) ? Promise.reject(new Error("chaos: queue refuses")) : queue.send(...args)),
+    sendBatch: (...args: Parameters<typeof queue.sendBatch>) =>
+      sendRefusedNow(chaos) ? Promise.reject(new Error("chaos: queue refuses sendBatch")) : queue.sendBatch(...args),
+  } as typeof queue;
+  return { ...env, ORDERS: refusing };
+}
 export { SaleReserve } from "../../durable-objects/sale-reserve.ts";
 
 /** How many sales a shopper's "my orders" looks through (newest first). */
@@ -76,6 +118,16 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   async getSale(saleId: string): Promise<Sale | null> {
     return (await this.sale(saleId).getSale()) as Sale | null;
+  }
+
+  /** Whether the catalog lists this sale: asked before any call that would reach (and create) its object. */
+  async hasSale(saleId: string): Promise<boolean> {
+    return (await this.catalog().list()).includes(saleId);
+  }
+
+  /** Every sale id, newest first: the gateway's per-isolate set of known sales (workers/gateway/known-sales.ts). */
+  async saleIds(): Promise<string[]> {
+    return await this.catalog().list();
   }
 
   async listSales(): Promise<Sale[]> {
@@ -216,6 +268,52 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   async requeue(saleId: string, orderIds: string[]): Promise<number> {
     return await this.sale(saleId).requeue(orderIds);
+  }
+
+  // ---------------------------------------------------------------- accounts (durable-objects/account-guard.ts)
+
+  private guard(name: string): StubOf<AccountGuard> {
+    return this.env.ACCOUNT_GUARD.get(this.env.ACCOUNT_GUARD.idFromName(name)) as unknown as StubOf<AccountGuard>;
+  }
+
+  async revokeSession(sid: string, expiresAt: number): Promise<number> {
+    return await this.guard("sessions").revokeSession(sid, expiresAt);
+  }
+
+  async revokeAllSessions(userId: string, expiresAt: number): Promise<{ seq: number; at: number }> {
+    return await this.guard("sessions").revokeAllSessions(userId, expiresAt);
+  }
+
+  async sessionChanges(after: number): Promise<{ changes: SessionChange[]; last: number; more: boolean }> {
+    return (await this.guard("sessions").sessionChanges(after)) as { changes: SessionChange[]; last: number; more: boolean };
+  }
+
+  async loginRetryAfter(client: string, username: string, limits: LoginLimits): Promise<number> {
+    return await this.guard(`login:${client}`).loginRetryAfter(username, limits);
+  }
+
+  async loginResult(client: string, username: string, ok: boolean, limits: LoginLimits): Promise<void> {
+    await this.guard(`login:${client}`).loginResult(username, ok, limits);
+  }
+
+  private holds(userId: string): StubOf<AccountGuard> {
+    return this.guard(`holds:${holdShard(userId)}`);
+  }
+
+  async acquireHold(userId: string, cap: number, saleIdHex: string): Promise<HoldGrant> {
+    return (await this.holds(userId).acquireHold(userId, cap, saleIdHex)) as HoldGrant;
+  }
+
+  async settleHold(userId: string, token: string, orderId: string, expiresAt: number): Promise<void> {
+    await this.holds(userId).settleHold(userId, token, orderId, expiresAt);
+  }
+
+  async releaseHold(userId: string, token: string): Promise<void> {
+    await this.holds(userId).releaseHold(userId, token);
+  }
+
+  async endHold(userId: string, orderId: string): Promise<void> {
+    await this.holds(userId).endHold(userId, orderId);
   }
 
   // ---------------------------------------------------------------- pipeline

@@ -98,6 +98,8 @@ export function SalePage({ id }: { id: string }) {
             </dd>
             <dt class="font-semibold">Limit</dt>
             <dd>{sale.perUserLimit} per shopper</dd>
+            <dt class="font-semibold">Pay within</dt>
+            <dd>{formatPaymentWindow(sale.paymentWindowSeconds)} of buying, or the order expires</dd>
           </dl>
         </div>
         <div>
@@ -115,4 +117,12 @@ export function SalePage({ id }: { id: string }) {
       </div>
     </article>
   );
+}
+
+/** The merchant's payment window, in the largest whole unit: "15 minutes", "1 hour", "90 seconds". */
+export function formatPaymentWindow(seconds: number): string {
+  const unit = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
+  if (seconds % 3600 === 0) return unit(seconds / 3600, "hour");
+  if (seconds % 60 === 0) return unit(seconds / 60, "minute");
+  return unit(seconds, "second");
 }

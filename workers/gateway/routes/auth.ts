@@ -5,27 +5,60 @@ import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { users } from "../../../db/schema.ts";
 import { isUniqueViolation, withDatabase, withDatabaseOrUnavailable } from "../../../lib/db.ts";
+import type { LoginLimits } from "../../../durable-objects/account-guard.ts";
 import { ApiError } from "../../../lib/errors.ts";
 import { credentialsSchema } from "../../../lib/schemas.ts";
 import { getGuards, type GatewayApp, type GatewayContext } from "../context.ts";
 import {
   DUMMY_PASSWORD_HASH,
-  endSession,
   hashPassword,
   requireUser,
+  revokeAllSessions,
+  revokeSession,
   startSession,
   verifyPassword,
 } from "../session.ts";
 import { validate } from "../validate.ts";
 import { limitByIp } from "../limits.ts";
 
-/** Accounts live in PostgreSQL: while it is down, sign-in and sign-up answer 503 (lib/db.ts). */
+/** Sign-in and sign-up never hang on a hung database: a clear 503 after this long. */
+export const ACCOUNTS_DB_TIMEOUT_MS = 4_000;
+
+/** Accounts live in PostgreSQL: while it is down or hung, sign-in and sign-up answer 503 (lib/db.ts). */
 function withAccounts<T>(c: GatewayContext, work: Parameters<typeof withDatabase<T>>[1]): Promise<T> {
   return withDatabaseOrUnavailable(c.env.HYPERDRIVE, work, {
     worker: "gateway",
     message: "Accounts are unavailable, try again shortly",
     passUniqueViolation: true,
+    timeoutMs: ACCOUNTS_DB_TIMEOUT_MS,
+    what: "accounts database",
   });
+}
+
+/**
+ * The client a sign-in comes from: the connecting address Cloudflare sets (off Cloudflare, without it, every
+ * client is one). IPv6 addresses count per /64, the block one subscriber is usually given.
+ */
+function clientKey(c: GatewayContext): string {
+  const ip = c.req.header("CF-Connecting-IP");
+  if (!ip) return "unknown";
+  if (ip.includes(":")) return ip.split(":").slice(0, 4).join(":") + "::/64";
+  return ip;
+}
+
+function loginLimits(c: GatewayContext): LoginLimits {
+  const g = getGuards(c.env);
+  return { perUsername: g.loginFailures.limit, perClient: g.loginClientFailures, windowMs: g.loginFailures.windowMs };
+}
+
+/** The throttle's object failing must not lock everyone out: sign-in goes on, unthrottled, and it is logged. */
+async function throttle<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (err) {
+    console.error(JSON.stringify({ msg: "sign-in throttle unavailable", error: String(err) }));
+    return undefined;
+  }
 }
 
 export const auth = new Hono<GatewayApp>()
@@ -46,27 +79,37 @@ export const auth = new Hono<GatewayApp>()
   })
   .post("/login", limitByIp("AUTH_LIMITER"), validate("json", credentialsSchema), async (c) => {
     const { username, password } = c.req.valid("json");
-    const failures = getGuards(c.env).loginFailures;
+    // Failed sign-ins slow down per (username, this client) and per client, counted in the client's AccountGuard
+    // object (one for every isolate): someone else's failures never slow the owner's own device.
     const key = username.toLowerCase();
-    if (failures.isLimited(key)) {
-      throw new ApiError("RATE_LIMITED", "Too many failed sign-ins for this username, try again later", undefined, {
-        "Retry-After": String(Math.ceil(failures.windowMs / 1000)),
+    const client = clientKey(c);
+    const limits = loginLimits(c);
+    const retryAfter = await throttle(() => c.env.SECKILL.loginRetryAfter(client, key, limits));
+    if (retryAfter && retryAfter > 0) {
+      throw new ApiError("RATE_LIMITED", "Too many failed sign-ins from here, try again later", undefined, {
+        "Retry-After": String(retryAfter),
       });
     }
     const row = await withAccounts(c, async (db) => (await db.select().from(users).where(eq(users.username, username)).limit(1))[0]);
     // Verify against a dummy hash for unknown usernames: the answer takes as long either way.
     const ok = await verifyPassword(password, row?.passwordHash ?? DUMMY_PASSWORD_HASH);
+    const recorded = throttle(() => c.env.SECKILL.loginResult(client, key, Boolean(row && ok), limits));
     if (!row || !ok) {
-      failures.record(key);
+      await recorded;
       throw new ApiError("INVALID_CREDENTIALS", "Wrong username or password");
     }
-    failures.reset(key);
+    c.executionCtx.waitUntil(recorded);
     const user = { id: row.id, username: row.username };
     await startSession(c, user);
     return c.json({ user });
   })
-  .post("/logout", (c) => {
-    endSession(c);
+  .post("/logout", async (c) => {
+    await revokeSession(c);
+    return c.body(null, 204);
+  })
+  // "Sign out everywhere": every session of the shopper, on every device (docs/api.md "Hardening").
+  .post("/logout-all", async (c) => {
+    await revokeAllSessions(c);
     return c.body(null, 204);
   });
 

@@ -3,15 +3,21 @@
  * exactly like an id that does not exist, `404`.
  */
 import { Hono } from "hono";
-import { ApiError, rejectionToError } from "../../../lib/errors.ts";
-import { isOrderId, saleIdOfOrder } from "../../../lib/ids.ts";
+import { rejectionToError } from "../../../lib/errors.ts";
+import { saleIdOfOrder } from "../../../lib/ids.ts";
+import { endHold } from "../holds.ts";
+import { assertKnownOrder } from "../known-sales.ts";
 import { callSeckill, type GatewayApp, type GatewayContext } from "../context.ts";
 import { requireUser } from "../session.ts";
 import { forgetClosed } from "./sales.ts";
 
-function orderIdParam(c: GatewayContext): string {
+/**
+ * An order id of the right shape whose sale exists; anything else is a 404 before any object is reached (an
+ * order id carries its sale's id, so an unknown or forged one never creates an object: known-sales.ts).
+ */
+async function orderIdParam(c: GatewayContext): Promise<string> {
   const id = c.req.param("id") ?? "";
-  if (!isOrderId(id)) throw new ApiError("NOT_FOUND", "No such order");
+  await assertKnownOrder(c, id);
   return id;
 }
 
@@ -22,23 +28,25 @@ export const orders = new Hono<GatewayApp>()
   })
   .get("/:id", async (c) => {
     const user = await requireUser(c);
-    const id = orderIdParam(c);
+    const id = await orderIdParam(c);
     const result = await callSeckill(c, () => c.env.SECKILL.getOrder(id, user.id));
     if (!result.ok) throw rejectionToError(result);
     return c.json({ order: result.order });
   })
   .post("/:id/pay", async (c) => {
     const user = await requireUser(c);
-    const id = orderIdParam(c);
+    const id = await orderIdParam(c);
     const result = await callSeckill(c, () => c.env.SECKILL.payOrder(id, user.id));
     if (!result.ok) throw rejectionToError(result);
+    endHold(c, user.id, id);
     return c.json({ order: result.order });
   })
   .post("/:id/cancel", async (c) => {
     const user = await requireUser(c);
-    const id = orderIdParam(c);
+    const id = await orderIdParam(c);
     const result = await callSeckill(c, () => c.env.SECKILL.cancelOrder(id, user.id));
     if (!result.ok) throw rejectionToError(result);
+    endHold(c, user.id, id);
     // The stock is back: this isolate stops answering "sold out" for the sale at once.
     forgetClosed(c, saleIdOfOrder(id));
     return c.json({ order: result.order });

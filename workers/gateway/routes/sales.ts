@@ -13,6 +13,8 @@ import { callSeckill, getGuards, type GatewayApp, type GatewayContext } from "..
 import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
 import { overLimit, rateLimited } from "../limits.ts";
+import { settleHold, takeHold } from "../holds.ts";
+import { requireKnownSale } from "../known-sales.ts";
 import { reserveAtObject } from "../sale-object.ts";
 import { knownBuyers, learnBuyers, mayBeReplay } from "../replay.ts";
 import { traceAnswer } from "../trace.ts";
@@ -239,6 +241,9 @@ export const sales = new Hono<GatewayApp>()
       return c.json({ serverTime: new Date().toISOString(), sales: listCache.sales, degraded: true });
     }
   })
+  // Unknown ids cost nothing: every route under /:id first checks the id against the known sales (known-sales.ts).
+  .use("/:id", requireKnownSale)
+  .use("/:id/*", requireKnownSale)
   .get("/:id", async (c) => {
     const saleId = c.req.param("id");
     if (!isUuid(saleId)) throw notFound();
@@ -294,10 +299,18 @@ export const sales = new Hono<GatewayApp>()
       throw rateLimited("The sale is busy, retrying shortly will get you in", 1);
     }
 
-    // 4. The sale's object decides.
-    const result = await callSeckill(c, () =>
-      reserveAtObject(c.env, saleId, { userId: user.id, quantity, idempotencyKey, traceId: c.get("traceId"), knownBuyers: knownBuyers(saleId)?.version }),
-    );
+    // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides.
+    const holdToken = await takeHold(c, user.id, saleId);
+    let result;
+    try {
+      result = await callSeckill(c, () =>
+        reserveAtObject(c.env, saleId, { userId: user.id, quantity, idempotencyKey, traceId: c.get("traceId"), knownBuyers: knownBuyers(saleId)?.version }),
+      );
+    } catch (err) {
+      settleHold(c, user.id, holdToken, null);
+      throw err;
+    }
+    settleHold(c, user.id, holdToken, result.ok && !result.replayed ? result.order : null);
     learnBuyers(saleId, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {

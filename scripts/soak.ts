@@ -1,0 +1,111 @@
+/**
+ * `npm run soak [-- --minutes 10]`: a long day, shortened. A steady mixed crowd (browse, buy, pay, cancel, "my
+ * orders", admin reads; sold-out sales are replaced by new ones, unpaid orders expire after a 60 s payment window)
+ * for `--minutes` (default 10). Every `--window` seconds (default 30) it reports the answers, p50/p99 and the memory
+ * (RSS) of every process: workerd (all four Workers and their objects), the embedded PostgreSQL, this harness.
+ * At the end: nothing lost (every 202 in PostgreSQL, at the final state the shopper was told), and memory after
+ * warm-up: workerd's RSS in the last quarter of the run against the first window after warm-up (the first 20 % of
+ * the run). Fails (exit 1) if anything is lost, oversold or duplicated, if any answer is a 5xx, or if workerd's RSS
+ * grew by more than `--max-growth-mb` (default 64) after warm-up.
+ *
+ * Knobs: --minutes (10), --concurrency (24), --think-ms (60), --window (30), --max-growth-mb (64).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT } from "./lib/postgres.ts";
+import { Window, arg, createSale, log, mintShopper, reconcile, rssMb, runCrowd, startShop, type Ledger } from "./lib/harness.ts";
+
+const MINUTES = arg("minutes", 10);
+const CONCURRENCY = arg("concurrency", 24);
+const THINK_MS = arg("think-ms", 60);
+const WINDOW_SECONDS = arg("window", 30);
+const MAX_GROWTH_MB = arg("max-growth-mb", 64);
+const STOCK = 400;
+const SALES = 4;
+const PAYMENT_WINDOW_SECONDS = 60;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : 0;
+};
+
+async function main() {
+  const timeoutMs = (MINUTES * 60 + 420) * 1000;
+  setTimeout(() => {
+    log(`soak took longer than ${timeoutMs / 1000} s: stopping`);
+    process.exit(2);
+  }, timeoutMs).unref();
+  log(`soak: ${MINUTES} min, ${CONCURRENCY} shoppers at once, ${THINK_MS} ms think time, windows of ${WINDOW_SECONDS} s`);
+  const shop = await startShop("soak");
+  let exitCode = 1;
+  try {
+    const ledger: Ledger = { accepted: new Map(), finalState: new Map(), stock: new Map() };
+    const sales: string[] = [];
+    for (let i = 0; i < SALES; i++) {
+      const id = await createSale(shop, STOCK, `soak sale ${i}`, PAYMENT_WINDOW_SECONDS);
+      sales.push(id);
+      ledger.stock.set(id, STOCK);
+    }
+    const shoppers = Array.from({ length: 20_000 }, (_, i) => mintShopper(shop.sessionSecret, "soak", i));
+    const windows: { at: number; requests: number; rps: number; p50Ms: number; p99Ms: number; fiveXx: number; memoryMb: Record<string, number> }[] = [];
+    const total = await runCrowd(shop, {
+      seconds: MINUTES * 60,
+      concurrency: CONCURRENCY,
+      thinkMs: THINK_MS,
+      shoppers,
+      sales,
+      restock: STOCK,
+      paymentWindowSeconds: PAYMENT_WINDOW_SECONDS,
+      ledger,
+      windowSeconds: WINDOW_SECONDS,
+      onWindow: (w: Window, at: number) => {
+        if (w.count === 0) return;
+        const memoryMb = Object.fromEntries(Object.entries(shop.processes()).map(([name, pid]) => [name, +rssMb(pid).toFixed(1)]));
+        const row = { at: Math.round(at), requests: w.count, rps: Math.round(w.count / WINDOW_SECONDS), p50Ms: +w.percentile(0.5).toFixed(1), p99Ms: +w.percentile(0.99).toFixed(1), fiveXx: w.fiveXx(), memoryMb };
+        windows.push(row);
+        const mem = Object.entries(memoryMb).map(([k, v]) => `${k} ${v} MB`).join(", ");
+        log(`t=${String(row.at).padStart(5)}s  ${String(row.rps).padStart(4)}/s  p50 ${row.p50Ms} ms  p99 ${row.p99Ms} ms  5xx ${row.fiveXx}  RSS: ${mem}`);
+      },
+    });
+    log("crowd done; waiting for PostgreSQL to have every accepted order");
+    const check = await reconcile(shop, ledger);
+    const workerd = windows.map((w) => w.memoryMb.workerd ?? 0);
+    const warmEnd = Math.max(1, Math.ceil(windows.length * 0.2));
+    const afterWarmUp = workerd[warmEnd] ?? workerd[workerd.length - 1];
+    const lastQuarter = workerd.slice(Math.floor(workerd.length * 0.75));
+    const growthMb = +(median(lastQuarter) - afterWarmUp).toFixed(1);
+    const peakAfterWarmUp = Math.max(...workerd.slice(warmEnd));
+    const result = {
+      minutes: MINUTES,
+      answers: total.count,
+      statuses: total.statuses,
+      failures: total.failures,
+      fiveXx: total.fiveXx(),
+      p99Ms: +total.percentile(0.99).toFixed(1),
+      p99PerWindowMs: windows.map((w) => w.p99Ms),
+      workerdRssMb: { afterWarmUp, lastQuarterMedian: median(lastQuarter), growthMb, peakAfterWarmUp, bound: MAX_GROWTH_MB },
+      ...check,
+      windows,
+    };
+    const ok = check.lost === 0 && check.wrongState === 0 && check.oversold === 0 && check.duplicates === 0 && total.fiveXx() === 0 && growthMb <= MAX_GROWTH_MB;
+    log(
+      `answers ${total.count}, 5xx/errors ${total.fiveXx()}, p99 ${result.p99Ms} ms; workerd RSS after warm-up ${afterWarmUp} MB, ` +
+        `last quarter ${median(lastQuarter)} MB (growth ${growthMb} MB, bound ${MAX_GROWTH_MB} MB, peak ${peakAfterWarmUp} MB); ` +
+        `accepted ${check.accepted}, lost ${check.lost}, wrong final state ${check.wrongState}, oversold ${check.oversold}, duplicates ${check.duplicates} → ${ok ? "PASS" : "FAIL"}`,
+    );
+    if (Object.keys(total.failures).length) log(`5xx and failed requests by route: ${JSON.stringify(total.failures)}`);
+    const dir = path.join(ROOT, ".data", "reports");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "soak-latest.json"), JSON.stringify({ ...result, ok }, null, 2) + "\n");
+    log("report: .data/reports/soak-latest.json");
+    exitCode = ok ? 0 : 1;
+  } finally {
+    await shop.stop();
+  }
+  process.exit(exitCode);
+}
+
+main().catch((err) => {
+  log(`soak failed: ${err instanceof Error ? err.stack : String(err)}`);
+  process.exit(1);
+});
