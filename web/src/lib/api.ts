@@ -6,6 +6,7 @@
  * so callers handle one kind of error.
  */
 import type { ErrorBody, ErrorCode } from "../../../lib/errors.ts";
+import { errorText } from "../i18n/shop.ts";
 
 export type FailureCode = ErrorCode | "NETWORK" | "UNKNOWN";
 
@@ -116,9 +117,11 @@ export function fieldErrors(details: unknown): Record<string, string> {
   return out;
 }
 
-/** The message to show a person for a failure, in their words rather than the server's codes. */
+/**
+ * The message to show a person for a failure, in their language and words rather than the server's codes:
+ * the app's text for the error code (web/src/i18n/shop.ts), else the server's own message.
+ */
 export function describeFailure(err: unknown): string {
-  if (err instanceof ApiFailure) return err.message;
-  if (err instanceof Error) return err.message;
-  return "Something went wrong";
+  if (err instanceof ApiFailure) return errorText(err.code) ?? err.message;
+  return errorText("UNKNOWN")!;
 }
