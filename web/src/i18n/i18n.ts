@@ -177,8 +177,3 @@ export function formatUnit(value: number, unit: "hour" | "minute" | "second", lo
     () => new Intl.NumberFormat(LOCALE_TAG[loc], { style: "unit", unit, unitDisplay: "long" }),
   ).format(value);
 }
-
-/** A list joined the locale's way ("a, b and c" / "a、b和c"). */
-export function formatList(items: string[], loc: Locale = locale.value): string {
-  return new Intl.ListFormat(LOCALE_TAG[loc], { style: "long", type: "conjunction" }).format(items);
-}

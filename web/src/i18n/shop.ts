@@ -2,7 +2,8 @@
  * The storefront's words in English and Simplified Chinese: the shell, the shopper's pages, the words the
  * dashboard shares with them (statuses), and one message per error code of docs/api.md.
  *
- * Keys are `area.what`; `{name}` is a placeholder filled by `t(key, {name})`. The Chinese catalogue must
+ * Keys are `area.what`; `{name}` is a placeholder filled by `t(key, {name})`. Spacing between a message and
+ * what the page puts next to it belongs to the message (Chinese puts no space between words). The Chinese catalogue must
  * have exactly the English keys (the compiler checks it; test/web/i18n.test.tsx checks the placeholders).
  */
 import { createTranslator, type Translation } from "./i18n.ts";
@@ -91,8 +92,8 @@ const en = {
   "buy.gaveUpUnavailable": "The shop is unavailable right now. Press Buy now to try again.",
   "buy.failed": "Something went wrong, please try again.",
   "buy.signInLink": "Sign in",
-  "buy.signInBefore": "before the sale starts to be ready to buy.",
-  "buy.signInLive": "to buy.",
+  "buy.signInBefore": " before the sale starts to be ready to buy.",
+  "buy.signInLive": " to buy.",
   "buy.already": "You already bought this one — one order per shopper.",
   "buy.viewOrder": "View your order",
   "buy.pastExpired": "Your order for this sale expired: it wasn't paid within the payment window, so the unit went back on sale. It's one order per shopper, so you can't buy this sale again.",

@@ -5,6 +5,7 @@ import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatDateTime, formatPrice, shortId } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
 import { cancelOrder, currentUser, fetchOrder, fetchOrders, fetchSales, markSignedOut, payOrder } from "../lib/shop.ts";
+import { t } from "../i18n/shop.ts";
 import { useServerNow, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, OrderStatusBadge, PageHeading, buttonClass } from "../components/ui.tsx";
 
@@ -58,19 +59,19 @@ export function OrdersPage() {
 
   return (
     <section class="space-y-4">
-      <PageHeading>My orders</PageHeading>
+      <PageHeading>{t("orders.heading")}</PageHeading>
       {error && <Alert>{error}</Alert>}
-      {orders === null && !error && <p class="text-slate-700">Loading orders…</p>}
+      {orders === null && !error && <p class="text-slate-700">{t("orders.loading")}</p>}
       {orders && orders.length === 0 && (
         <p class="text-slate-700">
-          No orders yet.{" "}
+          {t("orders.empty")}{" "}
           <Link href="/" class="font-semibold text-red-800 underline">
-            Browse the sales
+            {t("orders.browse")}
           </Link>
         </p>
       )}
       {orders && orders.length > 0 && (
-        <ul class="divide-y divide-slate-200 rounded-xl border border-slate-300 bg-white" aria-label="Orders">
+        <ul class="divide-y divide-slate-200 rounded-xl border border-slate-300 bg-white" aria-label={t("orders.list")}>
           {orders.map((o) => (
             <li key={o.id} class="flex flex-wrap items-center justify-between gap-2 p-4">
               <div class="min-w-0">
@@ -78,7 +79,7 @@ export function OrdersPage() {
                   href={`/orders/${encodeURIComponent(o.id)}`}
                   class="font-semibold wrap-anywhere text-slate-900 underline-offset-2 hover:underline"
                 >
-                  {sales.get(o.saleId)?.title ?? `Order ${shortId(o.id)}`}
+                  {sales.get(o.saleId)?.title ?? t("orders.fallbackTitle", { id: shortId(o.id) })}
                 </Link>
                 <p class="text-sm text-slate-700">
                   {o.quantity} × {formatPrice(o.priceCents, sales.get(o.saleId)?.currency ?? "USD")} ·{" "}
@@ -102,6 +103,11 @@ export function OrderPage({ id }: { id: string }) {
   const [error, setError] = useState<ApiFailure | null>(null);
   const [busy, setBusy] = useState<"pay" | "cancel" | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
+  const [confirmingCancel, setConfirmingCancel] = useState(false);
+  // The question takes focus when it opens, so keyboard and screen-reader users land on it.
+  useEffect(() => {
+    if (confirmingCancel) document.getElementById("cancel-yes")?.focus();
+  }, [confirmingCancel]);
 
   const open = order !== null && (order.status === "reserved" || order.status === "confirmed");
   const windowLeft = order ? Date.parse(order.expiresAt) - now : 0;
@@ -131,11 +137,7 @@ export function OrderPage({ id }: { id: string }) {
     try {
       setOrder(kind === "pay" ? await payOrder(order.id) : await cancelOrder(order.id));
     } catch (err) {
-      setActionError(
-        err instanceof ApiFailure && err.code === "ORDER_EXPIRED"
-          ? "The payment window has closed; the item went back on sale."
-          : describeFailure(err),
-      );
+      setActionError(describeFailure(err));
       fetchOrder(order.id).then(setOrder, () => {});
     } finally {
       setBusy(null);
@@ -145,9 +147,9 @@ export function OrderPage({ id }: { id: string }) {
   if (error?.status === 404) {
     return (
       <section class="space-y-4">
-        <PageHeading>Order not found</PageHeading>
+        <PageHeading>{t("order.notFound")}</PageHeading>
         <Link href="/orders" class="font-semibold text-red-800 underline">
-          My orders
+          {t("order.back")}
         </Link>
       </section>
     );
@@ -155,8 +157,8 @@ export function OrderPage({ id }: { id: string }) {
   if (!order) {
     return (
       <section class="space-y-4">
-        <PageHeading>{error ? "Can't load this order" : "Loading order…"}</PageHeading>
-        {error && <Alert>{error.message}</Alert>}
+        <PageHeading>{error ? t("order.cantLoad") : t("order.loading")}</PageHeading>
+        {error && <Alert>{describeFailure(error)}</Alert>}
       </section>
     );
   }
@@ -166,38 +168,48 @@ export function OrderPage({ id }: { id: string }) {
     <section class="space-y-5" data-order-id={order.id}>
       <p>
         <Link href="/orders" class="text-sm font-semibold text-red-800 underline underline-offset-2">
-          <span aria-hidden="true">← </span>My orders
+          <span aria-hidden="true">← </span>
+          {t("order.back")}
         </Link>
       </p>
       <PageHeading>
-        <span class="wrap-anywhere">{sale ? sale.title : `Order ${shortId(order.id)}`}</span>
+        <span class="wrap-anywhere">{sale ? sale.title : t("orders.fallbackTitle", { id: shortId(order.id) })}</span>
       </PageHeading>
       <div class="space-y-4 rounded-xl border border-slate-300 bg-white p-5 shadow-sm">
         <p role="status" aria-live="polite" class="text-base text-slate-900">
-          Status: <OrderStatusBadge status={order.status} />
+          {t("order.status")} <OrderStatusBadge status={order.status} />
         </p>
         <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm text-slate-800">
-          <dt class="font-semibold">Order</dt>
+          <dt class="font-semibold">{t("order.id")}</dt>
           <dd class="break-all font-mono">{order.id}</dd>
-          <dt class="font-semibold">Quantity</dt>
+          <dt class="font-semibold">{t("order.sale")}</dt>
+          <dd>
+            <Link
+              href={`/sales/${encodeURIComponent(order.saleId)}`}
+              class="font-semibold text-red-800 underline underline-offset-2"
+            >
+              {sale ? sale.title : t("order.viewSale")}
+            </Link>
+          </dd>
+          <dt class="font-semibold">{t("order.quantity")}</dt>
           <dd>{order.quantity}</dd>
-          <dt class="font-semibold">Total</dt>
+          <dt class="font-semibold">{t("order.total")}</dt>
           <dd>{totalOf(order, sale)}</dd>
-          <dt class="font-semibold">Placed</dt>
+          <dt class="font-semibold">{t("order.placed")}</dt>
           <dd>{formatDateTime(order.createdAt)}</dd>
         </dl>
         {open && (
           <p class="text-base text-slate-900">
             {windowLeft > 0 ? (
               <>
-                Pay within{" "}
+                {t("order.payWithin")}{" "}
                 <strong>
-                  <Countdown ms={windowLeft} label="Time left to pay:" />
+                  <Countdown ms={windowLeft} label={t("order.timeLeftToPay")} />
                 </strong>{" "}
-                or the item goes back on sale.
+                {t("order.payWithinAfter")}
               </>
             ) : (
-              "The payment window has closed."
+              t("order.windowClosed")
             )}
           </p>
         )}
@@ -209,19 +221,55 @@ export function OrderPage({ id }: { id: string }) {
               disabled={busy !== null || windowLeft <= 0}
               onClick={() => void act("pay")}
             >
-              {busy === "pay" ? "Paying…" : "Pay now"}
+              {busy === "pay" ? t("order.paying") : t("order.pay")}
             </button>
-            <button
-              type="button"
-              class={buttonClass.secondary}
-              disabled={busy !== null}
-              onClick={() => void act("cancel")}
-            >
-              {busy === "cancel" ? "Cancelling…" : "Cancel order"}
-            </button>
+            {!confirmingCancel && (
+              <button
+                type="button"
+                class={buttonClass.secondary}
+                disabled={busy !== null}
+                onClick={() => setConfirmingCancel(true)}
+              >
+                {busy === "cancel" ? t("order.cancelling") : t("order.cancel")}
+              </button>
+            )}
           </div>
         )}
-        {order.status === "paid" && <Alert kind="success">Paid — thank you!</Alert>}
+        {open && confirmingCancel && (
+          <div
+            role="group"
+            aria-labelledby="cancel-question"
+            class="space-y-3 rounded-lg border-2 border-amber-600 bg-amber-50 p-4"
+            data-cancel-confirm
+          >
+            <p id="cancel-question" class="font-semibold text-slate-900">
+              {t("order.cancelQuestion")}
+            </p>
+            <p class="text-sm text-slate-900">{t("order.cancelWarning")}</p>
+            <div class="flex flex-wrap gap-3">
+              <button
+                type="button"
+                class={buttonClass.primary}
+                disabled={busy !== null}
+                onClick={() => void act("cancel").then(() => setConfirmingCancel(false))}
+                id="cancel-yes"
+              >
+                {busy === "cancel" ? t("order.cancelling") : t("order.cancelYes")}
+              </button>
+              <button
+                type="button"
+                class={buttonClass.secondary}
+                disabled={busy !== null}
+                onClick={() => setConfirmingCancel(false)}
+              >
+                {t("order.cancelNo")}
+              </button>
+            </div>
+          </div>
+        )}
+        {order.status === "paid" && <Alert kind="success">{t("order.paid")}</Alert>}
+        {order.status === "expired" && <Alert kind="info">{t("order.expiredNote")}</Alert>}
+        {order.status === "cancelled" && <Alert kind="info">{t("order.cancelledNote")}</Alert>}
         {actionError && <Alert>{actionError}</Alert>}
       </div>
     </section>

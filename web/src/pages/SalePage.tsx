@@ -1,10 +1,11 @@
 /** One sale: what it is, when it starts (server clock), how much is left, and the Buy now button. */
 import { useState } from "preact/hooks";
 import type { Sale } from "../../../lib/schemas.ts";
-import { ApiFailure } from "../lib/api.ts";
+import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatDateTime, formatPrice } from "../lib/format.ts";
 import { effectiveStatus } from "../lib/sale-status.ts";
 import { fetchSale } from "../lib/shop.ts";
+import { t } from "../i18n/shop.ts";
 import { BuyPanel } from "../components/BuyPanel.tsx";
 import { useServerNow, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, PageHeading, RemainingBar, StatusBadge } from "../components/ui.tsx";
@@ -21,7 +22,7 @@ export function SalePage({ id }: { id: string }) {
         const body = await fetchSale(id, signal);
         setSale(body.sale);
         setError(null);
-        if (typeof document !== "undefined") document.title = `${body.sale.title} — MiniShop`;
+        if (typeof document !== "undefined") document.title = t("app.titleSuffix", { title: body.sale.title });
       } catch (err) {
         if (err instanceof ApiFailure) setError(err);
         throw err;
@@ -34,10 +35,10 @@ export function SalePage({ id }: { id: string }) {
   if (error?.status === 404) {
     return (
       <section class="space-y-4">
-        <PageHeading>Sale not found</PageHeading>
-        <p class="text-slate-700">This sale doesn't exist or was removed.</p>
+        <PageHeading>{t("sale.notFound")}</PageHeading>
+        <p class="text-slate-700">{t("sale.notFoundBody")}</p>
         <Link href="/" class="font-semibold text-red-800 underline">
-          See all sales
+          {t("notFound.back")}
         </Link>
       </section>
     );
@@ -45,12 +46,8 @@ export function SalePage({ id }: { id: string }) {
   if (!sale) {
     return (
       <section class="space-y-4">
-        <PageHeading>{error ? "Can't load this sale" : "Loading…"}</PageHeading>
-        {error && (
-          <Alert>
-            {error.status === 0 ? "You're offline. This page will update when you're back." : error.message}
-          </Alert>
-        )}
+        <PageHeading>{error ? t("sale.cantLoad") : t("loading")}</PageHeading>
+        {error && <Alert>{error.status === 0 ? t("sale.offline") : describeFailure(error)}</Alert>}
       </section>
     );
   }
@@ -60,7 +57,8 @@ export function SalePage({ id }: { id: string }) {
     <article class="space-y-5" data-sale-id={sale.id}>
       <p>
         <Link href="/" class="text-sm font-semibold text-red-800 underline underline-offset-2">
-          <span aria-hidden="true">← </span>All sales
+          <span aria-hidden="true">← </span>
+          {t("sale.back")}
         </Link>
       </p>
       <div class="flex flex-wrap items-start justify-between gap-3">
@@ -72,7 +70,7 @@ export function SalePage({ id }: { id: string }) {
         <StatusBadge status={status} />
       </div>
       {error && (
-        <Alert kind="info">{error.status === 0 ? "You're offline — these numbers may be stale." : error.message}</Alert>
+        <Alert kind="info">{error.status === 0 ? t("sale.offlineStale") : describeFailure(error)}</Alert>
       )}
       <div class="grid gap-6 rounded-xl border border-slate-300 bg-white p-5 shadow-sm md:grid-cols-2">
         <div class="space-y-3">
@@ -80,20 +78,20 @@ export function SalePage({ id }: { id: string }) {
           {sale.description && <p class="whitespace-pre-line wrap-anywhere text-slate-800">{sale.description}</p>}
           <RemainingBar sale={sale} />
           <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm text-slate-800">
-            <dt class="font-semibold">Starts</dt>
+            <dt class="font-semibold">{t("sale.starts")}</dt>
             <dd>{formatDateTime(sale.startsAt)}</dd>
-            <dt class="font-semibold">Ends</dt>
+            <dt class="font-semibold">{t("sale.ends")}</dt>
             <dd>
               {formatDateTime(sale.endsAt)}
               {status === "live" && (
                 <span>
                   {" "}
-                  (in <Countdown ms={Date.parse(sale.endsAt) - now} />)
+                  ({t("sale.endsIn")} <Countdown ms={Date.parse(sale.endsAt) - now} />)
                 </span>
               )}
             </dd>
-            <dt class="font-semibold">Limit</dt>
-            <dd>{sale.perUserLimit} per shopper</dd>
+            <dt class="font-semibold">{t("sale.limit")}</dt>
+            <dd>{t("sale.perShopper", { count: sale.perUserLimit })}</dd>
           </dl>
         </div>
         <div>
