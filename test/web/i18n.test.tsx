@@ -15,11 +15,13 @@ import {
   setLocale,
   type Catalog,
 } from "../../web/src/i18n/i18n.ts";
+import { ta } from "../../web/src/i18n/account.ts";
 import { tm } from "../../web/src/i18n/merchant.ts";
 import { errorText, t } from "../../web/src/i18n/shop.ts";
+import shopZh from "../../web/src/i18n/shop.zh.ts";
 
-afterEach(() => {
-  setLocale("en");
+afterEach(async () => {
+  await setLocale("en");
   vi.unstubAllGlobals();
 });
 
@@ -28,9 +30,14 @@ const placeholders = (message: string) => [...message.matchAll(/\{(\w+)\}/g)].ma
 /** Messages that read the same in both languages (names, pure placeholders). */
 const SAME_IN_BOTH = new Set(["app.name", "app.titleSuffix"]);
 
+const shopCatalogs = { en: t.catalogs.en!, zh: shopZh };
+const accountCatalogs = { en: ta.catalogs.en!, zh: ta.catalogs.zh! };
+const merchantCatalogs = { en: tm.catalogs.en!, zh: tm.catalogs.zh! };
+
 describe.each([
-  ["shop", t.catalogs],
-  ["merchant", tm.catalogs],
+  ["shop", shopCatalogs],
+  ["account", accountCatalogs],
+  ["merchant", merchantCatalogs],
 ] as const)("the %s catalogue", (_name, catalogs: Record<"en" | "zh", Catalog>) => {
   test("English and Chinese have exactly the same keys", () => {
     expect(Object.keys(catalogs.zh).sort()).toEqual(Object.keys(catalogs.en).sort());
@@ -47,12 +54,12 @@ describe.each([
   });
 });
 
-test("every error code of the contract has a message in both languages", () => {
+test("every error code of the contract has a message in both languages", async () => {
   const codes = [...Object.keys(ERROR_STATUS), "NETWORK", "UNKNOWN"];
   for (const code of codes) {
-    setLocale("en");
+    await setLocale("en");
     const english = errorText(code);
-    setLocale("zh");
+    await setLocale("zh");
     const chinese = errorText(code);
     expect(english, code).toBeTruthy();
     expect(chinese, code).toBeTruthy();
@@ -71,12 +78,12 @@ describe("choosing the language", () => {
     expect(localeFromLanguages([])).toBe("en");
   });
 
-  test("the browser's languages decide until the shopper picks one, which is remembered", () => {
+  test("the browser's languages decide until the shopper picks one, which is remembered", async () => {
     vi.stubGlobal("navigator", { ...navigator, languages: ["zh-CN", "en"] });
-    resetLocale();
+    await resetLocale();
     expect(locale.value).toBe("zh");
     expect(document.documentElement.lang).toBe("zh-CN");
-    setLocale("en");
+    await setLocale("en");
     expect(localStorage.getItem("minishop.locale")).toBe("en");
     expect(document.documentElement.lang).toBe("en");
     // A new visit: the remembered choice wins over the browser's languages.
@@ -87,11 +94,13 @@ describe("choosing the language", () => {
     expect(initialLocale()).toBe("zh"); // unknown values are ignored: the browser's languages decide
   });
 
-  test("t follows the locale and fills placeholders", () => {
-    setLocale("en");
+  test("t follows the locale and fills placeholders; the Chinese text loads before it shows", async () => {
+    await setLocale("en");
     expect(t("buy.button")).toBe("Buy now");
     expect(t("sale.perShopper", { count: 2 })).toBe("2 per shopper");
-    setLocale("zh");
+    const switching = setLocale("zh");
+    expect(t("buy.button")).toBe("Buy now"); // still English until the Chinese text is there
+    await switching;
     expect(t("buy.button")).toBe("立即购买");
     expect(t("sale.perShopper", { count: 2 })).toBe("每人 2 件");
     expect(interpolate("{a} and {b}", { a: 1_000 }, "en")).toBe("1,000 and {b}");

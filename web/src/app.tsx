@@ -1,8 +1,9 @@
 /**
  * The shell: header, routes, footer. Routes are matched on the path signal (see lib/router.ts).
  *
- * The merchant dashboard is a chunk of its own, loaded when a merchant's route is opened: a shopper's first
- * load carries none of it (see scripts/size.ts for the budget).
+ * The merchant dashboard, the sign-in forms and the orders pages are chunks of their own, loaded when their
+ * route is opened: a shopper's first load of `/` or a sale page carries none of them (scripts/size.ts measures
+ * it against the budget).
  */
 import type { FunctionComponent } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -11,9 +12,7 @@ import { LOCALE_NAME, LOCALE_TAG, locale, setLocale } from "./i18n/i18n.ts";
 import { t, type ShopKey } from "./i18n/shop.ts";
 import { currentPath, matchRoute, navigate } from "./lib/router.ts";
 import { currentUser, logout } from "./lib/shop.ts";
-import { AuthForm } from "./pages/Auth.tsx";
 import { Home } from "./pages/Home.tsx";
-import { OrderPage, OrdersPage } from "./pages/Orders.tsx";
 import { SalePage } from "./pages/SalePage.tsx";
 
 interface Route {
@@ -22,26 +21,34 @@ interface Route {
   render: (params: Record<string, string>) => preact.JSX.Element;
 }
 
-type AdminPageProps = { saleId?: string };
-let adminPage: FunctionComponent<AdminPageProps> | null = null;
-
-/** The dashboard, fetched on first use (a separate chunk); "Loading…" meanwhile. */
-function LazyAdminPage(props: AdminPageProps) {
-  const [Page, setPage] = useState(() => adminPage);
-  const [failed, setFailed] = useState(false);
-  useEffect(() => {
-    if (Page) return;
-    import("./admin/AdminPage.tsx").then(
-      (m) => {
-        adminPage = m.AdminPage;
-        setPage(() => m.AdminPage);
-      },
-      () => setFailed(true),
-    );
-  }, []);
-  if (Page) return <Page {...props} />;
-  return <p class="text-slate-700">{failed ? t("error.NETWORK") : t("loading")}</p>;
+/**
+ * A page that is a chunk of its own: fetched on first use ("Loading…" meanwhile), kept once loaded. The
+ * shopper's first load (`/`, a sale page) carries only what those pages need.
+ */
+function lazyPage<P extends object>(load: () => Promise<FunctionComponent<P>>): FunctionComponent<P> {
+  let loaded: FunctionComponent<P> | null = null;
+  return function LazyPage(props: P) {
+    const [Page, setPage] = useState(() => loaded);
+    const [failed, setFailed] = useState(false);
+    useEffect(() => {
+      if (Page) return;
+      load().then(
+        (component) => {
+          loaded = component;
+          setPage(() => component);
+        },
+        () => setFailed(true),
+      );
+    }, []);
+    if (Page) return <Page {...props} />;
+    return <p class="text-slate-700">{failed ? t("error.NETWORK") : t("loading")}</p>;
+  };
 }
+
+const AdminPage = lazyPage<{ saleId?: string }>(() => import("./admin/AdminPage.tsx").then((m) => m.AdminPage));
+const AuthForm = lazyPage<{ mode: "signin" | "signup" }>(() => import("./pages/Auth.tsx").then((m) => m.AuthForm));
+const OrdersPage = lazyPage<object>(() => import("./pages/Orders.tsx").then((m) => m.OrdersPage));
+const OrderPage = lazyPage<{ id: string }>(() => import("./pages/Orders.tsx").then((m) => m.OrderPage));
 
 const ROUTES: Route[] = [
   { pattern: "/", title: "title.home", render: () => <Home /> },
@@ -50,11 +57,11 @@ const ROUTES: Route[] = [
   { pattern: "/orders/:id", title: "title.order", render: (p) => <OrderPage key={p.id} id={p.id} /> },
   { pattern: "/signin", title: "title.signIn", render: () => <AuthForm key="signin" mode="signin" /> },
   { pattern: "/signup", title: "title.signUp", render: () => <AuthForm key="signup" mode="signup" /> },
-  { pattern: "/admin", title: "title.admin", render: () => <LazyAdminPage /> },
+  { pattern: "/admin", title: "title.admin", render: () => <AdminPage /> },
   {
     pattern: "/admin/sales/:id",
     title: "title.adminSale",
-    render: (p) => <LazyAdminPage key={p.id} saleId={p.id} />,
+    render: (p) => <AdminPage key={p.id} saleId={p.id} />,
   },
 ];
 
@@ -70,7 +77,7 @@ function LanguageSwitcher() {
     <button
       type="button"
       class="rounded-md border border-red-300/60 px-2 py-1 text-sm font-semibold whitespace-nowrap text-red-50 hover:bg-red-800 focus-visible:outline focus-visible:outline-2 focus-visible:outline-white"
-      onClick={() => setLocale(other)}
+      onClick={() => void setLocale(other).catch(() => {})}
       data-testid="language-switcher"
     >
       <span class="sr-only">{t("lang.switch")} </span>

@@ -59,22 +59,33 @@ export function initialLocale(): Locale {
 
 export const locale = signal<Locale>(initialLocale());
 
-/** The switcher: changes the language now and remembers it for the next visit. */
-export function setLocale(next: Locale): void {
-  locale.value = next;
+/** Loads every catalogue's text for `loc` that is not loaded yet (a Chinese catalogue is a chunk of its own). */
+export async function loadLocale(loc: Locale): Promise<void> {
+  await Promise.all([...loaders].map((load) => load(loc)));
+}
+
+/**
+ * The switcher: loads the language's text, then shows it and remembers it for the next visit.
+ * @returns when the page speaks `next`.
+ */
+export async function setLocale(next: Locale): Promise<void> {
   try {
     localStorage.setItem(STORAGE_KEY, next);
   } catch {
     // Storage disabled: the choice lasts for this page only.
   }
+  await loadLocale(next);
+  locale.value = next;
 }
 
 /** For tests: forget the remembered choice and decide again from the browser's languages. */
-export function resetLocale(): void {
+export async function resetLocale(): Promise<void> {
   try {
     localStorage.removeItem(STORAGE_KEY);
   } catch {}
-  locale.value = initialLocale();
+  const next = initialLocale();
+  await loadLocale(next);
+  locale.value = next;
 }
 
 if (typeof document !== "undefined") {
@@ -112,16 +123,48 @@ export function interpolate(message: string, params: Record<string, string | num
   });
 }
 
+/** The Chinese text of a catalogue, given as is or as the module that holds it (`() => import("./x.zh.ts")`). */
+export type ChineseSource<C extends Catalog> = Translation<C> | (() => Promise<{ default: Translation<C> }>);
+
+/** One per catalogue whose Chinese text is still to be loaded (see `loadLocale`). */
+const loaders = new Set<(loc: Locale) => Promise<void>>();
+
 /**
  * @example
  * const t = createTranslator({ hello: "Hello, {name}" } as const, { hello: "你好，{name}" });
  * t("hello", { name: "Ada" }); // "Hello, Ada" or "你好，Ada", by the current locale
+ *
+ * While a lazily loaded Chinese text is not there yet, `t` answers in English (main.tsx loads it before the
+ * first render, and `setLocale` before switching).
  */
-export function createTranslator<C extends Catalog>(en: C, zh: Translation<C>): Translate<C> & { catalogs: Record<Locale, Catalog> } {
-  const catalogs: Record<Locale, Catalog> = { en, zh };
+export function createTranslator<C extends Catalog>(
+  en: C,
+  zh: ChineseSource<C>,
+): Translate<C> & { catalogs: Partial<Record<Locale, Catalog>> } {
+  const catalogs: Partial<Record<Locale, Catalog>> = { en };
+  if (typeof zh === "function") {
+    let loading: Promise<void> | null = null;
+    const load = (loc: Locale) => {
+      if (loc !== "zh") return Promise.resolve();
+      loading ??= zh().then(
+        (m) => {
+          catalogs.zh = m.default;
+          loaders.delete(load);
+        },
+        (err: unknown) => {
+          loading = null; // offline, say: try again next time
+          throw err;
+        },
+      );
+      return loading;
+    };
+    loaders.add(load);
+  } else {
+    catalogs.zh = zh;
+  }
   const t = (key: string, params?: Record<string, string | number>) => {
     const loc = locale.value;
-    return interpolate(catalogs[loc][key] ?? en[key] ?? key, params, loc);
+    return interpolate(catalogs[loc]?.[key] ?? en[key] ?? key, params, loc);
   };
   return Object.assign(t as Translate<C>, { catalogs });
 }

@@ -7,7 +7,7 @@
 import { useState } from "preact/hooks";
 import type { Credentials } from "../../../lib/schemas.ts";
 import { ApiFailure, describeFailure, fieldErrors } from "../lib/api.ts";
-import { t } from "../i18n/shop.ts";
+import { ta } from "../i18n/account.ts";
 import { currentSearch, navigate, safeNext } from "../lib/router.ts";
 import { login, register } from "../lib/shop.ts";
 import { Alert, Field, Link, PageHeading, buttonClass } from "../components/ui.tsx";
@@ -19,7 +19,7 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const next = safeNext(currentSearch.value);
-  const title = mode === "signin" ? t("auth.signInTitle") : t("auth.signUpTitle");
+  const title = mode === "signin" ? ta("auth.signInTitle") : ta("auth.signUpTitle");
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -64,9 +64,9 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
         {formError && <Alert>{formError}</Alert>}
         <Field
           id="username"
-          label={t("auth.username")}
+          label={ta("auth.username")}
           error={errors.username}
-          hint={mode === "signup" ? t("auth.usernameHint") : undefined}
+          hint={mode === "signup" ? ta("auth.usernameHint") : undefined}
         >
           {(attrs) => (
             <input
@@ -83,9 +83,9 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
         </Field>
         <Field
           id="password"
-          label={t("auth.password")}
+          label={ta("auth.password")}
           error={errors.password}
-          hint={mode === "signup" ? t("auth.passwordHint") : undefined}
+          hint={mode === "signup" ? ta("auth.passwordHint") : undefined}
         >
           {(attrs) => (
             <input
@@ -99,13 +99,13 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
           )}
         </Field>
         <button type="submit" class={`${buttonClass.primary} w-full`} disabled={busy}>
-          {busy ? t("auth.wait") : mode === "signin" ? t("auth.signIn") : t("auth.signUp")}
+          {busy ? ta("auth.wait") : mode === "signin" ? ta("auth.signIn") : ta("auth.signUp")}
         </button>
       </form>
       <p class="text-center text-sm text-slate-800">
-        {mode === "signin" ? t("auth.newHere") : t("auth.haveAccount")}{" "}
+        {mode === "signin" ? ta("auth.newHere") : ta("auth.haveAccount")}{" "}
         <Link href={otherHref} class="font-semibold text-red-800 underline underline-offset-2">
-          {mode === "signin" ? t("auth.createAccount") : t("auth.signIn")}
+          {mode === "signin" ? ta("auth.createAccount") : ta("auth.signIn")}
         </Link>
       </p>
     </section>
@@ -118,9 +118,9 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
  */
 export function credentialErrors({ username, password }: Credentials): Record<string, string> {
   const errors: Record<string, string> = {};
-  if (username.length < 3 || username.length > 32) errors.username = t("auth.usernameLength");
-  else if (!/^[A-Za-z0-9_.-]+$/.test(username)) errors.username = t("auth.usernameChars");
-  if (password.length < 8 || password.length > 128) errors.password = t("auth.passwordLength");
+  if (username.length < 3 || username.length > 32) errors.username = ta("auth.usernameLength");
+  else if (!/^[A-Za-z0-9_.-]+$/.test(username)) errors.username = ta("auth.usernameChars");
+  if (password.length < 8 || password.length > 128) errors.password = ta("auth.passwordLength");
   return errors;
 }
 

@@ -5,7 +5,7 @@ import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatDateTime, formatPrice, shortId } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
 import { cancelOrder, currentUser, fetchOrder, fetchOrders, fetchSales, markSignedOut, payOrder } from "../lib/shop.ts";
-import { t } from "../i18n/shop.ts";
+import { ta } from "../i18n/account.ts";
 import { useServerNow, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, OrderStatusBadge, PageHeading, buttonClass } from "../components/ui.tsx";
 
@@ -59,19 +59,19 @@ export function OrdersPage() {
 
   return (
     <section class="space-y-4">
-      <PageHeading>{t("orders.heading")}</PageHeading>
+      <PageHeading>{ta("orders.heading")}</PageHeading>
       {error && <Alert>{error}</Alert>}
-      {orders === null && !error && <p class="text-slate-700">{t("orders.loading")}</p>}
+      {orders === null && !error && <p class="text-slate-700">{ta("orders.loading")}</p>}
       {orders && orders.length === 0 && (
         <p class="text-slate-700">
-          {t("orders.empty")}{" "}
+          {ta("orders.empty")}{" "}
           <Link href="/" class="font-semibold text-red-800 underline">
-            {t("orders.browse")}
+            {ta("orders.browse")}
           </Link>
         </p>
       )}
       {orders && orders.length > 0 && (
-        <ul class="divide-y divide-slate-200 rounded-xl border border-slate-300 bg-white" aria-label={t("orders.list")}>
+        <ul class="divide-y divide-slate-200 rounded-xl border border-slate-300 bg-white" aria-label={ta("orders.list")}>
           {orders.map((o) => (
             <li key={o.id} class="flex flex-wrap items-center justify-between gap-2 p-4">
               <div class="min-w-0">
@@ -79,7 +79,7 @@ export function OrdersPage() {
                   href={`/orders/${encodeURIComponent(o.id)}`}
                   class="font-semibold wrap-anywhere text-slate-900 underline-offset-2 hover:underline"
                 >
-                  {sales.get(o.saleId)?.title ?? t("orders.fallbackTitle", { id: shortId(o.id) })}
+                  {sales.get(o.saleId)?.title ?? ta("orders.fallbackTitle", { id: shortId(o.id) })}
                 </Link>
                 <p class="text-sm text-slate-700">
                   {o.quantity} × {formatPrice(o.priceCents, sales.get(o.saleId)?.currency ?? "USD")} ·{" "}
@@ -147,9 +147,9 @@ export function OrderPage({ id }: { id: string }) {
   if (error?.status === 404) {
     return (
       <section class="space-y-4">
-        <PageHeading>{t("order.notFound")}</PageHeading>
+        <PageHeading>{ta("order.notFound")}</PageHeading>
         <Link href="/orders" class="font-semibold text-red-800 underline">
-          {t("order.back")}
+          {ta("order.back")}
         </Link>
       </section>
     );
@@ -157,7 +157,7 @@ export function OrderPage({ id }: { id: string }) {
   if (!order) {
     return (
       <section class="space-y-4">
-        <PageHeading>{error ? t("order.cantLoad") : t("order.loading")}</PageHeading>
+        <PageHeading>{error ? ta("order.cantLoad") : ta("order.loading")}</PageHeading>
         {error && <Alert>{describeFailure(error)}</Alert>}
       </section>
     );
@@ -169,47 +169,47 @@ export function OrderPage({ id }: { id: string }) {
       <p>
         <Link href="/orders" class="text-sm font-semibold text-red-800 underline underline-offset-2">
           <span aria-hidden="true">← </span>
-          {t("order.back")}
+          {ta("order.back")}
         </Link>
       </p>
       <PageHeading>
-        <span class="wrap-anywhere">{sale ? sale.title : t("orders.fallbackTitle", { id: shortId(order.id) })}</span>
+        <span class="wrap-anywhere">{sale ? sale.title : ta("orders.fallbackTitle", { id: shortId(order.id) })}</span>
       </PageHeading>
       <div class="space-y-4 rounded-xl border border-slate-300 bg-white p-5 shadow-sm">
         <p role="status" aria-live="polite" class="text-base text-slate-900">
-          {t("order.status")} <OrderStatusBadge status={order.status} />
+          {ta("order.status")} <OrderStatusBadge status={order.status} />
         </p>
         <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm text-slate-800">
-          <dt class="font-semibold">{t("order.id")}</dt>
+          <dt class="font-semibold">{ta("order.id")}</dt>
           <dd class="break-all font-mono">{order.id}</dd>
-          <dt class="font-semibold">{t("order.sale")}</dt>
+          <dt class="font-semibold">{ta("order.sale")}</dt>
           <dd>
             <Link
               href={`/sales/${encodeURIComponent(order.saleId)}`}
               class="font-semibold text-red-800 underline underline-offset-2"
             >
-              {sale ? sale.title : t("order.viewSale")}
+              {sale ? sale.title : ta("order.viewSale")}
             </Link>
           </dd>
-          <dt class="font-semibold">{t("order.quantity")}</dt>
+          <dt class="font-semibold">{ta("order.quantity")}</dt>
           <dd>{order.quantity}</dd>
-          <dt class="font-semibold">{t("order.total")}</dt>
+          <dt class="font-semibold">{ta("order.total")}</dt>
           <dd>{totalOf(order, sale)}</dd>
-          <dt class="font-semibold">{t("order.placed")}</dt>
+          <dt class="font-semibold">{ta("order.placed")}</dt>
           <dd>{formatDateTime(order.createdAt)}</dd>
         </dl>
         {open && (
           <p class="text-base text-slate-900">
             {windowLeft > 0 ? (
               <>
-                {t("order.payWithin")}{" "}
+                {ta("order.payWithin")}{" "}
                 <strong>
-                  <Countdown ms={windowLeft} label={t("order.timeLeftToPay")} />
+                  <Countdown ms={windowLeft} label={ta("order.timeLeftToPay")} />
                 </strong>{" "}
-                {t("order.payWithinAfter")}
+                {ta("order.payWithinAfter")}
               </>
             ) : (
-              t("order.windowClosed")
+              ta("order.windowClosed")
             )}
           </p>
         )}
@@ -221,7 +221,7 @@ export function OrderPage({ id }: { id: string }) {
               disabled={busy !== null || windowLeft <= 0}
               onClick={() => void act("pay")}
             >
-              {busy === "pay" ? t("order.paying") : t("order.pay")}
+              {busy === "pay" ? ta("order.paying") : ta("order.pay")}
             </button>
             {!confirmingCancel && (
               <button
@@ -230,7 +230,7 @@ export function OrderPage({ id }: { id: string }) {
                 disabled={busy !== null}
                 onClick={() => setConfirmingCancel(true)}
               >
-                {busy === "cancel" ? t("order.cancelling") : t("order.cancel")}
+                {busy === "cancel" ? ta("order.cancelling") : ta("order.cancel")}
               </button>
             )}
           </div>
@@ -243,9 +243,9 @@ export function OrderPage({ id }: { id: string }) {
             data-cancel-confirm
           >
             <p id="cancel-question" class="font-semibold text-slate-900">
-              {t("order.cancelQuestion")}
+              {ta("order.cancelQuestion")}
             </p>
-            <p class="text-sm text-slate-900">{t("order.cancelWarning")}</p>
+            <p class="text-sm text-slate-900">{ta("order.cancelWarning")}</p>
             <div class="flex flex-wrap gap-3">
               <button
                 type="button"
@@ -254,7 +254,7 @@ export function OrderPage({ id }: { id: string }) {
                 onClick={() => void act("cancel").then(() => setConfirmingCancel(false))}
                 id="cancel-yes"
               >
-                {busy === "cancel" ? t("order.cancelling") : t("order.cancelYes")}
+                {busy === "cancel" ? ta("order.cancelling") : ta("order.cancelYes")}
               </button>
               <button
                 type="button"
@@ -262,14 +262,14 @@ export function OrderPage({ id }: { id: string }) {
                 disabled={busy !== null}
                 onClick={() => setConfirmingCancel(false)}
               >
-                {t("order.cancelNo")}
+                {ta("order.cancelNo")}
               </button>
             </div>
           </div>
         )}
-        {order.status === "paid" && <Alert kind="success">{t("order.paid")}</Alert>}
-        {order.status === "expired" && <Alert kind="info">{t("order.expiredNote")}</Alert>}
-        {order.status === "cancelled" && <Alert kind="info">{t("order.cancelledNote")}</Alert>}
+        {order.status === "paid" && <Alert kind="success">{ta("order.paid")}</Alert>}
+        {order.status === "expired" && <Alert kind="info">{ta("order.expiredNote")}</Alert>}
+        {order.status === "cancelled" && <Alert kind="info">{ta("order.cancelledNote")}</Alert>}
         {actionError && <Alert>{actionError}</Alert>}
       </div>
     </section>
