@@ -28,7 +28,7 @@ import {
   purchase,
 } from "../lib/shop.ts";
 import { t } from "../i18n/shop.ts";
-import { useServerNow, usePolling } from "./hooks.ts";
+import { useMoments, useServerNow, usePolling } from "./hooks.ts";
 import { Countdown, Link, OrderStatusBadge, buttonClass } from "./ui.tsx";
 
 type RetryReason = "busy" | "too_fast" | "unavailable" | "not_started";
@@ -112,23 +112,25 @@ function isOffline(): boolean {
   return typeof navigator !== "undefined" && navigator.onLine === false;
 }
 
-/** Re-renders the caller at `at` (server clock, ms), so a state that changes at a precise moment shows then. */
-function useRenderAt(at: number): void {
-  const [, setTick] = useState(0);
-  useEffect(() => {
-    const wait = at - serverNow();
-    if (!(wait > 0) || wait > 2_147_000_000) return;
-    const timer = setTimeout(() => setTick((n) => n + 1), wait + 1);
-    return () => clearTimeout(timer);
-  }, [at]);
+/** The retry's note, counting down its seconds (only this re-renders every second). */
+function RetryNote({ reason, retryAt }: { reason: RetryReason; retryAt: number }) {
+  useServerNow();
+  const seconds = Math.max(1, Math.ceil((retryAt - performance.now()) / 1000));
+  const key =
+    reason === "busy"
+      ? "buy.retryBusy"
+      : reason === "too_fast"
+        ? "buy.retryTooFast"
+        : reason === "not_started"
+          ? "buy.retryNotStarted"
+          : "buy.retryUnavailable";
+  return <>{t(key, { seconds })}</>;
 }
 
 export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void }) {
-  useServerNow(); // re-render every server second (countdowns)
   const startsAt = Date.parse(sale.startsAt);
-  // The second ticks land on whole seconds; a start with milliseconds enables the button at the moment itself.
-  useRenderAt(startsAt);
-  const now = serverNow();
+  // Re-rendered at the start and the end themselves — to the millisecond, not on the next whole second.
+  const now = useMoments([startsAt, Date.parse(sale.endsAt)]);
   const [phase, setPhase] = useState<PurchasePhase>({ kind: "ready" });
   const [quantity, setQuantity] = useState(1);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -352,17 +354,7 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
     disabled = true;
     canStop = true;
     label = t("buy.waiting");
-    const seconds = Math.max(1, Math.ceil((phase.retryAt - performance.now()) / 1000));
-    note = t(
-      phase.reason === "busy"
-        ? "buy.retryBusy"
-        : phase.reason === "too_fast"
-          ? "buy.retryTooFast"
-          : phase.reason === "not_started"
-            ? "buy.retryNotStarted"
-            : "buy.retryUnavailable",
-      { seconds },
-    );
+    note = <RetryNote reason={phase.reason} retryAt={phase.retryAt} />;
   } else if (phase.kind === "offline") {
     disabled = true;
     canStop = true;
@@ -405,7 +397,7 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
         <p class="text-lg text-slate-900" id="buy-countdown">
           {t("countdown.startsIn")}{" "}
           <strong class="text-2xl">
-            <Countdown ms={startsAt - now} />
+            <Countdown to={startsAt} />
           </strong>
         </p>
       )}

@@ -6,6 +6,7 @@ import { statusLabel } from "../lib/sale-status.ts";
 import { formatNumber } from "../i18n/i18n.ts";
 import { t } from "../i18n/shop.ts";
 import { navigate } from "../lib/router.ts";
+import { useServerNow } from "./hooks.ts";
 
 const STATUS_STYLE: Record<SaleStatus, string> = {
   live: "bg-green-100 text-green-900 ring-green-700/30",
@@ -62,11 +63,13 @@ export function RemainingBar({ sale }: { sale: Pick<Sale, "remaining" | "stock">
 }
 
 /**
- * `m:ss` / `h:mm:ss` for the eye and, beside it, the spoken form ("2 minutes, 5 seconds") for screen readers.
- * Not an `aria-label` on the span: a span has no role, and ARIA prohibits naming it (axe "aria-prohibited-attr").
- * `[data-countdown]` is the digits alone.
+ * The time left until `to` (server clock, ms since the epoch) as `m:ss` / `h:mm:ss` for the eye and, beside it,
+ * the spoken form ("2 minutes, 5 seconds") for screen readers. Not an `aria-label` on the span: a span has no
+ * role, and ARIA prohibits naming it (axe "aria-prohibited-attr"). `[data-countdown]` is the digits alone.
+ * Only this component re-renders on each server second, not the page around it.
  */
-export function Countdown({ ms, label }: { ms: number; label?: string }) {
+export function Countdown({ to, label }: { to: number; label?: string }) {
+  const ms = to - useServerNow();
   return (
     <span class="font-mono tabular-nums">
       <span aria-hidden="true" data-countdown>

@@ -26,8 +26,13 @@ export function describeCountdown(ms: number): string {
   if (h) parts.push(formatUnit(h, "hour"));
   if (m) parts.push(formatUnit(m, "minute"));
   if (s || parts.length === 0) parts.push(formatUnit(s, "second"));
-  return new Intl.ListFormat(LOCALE_TAG[locale.value], { style: "long", type: "unit" }).format(parts);
+  const loc = locale.value;
+  let list = lists.get(loc);
+  if (!list) lists.set(loc, (list = new Intl.ListFormat(LOCALE_TAG[loc], { style: "long", type: "unit" })));
+  return list.format(parts);
 }
+
+const lists = new Map<string, Intl.ListFormat>();
 
 export function shortId(id: string): string {
   return id.length > 10 ? `${id.slice(0, 8)}…` : id;

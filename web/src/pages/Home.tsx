@@ -9,7 +9,7 @@ import { formatPrice } from "../lib/format.ts";
 import { effectiveStatus } from "../lib/sale-status.ts";
 import { fetchSales } from "../lib/shop.ts";
 import { t } from "../i18n/shop.ts";
-import { useServerNow, usePolling } from "../components/hooks.ts";
+import { useMoments, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, PageHeading, RemainingBar, StatusBadge } from "../components/ui.tsx";
 
 type Group = "live" | "upcoming" | "over";
@@ -41,13 +41,13 @@ export function SaleCard({ sale, now }: { sale: Sale; now: number }) {
         <p class="mt-2 text-sm text-slate-800">
           {t("countdown.startsIn")}{" "}
           <strong class="text-base">
-            <Countdown ms={Date.parse(sale.startsAt) - now} />
+            <Countdown to={Date.parse(sale.startsAt)} />
           </strong>
         </p>
       )}
       {status === "live" && (
         <p class="mt-2 text-sm text-slate-800">
-          {t("countdown.endsIn")} <Countdown ms={Date.parse(sale.endsAt) - now} />
+          {t("countdown.endsIn")} <Countdown to={Date.parse(sale.endsAt)} />
         </p>
       )}
       <div class="mt-3">
@@ -62,7 +62,8 @@ export function Home() {
   const salesRef = useRef<Sale[] | null>(null);
   salesRef.current = sales;
   const [error, setError] = useState<ApiFailure | null>(null);
-  const now = useServerNow();
+  // Re-rendered when a sale starts or ends (it moves between groups); the countdowns tick by themselves.
+  const now = useMoments((sales ?? []).flatMap((s) => [Date.parse(s.startsAt), Date.parse(s.endsAt)]));
 
   usePolling(
     async (signal) => {

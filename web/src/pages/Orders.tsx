@@ -6,7 +6,7 @@ import { formatDateTime, formatPrice, shortId } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
 import { cancelOrder, currentUser, fetchOrder, fetchOrders, fetchSales, markSignedOut, payOrder } from "../lib/shop.ts";
 import { ta } from "../i18n/account.ts";
-import { useServerNow, usePolling } from "../components/hooks.ts";
+import { useMoments, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, OrderStatusBadge, PageHeading, buttonClass } from "../components/ui.tsx";
 
 /** Titles and currencies for order rows; also syncs the server clock for the payment countdown. */
@@ -98,8 +98,9 @@ export function OrdersPage() {
 export function OrderPage({ id }: { id: string }) {
   const signedIn = useRequireSignIn();
   const sales = useSaleIndex();
-  const now = useServerNow();
   const [order, setOrder] = useState<Order | null>(null);
+  // Re-rendered when the payment window closes; the countdown ticks by itself.
+  const now = useMoments(order ? [Date.parse(order.expiresAt)] : []);
   const [error, setError] = useState<ApiFailure | null>(null);
   const [busy, setBusy] = useState<"pay" | "cancel" | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
@@ -204,7 +205,7 @@ export function OrderPage({ id }: { id: string }) {
               <>
                 {ta("order.payWithin")}{" "}
                 <strong>
-                  <Countdown ms={windowLeft} label={ta("order.timeLeftToPay")} />
+                  <Countdown to={Date.parse(order.expiresAt)} label={ta("order.timeLeftToPay")} />
                 </strong>{" "}
                 {ta("order.payWithinAfter")}
               </>

@@ -7,14 +7,14 @@ import { effectiveStatus } from "../lib/sale-status.ts";
 import { fetchSale } from "../lib/shop.ts";
 import { t } from "../i18n/shop.ts";
 import { BuyPanel } from "../components/BuyPanel.tsx";
-import { useServerNow, usePolling } from "../components/hooks.ts";
+import { useMoments, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, PageHeading, RemainingBar, StatusBadge } from "../components/ui.tsx";
 
 export function SalePage({ id }: { id: string }) {
   const [sale, setSale] = useState<Sale | null>(null);
   const [error, setError] = useState<ApiFailure | null>(null);
   const [refreshToken, setRefreshToken] = useState(0);
-  const now = useServerNow();
+  const now = useMoments(sale ? [Date.parse(sale.startsAt), Date.parse(sale.endsAt)] : []);
 
   usePolling(
     async (signal) => {
@@ -86,7 +86,7 @@ export function SalePage({ id }: { id: string }) {
               {status === "live" && (
                 <span>
                   {" "}
-                  ({t("sale.endsIn")} <Countdown ms={Date.parse(sale.endsAt) - now} />)
+                  ({t("sale.endsIn")} <Countdown to={Date.parse(sale.endsAt)} />)
                 </span>
               )}
             </dd>
