@@ -6,6 +6,7 @@
  *   npm run size                      # build, then measure on a local server (gzip, as the edge serves it)
  *   npm run size -- --lighthouse      # also Lighthouse 12.2.3 (mobile) on both pages: performance, accessibility
  *   npm run size -- --base-url=http://127.0.0.1:8787   # measure a running stack instead (npm start)
+ *   npm run size -- --dist=/tmp/other/web/dist          # measure another build (no build here)
  *
  * The local server serves web/dist as the gateway does (single-page fallback, 404 for missing files) with
  * gzip, and answers the two API calls those pages make with a fixed sale, so the figures do not depend on
@@ -23,13 +24,15 @@ import { chromium } from "playwright-core";
 import { build } from "vite";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const DIST = path.join(ROOT, "web", "dist");
+const args = process.argv.slice(2);
+/** `--dist=DIR`: measure an existing build (another branch's, say) instead of building this one. */
+const distArg = args.find((a) => a.startsWith("--dist="))?.slice("--dist=".length);
+const DIST = distArg ? path.resolve(distArg) : path.join(ROOT, "web", "dist");
 const BUDGET_KB = 30;
 const STRETCH_KB = 20;
 const CHROME = process.env.CHROME_PATH ?? process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SALE_ID = "5a1e5a1e-0000-4000-8000-000000000001";
 
-const args = process.argv.slice(2);
 const runLighthouse = args.includes("--lighthouse");
 const baseUrlArg = args.find((a) => a.startsWith("--base-url="))?.slice("--base-url=".length);
 
@@ -197,7 +200,7 @@ async function main() {
   let server: Server | undefined;
   let saleId = SALE_ID;
   if (!baseUrl) {
-    await build({ configFile: path.join(ROOT, "web", "vite.config.ts"), logLevel: "warn" });
+    if (!distArg) await build({ configFile: path.join(ROOT, "web", "vite.config.ts"), logLevel: "warn" });
     ({ server, baseUrl } = await startLocalServer());
   } else {
     saleId = await saleOnStack(baseUrl);

@@ -212,11 +212,3 @@ export function formatDateTime(iso: string | number, loc: Locale = locale.value)
 export function formatTime(ms: number, loc: Locale = locale.value): string {
   return cached(`t:${loc}`, () => new Intl.DateTimeFormat(LOCALE_TAG[loc], { timeStyle: "medium" })).format(ms);
 }
-
-/** `2 hours`, `1 minute`, `5 seconds` / `2小时`, `1分钟`, `5秒钟`: a number with its unit, plural as the locale says. */
-export function formatUnit(value: number, unit: "hour" | "minute" | "second", loc: Locale = locale.value): string {
-  return cached(
-    `u:${loc}:${unit}`,
-    () => new Intl.NumberFormat(LOCALE_TAG[loc], { style: "unit", unit, unitDisplay: "long" }),
-  ).format(value);
-}

@@ -50,6 +50,13 @@ const en = {
 
   "stock.left": "{remaining} of {stock} left",
   "countdown.startsIn": "Starts in",
+  "unit.hour": "{n} hour",
+  "unit.hours": "{n} hours",
+  "unit.minute": "{n} minute",
+  "unit.minutes": "{n} minutes",
+  "unit.second": "{n} second",
+  "unit.seconds": "{n} seconds",
+  "unit.separator": ", ",
   "countdown.endsIn": "Ends in",
   "loading": "Loading…",
 

@@ -42,6 +42,13 @@ const zh: Translation<ShopCatalog> = {
 
   "stock.left": "剩余 {remaining} / {stock} 件",
   "countdown.startsIn": "距开始",
+  "unit.hour": "{n}小时",
+  "unit.hours": "{n}小时",
+  "unit.minute": "{n}分钟",
+  "unit.minutes": "{n}分钟",
+  "unit.second": "{n}秒",
+  "unit.seconds": "{n}秒",
+  "unit.separator": "、",
   "countdown.endsIn": "距结束",
   "loading": "加载中…",
 

@@ -2,7 +2,7 @@
  * Display formats shared by the storefront and the dashboard. Prices, dates and spoken durations follow the
  * current locale (web/src/i18n/i18n.ts); the countdown's digits are the same in every locale.
  */
-import { formatUnit, locale, LOCALE_TAG } from "../i18n/i18n.ts";
+import { t } from "../i18n/shop.ts";
 
 export { formatDateTime, formatNumber, formatPrice, formatTime } from "../i18n/i18n.ts";
 
@@ -19,20 +19,19 @@ export function formatCountdown(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
 }
 
-/** Spoken form of a countdown for screen readers, in the locale ("2 minutes, 5 seconds", "2分钟5秒钟"). */
+/**
+ * Spoken form of a countdown for screen readers, in the locale ("2 minutes, 5 seconds", "2分钟5秒"). Words
+ * from the catalogue, not `Intl` unit formats: building those costs a phone tens of milliseconds on first use,
+ * in the page's first render.
+ */
 export function describeCountdown(ms: number): string {
   const { h, m, s } = wholeSeconds(ms);
   const parts: string[] = [];
-  if (h) parts.push(formatUnit(h, "hour"));
-  if (m) parts.push(formatUnit(m, "minute"));
-  if (s || parts.length === 0) parts.push(formatUnit(s, "second"));
-  const loc = locale.value;
-  let list = lists.get(loc);
-  if (!list) lists.set(loc, (list = new Intl.ListFormat(LOCALE_TAG[loc], { style: "long", type: "unit" })));
-  return list.format(parts);
+  if (h) parts.push(t(h === 1 ? "unit.hour" : "unit.hours", { n: String(h) }));
+  if (m) parts.push(t(m === 1 ? "unit.minute" : "unit.minutes", { n: String(m) }));
+  if (s || parts.length === 0) parts.push(t(s === 1 ? "unit.second" : "unit.seconds", { n: String(s) }));
+  return parts.join(t("unit.separator"));
 }
-
-const lists = new Map<string, Intl.ListFormat>();
 
 export function shortId(id: string): string {
   return id.length > 10 ? `${id.slice(0, 8)}…` : id;

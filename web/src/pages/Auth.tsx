@@ -114,7 +114,7 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
 
 /**
  * The rules of `credentialsSchema` (docs/api.md: username 3–32 of `[A-Za-z0-9_.-]`, password 8–128 chars),
- * one message per field, in the shopper's language. test/web/forms.test.tsx checks they agree with the schema.
+ * one message per field, in the shopper's language. test/web/client.test.tsx checks they agree with the schema.
  */
 export function credentialErrors({ username, password }: Credentials): Record<string, string> {
   const errors: Record<string, string> = {};
