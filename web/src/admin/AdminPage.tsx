@@ -346,7 +346,13 @@ function SaleOrders({ saleId }: { saleId: string }) {
       {orders.length === 0 ? (
         <p class="text-slate-700">No orders in the database yet.</p>
       ) : (
-        <div class="relative overflow-x-auto rounded-xl border border-slate-300 bg-white">
+        // Scrolls sideways on a narrow screen: focusable, and named, so a keyboard can scroll it too.
+        <div
+          class="relative overflow-x-auto rounded-xl border border-slate-300 bg-white"
+          tabIndex={0}
+          role="region"
+          aria-label="Orders table"
+        >
           <table class="w-full min-w-[560px] text-left text-sm" aria-label="Orders">
             <thead class="bg-slate-100">
               <tr>
