@@ -129,6 +129,8 @@ const en = {
   "error.ORDER_NOT_PAYABLE": "This order can't be paid any more.",
   "error.ORDER_NOT_CANCELLABLE": "This order can't be cancelled any more.",
   "error.SALE_STARTED": "The sale has already started, so it can't be changed.",
+  "error.SALE_HAS_ORDERS": "This sale has orders, so it can't be deleted.",
+  "error.TOO_MANY_UNPAID_ORDERS": "You have too many unpaid orders — pay or cancel one first.",
   "error.SOLD_OUT": "Sold out.",
   "error.PAYLOAD_TOO_LARGE": "That's too large to send.",
   "error.UNSUPPORTED_MEDIA_TYPE": "That file type isn't supported.",

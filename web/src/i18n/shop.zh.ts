@@ -120,6 +120,8 @@ const zh: Translation<ShopCatalog> = {
   "error.ORDER_NOT_PAYABLE": "此订单已无法付款。",
   "error.ORDER_NOT_CANCELLABLE": "此订单已无法取消。",
   "error.SALE_STARTED": "活动已开始，无法修改。",
+  "error.SALE_HAS_ORDERS": "此活动已有订单，无法删除。",
+  "error.TOO_MANY_UNPAID_ORDERS": "您的未付款订单过多，请先付款或取消一个。",
   "error.SOLD_OUT": "已售罄。",
   "error.PAYLOAD_TOO_LARGE": "提交的内容过大。",
   "error.UNSUPPORTED_MEDIA_TYPE": "不支持该文件类型。",
