@@ -21,6 +21,15 @@ export default defineConfig({
         },
       },
       {
+        // Pure modules in Node (no Workers runtime): hot-sale routing, admission, stock moves, and the simulation.
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+        },
+      },
+      {
         // Node: the stack as `npm start` runs it, driven over HTTP.
         test: {
           name: "node",

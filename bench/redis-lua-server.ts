@@ -5,7 +5,13 @@
  *
  * Same contract as the shop's purchase on the parts the bench drives: `POST /api/sales/:id/purchase` with the
  * `minishop_session` cookie (an HS256 JWT, verified here too) → 202 {order} | 409 ALREADY_PURCHASED |
- * 410 SOLD_OUT; `GET /healthz`. `PUT /bench/sales/:id?stock=N` sets a sale up.
+ * 410 SOLD_OUT; `GET /healthz`. `PUT /bench/sales/:id?stock=N` sets a sale up, `GET /bench/sales/:id/orders`
+ * lists its orders from the Redis list (`[{id, user_id}]`, so the bench matches every 202 by order id).
+ *
+ * What it does NOT do, compared with the shop: no per-shopper or per-IP limiter, no admission ceiling, no
+ * Idempotency-Key (a retried click gets 409, not its order again), no body validation, no sold-out short-circuit,
+ * and no PostgreSQL — the orders stay in a Redis list that nothing drains. Its durability is whatever the Redis
+ * server is started with (the bench runs it three ways: no persistence, AOF fsync every second, AOF fsync always).
  *
  * Usage: node bench/redis-lua-server.ts PORT REDIS_HOST REDIS_PORT SESSION_SECRET KEY_PREFIX
  */
@@ -131,6 +137,17 @@ const server = http.createServer((req, res) => {
   const setup = /^\/bench\/sales\/([\w-]+)\?stock=(\d+)$/.exec(url);
   if (req.method === "PUT" && setup) {
     void redis.command("SET", key(setup[1], "stock"), setup[2]).then(() => send(res, 200, { ok: true }));
+    return;
+  }
+  const list = /^\/bench\/sales\/([\w-]+)\/orders$/.exec(url);
+  if (req.method === "GET" && list) {
+    void redis.command("LRANGE", key(list[1], "orders"), 0, -1).then((items) => {
+      const rows = (items as string[]).map((item) => {
+        const [id, user_id] = item.split(":");
+        return { id, user_id };
+      });
+      send(res, 200, rows);
+    });
     return;
   }
   const drop = /^\/bench\/sales\/([\w-]+)$/.exec(url);

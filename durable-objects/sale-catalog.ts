@@ -29,6 +29,12 @@ export class SaleCatalog extends DurableObject<SeckillEnv> {
     this.ids.unshift(saleId);
   }
 
+  /** Forgets a deleted sale; forgetting an unknown one changes nothing. */
+  unregister(saleId: string): void {
+    this.ctx.storage.sql.exec("DELETE FROM sales WHERE id = ?", saleId);
+    this.ids = this.ids.filter((id) => id !== saleId);
+  }
+
   /** Sale ids, newest first. */
   list(): string[] {
     return this.ids;

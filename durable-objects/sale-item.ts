@@ -2,52 +2,50 @@
  * SaleItem: one Durable Object per sale. It is the only writer of the sale's stock, so every purchase of
  * the sale is serialised here, and it is the system of record for orders until PostgreSQL has them.
  *
- * What it promises (docs/design.md, "Invariants"):
- * - never oversell: `remaining` only goes down inside a synchronous block that first checks it;
- * - one order per shopper: `buyers` is checked and updated in that same block, with no `await` in between,
- *   so no interleaving can slip through (storage has no UNIQUE index on user_id: a random-keyed index costs a
- *   page write per purchase, and the map, rebuilt from the orders at start, is the guard);
- * - no lost order: the order row, its outbox row and the new stock are written in one storage transaction
- *   (a group commit shared with concurrent purchases, see `commitPending`), and the answer waits until that
- *   write is durable; a failed commit gives the stock and the buyers back;
- * - the outbox row stays until the consumer confirms that PostgreSQL has that version of the order, and is
- *   re-sent on a timer until then (local queues keep messages in memory only; a restart loses them).
+ * This class is the orchestrator; each job has its module under `sale-item/`, with the invariants it
+ * enforces stated and asserted there (docs/design.md, "SaleItem invariants", S1–S7):
+ * - `lifecycle.ts` — config, schema, status, the merchant's changes (S7: an uninitialised object writes nothing);
+ * - `stock.ts`     — the stock accounting, the one place units move (S1, S2);
+ * - `reserve.ts`   — check-and-reserve and the group commit (S2, S3, S6);
+ * - `orders.ts`    — the order state machine (S4);
+ * - `outbox.ts`    — outbox, alarm and confirmations (S5);
+ * - `telemetry.ts` — counters and latency histograms.
  *
- * Memory is a cache of storage: the constructor rebuilds it under `blockConcurrencyWhile`, so a restart or an
- * eviction changes nothing a client can see.
+ * Memory is a cache of storage, and storage only ever holds committed state: `remaining` in storage always
+ * equals stock − Σ(held + paid) of the stored orders, a reservation is in memory until its round is written,
+ * and nothing acts on an order that is not durable yet. The constructor rebuilds memory from storage under
+ * `blockConcurrencyWhile` and checks it from both sides, so a restart changes nothing a client can see.
  */
 import { DurableObject } from "cloudflare:workers";
+import { BuyersFilter, type PublishedBuyers } from "../lib/buyers-filter.ts";
 import { reject, type Rejection } from "../lib/errors.ts";
 import { makeOrderId } from "../lib/ids.ts";
-import type { Order, OrderMessage, OrderStatus, Sale, SaleStats, SaleStatus } from "../lib/schemas.ts";
+import type { Order, OrderStatus, Sale, SaleStats, SeriesPoint } from "../lib/schemas.ts";
 import type { SeckillEnv } from "../lib/env.ts";
-import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, mergeHistogram, observe, type Histogram } from "../lib/histogram.ts";
+import type { Histogram } from "../lib/histogram.ts";
+import { invariant } from "./sale-item/invariants.ts";
+import { SellThroughSeries } from "./sell-through-series.ts";
+import { createSale, readSale, saveConfig, saveConfigAndRemaining, saleStatus, toSale, type SaleConfig } from "./sale-item/lifecycle.ts";
+import { dueForExpiry, holdingUnits, isDue, publicStatus, readOrder, toOrder, writeStatusChange, type OrderRow } from "./sale-item/orders.ts";
+import {
+  AlarmSchedule,
+  DRAIN_DELAY_MS,
+  DRAIN_LIMIT,
+  confirmPersisted,
+  drainOutbox,
+  dropRefused,
+  nextWakeAt,
+  orphanOutboxRows,
+  outboxDepth,
+  requeue,
+} from "./sale-item/outbox.ts";
+import { GroupCommit, MAX_WAITS, checkAndReserve, type PurchaseRequest, type PurchaseResult, type ReserveState } from "./sale-item/reserve.ts";
+import { StockLedger } from "./sale-item/stock.ts";
+import { Telemetry } from "./sale-item/telemetry.ts";
 
-/** The sale as the object keeps it: times in epoch milliseconds. */
-export interface SaleConfig {
-  id: string;
-  title: string;
-  description: string;
-  priceCents: number;
-  currency: string;
-  stock: number;
-  perUserLimit: number;
-  startsAt: number;
-  endsAt: number;
-  paymentWindowSeconds: number;
-  paused: boolean;
-}
-
-export interface PurchaseRequest {
-  userId: string;
-  quantity: number;
-  idempotencyKey?: string;
-  traceId?: string;
-}
-
-export type PurchaseResult =
-  | { ok: true; order: Order; replayed: boolean; saleStatus: SaleStatus }
-  | (Rejection & { saleStatus?: SaleStatus });
+export type { SaleConfig } from "./sale-item/lifecycle.ts";
+export type { PurchaseRequest, PurchaseResult } from "./sale-item/reserve.ts";
+export { LATENCY_BUCKETS_MS } from "./sale-item/telemetry.ts";
 
 export type OrderResult = { ok: true; order: Order } | Rejection;
 
@@ -58,424 +56,390 @@ export interface LedgerEntry {
   status: OrderStatus;
 }
 
-/** Where an order is in the object. `held` is shown as `reserved` until PostgreSQL has it, then `confirmed`. */
-type StoredStatus = "held" | "paid" | "expired" | "cancelled";
-
-interface OrderRow extends Record<string, SqlStorageValue> {
-  id: string;
-  user_id: string;
-  quantity: number;
-  price_cents: number;
-  status: StoredStatus;
-  created_at: number;
-  expires_at: number;
-  version: number;
-  persisted_version: number;
-  idempotency_key: string | null;
-  trace_id: string | null;
-}
-
-interface Counters {
-  attempts: number;
-  soldOut: number;
-  duplicate: number;
-  rateLimited: number;
-  notStarted: number;
-  ended: number;
-  paused: number;
-}
-
-/** The purchase latency histogram's upper bounds, in milliseconds of the object's own time. */
-export const LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250] as const;
-
-const SEND_CHUNK = 100; // Queues' sendBatch takes at most 100 messages
-const DRAIN_LIMIT = 200; // outbox rows per alarm run (short runs keep purchases flowing); the next run follows at once
 const EXPIRE_LIMIT = 500;
-const RESEND_AFTER_MS = 5_000; // an unconfirmed message is sent again after this, doubling up to the cap
-const RESEND_CAP_MS = 30_000;
 const COUNTER_FLUSH_MS = 2_000;
-/**
- * The outbox is drained at most this long after a commit, in one alarm run for everything committed meanwhile,
- * instead of one alarm run per group commit (each with its own `setAlarm` write and fsync, its queries and a
- * `sendBatch`): at most 20 runs a second under a crowd, each `sendBatch` carrying up to 50 ms of purchases.
- * 50 ms is small next to the time an order takes to reach PostgreSQL.
- */
-const DRAIN_DELAY_MS = 50;
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS sale (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    config TEXT NOT NULL,
-    remaining INTEGER NOT NULL,
-    sequence INTEGER NOT NULL,
-    counters TEXT NOT NULL
-  );
-  CREATE TABLE IF NOT EXISTS orders (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    quantity INTEGER NOT NULL,
-    price_cents INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    version INTEGER NOT NULL,
-    persisted_version INTEGER NOT NULL DEFAULT 0,
-    idempotency_key TEXT,
-    trace_id TEXT
-  );
-  CREATE INDEX IF NOT EXISTS orders_by_status_expiry ON orders (status, expires_at);
-  CREATE TABLE IF NOT EXISTS outbox (
-    order_id TEXT PRIMARY KEY,
-    version INTEGER NOT NULL,
-    next_send_at INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0
-  ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (next_send_at);
-`;
-
-function zeroCounters(): Counters {
-  return { attempts: 0, soldOut: 0, duplicate: 0, rateLimited: 0, notStarted: 0, ended: 0, paused: 0 };
+/** The loaded sale: everything that exists only once the object was initialised. */
+interface Loaded extends ReserveState {
+  config: SaleConfig;
+  ledger: StockLedger;
+  buyers: Map<string, string>;
+  commit: GroupCommit;
+  filter: BuyersFilter;
+  /** Buyers in the filter (it only grows): the version the edge compares. */
+  filterVersion: number;
+  published: PublishedBuyers | null;
 }
 
 export class SaleItem extends DurableObject<SeckillEnv> {
   /** Overridable clock, so tests can move time (payment windows, start and end) without waiting. */
   clock: () => number = Date.now;
 
-  private config: SaleConfig | null = null;
-  private remaining = 0;
+  private sale: Loaded | null = null;
   private sequence = 0;
-  private counters: Counters = zeroCounters();
-  private countersDirty = false;
-  /** user id → order id: the in-memory half of the one-order-per-shopper rule. */
-  private readonly buyers = new Map<string, string>();
-  /** Purchases reserved in memory and waiting for the next group commit (see `commitPending`). */
-  private readonly uncommitted = new Map<string, OrderRow>();
-  /** The commit that the next purchases will share, and whether one is being made durable now. */
-  private nextRound: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | null = null;
-  private committing = false;
-  /** When the alarm is set for, as far as this instance knows; null when none is. */
-  private alarmAt: number | null = null;
-  /** Purchase latency inside the object, as cumulative-bucket counts (Prometheus histogram). */
-  private readonly latency = { buckets: new Array<number>(LATENCY_BUCKETS_MS.length).fill(0), count: 0, sumMs: 0 };
-  /** Measured elsewhere and handed over by `recordObservations` (memory only, like `latency`). */
-  private readonly gatewayLatency = emptyHistogram(GATEWAY_LATENCY_BUCKETS_MS);
-  private readonly consumerBatch = emptyHistogram(CONSUMER_BATCH_BUCKETS_MS);
-
-  private readonly sql: SqlStorage;
+  private readonly telemetry = new Telemetry();
+  private readonly alarms = new AlarmSchedule(() => this.ctx.storage);
+  /** Sold, attempts and rejections over time, for the merchant's chart (sell-through-series.ts); with the sale. */
+  private series: SellThroughSeries | null = null;
 
   constructor(ctx: DurableObjectState, env: SeckillEnv) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(SCHEMA);
-      this.loadFromStorage();
-      this.alarmAt = await ctx.storage.getAlarm();
+      this.load();
+      if (!this.sale) return; // never initialised: nothing to read, nothing written (S7)
+      this.alarms.at = await ctx.storage.getAlarm();
       // After a restart, anything still in the outbox must be sent again: local queues forget
       // in-flight messages, and a crash may have happened between sending and confirming.
-      if (this.config && this.alarmAt === null && this.hasOutstandingWork()) this.armAlarm(this.clock());
+      if (this.alarms.at === null && this.hasOutstandingWork()) this.alarms.arm(this.clock());
     });
   }
 
-  private loadFromStorage(): void {
-    const row = this.sql.exec<{ config: string; remaining: number; sequence: number; counters: string }>(
-      "SELECT config, remaining, sequence, counters FROM sale WHERE id = 1",
-    ).toArray()[0];
-    if (!row) return;
-    this.config = JSON.parse(row.config) as SaleConfig;
-    this.remaining = row.remaining;
-    this.sequence = row.sequence;
-    this.counters = { ...zeroCounters(), ...(JSON.parse(row.counters) as Partial<Counters>) };
-    this.buyers.clear();
-    for (const o of this.sql.exec<{ id: string; user_id: string }>("SELECT id, user_id FROM orders")) {
-      this.buyers.set(o.user_id, o.id);
+  private get sql(): SqlStorage {
+    return this.ctx.storage.sql;
+  }
+
+  /**
+   * Rebuilds memory from storage. `remaining` is derived from the orders (stock − Σ held + paid) and checked
+   * against the stored column: they differ only if storage was written by a version with the stranded-stock
+   * bug, and then the orders win (logged loudly, and the column repaired in the same step).
+   */
+  private load(): void {
+    const stored = readSale(this.sql);
+    if (!stored) return;
+    const holding = holdingUnits(this.sql);
+    const derived = stored.config.stock - holding;
+    if (derived !== stored.remaining) {
+      console.error(JSON.stringify({ msg: "invariant violated", invariant: "S1 stored remaining = stock − held − paid", saleId: stored.config.id, stored: stored.remaining, derived, repaired: true }));
+      this.sql.exec("UPDATE sale SET remaining = ? WHERE id = 1", derived);
     }
+    const buyers = new Map<string, string>();
+    let maxSequence = stored.sequence;
+    const filter = BuyersFilter.sized(stored.config.stock);
+    let filterVersion = 0;
+    for (const o of this.sql.exec<{ id: string; user_id: string }>("SELECT id, user_id FROM orders")) {
+      buyers.set(o.user_id, o.id);
+      filter.add(o.user_id);
+      filterVersion++;
+      maxSequence = Math.max(maxSequence, parseInt(o.id.slice(32, 40), 16));
+    }
+    this.sequence = maxSequence;
+    this.telemetry.load(stored.counters);
+    const ledger = new StockLedger(stored.config.stock, derived);
+    this.sale = this.makeLoaded(stored.config, ledger, buyers, filter, filterVersion);
+    this.series = new SellThroughSeries(this.sql);
+    this.assertInvariants();
+  }
+
+  private makeLoaded(config: SaleConfig, ledger: StockLedger, buyers: Map<string, string>, filter: BuyersFilter, filterVersion: number): Loaded {
+    const loaded: Loaded = {
+      config,
+      ledger,
+      buyers,
+      filter,
+      filterVersion,
+      published: null,
+      commit: new GroupCommit(() => this.ctx.storage, {
+        saleFields: () => ({ sequence: this.sequence, counters: this.telemetry.serialize() }),
+        written: (rows) => {
+          this.telemetry.dirty = false;
+          for (const row of rows) {
+            loaded.ledger.written(row.quantity);
+            loaded.filter.add(row.user_id);
+            loaded.filterVersion++;
+          }
+          this.alarms.arm(this.clock() + DRAIN_DELAY_MS);
+        },
+        rolledBack: (rows) => {
+          for (const row of rows) {
+            loaded.ledger.rolledBack(row.quantity);
+            if (loaded.buyers.get(row.user_id) === row.id) loaded.buyers.delete(row.user_id);
+          }
+          invariant(loaded.ledger.reserved === loaded.commit.unwrittenUnits(), "S2 reserved = units of rounds not written", () => ({
+            reserved: loaded.ledger.reserved,
+            unwritten: loaded.commit.unwrittenUnits(),
+          }));
+        },
+      }),
+      readDurableOrder: (id) => readOrder(this.sql, id),
+      nextOrderId: () => makeOrderId(config.id, ++this.sequence),
+    };
+    return loaded;
   }
 
   private hasOutstandingWork(): boolean {
-    const outbox = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
     const held = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders WHERE status = 'held'").one().n;
-    return outbox > 0 || held > 0;
+    return outboxDepth(this.sql) > 0 || held > 0;
+  }
+
+  /**
+   * Every invariant that can be read from storage and memory at once (S1, S2, S5); throws and logs on the
+   * first that fails. Run after loading, and by tests after every step.
+   */
+  assertInvariants(): void {
+    const s = this.sale;
+    if (!s) return;
+    const stored = readSale(this.sql)!;
+    s.ledger.assertMatchesStorage(stored.remaining, holdingUnits(this.sql), "check");
+    invariant(s.ledger.reserved === s.commit.unwrittenUnits(), "S2 reserved = units of rounds not written", () => ({
+      reserved: s.ledger.reserved,
+      unwritten: s.commit.unwrittenUnits(),
+    }));
+    const orphans = orphanOutboxRows(this.sql);
+    invariant(orphans === 0, "S5 no outbox row without its order", () => ({ orphans }));
+  }
+
+  /** The stock ledger's figures, for tests and stats. */
+  stockView(): { available: number; durableRemaining: number; reserved: number } | null {
+    const l = this.sale?.ledger;
+    return l ? { available: l.available, durableRemaining: l.durableRemaining, reserved: l.reserved } : null;
   }
 
   // ---------------------------------------------------------------- merchant side
 
-  /** Creates the sale in this object. Safe to call twice with the same sale (the admin retries). */
+  /** Creates the sale in this object (its first write ever). Safe to call twice with the same sale. */
   initialize(config: Omit<SaleConfig, "paused"> & { paused?: boolean }): Sale {
-    if (this.config) {
-      if (this.config.id !== config.id) throw new Error("object already holds another sale");
-      return this.toSale(this.clock());
+    if (this.sale) {
+      if (this.sale.config.id !== config.id) throw new Error("object already holds another sale");
+      return toSale(this.sale.config, this.sale.ledger.available, this.clock());
     }
-    this.config = { ...config, paused: config.paused ?? false };
-    this.remaining = config.stock;
+    const full: SaleConfig = { ...config, paused: config.paused ?? false };
+    createSale(this.ctx.storage, full, this.telemetry.serialize());
     this.sequence = 0;
-    this.sql.exec(
-      "INSERT INTO sale (id, config, remaining, sequence, counters) VALUES (1, ?, ?, 0, ?)",
-      JSON.stringify(this.config),
-      this.remaining,
-      JSON.stringify(this.counters),
-    );
-    return this.toSale(this.clock());
+    this.sale = this.makeLoaded(full, new StockLedger(full.stock, full.stock), new Map(), BuyersFilter.sized(full.stock), 0);
+    this.series = new SellThroughSeries(this.sql);
+    this.series.record(this.clock(), this.seriesValues());
+    return toSale(full, full.stock, this.clock());
   }
 
   /** Changes a sale that has not started. Stock may go down only as far as what is already held. */
   update(patch: Partial<Omit<SaleConfig, "id" | "paused">>): { ok: true; sale: Sale } | Rejection {
-    const config = this.config;
-    if (!config) return reject("NOT_FOUND", "No such sale");
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
     const now = this.clock();
-    if (now >= config.startsAt) return reject("SALE_STARTED", "A sale cannot be changed once it has started");
-    const next = { ...config, ...patch };
+    if (now >= s.config.startsAt) return reject("SALE_STARTED", "A sale cannot be changed once it has started");
+    const next = { ...s.config, ...patch };
     if (next.endsAt <= next.startsAt) return reject("VALIDATION_FAILED", "endsAt must be after startsAt");
-    const sold = config.stock - this.remaining;
+    const sold = s.config.stock - s.ledger.durableRemaining;
     if (next.stock < sold) return reject("VALIDATION_FAILED", `stock cannot go below the ${sold} already sold`);
-    this.config = next;
-    this.remaining = next.stock - sold;
-    this.persistSale();
-    return { ok: true, sale: this.toSale(now) };
+    saveConfigAndRemaining(this.ctx.storage, next, next.stock - sold);
+    s.ledger.restock(next.stock);
+    s.config = next;
+    return { ok: true, sale: toSale(next, s.ledger.available, now) };
   }
 
   setPaused(paused: boolean): { ok: true; sale: Sale } | Rejection {
-    if (!this.config) return reject("NOT_FOUND", "No such sale");
-    this.config = { ...this.config, paused };
-    this.persistSale();
-    return { ok: true, sale: this.toSale(this.clock()) };
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
+    const next = { ...s.config, paused };
+    saveConfig(this.sql, next);
+    s.config = next;
+    return { ok: true, sale: toSale(next, s.ledger.available, this.clock()) };
   }
 
   /** Rejections that the gateway answered itself (rate limits), so the merchant's counters include them. */
   recordEdgeRejections(counts: { rateLimited?: number; soldOut?: number; ended?: number }): void {
-    if (!this.config) return;
-    this.counters.rateLimited += counts.rateLimited ?? 0;
-    this.counters.soldOut += counts.soldOut ?? 0;
-    this.counters.ended += counts.ended ?? 0;
-    this.counters.attempts += (counts.rateLimited ?? 0) + (counts.soldOut ?? 0) + (counts.ended ?? 0);
-    this.markCountersDirty();
+    if (!this.sale) return;
+    if (this.telemetry.recordEdgeRejections(counts)) this.alarms.arm(this.clock() + COUNTER_FLUSH_MS);
   }
 
   /**
    * Latencies measured outside the object, so /metrics can expose them per sale: the gateway's purchase
    * latency (a histogram per flush window, from its deferred 2-second flush) and the consumer's batch time.
-   * Memory only, like the object's own latency histogram: a restart starts them again from zero.
    */
   recordObservations(o: { gatewayLatency?: Histogram; consumerBatchMs?: number }): void {
-    if (!this.config) return;
-    if (o.gatewayLatency) mergeHistogram(this.gatewayLatency, o.gatewayLatency);
-    if (o.consumerBatchMs !== undefined) observe(this.consumerBatch, CONSUMER_BATCH_BUCKETS_MS, o.consumerBatchMs);
+    if (!this.sale) return;
+    this.telemetry.recordObservations(o);
   }
 
   getSale(): Sale | null {
-    return this.config ? this.toSale(this.clock()) : null;
+    return this.sale ? toSale(this.sale.config, this.sale.ledger.available, this.clock()) : null;
   }
 
   getStats(): (Sale & { stats: SaleStats; latency: Histogram; gatewayLatency: Histogram; consumerBatch: Histogram }) | null {
-    if (!this.config) return null;
-    const sold = this.sql.exec<{ n: number | null }>(
-      "SELECT sum(quantity) AS n FROM orders WHERE status IN ('held', 'paid')",
-    ).one().n;
-    const outboxDepth = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
-    const awaitingDatabase = this.sql.exec<{ n: number }>(
-      "SELECT count(*) AS n FROM orders WHERE persisted_version = 0",
-    ).one().n;
-    const { attempts, ...rejected } = this.counters;
+    const s = this.sale;
+    if (!s) return null;
+    const awaitingDatabase = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders WHERE persisted_version = 0").one().n;
+    const { attempts, orderConflicts, ...rejected } = this.telemetry.counters;
+    const held = { units: 0, revenueCents: 0 };
+    const paid = { units: 0, revenueCents: 0 };
+    for (const r of this.sql.exec<{ status: string; units: number; cents: number }>(
+      "SELECT status, sum(quantity) AS units, sum(price_cents) AS cents FROM orders WHERE status IN ('held', 'paid') GROUP BY status",
+    )) {
+      Object.assign(r.status === "paid" ? paid : held, { units: r.units, revenueCents: r.cents });
+    }
     return {
-      ...this.toSale(this.clock()),
-      stats: { attempts, sold: sold ?? 0, remaining: this.remaining, rejected, outboxDepth, awaitingDatabase },
-      latency: this.latency,
-      gatewayLatency: this.gatewayLatency,
-      consumerBatch: this.consumerBatch,
+      ...toSale(s.config, s.ledger.available, this.clock()),
+      stats: { attempts, sold: held.units + paid.units, remaining: s.ledger.available, rejected, outboxDepth: outboxDepth(this.sql), awaitingDatabase, orderConflicts, held, paid },
+      latency: this.telemetry.latency,
+      gatewayLatency: this.telemetry.gatewayLatency,
+      consumerBatch: this.telemetry.consumerBatch,
     };
   }
 
-  /** The object's ledger, a page at a time, for reconciliation with PostgreSQL. */
+  /** The sell-through series for the merchant's chart (see sell-through-series.ts), current values last. */
+  getSeries(): SeriesPoint[] | null {
+    if (!this.sale || !this.series) return null;
+    return this.series.points(this.clock(), this.seriesValues());
+  }
+
+  /** Sets or clears the product photo's URL (any time: a photo changes nothing a purchase depends on). */
+  setImage(imageUrl: string | null): { ok: true; sale: Sale; previous: string | null } | Rejection {
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
+    const previous = s.config.imageUrl ?? null;
+    const { imageUrl: _old, ...rest } = s.config;
+    const next: SaleConfig = imageUrl === null ? rest : { ...rest, imageUrl };
+    saveConfig(this.sql, next);
+    s.config = next;
+    return { ok: true, sale: toSale(next, s.ledger.available, this.clock()), previous };
+  }
+
+  /**
+   * Ends the sale now: nothing can be bought from here on (held orders can still be paid or cancelled, as
+   * after any end). A sale that has not started ends before it starts. Ending an ended sale changes nothing.
+   */
+  endNow(): { ok: true; sale: Sale } | Rejection {
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
+    const now = this.clock();
+    if (now >= s.config.endsAt) return { ok: true, sale: toSale(s.config, s.ledger.available, now) };
+    const next = { ...s.config, startsAt: Math.min(s.config.startsAt, now), endsAt: now };
+    saveConfig(this.sql, next);
+    s.config = next;
+    return { ok: true, sale: toSale(next, s.ledger.available, now) };
+  }
+
+  /**
+   * Deletes the sale and everything the object stores, but only while it has no order at all (held, paid,
+   * expired or cancelled, written or still in a round): an order is a shopper's record and PostgreSQL's, and
+   * must stay. The check and forgetting the sale in memory happen with no `await` in between, so no purchase
+   * can slip in after the check; then the storage is wiped, and the object is as one never initialised (S7).
+   */
+  async deleteIfNoOrders(): Promise<{ ok: true; imageUrl: string | null } | Rejection> {
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
+    const written = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders").one().n;
+    const orderCount = Math.max(written, s.buyers.size);
+    if (orderCount > 0) {
+      return reject("SALE_HAS_ORDERS", "The sale has orders: end it instead of deleting it", { orders: orderCount });
+    }
+    this.sale = null;
+    this.series = null;
+    this.sequence = 0;
+    await this.ctx.storage.deleteAlarm();
+    this.alarms.at = null;
+    await this.ctx.storage.deleteAll();
+    return { ok: true, imageUrl: s.config.imageUrl ?? null };
+  }
+
+  /** The series' values now: units held or paid (stock less what storage and rounds hold), attempts, rejections. */
+  private seriesValues(): { attempts: number; sold: number; rejected: number } {
+    const s = this.sale!;
+    const { attempts, orderConflicts: _c, ...rejected } = this.telemetry.counters;
+    return {
+      attempts,
+      sold: s.config.stock - s.ledger.available,
+      rejected: Object.values(rejected).reduce((a, b) => a + b, 0),
+    };
+  }
+
+  /** The object's ledger (durable orders), a page at a time, for reconciliation with PostgreSQL. */
   ledger(after: string, limit: number): LedgerEntry[] {
+    if (!this.sale) return [];
     return this.sql
       .exec<OrderRow>("SELECT * FROM orders WHERE id > ? ORDER BY id LIMIT ?", after, Math.min(limit, 5000))
       .toArray()
-      .map((r) => ({ id: r.id, version: r.version, persistedVersion: r.persisted_version, status: this.publicStatus(r) }));
+      .map((r) => ({ id: r.id, version: r.version, persistedVersion: r.persisted_version, status: publicStatus(r) }));
   }
 
   /** Puts orders back in the outbox (reconcile, replay): they are sent at once and land idempotently. */
   requeue(orderIds: string[]): number {
+    if (!this.sale) return 0;
     const now = this.clock();
-    let queued = 0;
-    for (const id of orderIds) {
-      const row = this.sql.exec<{ version: number }>("SELECT version FROM orders WHERE id = ?", id).toArray()[0];
-      if (!row) continue;
-      this.sql.exec(
-        `INSERT INTO outbox (order_id, version, next_send_at, attempts) VALUES (?, ?, ?, 0)
-         ON CONFLICT (order_id) DO UPDATE SET next_send_at = excluded.next_send_at, attempts = 0`,
-        id,
-        row.version,
-        now,
-      );
-      queued++;
-    }
-    if (queued) this.armAlarm(now);
+    const queued = requeue(this.sql, orderIds, now);
+    if (queued) this.alarms.arm(now);
     return queued;
   }
 
   // ---------------------------------------------------------------- shopper side
 
   /**
-   * Reserves stock for one shopper. The checks and the reservation in memory happen in one synchronous block,
-   * so the object's single thread makes check-then-reserve atomic: a later request sees this one's stock and
-   * buyer at once. The order, its outbox row and the stock are then written in one storage transaction by the
-   * next group commit, shared with the purchases that arrive meanwhile, and the answer waits for it: no `202`
-   * leaves before its order is durable (docs/design.md, invariant 3).
+   * Reserves stock for one shopper: the synchronous check-and-reserve block (reserve.ts), then the group
+   * commit; no `202` leaves before its order is durable (docs/design.md, invariant 3).
    */
   async reservePurchase(request: PurchaseRequest): Promise<PurchaseResult> {
     const started = performance.now();
-    const config = this.config;
-    if (!config) return reject("NOT_FOUND", "No such sale");
-    const now = this.clock();
-    this.counters.attempts++;
-    this.markCountersDirty();
-
-    // A retry with the shopper's Idempotency-Key gets the first answer again, whatever the sale does now.
-    const existingId = this.buyers.get(request.userId);
-    if (existingId !== undefined) {
-      const row = this.orderRow(existingId)!;
-      if (request.idempotencyKey !== undefined && row.idempotency_key === request.idempotencyKey) {
-        if (this.uncommitted.has(existingId)) await this.commitPending();
-        return { ok: true, order: this.toOrder(this.orderRow(existingId)!), replayed: true, saleStatus: this.status(now) };
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
+    this.countAttempt("attempts");
+    for (let waits = 0; ; waits++) {
+      const decision = checkAndReserve(s, request, this.clock());
+      if (decision.kind === "wait") {
+        // The shopper's earlier order is in a round that is not durable yet: its outcome decides this answer.
+        if (waits >= MAX_WAITS) return reject("UNAVAILABLE", "Your earlier purchase is still being saved, try again shortly");
+        await decision.until;
+        continue;
       }
-      this.counters.duplicate++;
-      return { ...reject("ALREADY_PURCHASED", "You already have an order for this sale", { orderId: existingId }), saleStatus: this.status(now) };
-    }
-
-    const status = this.status(now);
-    if (status !== "live") {
-      const rejection = this.rejectForStatus(status, config, now);
-      return { ...rejection, saleStatus: status };
-    }
-    const quantity = request.quantity;
-    if (quantity > config.perUserLimit) {
-      return reject("VALIDATION_FAILED", `quantity must be between 1 and ${config.perUserLimit}`, [
-        { path: ["quantity"], message: `at most ${config.perUserLimit} per shopper` },
-      ]);
-    }
-    if (quantity > this.remaining) {
-      this.counters.soldOut++;
-      return { ...reject("INSUFFICIENT_STOCK", `Only ${this.remaining} left`, { remaining: this.remaining }), saleStatus: status };
-    }
-
-    this.sequence++;
-    const row: OrderRow = {
-      id: makeOrderId(config.id, this.sequence),
-      user_id: request.userId,
-      quantity,
-      price_cents: config.priceCents * quantity,
-      status: "held",
-      created_at: now,
-      expires_at: now + config.paymentWindowSeconds * 1000,
-      version: 1,
-      persisted_version: 0,
-      idempotency_key: request.idempotencyKey ?? null,
-      trace_id: request.traceId ?? null,
-    };
-    // Reserved in memory now; durable with the next group commit, or undone if that commit fails.
-    this.remaining -= quantity;
-    this.buyers.set(request.userId, row.id);
-    this.uncommitted.set(row.id, row);
-    await this.commitPending();
-    this.observeLatency(performance.now() - started);
-    return { ok: true, order: this.toOrder(row), replayed: false, saleStatus: this.status(this.clock()) };
-  }
-
-  /**
-   * Group commit, without a timer: when no commit is in flight, the purchases reserved so far are written at
-   * once (in the calling event); while one is in flight, newer purchases wait and are all written together as
-   * soon as it is durable. Under a crowd every commit carries every purchase that arrived during the previous
-   * one (each event's writes would otherwise be one commit each, and a commit costs several times what the rest
-   * of a purchase does); alone, a purchase is written immediately. Resolves once this caller's writes are
-   * durable.
-   */
-  private commitPending(): Promise<void> {
-    let round = this.nextRound;
-    if (!round) {
-      let resolve!: () => void;
-      let rejectRound!: (err: unknown) => void;
-      const promise = new Promise<void>((res, rej) => ((resolve = res), (rejectRound = rej)));
-      round = this.nextRound = { promise, resolve, reject: rejectRound };
-    }
-    if (!this.committing) this.commitRound();
-    return round.promise;
-  }
-
-  private commitRound(): void {
-    const round = this.nextRound;
-    if (!round) {
-      this.committing = false;
-      return;
-    }
-    this.committing = true;
-    this.nextRound = null;
-    const batch = [...this.uncommitted.values()];
-    try {
-      this.writePurchases(batch);
-    } catch (err) {
-      // Nothing of the batch was written: its stock and buyers go back, and every caller gets the error.
-      for (const row of batch) {
-        this.remaining += row.quantity;
-        this.buyers.delete(row.user_id);
+      if (decision.kind === "answer") {
+        if (decision.counted) this.countAttempt(decision.counted);
+        return this.withBuyers(decision.result, request);
       }
-      round.reject(err);
-      this.commitRound();
-      return;
-    } finally {
-      for (const row of batch) this.uncommitted.delete(row.id);
+      await s.commit.add(decision.row);
+      this.telemetry.observeLatency(performance.now() - started);
+      const result: PurchaseResult = { ok: true, order: toOrder(decision.row, s.config.id), replayed: false, saleStatus: saleStatus(s.config, s.ledger.available, this.clock()) };
+      return this.withBuyers(result, request);
     }
-    this.armAlarm(this.clock() + DRAIN_DELAY_MS);
-    this.ctx.storage.sync().then(
-      () => {
-        round.resolve();
-        this.commitRound();
-      },
-      (err: unknown) => {
-        round.reject(err);
-        this.commitRound();
-      },
-    );
   }
 
-  /** One transaction: every order of the batch, its outbox row, and the stock, or none of them. */
-  private writePurchases(batch: OrderRow[]): void {
-    if (batch.length === 0) return;
-    // Two statements for the whole batch (each `exec` has a fixed cost, paid once instead of per order).
-    const rows = JSON.stringify(
-      batch.map((r) => [r.id, r.user_id, r.quantity, r.price_cents, r.created_at, r.expires_at, r.idempotency_key, r.trace_id]),
-    );
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec(
-        `INSERT INTO orders (id, user_id, quantity, price_cents, status, created_at, expires_at, version,
-           persisted_version, idempotency_key, trace_id)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'held', value ->> 4, value ->> 5, 1, 0,
-           value ->> 6, value ->> 7
-         FROM json_each(?)`,
-        rows,
-      );
-      this.sql.exec(
-        "INSERT INTO outbox (order_id, version, next_send_at, attempts) SELECT value ->> 0, 1, value ->> 4, 0 FROM json_each(?)",
-        rows,
-      );
-      this.sql.exec(
-        "UPDATE sale SET remaining = ?, sequence = ?, counters = ? WHERE id = 1",
-        this.remaining,
-        this.sequence,
-        JSON.stringify(this.counters),
-      );
-    });
-    this.countersDirty = false;
+  /** A sold-out or ended answer carries the buyers filter when the edge's copy is older (lib/buyers-filter.ts). */
+  private withBuyers(result: PurchaseResult, request: PurchaseRequest): PurchaseResult {
+    const s = this.sale!;
+    if (result.saleStatus !== "sold_out" && result.saleStatus !== "ended") return result;
+    if (request.knownBuyers === s.filterVersion) return result;
+    if (!s.published || s.published.version !== s.filterVersion) s.published = { version: s.filterVersion, filter: s.filter.serialize() };
+    return { ...result, buyers: s.published };
   }
 
-  getOrder(orderId: string, userId: string): OrderResult {
-    const row = this.orderRow(orderId);
-    if (!row || row.user_id !== userId) return reject("NOT_FOUND", "No such order");
-    return { ok: true, order: this.toOrder(this.expireIfDue(row, this.clock())) };
+  private countAttempt(kind: Parameters<Telemetry["count"]>[0]): void {
+    if (this.telemetry.count(kind)) this.alarms.arm(this.clock() + COUNTER_FLUSH_MS);
   }
 
-  getOrderForUser(userId: string): Order | null {
-    const id = this.buyers.get(userId);
+  /** A durable order of this shopper: waits for its round if it has one; undefined if there is none. */
+  private async durableOrder(orderId: string, userId: string): Promise<OrderRow | undefined> {
+    const s = this.sale;
+    if (!s) return undefined;
+    const until = s.commit.whenDurable(orderId);
+    if (until) await until;
+    const row = readOrder(this.sql, orderId);
+    return row && row.user_id === userId ? row : undefined;
+  }
+
+  private expireIfDue(row: OrderRow, now: number): OrderRow {
+    return isDue(row, now) ? this.changeStatus(row, "expired", now) : row;
+  }
+
+  /** The order state machine's one move (orders.ts), then the stock it returns. */
+  private changeStatus(row: OrderRow, status: "paid" | "expired" | "cancelled", now: number): OrderRow {
+    const s = this.sale!;
+    invariant(!s.commit.isPending(row.id), "S4 only durable orders change status", () => ({ orderId: row.id, to: status }));
+    const changed = writeStatusChange(this.ctx.storage, row, status, now);
+    if (changed.released > 0) s.ledger.released(changed.released);
+    this.alarms.arm(now);
+    return changed.row;
+  }
+
+  async getOrder(orderId: string, userId: string): Promise<OrderResult> {
+    const row = await this.durableOrder(orderId, userId);
+    if (!row) return reject("NOT_FOUND", "No such order");
+    return { ok: true, order: toOrder(this.expireIfDue(row, this.clock()), this.sale!.config.id) };
+  }
+
+  async getOrderForUser(userId: string): Promise<Order | null> {
+    const id = this.sale?.buyers.get(userId);
     if (id === undefined) return null;
-    return this.toOrder(this.expireIfDue(this.orderRow(id)!, this.clock()));
+    const row = await this.durableOrder(id, userId);
+    if (!row) return null;
+    return toOrder(this.expireIfDue(row, this.clock()), this.sale!.config.id);
   }
 
   /**
@@ -483,275 +447,59 @@ export class SaleItem extends DurableObject<SeckillEnv> {
    * expired first (its stock returned), so a paid order always holds its stock.
    */
   async payOrder(orderId: string, userId: string): Promise<OrderResult> {
-    if (this.uncommitted.has(orderId)) await this.commitPending();
-    const found = this.orderRow(orderId);
-    if (!found || found.user_id !== userId) return reject("NOT_FOUND", "No such order");
+    const found = await this.durableOrder(orderId, userId);
+    if (!found) return reject("NOT_FOUND", "No such order");
     const row = this.expireIfDue(found, this.clock());
-    if (row.status === "paid") return { ok: true, order: this.toOrder(row) };
+    if (row.status === "paid") return { ok: true, order: toOrder(row, this.sale!.config.id) };
     if (row.status === "expired") return reject("ORDER_EXPIRED", "The payment window has passed");
-    if (row.status !== "held") return reject("ORDER_NOT_PAYABLE", `The order is ${this.publicStatus(row)}`);
-    return { ok: true, order: this.toOrder(this.changeStatus(row, "paid", this.clock())) };
+    if (row.status !== "held") return reject("ORDER_NOT_PAYABLE", `The order is ${publicStatus(row)}`);
+    return { ok: true, order: toOrder(this.changeStatus(row, "paid", this.clock()), this.sale!.config.id) };
   }
 
   async cancelOrder(orderId: string, userId: string): Promise<OrderResult> {
-    if (this.uncommitted.has(orderId)) await this.commitPending();
-    const found = this.orderRow(orderId);
-    if (!found || found.user_id !== userId) return reject("NOT_FOUND", "No such order");
+    const found = await this.durableOrder(orderId, userId);
+    if (!found) return reject("NOT_FOUND", "No such order");
     const row = this.expireIfDue(found, this.clock());
-    if (row.status === "cancelled") return { ok: true, order: this.toOrder(row) };
-    if (row.status !== "held") return reject("ORDER_NOT_CANCELLABLE", `The order is ${this.publicStatus(row)}`);
-    return { ok: true, order: this.toOrder(this.changeStatus(row, "cancelled", this.clock())) };
+    if (row.status === "cancelled") return { ok: true, order: toOrder(row, this.sale!.config.id) };
+    if (row.status !== "held") return reject("ORDER_NOT_CANCELLABLE", `The order is ${publicStatus(row)}`);
+    return { ok: true, order: toOrder(this.changeStatus(row, "cancelled", this.clock()), this.sale!.config.id) };
   }
 
   // ---------------------------------------------------------------- pipeline side
 
-  /**
-   * The consumer has written these versions to PostgreSQL. Their outbox rows go (a newer version of the
-   * same order stays), and a held order now shows as `confirmed`.
-   */
+  /** PostgreSQL's second guard refused these orders (queues/consumer.ts): counted, saved, not re-sent. */
+  reportOrderConflicts(items: { orderId: string; version: number }[]): void {
+    if (!this.sale || items.length === 0) return;
+    dropRefused(this.sql, items);
+    this.telemetry.count("orderConflicts", items.length);
+    this.telemetry.persist(this.sql);
+  }
+
+  /** The consumer has written these versions to PostgreSQL (outbox.ts). */
   confirmPersisted(items: { orderId: string; version: number }[]): void {
-    if (items.length === 0) return;
-    // Two statements for the whole batch (the pairs travel as one JSON parameter), not two per order; both
-    // look rows up by primary key from the pairs, never scan the tables.
-    const pairs = JSON.stringify(items.map((i) => [i.orderId, i.version]));
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec(
-        `UPDATE orders SET persisted_version = max(persisted_version,
-           (SELECT max(c.value ->> 1) FROM json_each(?1) AS c WHERE c.value ->> 0 = orders.id))
-         WHERE id IN (SELECT value ->> 0 FROM json_each(?1))`,
-        pairs,
-      );
-      this.sql.exec(
-        `DELETE FROM outbox WHERE order_id IN (SELECT o.order_id FROM json_each(?) AS c
-           JOIN outbox AS o ON o.order_id = c.value ->> 0 AND o.version <= c.value ->> 1)`,
-        pairs,
-      );
-    });
+    if (!this.sale || items.length === 0) return;
+    confirmPersisted(this.ctx.storage, items);
   }
 
   /**
-   * The alarm does the object's background work, and is safe to run twice: expire unpaid orders, send what
-   * is due in the outbox, save counters, then arm itself for the next due time.
+   * The alarm does the object's background work, and is safe to run twice: expire unpaid durable orders, send
+   * what is due in the outbox, save counters, then arm itself for the next due time.
    */
   async alarm(): Promise<void> {
-    this.alarmAt = null;
+    this.alarms.at = null;
+    const s = this.sale;
+    if (!s) return;
     const now = this.clock();
-    this.expireDueOrders(now);
-    const sent = await this.drainOutbox(now);
-    if (this.countersDirty) this.persistSale();
+    for (const row of dueForExpiry(this.sql, now, EXPIRE_LIMIT)) {
+      // An order written by a round that is not synced yet waits for the next run (S4).
+      if (!s.commit.isPending(row.id)) this.changeStatus(row, "expired", now);
+    }
+    const sent = await drainOutbox(this.sql, this.env.ORDERS, s.config.id, now, this.clock);
+    if (this.telemetry.dirty) this.telemetry.persist(this.sql);
+    if (this.sale) this.series?.record(this.clock(), this.seriesValues());
     const later = this.clock();
-    const next = this.nextWakeAt(later);
+    const next = nextWakeAt(this.sql, later, this.telemetry.dirty ? later + COUNTER_FLUSH_MS : null);
     // A full drain goes on at once; otherwise what was committed meanwhile waits for the next window.
-    this.armAlarm(next === null || sent >= DRAIN_LIMIT ? next : Math.max(next, later + DRAIN_DELAY_MS));
-  }
-
-  private expireDueOrders(now: number): void {
-    const due = this.sql
-      .exec<OrderRow>(
-        "SELECT * FROM orders WHERE status = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
-        now,
-        EXPIRE_LIMIT,
-      )
-      .toArray();
-    for (const row of due) this.changeStatus(row, "expired", now);
-  }
-
-  /**
-   * Sends due outbox rows to the ORDERS queue, 100 per `sendBatch`. A row is only marked as sent (and due
-   * again later, until confirmed) after its batch was accepted; a refused batch is retried with backoff.
-   * A purchase never waits for this: it runs in the alarm, after the purchase has been answered. Returns how
-   * many rows it sent or tried to send.
-   */
-  private async drainOutbox(now: number): Promise<number> {
-    const config = this.config;
-    if (!config) return 0;
-    const due = this.sql
-      .exec<OrderRow & { outbox_version: number; attempts: number }>(
-        `SELECT o.*, b.version AS outbox_version, b.attempts AS attempts
-         FROM outbox b JOIN orders o ON o.id = b.order_id
-         WHERE b.next_send_at <= ? ORDER BY b.next_send_at LIMIT ?`,
-        now,
-        DRAIN_LIMIT,
-      )
-      .toArray();
-    for (let i = 0; i < due.length; i += SEND_CHUNK) {
-      const chunk = due.slice(i, i + SEND_CHUNK);
-      const messages = chunk.map((row) => ({
-        body: {
-          kind: "order",
-          order: this.toOrder(row, row.version),
-          version: row.version,
-          traceId: row.trace_id ?? undefined,
-        } satisfies OrderMessage,
-        contentType: "json" as const,
-      }));
-      let sent = true;
-      try {
-        await this.env.ORDERS.sendBatch(messages);
-      } catch (err) {
-        sent = false;
-        console.warn(JSON.stringify({ msg: "outbox send failed", saleId: config.id, error: String(err) }));
-      }
-      // One statement for the chunk. Only the version that was sent is rescheduled; a newer version written
-      // meanwhile stays due now. Sent: due again (unless confirmed) after 5 s, doubling up to the cap;
-      // refused: retried after 1 s, doubling up to the cap.
-      this.sql.exec(
-        `UPDATE outbox SET next_send_at = ? + min(? * (1 << min(attempts, 20)), ?), attempts = attempts + 1
-         WHERE order_id IN (SELECT o.order_id FROM json_each(?) AS s
-           JOIN outbox AS o ON o.order_id = s.value ->> 0 AND o.version = s.value ->> 1)`,
-        this.clock(),
-        sent ? RESEND_AFTER_MS : 1000,
-        RESEND_CAP_MS,
-        JSON.stringify(chunk.map((row) => [row.id, row.outbox_version])),
-      );
-    }
-    return due.length;
-  }
-
-  private nextWakeAt(now: number): number | null {
-    const outbox = this.sql.exec<{ t: number | null }>("SELECT min(next_send_at) AS t FROM outbox").one().t;
-    const expiry = this.sql.exec<{ t: number | null }>(
-      "SELECT min(expires_at) AS t FROM orders WHERE status = 'held'",
-    ).one().t;
-    let next: number | null = null;
-    for (const t of [outbox, expiry, this.countersDirty ? now + COUNTER_FLUSH_MS : null]) {
-      if (t !== null && (next === null || t < next)) next = t;
-    }
-    return next === null ? null : Math.max(next, now);
-  }
-
-  /** Sets the alarm if nothing earlier is set. `setAlarm` is a storage write, so it is skipped when it can be. */
-  private armAlarm(at: number | null): void {
-    if (at === null) return;
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    void this.ctx.storage.setAlarm(at);
-  }
-
-  // ---------------------------------------------------------------- helpers
-
-  private status(now: number): SaleStatus {
-    const c = this.config!;
-    if (now >= c.endsAt) return "ended";
-    if (c.paused) return "paused";
-    if (this.remaining <= 0) return "sold_out";
-    if (now < c.startsAt) return "scheduled";
-    return "live";
-  }
-
-  private rejectForStatus(status: SaleStatus, config: SaleConfig, now: number): Rejection {
-    switch (status) {
-      case "ended":
-        this.counters.ended++;
-        return reject("ENDED", "The sale has ended");
-      case "paused":
-        this.counters.paused++;
-        return reject("PAUSED", "The sale is paused");
-      case "sold_out":
-        this.counters.soldOut++;
-        return reject("SOLD_OUT", "Sold out");
-      default:
-        this.counters.notStarted++;
-        return reject("NOT_STARTED", "The sale has not started", {
-          startsAt: new Date(config.startsAt).toISOString(),
-          secondsToStart: Math.ceil((config.startsAt - now) / 1000),
-        });
-    }
-  }
-
-  /** Moves a held order to a final status in one transaction with its outbox row and the stock it returns. */
-  private changeStatus(row: OrderRow, status: "paid" | "expired" | "cancelled", now: number): OrderRow {
-    const version = row.version + 1;
-    const returnsStock = status !== "paid";
-    this.ctx.storage.transactionSync(() => {
-      this.sql.exec("UPDATE orders SET status = ?, version = ? WHERE id = ?", status, version, row.id);
-      this.sql.exec(
-        `INSERT INTO outbox (order_id, version, next_send_at, attempts) VALUES (?, ?, ?, 0)
-         ON CONFLICT (order_id) DO UPDATE SET version = excluded.version, next_send_at = excluded.next_send_at, attempts = 0`,
-        row.id,
-        version,
-        now,
-      );
-      if (returnsStock) this.sql.exec("UPDATE sale SET remaining = remaining + ? WHERE id = 1", row.quantity);
-    });
-    if (returnsStock) this.remaining += row.quantity;
-    this.armAlarm(now);
-    return { ...row, status, version };
-  }
-
-  private expireIfDue(row: OrderRow, now: number): OrderRow {
-    return row.status === "held" && row.expires_at <= now ? this.changeStatus(row, "expired", now) : row;
-  }
-
-  private orderRow(id: string): OrderRow | undefined {
-    const pending = this.uncommitted.get(id);
-    if (pending) return pending;
-    return this.sql.exec<OrderRow>("SELECT * FROM orders WHERE id = ?", id).toArray()[0];
-  }
-
-  private publicStatus(row: Pick<OrderRow, "status" | "persisted_version">): OrderStatus {
-    if (row.status === "held") return row.persisted_version > 0 ? "confirmed" : "reserved";
-    return row.status;
-  }
-
-  /**
-   * The order as clients see it. With `asOfVersion` it is the state written to PostgreSQL for that version:
-   * a held order is `confirmed` there, since being in PostgreSQL is what confirmed means.
-   */
-  private toOrder(row: OrderRow, asOfVersion?: number): Order {
-    const status = asOfVersion !== undefined && row.status === "held" ? "confirmed" : this.publicStatus(row);
-    return {
-      id: row.id,
-      saleId: this.config!.id,
-      userId: row.user_id,
-      quantity: row.quantity,
-      priceCents: row.price_cents,
-      status,
-      createdAt: new Date(row.created_at).toISOString(),
-      expiresAt: new Date(row.expires_at).toISOString(),
-    };
-  }
-
-  private toSale(now: number): Sale {
-    const c = this.config!;
-    return {
-      id: c.id,
-      title: c.title,
-      description: c.description,
-      priceCents: c.priceCents,
-      currency: c.currency,
-      stock: c.stock,
-      remaining: this.remaining,
-      perUserLimit: c.perUserLimit,
-      startsAt: new Date(c.startsAt).toISOString(),
-      endsAt: new Date(c.endsAt).toISOString(),
-      status: this.status(now),
-      paymentWindowSeconds: c.paymentWindowSeconds,
-    };
-  }
-
-  private persistSale(): void {
-    this.sql.exec(
-      "UPDATE sale SET config = ?, remaining = ?, sequence = ?, counters = ? WHERE id = 1",
-      JSON.stringify(this.config),
-      this.remaining,
-      this.sequence,
-      JSON.stringify(this.counters),
-    );
-    this.countersDirty = false;
-  }
-
-  /** Rejections change only counters: they are saved by the alarm, not on every request. */
-  private markCountersDirty(): void {
-    if (this.countersDirty) return;
-    this.countersDirty = true;
-    this.armAlarm(this.clock() + COUNTER_FLUSH_MS);
-  }
-
-  private observeLatency(ms: number): void {
-    const l = this.latency;
-    l.count++;
-    l.sumMs += ms;
-    for (let i = 0; i < LATENCY_BUCKETS_MS.length; i++) if (ms <= LATENCY_BUCKETS_MS[i]) l.buckets[i]++;
+    this.alarms.arm(next === null || sent >= DRAIN_LIMIT ? next : Math.max(next, later + DRAIN_DELAY_MS));
   }
 }

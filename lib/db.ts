@@ -9,6 +9,7 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "../db/schema.ts";
+import { ApiError } from "./errors.ts";
 
 export function connect(hyperdrive: Hyperdrive, options: { connectTimeoutSeconds?: number } = {}) {
   const sql = postgres(hyperdrive.connectionString, {
@@ -35,16 +36,8 @@ export async function withDatabase<T>(
   return await work(db, sql);
 }
 
-/** Rejects after `ms`: postgres.js can wait long on a dead server despite connect_timeout. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, rejectPromise) => {
-      timer = setTimeout(() => rejectPromise(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+/** The timeout race lives in lib/server/timeout.ts; re-exported until the layout sweep points callers there. */
+export { withTimeout } from "./server/timeout.ts";
 
 /** drizzle wraps the driver's error; the cause is what PostgreSQL (or the socket) said. */
 export function databaseCause(err: unknown): unknown {
@@ -66,4 +59,37 @@ export function isUniqueViolation(err: unknown): boolean {
 export function describeDatabaseError(err: unknown): string {
   const cause = databaseCause(err);
   return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * "PostgreSQL is down → 503", once for every Worker: runs `work` with a fresh client; a failure that is not
+ * already the contract's (an `ApiError`) or a unique violation the caller answers itself (`passUniqueViolation`)
+ * is logged and becomes `503 UNAVAILABLE` with `Retry-After: 5`.
+ *
+ * @example
+ * const rows = await withDatabaseOrUnavailable(c.env.HYPERDRIVE, (db) => db.select().from(sales), { worker: "admin" });
+ */
+export async function withDatabaseOrUnavailable<T>(
+  hyperdrive: Hyperdrive,
+  work: (db: Database, sql: postgres.Sql) => Promise<T>,
+  options: { worker: string; message?: string; passUniqueViolation?: boolean; connectTimeoutSeconds?: number },
+): Promise<T> {
+  try {
+    return await withDatabase(hyperdrive, work, { connectTimeoutSeconds: options.connectTimeoutSeconds ?? 3 });
+  } catch (err) {
+    throw databaseUnavailable(err, options);
+  }
+}
+
+/** The error to throw for a failed database call (see `withDatabaseOrUnavailable`); logs what it replaces. */
+export function databaseUnavailable(
+  err: unknown,
+  options: { worker: string; message?: string; passUniqueViolation?: boolean },
+): unknown {
+  if (err instanceof ApiError) return err;
+  if (options.passUniqueViolation && isUniqueViolation(err)) return err;
+  console.error(JSON.stringify({ worker: options.worker, msg: "database unavailable", error: describeDatabaseError(err) }));
+  return new ApiError("UNAVAILABLE", options.message ?? "PostgreSQL is unavailable, try again shortly", undefined, {
+    "Retry-After": "5",
+  });
 }

@@ -3,6 +3,7 @@
  */
 import type { SaleCatalog } from "../durable-objects/sale-catalog.ts";
 import type { SaleItem } from "../durable-objects/sale-item.ts";
+import type { SaleReserve } from "../durable-objects/sale-reserve.ts";
 import type { OrderMessage } from "./schemas.ts";
 import type { WorkerEntrypoint } from "cloudflare:workers";
 import type SeckillService from "../workers/seckill/index.ts";
@@ -15,6 +16,8 @@ interface Common {
 export interface SeckillEnv extends Common {
   SALE_ITEM: DurableObjectNamespace<SaleItem>;
   SALE_CATALOG: DurableObjectNamespace<SaleCatalog>;
+  /** Stock coordinators of sharded sales (docs/design.md, "Hot sales"). */
+  SALE_RESERVE: DurableObjectNamespace<SaleReserve>;
   ORDERS: Queue<OrderMessage>;
 }
 
@@ -36,6 +39,8 @@ export interface GatewayEnv extends Common {
   ADMIN: Fetcher;
   HYPERDRIVE: Hyperdrive;
   ASSETS?: Fetcher;
+  /** Product photos (R2), served at /images/* (workers/gateway/images.ts). */
+  IMAGES: R2Bucket;
   SESSION_SECRET?: string;
   PURCHASE_LIMITER?: RateLimit;
   AUTH_LIMITER?: RateLimit;
@@ -54,6 +59,8 @@ export interface GatewayEnv extends Common {
 export interface AdminEnv extends Common {
   SECKILL: SeckillRpc;
   HYPERDRIVE: Hyperdrive;
+  /** Product photos (R2), written by PUT /admin/api/sales/:id/image (images.ts). */
+  IMAGES: R2Bucket;
   ADMIN_TOKEN?: string;
   /** Workers Analytics Engine dataset "minishop_metrics" (bound in production only). */
   METRICS_AE?: AnalyticsEngineDataset;

@@ -19,8 +19,10 @@ export const ERROR_STATUS = {
   ORDER_NOT_PAYABLE: 409,
   ORDER_NOT_CANCELLABLE: 409,
   SALE_STARTED: 409,
+  SALE_HAS_ORDERS: 409,
   SOLD_OUT: 410,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   PAUSED: 423,
   RATE_LIMITED: 429,
   INTERNAL: 500,
@@ -28,6 +30,15 @@ export const ERROR_STATUS = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * The messages of the two "closed sale" answers, written once: the sale's object gives them, and the gateway
+ * gives the same ones when it answers from its memory of the object's verdict.
+ */
+export const CLOSED_SALE_MESSAGES = {
+  SOLD_OUT: "Sold out",
+  ENDED: "The sale has ended",
+} as const satisfies Partial<Record<ErrorCode, string>>;
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };

@@ -12,6 +12,9 @@ export interface Histogram {
   sumMs: number;
 }
 
+/** A successful purchase's time inside the sale's object (its own clock), in milliseconds. */
+export const OBJECT_LATENCY_BUCKETS_MS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250] as const;
+
 /** Purchase latency as the gateway sees it (session, limits, the object's answer), in milliseconds. */
 export const GATEWAY_LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
 

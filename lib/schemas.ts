@@ -2,6 +2,7 @@
  * The contract's shapes, once: the Workers validate with these and the web app is typed by them.
  */
 import { z } from "zod";
+import { isCurrencyCode } from "./currencies.ts";
 
 export const SALE_STATUSES = ["scheduled", "live", "paused", "sold_out", "ended"] as const;
 export type SaleStatus = (typeof SALE_STATUSES)[number];
@@ -40,6 +41,7 @@ const saleFields = {
   currency: z
     .string()
     .regex(/^[A-Z]{3}$/, "ISO 4217 code, e.g. USD")
+    .refine(isCurrencyCode, "Not an ISO 4217 currency code")
     .optional(),
   stock: z.number().int().min(1).max(1_000_000),
   perUserLimit: z.number().int().min(1).max(100).optional(),
@@ -48,10 +50,19 @@ const saleFields = {
   paymentWindowSeconds: z.number().int().min(1).max(86_400).optional(),
 };
 
-export const createSaleSchema = z.strictObject(saleFields).refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
-  message: "endsAt must be after startsAt",
-  path: ["endsAt"],
-});
+/** A sale (new, or edited) may not end in the past: nobody could ever buy it. */
+const endsInTheFuture = {
+  check: (s: { endsAt?: string }) => s.endsAt === undefined || Date.parse(s.endsAt) > Date.now(),
+  params: { message: "endsAt must be in the future", path: ["endsAt"] },
+};
+
+export const createSaleSchema = z
+  .strictObject(saleFields)
+  .refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
+    message: "endsAt must be after startsAt",
+    path: ["endsAt"],
+  })
+  .refine(endsInTheFuture.check, endsInTheFuture.params);
 export type CreateSaleInput = z.infer<typeof createSaleSchema>;
 
 export const updateSaleSchema = z
@@ -60,7 +71,8 @@ export const updateSaleSchema = z
   .refine((s) => !(s.startsAt && s.endsAt) || Date.parse(s.endsAt) > Date.parse(s.startsAt), {
     message: "endsAt must be after startsAt",
     path: ["endsAt"],
-  });
+  })
+  .refine(endsInTheFuture.check, endsInTheFuture.params);
 export type UpdateSaleInput = z.infer<typeof updateSaleSchema>;
 
 export interface User {
@@ -81,6 +93,8 @@ export interface Sale {
   endsAt: string;
   status: SaleStatus;
   paymentWindowSeconds: number;
+  /** The product photo (docs/api.md "Product image"): a new URL per upload; absent when there is none. */
+  imageUrl?: string;
 }
 
 export interface SaleStats {
@@ -97,6 +111,23 @@ export interface SaleStats {
   };
   outboxDepth: number;
   awaitingDatabase: number;
+  /** Orders PostgreSQL refused on unique (sale_id, user_id): the one-order guard failed (should stay 0). */
+  orderConflicts?: number;
+  /** `sold` split by what the shopper did: units (and their price) still held for payment, and paid. */
+  held?: { units: number; revenueCents: number };
+  paid?: { units: number; revenueCents: number };
+}
+
+/**
+ * GET /admin/api/sales/:id/series: the sale's counters over time, as the object sampled them (at most one
+ * point a second, thinned to a bounded count as the sale goes on). Values are cumulative at `t` (epoch ms);
+ * a rate is the difference between two points over their time apart.
+ */
+export interface SeriesPoint {
+  t: number;
+  attempts: number;
+  sold: number;
+  rejected: number;
 }
 
 export interface Order {
@@ -104,7 +135,12 @@ export interface Order {
   saleId: string;
   userId: string;
   quantity: number;
+  /** The order's line total (unit price × quantity), as it always was: the same figure as `totalCents`. */
   priceCents: number;
+  /** The sale's price of one unit when the order was made (docs/api.md, "Order prices"). */
+  unitPriceCents: number;
+  /** What the shopper pays: `unitPriceCents × quantity`. */
+  totalCents: number;
   status: OrderStatus;
   createdAt: string;
   expiresAt: string;
@@ -139,6 +175,9 @@ export interface ReconcileResult {
   databaseOrders: number;
   missing: number;
   repaired: number;
+  /** Orders per status on each side, so rows that are not "sold" (expired, cancelled) are accounted for. */
+  ledgerByStatus?: Partial<Record<OrderStatus, number>>;
+  databaseByStatus?: Record<string, number>;
 }
 
 // ---------------------------------------------------------------- shopper API answers and routes
@@ -187,3 +226,21 @@ export type ShopperRoutes = {
   "POST /api/orders/:id/pay": { body: undefined; response: OrderResponse };
   "POST /api/orders/:id/cancel": { body: undefined; response: OrderResponse };
 };
+/** An order as the admin API lists it: with the shopper's username (null if the account is gone). */
+export interface AdminOrder extends Order {
+  username: string | null;
+}
+
+// ---------------------------------------------------------------- admin API queries
+
+/** GET /admin/api/sales/:id/orders: keyset pagination by order id, or the whole sale as CSV. */
+export const orderPageQuerySchema = z.strictObject({
+  cursor: z.string().regex(/^[0-9a-f]{48}$/, "an order id").optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  format: z.enum(["json", "csv"]).optional(),
+});
+
+/** GET /admin/api/failed-orders. */
+export const failedOrdersQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});

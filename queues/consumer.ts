@@ -8,11 +8,12 @@
  * the object's outbox keeps the order until it is confirmed and sends it again, so an outage of any length
  * ends with every order in PostgreSQL and no manual step.
  */
+import { and, eq, isNull } from "drizzle-orm";
 import { failedOrders } from "../db/schema.ts";
-import { describeDatabaseError, isStatementError, withDatabase } from "../lib/db.ts";
+import { describeDatabaseError, isStatementError, withDatabase, type Database } from "../lib/db.ts";
 import type { ConsumerEnv } from "../lib/env.ts";
 import type { OrderMessage } from "../lib/schemas.ts";
-import { DEAD_LETTER_QUEUE_SUFFIX, confirmationsBySale, persistOrderStates, retryDelaySeconds } from "./persist.ts";
+import { DEAD_LETTER_QUEUE_SUFFIX, confirmationsBySale, persistOrderStates, retryDelaySeconds, type OrderConflict } from "./persist.ts";
 
 function log(fields: Record<string, unknown>) {
   console.log(JSON.stringify({ worker: "consumer", ...fields }));
@@ -30,6 +31,43 @@ async function confirmToObjects(env: ConsumerEnv, messages: OrderMessage[]) {
         // The row is in PostgreSQL; the outbox will send it again and the confirmation will follow.
         log({ msg: "confirm failed", saleId, error: String(err) }),
       ),
+    ),
+  );
+}
+
+/** The reason recorded in failed_orders for an order PostgreSQL's second guard refused. */
+export function conflictReason(c: OrderConflict): string {
+  return `CONFLICT unique (sale_id, user_id): shopper ${c.message.order.userId} already has order ${c.existingOrderId} for sale ${c.message.order.saleId}; order ${c.message.order.id} was not written`;
+}
+
+/**
+ * An order that collides on unique (sale_id, user_id) is never confirmed: it is dead-lettered with the reason
+ * (one open failed_orders row per order, however often the outbox re-sends it), logged as an error, and
+ * counted in the sale's object (`minishop_order_conflicts_total`, alert rule in ops/alerts.yml), which also
+ * stops re-sending that version. The second guard firing means the first one (the object) failed.
+ */
+async function deadLetterConflicts(db: Database, env: ConsumerEnv, conflicts: OrderConflict[], attempts: number) {
+  for (const c of conflicts) {
+    const { order } = c.message;
+    const open = await db
+      .select({ id: failedOrders.id })
+      .from(failedOrders)
+      .where(and(eq(failedOrders.orderId, order.id), isNull(failedOrders.replayedAt)))
+      .limit(1);
+    if (open.length === 0) {
+      await db.insert(failedOrders).values({ orderId: order.id, saleId: order.saleId, payload: c.message, error: conflictReason(c), attempts });
+    }
+    console.error(JSON.stringify({ worker: "consumer", msg: "order conflict", orderId: order.id, saleId: order.saleId, userId: order.userId, existingOrderId: c.existingOrderId, traceId: c.message.traceId }));
+  }
+  const bySale = new Map<string, { orderId: string; version: number }[]>();
+  for (const c of conflicts) {
+    const list = bySale.get(c.message.order.saleId) ?? [];
+    list.push({ orderId: c.message.order.id, version: c.message.version });
+    bySale.set(c.message.order.saleId, list);
+  }
+  await Promise.all(
+    [...bySale].map(([saleId, items]) =>
+      env.SECKILL.reportOrderConflicts(saleId, items).catch((err: unknown) => log({ msg: "conflict report failed", saleId, error: String(err) })),
     ),
   );
 }
@@ -52,8 +90,9 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
 
   await withDatabase(env.HYPERDRIVE, async (db) => {
     const committed: Message<OrderMessage>[] = [];
+    const conflicts: OrderConflict[] = [];
     try {
-      await persistOrderStates(db, valid.map((m) => m.body));
+      conflicts.push(...(await persistOrderStates(db, valid.map((m) => m.body))));
       committed.push(...valid);
     } catch (batchError) {
       // A lost connection is not the messages' fault: let the outer handler send them all back.
@@ -62,7 +101,7 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
       log({ msg: "batch insert failed, retrying one by one", size: valid.length, error: describeDatabaseError(batchError) });
       for (const m of valid) {
         try {
-          await persistOrderStates(db, [m.body]);
+          conflicts.push(...(await persistOrderStates(db, [m.body])));
           committed.push(m);
         } catch (err) {
           log({ msg: "order insert failed", orderId: m.body.order.id, attempts: m.attempts, error: describeDatabaseError(err), traceId: m.body.traceId });
@@ -70,7 +109,10 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
         }
       }
     }
-    await confirmToObjects(env, committed.map((m) => m.body));
+    // A conflicting order is acked (retrying cannot change the answer) but never confirmed.
+    const conflicting = new Set(conflicts.map((c) => c.message.order.id));
+    if (conflicts.length > 0) await deadLetterConflicts(db, env, conflicts, Math.max(...valid.map((m) => m.attempts)));
+    await confirmToObjects(env, committed.map((m) => m.body).filter((b) => !conflicting.has(b.order.id)));
     for (const m of committed) m.ack();
     if (committed.length > 0) ctx.waitUntil(recordBatchLatency(env, committed.map((m) => m.body), Date.now() - started));
     log({ msg: "batch", queue: batch.queue, size: valid.length, committed: committed.length, ms: Date.now() - started });
@@ -81,7 +123,7 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
   });
 }
 
-async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx: ExecutionContext) {
+async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv, _ctx: ExecutionContext) {
   await withDatabase(env.HYPERDRIVE, async (db) => {
     for (const m of batch.messages) {
       if (!isOrderMessage(m.body)) {
@@ -91,8 +133,9 @@ async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv
       const body = m.body;
       try {
         // One last attempt: the failure that sent it here may be gone.
-        await persistOrderStates(db, [body]);
-        await confirmToObjects(env, [body]);
+        const conflicts = await persistOrderStates(db, [body]);
+        if (conflicts.length > 0) await deadLetterConflicts(db, env, conflicts, m.attempts);
+        else await confirmToObjects(env, [body]);
       } catch (err) {
         await db.insert(failedOrders).values({
           orderId: body.order.id,

@@ -27,13 +27,27 @@ export function newestPerOrder(messages: OrderMessage[]): OrderMessage[] {
 }
 
 /**
- * One insert and one update for the whole batch, in one transaction. Both are constant SQL over one JSON
+ * A new order PostgreSQL refused because the shopper already has ANOTHER order for the sale
+ * (`unique (sale_id, user_id)`): the object's one-order-per-shopper guard failed somewhere. Never confirmed.
+ */
+export interface OrderConflict {
+  message: OrderMessage;
+  existingOrderId: string;
+}
+
+/**
+ * One insert and one update for the whole batch, in one transaction.
+ *
+ * `on conflict do nothing` makes a re-delivered order (same id) a no-op; it would also swallow an order that
+ * collides on `unique (sale_id, user_id)` with a different id, so the same transaction looks for those and
+ * returns them: the caller dead-letters them and never confirms them to the object (docs/design.md, S6).
+ * Returns the conflicts (usually none). Both are constant SQL over one JSON
  * parameter (`json_to_recordset`): building a 100-row `VALUES` list through the query builder was the largest
  * item in the consumer's CPU profile, and now the SQL text never changes with the batch size.
  */
-export async function persistOrderStates(db: Database, messages: OrderMessage[]): Promise<void> {
+export async function persistOrderStates(db: Database, messages: OrderMessage[]): Promise<OrderConflict[]> {
   const states = newestPerOrder(messages);
-  if (states.length === 0) return;
+  if (states.length === 0) return [];
   const rows = JSON.stringify(
     states.map((m) => ({
       id: m.order.id,
@@ -48,7 +62,7 @@ export async function persistOrderStates(db: Database, messages: OrderMessage[])
       expires_at: m.order.expiresAt,
     })),
   );
-  await db.transaction(async (tx) => {
+  return await db.transaction(async (tx) => {
     await tx.execute(sql`
       insert into ${orders} (id, sale_id, user_id, quantity, price_cents, status, version, trace_id, created_at, expires_at)
       select id, sale_id, user_id, quantity, price_cents, status, version, trace_id, created_at, expires_at
@@ -59,6 +73,13 @@ export async function persistOrderStates(db: Database, messages: OrderMessage[])
       update ${orders} as o set status = r.status, version = r.version, updated_at = now()
       from json_to_recordset(${rows}::json) as r(id text, status text, version integer)
       where o.id = r.id and o.version < r.version`);
+    const clashes = (await tx.execute(sql`
+      select r.id, o.id as existing_id
+      from json_to_recordset(${rows}::json) as r(id text, sale_id uuid, user_id uuid)
+      join ${orders} as o on o.sale_id = r.sale_id and o.user_id = r.user_id and o.id <> r.id`)) as unknown as { id: string; existing_id: string }[];
+    if (clashes.length === 0) return [];
+    const byId = new Map(states.map((m) => [m.order.id, m]));
+    return clashes.map((c) => ({ message: byId.get(c.id)!, existingOrderId: c.existing_id }));
   });
 }
 

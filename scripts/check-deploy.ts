@@ -2,7 +2,7 @@
  * `npm run check:deploy`: proves, offline and without a Cloudflare account, that every Worker would deploy.
  *
  * 1. `wrangler deploy --dry-run --env production` for each of the four configs: bundles the Worker and
- *    validates its production config. Any error, and any wrangler warning (a warning there is almost always a
+ *    validates its production config (the gateway's `[build]` builds the web app first if it is missing or stale). Any error, and any wrangler warning (a warning there is almost always a
  *    binding or setting that production silently lacks), fails the check.
  * 2. `wrangler types` for each config, into a scratch file, compared with the committed types/<worker>.d.ts:
  *    a config change without `npm run types:generate` fails the check.
@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
 import { PRODUCTION_ENV, WORKERS, typesArgs, typesPath, type WorkerConfig } from "./lib/workers.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -50,7 +51,7 @@ function run(tool: string, args: string[], extraEnv: Record<string, string> = {}
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
     child.once("error", reject);
     // Wrangler colours its warnings whatever NO_COLOR says; plain text is what gets matched and printed.
-    child.once("close", (code) => resolve({ code: code ?? 1, output: output.replace(/\x1b\[[0-9;]*m/g, "") }));
+    child.once("close", (code) => resolve({ code: code ?? 1, output: stripVTControlCharacters(output) }));
   });
 }
 
@@ -117,27 +118,17 @@ async function checkTypes(worker: WorkerConfig, write: boolean): Promise<string 
   }
 }
 
-/** The gateway's static assets (web/dist) must exist for its dry run; a fresh checkout has none yet. */
-async function ensureWebBuilt(): Promise<string | null> {
-  if (existsSync(path.join(ROOT, "web/dist/index.html"))) return null;
-  console.log("check:deploy: web/dist is missing, building the web app first (npm run build:web)");
-  const result = await run("vite", ["build", "--config", "web/vite.config.ts"]);
-  return result.code === 0 ? null : `vite build failed (exit ${result.code}):\n${indent(result.output)}`;
-}
-
 async function main() {
   const write = process.argv.includes("--write-types");
   const started = Date.now();
   const failures: string[] = [];
   const outRoot = mkdtempSync(path.join(os.tmpdir(), "minishop-dry-run-"));
   try {
-    const webFailure = write ? null : await ensureWebBuilt();
-    if (webFailure) failures.push(`web: ${webFailure}`);
-
+    // The gateway's dry run builds the web app first when it is missing or stale (its wrangler.toml [build]).
     // Two at a time: each wrangler is one busy core for a second or two, and these machines have two.
     const jobs: (() => Promise<void>)[] = [];
     for (const worker of WORKERS) {
-      if (!write && !webFailure) {
+      if (!write) {
         jobs.push(async () => {
           const failure = await dryRun(worker, outRoot);
           if (failure) failures.push(`${worker.id} (${worker.config}): ${failure}`);

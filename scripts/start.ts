@@ -28,6 +28,7 @@ import {
   type Database,
 } from "./lib/postgres.ts";
 import { startLeanRuntime, type LeanRuntime } from "./lib/lean-runtime.ts";
+import { SERVING_ORDER } from "./lib/workers.ts";
 
 const PORT = Number(process.env.PORT ?? 8787);
 const HOST = "127.0.0.1";
@@ -149,10 +150,7 @@ async function main() {
       bin("wrangler"),
       [
         "dev",
-        "-c", "wrangler.toml",
-        "-c", "workers/seckill/wrangler.toml",
-        "-c", "workers/admin/wrangler.toml",
-        "-c", "queues/wrangler.toml",
+        ...SERVING_ORDER.flatMap((w) => ["-c", w.config]),
         "--ip", HOST,
         "--port", String(PORT),
         "--persist-to", path.join(DATA_DIR, "wrangler"),

@@ -58,6 +58,8 @@ export async function openLoop(options: {
   makeRequest: (i: number) => { method: string; path: string; headers: Record<string, string>; body?: string };
   clock: () => number;
   onSecond?: (second: number, rps: number, p99Ms: number) => void;
+  /** Every answer, with its request's index (e.g. to collect the 202s' order ids). */
+  onReply?: (i: number, reply: Reply) => void;
 }): Promise<OpenLoopResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
@@ -76,6 +78,7 @@ export async function openLoop(options: {
     const r = options.makeRequest(i);
     const p = request(agent, options.target, r.method, r.path, r.headers, r.body).then(
       (reply) => {
+        options.onReply?.(i, reply);
         const done = performance.now();
         const us = Math.max(1, Math.round((done - scheduled) * 1000));
         histogram.recordValue(us);
@@ -127,7 +130,8 @@ export async function openLoop(options: {
     p999Ms: ms(histogram.getValueAtPercentile(99.9)),
     maxMs: ms(histogram.maxValue),
     // Whole seconds of the schedule only (answers arriving after its end would make a partial last bucket).
-    perSecond: seconds.slice(0, Math.floor(options.seconds)).map((s, i) => {
+    // Array.from, not map: a second in which nothing was answered is a hole in `seconds`, which map would skip.
+    perSecond: Array.from({ length: Math.floor(options.seconds) }, (_, i) => seconds[i]).map((s, i) => {
       const lat = [...(s?.lat ?? [])].sort((a, b) => a - b);
       return {
         at: Math.round((startedAtBench + i) * 10) / 10,
@@ -139,56 +143,160 @@ export async function openLoop(options: {
   };
 }
 
+/**
+ * How a crowd shopper clicks. The web app sends one intent per click with one `Idempotency-Key` and retries
+ * `429`/`503` with that key after `Retry-After` + jitter; real crowds also double-click and retry by hand:
+ *   once            one click (the web app's path);
+ *   doubleSameKey   two requests at once with the same key (a page or proxy that sent the click twice);
+ *   doubleTwoKeys   two clicks at once, two intents (two tabs): at most one may become an order;
+ *   retryWithKey    after its answer, the same intent again with the same key (the answer was lost):
+ *                   a 202 must come back with the same order;
+ *   retryWithoutKey a client that sends no key at all, clicking again after its answer: must not get a second order.
+ */
+export type CrowdBehaviour = "once" | "doubleSameKey" | "doubleTwoKeys" | "retryWithKey" | "retryWithoutKey";
+
+/** The crowd's mix of behaviours, in order of the shoppers (deterministic). */
+export const CROWD_MIX: [CrowdBehaviour, number][] = [
+  ["once", 0.5],
+  ["doubleSameKey", 0.1],
+  ["doubleTwoKeys", 0.15],
+  ["retryWithKey", 0.15],
+  ["retryWithoutKey", 0.1],
+];
+
+export function behaviourOf(index: number): CrowdBehaviour {
+  // Spread each behaviour evenly through the crowd (every 20th shopper and so on), not in blocks.
+  const slot = (index * 7919) % 100;
+  let edge = 0;
+  for (const [b, share] of CROWD_MIX) {
+    edge += share * 100;
+    if (slot < edge) return b;
+  }
+  return "once";
+}
+
+/** One request of the crowd and its final answer (after the retries of its intent). */
 export interface CrowdAttempt {
   user: string;
+  behaviour: CrowdBehaviour;
+  /** The Idempotency-Key sent, if any. */
+  key?: string;
   status: number;
   orderId?: string;
+  /** The answer's error code (e.g. ALREADY_PURCHASED), when it was an error. */
+  code?: string;
+  replayed: boolean;
   at: number;
   tries: number;
+  /** The 429/503 answers this intent was retried after, by their Retry-After value ("none" when absent). */
+  retriedAfter: Record<string, number>;
+}
+
+export interface CrowdShopper {
+  id: string;
+  token: string;
+  ip: string;
 }
 
 /**
- * Every shopper at once: each sends one purchase; a 429 or 503 is retried after its Retry-After (capped at
- * 1 s, jittered), as the web app does; anything else is that shopper's final answer.
+ * Every shopper at once, each with a behaviour (behaviourOf). An intent that gets `429`/`503` waits
+ * `retryDelay(Retry-After, attempt)` — the web app's own function — and tries again with the same key, up to
+ * `maxRetries`; anything else is that intent's final answer. Requests carry what the web app sends
+ * (`{"quantity":1}`, `Idempotency-Key`, `Origin`) and the shopper's `CF-Connecting-IP`.
  */
 export async function crowd(options: {
   target: HttpTarget;
-  shoppers: { id: string; token: string }[];
+  shoppers: CrowdShopper[];
   path: string;
   connections: number;
+  retryDelay: (retryAfterMs: number | null, attempt: number) => number;
+  maxRetries: number;
+  /** No retry starts later than this after the crowd began: the 429/503 is then that intent's final answer
+   * (keeps the bench bounded on a machine other work slows down many times over). */
+  retryWindowMs?: number;
   cookieName?: string;
 }): Promise<{ attempts: CrowdAttempt[]; seconds: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
+  const origin = `http://${options.target.host}:${options.target.port}`;
   const t0 = performance.now();
-  const attempts = await Promise.all(
-    options.shoppers.map(async (s): Promise<CrowdAttempt> => {
-      for (let tries = 1; ; tries++) {
-        let reply: Reply;
-        try {
-          reply = await request(agent, options.target, "POST", options.path, {
-            cookie: `${options.cookieName ?? "minishop_session"}=${s.token}`,
-            "content-type": "application/json",
-          }, "{}");
-        } catch {
-          if (tries >= 20) return { user: s.id, status: 0, at: (performance.now() - t0) / 1000, tries };
-          await new Promise((r) => setTimeout(r, 100));
+  let keys = 0;
+
+  const intent = async (s: CrowdShopper, behaviour: CrowdBehaviour, key: string | undefined): Promise<CrowdAttempt> => {
+    const headers: Record<string, string> = {
+      cookie: `${options.cookieName ?? "minishop_session"}=${s.token}`,
+      "content-type": "application/json",
+      origin,
+      "cf-connecting-ip": s.ip,
+    };
+    if (key) headers["idempotency-key"] = key;
+    const retriedAfter: Record<string, number> = {};
+    for (let tries = 1; ; tries++) {
+      let reply: Reply;
+      try {
+        reply = await request(agent, options.target, "POST", options.path, headers, '{"quantity":1}');
+      } catch {
+        if (tries >= 20) return { user: s.id, behaviour, key, status: 0, replayed: false, at: (performance.now() - t0) / 1000, tries, retriedAfter };
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if ((reply.status === 429 || reply.status === 503) && tries <= options.maxRetries) {
+        const header = reply.headers["retry-after"];
+        const retryAfterMs = header === undefined ? null : Number(header) * 1000;
+        const delay = options.retryDelay(retryAfterMs, tries);
+        if (options.retryWindowMs === undefined || performance.now() + delay - t0 <= options.retryWindowMs) {
+          const label = `${reply.status}:${header ?? "none"}`;
+          retriedAfter[label] = (retriedAfter[label] ?? 0) + 1;
+          await new Promise((r) => setTimeout(r, delay));
           continue;
         }
-        if ((reply.status === 429 || reply.status === 503) && tries < 50) {
-          const after = Math.min(1, Number(reply.headers["retry-after"] ?? 1));
-          await new Promise((r) => setTimeout(r, after * 1000 * (0.5 + Math.random() / 2)));
-          continue;
+      }
+      let orderId: string | undefined;
+      let code: string | undefined;
+      try {
+        const body = JSON.parse(reply.body) as { order?: { id?: string }; error?: { code?: string } };
+        orderId = reply.status === 202 ? body.order?.id : undefined;
+        code = body.error?.code;
+      } catch {}
+      return {
+        user: s.id,
+        behaviour,
+        key,
+        status: reply.status,
+        orderId,
+        code,
+        replayed: reply.headers["idempotent-replayed"] === "true",
+        at: (performance.now() - t0) / 1000,
+        tries,
+        retriedAfter,
+      };
+    }
+  };
+  const newKey = () => `crowd-${process.pid}-${++keys}`;
+
+  const perShopper = await Promise.all(
+    options.shoppers.map(async (s, i): Promise<CrowdAttempt[]> => {
+      const behaviour = behaviourOf(i);
+      switch (behaviour) {
+        case "once":
+          return [await intent(s, behaviour, newKey())];
+        case "doubleSameKey": {
+          const key = newKey();
+          return Promise.all([intent(s, behaviour, key), intent(s, behaviour, key)]);
         }
-        let orderId: string | undefined;
-        if (reply.status === 202) {
-          try {
-            orderId = (JSON.parse(reply.body) as { order?: { id?: string } }).order?.id;
-          } catch {}
+        case "doubleTwoKeys":
+          return Promise.all([intent(s, behaviour, newKey()), intent(s, behaviour, newKey())]);
+        case "retryWithKey": {
+          const key = newKey();
+          const first = await intent(s, behaviour, key);
+          return [first, await intent(s, behaviour, key)];
         }
-        return { user: s.id, status: reply.status, orderId, at: (performance.now() - t0) / 1000, tries };
+        case "retryWithoutKey": {
+          const first = await intent(s, behaviour, undefined);
+          return [first, await intent(s, behaviour, undefined)];
+        }
       }
     }),
   );
   agent.destroy();
-  return { attempts, seconds: (performance.now() - t0) / 1000 };
+  return { attempts: perShopper.flat(), seconds: (performance.now() - t0) / 1000 };
 }

@@ -4,6 +4,8 @@
  * charted over time; the chunks' full latency histograms are merged, so a scenario's percentiles are exact.
  */
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -19,6 +21,13 @@ export interface WrkChunk {
   tokensWrapped: boolean;
   /** [latency µs, count] pairs. */
   histogram: [number, number][];
+  /** Every 202 of the chunk (when `collectOrders`): the order id and shopper id from its body. */
+  orders: AcceptedOrder[];
+}
+
+export interface AcceptedOrder {
+  orderId: string;
+  userId: string;
 }
 
 export interface WrkResult {
@@ -44,6 +53,13 @@ export interface WrkOptions {
   threads?: number;
   seconds: number;
   chunkSeconds?: number;
+  /**
+   * What a POST carries: "client" (default) is the shipped web app's request — {"quantity":1}, an
+   * Idempotency-Key, Origin, and the shopper's CF-Connecting-IP from the tokens file; "bare" is `{}` alone.
+   */
+  shape?: "client" | "bare";
+  /** Collect every 202's order id (for matching to PostgreSQL). */
+  collectOrders?: boolean;
   /** CPU list for taskset (e.g. "1"); none: not pinned. */
   cpu?: string;
   /** Seconds since the bench started, for the time series. */
@@ -61,6 +77,8 @@ export function runChunk(o: WrkOptions, seconds: number, tokenOffset: number): P
   const command = o.cpu ? "taskset" : "wrk";
   const argv = o.cpu ? ["-c", o.cpu, "wrk", ...args] : args;
   const at = o.clock();
+  const nonce = `${process.pid}-${Math.round(at * 1000)}-${tokenOffset}`;
+  const idsPrefix = o.collectOrders ? path.join(os.tmpdir(), `minishop-bench-ids-${nonce}-`) : undefined;
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, {
       stdio: ["ignore", "pipe", "pipe"],
@@ -69,6 +87,10 @@ export function runChunk(o: WrkOptions, seconds: number, tokenOffset: number): P
         BENCH_METHOD: o.method ?? "GET",
         BENCH_PATHS: o.paths.join(","),
         BENCH_THREADS: String(threads),
+        BENCH_SHAPE: o.shape ?? "client",
+        BENCH_ORIGIN: new URL(o.url).origin,
+        BENCH_KEY_PREFIX: `bench-${nonce}`,
+        ...(idsPrefix ? { BENCH_IDS: idsPrefix } : {}),
         ...(o.tokensFile ? { BENCH_TOKENS: o.tokensFile, BENCH_TOKEN_OFFSET: String(tokenOffset) } : {}),
       },
     });
@@ -79,8 +101,20 @@ export function runChunk(o: WrkOptions, seconds: number, tokenOffset: number): P
     child.once("error", reject);
     child.once("exit", (code) => {
       const line = out.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
+      const orders: AcceptedOrder[] = [];
+      if (idsPrefix) {
+        for (let t = 0; t < threads; t++) {
+          const file = idsPrefix + t;
+          if (!existsSync(file)) continue;
+          for (const row of readFileSync(file, "utf8").split("\n")) {
+            const [orderId, userId] = row.split(" ");
+            if (orderId) orders.push({ orderId, userId });
+          }
+          rmSync(file, { force: true });
+        }
+      }
       if (code !== 0 || !line) return reject(new Error(`wrk exited with ${code}: ${err || out}`));
-      resolve({ at, ...(JSON.parse(line.slice("BENCH_RESULT ".length)) as Omit<WrkChunk, "at">) });
+      resolve({ at, ...(JSON.parse(line.slice("BENCH_RESULT ".length)) as Omit<WrkChunk, "at" | "orders">), orders });
     });
   });
 }

@@ -24,17 +24,13 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:f
 import { createRequire } from "node:module";
 import path from "node:path";
 import { ROOT } from "./postgres.ts";
+import { SERVING_ORDER } from "./workers.ts";
 
 /** V8 flags for workerd (see the comment where they are applied). */
 export const V8_FLAGS = ["--predictable-gc-schedule"];
 
-/** The Workers, in start order; the first is the public entry. */
-export const WORKER_CONFIGS = [
-  { id: "gateway", config: "wrangler.toml" },
-  { id: "seckill", config: "workers/seckill/wrangler.toml" },
-  { id: "admin", config: "workers/admin/wrangler.toml" },
-  { id: "consumer", config: "queues/wrangler.toml" },
-] as const;
+/** The Workers, in start order (scripts/lib/workers.ts); the first is the public entry. */
+export const WORKER_CONFIGS = SERVING_ORDER;
 
 export interface LeanRuntimeOptions {
   /** Where the gateway listens (loopback). */
@@ -56,6 +52,11 @@ export interface LeanRuntimeOptions {
   workerLogs?: boolean;
   /** Skip bundling when the bundles exist already (the bench restarts the runtime between phases). */
   reuseBuild?: boolean;
+  /**
+   * More Workers in the same workerd, each served directly on its own loopback port (the bench's empty Worker,
+   * whose `fetch` returns a constant: the runtime's own ceiling next to the gateway's `/healthz`).
+   */
+  extraWorkers?: { name: string; script: string; port: number }[];
   /** workerd's inspector (Chrome DevTools protocol) on this loopback port; off by default (it costs nothing idle). */
   inspectorPort?: number;
   log?: (message: string) => void;
@@ -181,6 +182,15 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
   });
 
   workers.push(...assetWorkers, ...limiterWorkers.values());
+  for (const extra of options.extraWorkers ?? []) {
+    workers.push({
+      name: extra.name,
+      compatibilityDate: "2026-10-01",
+      modules: true,
+      script: extra.script,
+      unsafeDirectSockets: [{ host, port: extra.port }],
+    });
+  }
 
   const workerLogs = options.workerLogs ?? true;
   // V8's garbage collection schedule for every isolate in this workerd (Miniflare reads this variable when it

@@ -73,7 +73,7 @@ export function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
 }
 
 /** Starts pglite-server on `port` with data in `dataDir` ("memory://" for a throwaway database). */
-export async function startEmbeddedPostgres(options: { dataDir: string; port: number; quiet?: boolean }): Promise<Database> {
+export async function startEmbeddedPostgres(options: { dataDir: string; port: number; quiet?: boolean; timeoutMs?: number }): Promise<Database> {
   if (options.dataDir !== "memory://") mkdirSync(options.dataDir, { recursive: true });
   // Our launcher, not the package's pglite-server: see scripts/pglite-server.ts for why.
   const bin = path.join(ROOT, "scripts/pglite-server.ts");
@@ -84,8 +84,14 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   const exited = new Promise<never>((_, reject) =>
     child.once("exit", (code) => reject(new Error(`pglite-server exited with ${code} before it listened`))),
   );
-  await Promise.race([waitForPort(options.port), exited]);
   exited.catch(() => {});
+  try {
+    await Promise.race([waitForPort(options.port, "127.0.0.1", options.timeoutMs), exited]);
+  } catch (err) {
+    // Not listening in time: it must not outlive the caller (it would listen later, with nobody to stop it).
+    await stopChild(child);
+    throw err;
+  }
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`,
     embedded: true,

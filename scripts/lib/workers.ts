@@ -1,7 +1,9 @@
 /**
- * The four Workers as deploy and its checks see them, in deploy order: a Worker is deployed after every
- * Worker it binds to (seckill first: all others call it; the consumer next, so the queue has its consumer
- * before the gateway sends shoppers; admin before the gateway that forwards /admin/* to it).
+ * The one list of the Workers, used by `npm start` (lean runtime and `wrangler dev`), the bench, deploy, its
+ * checks and the tests that mirror the configs. `WORKERS` is in deploy order: a Worker is deployed after every
+ * Worker it binds to (seckill first: all others call it; the consumer next, so the queue has its consumer before
+ * the gateway sends shoppers; admin before the gateway that forwards /admin/* to it). `SERVING_ORDER` is the
+ * order the local runtimes take them in: the public entry (the gateway) first.
  */
 export interface WorkerConfig {
   /** Short name: types/<id>.d.ts, log prefixes. */
@@ -19,6 +21,12 @@ export const WORKERS: WorkerConfig[] = [
   { id: "consumer", config: "queues/wrangler.toml", envInterface: "ConsumerBindings", secrets: [] },
   { id: "admin", config: "workers/admin/wrangler.toml", envInterface: "AdminBindings", secrets: ["ADMIN_TOKEN"] },
   { id: "gateway", config: "wrangler.toml", envInterface: "GatewayBindings", secrets: ["SESSION_SECRET"] },
+];
+
+/** The Workers as the local runtimes start them: the gateway (the public entry, served on PORT) first. */
+export const SERVING_ORDER: WorkerConfig[] = [
+  ...WORKERS.filter((w) => w.id === "gateway"),
+  ...WORKERS.filter((w) => w.id !== "gateway"),
 ];
 
 export const PRODUCTION_ENV = "production";

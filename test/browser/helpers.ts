@@ -94,6 +94,7 @@ export async function createSaleViaApi(input: {
   paymentWindowSeconds?: number;
   /** An exact start (ms since the epoch), instead of `startsInMs` from now. */
   startsAtMs?: number;
+  perUserLimit?: number;
 }): Promise<Sale> {
   const starts = input.startsAtMs ?? Date.now() + input.startsInMs;
   const res = await fetch(`${baseUrl}/admin/api/sales`, {
@@ -104,6 +105,7 @@ export async function createSaleViaApi(input: {
       description: "Made by the browser tests.",
       priceCents: input.priceCents ?? 1299,
       stock: input.stock ?? 10,
+      perUserLimit: input.perUserLimit,
       startsAt: new Date(starts).toISOString(),
       endsAt: new Date(starts + (input.durationMs ?? 3_600_000)).toISOString(),
       ...(input.paymentWindowSeconds ? { paymentWindowSeconds: input.paymentWindowSeconds } : {}),

@@ -2,7 +2,7 @@
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { CreateSaleForm } from "../../web/src/admin/CreateSaleForm.tsx";
-import { SellThroughChart } from "../../web/src/admin/SellThroughChart.tsx";
+import { SellThroughChart, ratesOf } from "../../web/src/admin/SellThroughChart.tsx";
 import { setAdminToken } from "../../web/src/admin/admin-api.ts";
 import { currentPath, navigate } from "../../web/src/lib/router.ts";
 import { currentUser } from "../../web/src/lib/shop.ts";
@@ -102,25 +102,34 @@ describe("merchant: create a sale", () => {
     expect(posted[0]).toMatchObject({ title: "Lamp", priceCents: 1250, currency: "USD", stock: 100 });
   });
 
-  test("the sell-through chart is an SVG with a text alternative", () => {
+  test("the sell-through chart is an SVG with a text alternative, and rates per second below it", () => {
     const t = Date.parse("2026-11-24T10:00:00Z");
     render(
       <SellThroughChart
-        title="Sold"
         stock={100}
         points={[
-          { t, sold: 0 },
-          { t: t + 1_000, sold: 40 },
-          { t: t + 2_000, sold: 100 },
+          { t, sold: 0, attempts: 0, rejected: 0 },
+          { t: t + 1_000, sold: 40, attempts: 50, rejected: 10 },
+          { t: t + 3_000, sold: 100, attempts: 450, rejected: 350 },
         ]}
       />,
     );
-    const chart = screen.getByRole("img");
-    expect(chart.getAttribute("aria-label")).toBe("Sold: 100 of 100 sold (100%) over the last 2 s");
+    const [chart, rates] = screen.getAllByRole("img");
+    expect(chart.getAttribute("aria-label")).toBe("Sold 100 of 100 (100%) over 3 s");
     const points = chart.querySelector("polyline")!.getAttribute("points")!.split(" ");
     expect(points).toHaveLength(3);
     // Full sell-through reaches the top of the plot area.
     expect(points[2]).toMatch(/,12\.0$/);
+    // Rates are differences over the time apart: 50/s then 400/2 = 200/s attempts, 10/s then 170/s rejections.
+    expect(ratesOf([
+      { t, sold: 0, attempts: 0, rejected: 0 },
+      { t: t + 1_000, sold: 40, attempts: 50, rejected: 10 },
+      { t: t + 3_000, sold: 100, attempts: 450, rejected: 350 },
+    ])).toEqual([
+      { t: t + 1_000, attempts: 50, rejected: 10 },
+      { t: t + 3_000, attempts: 200, rejected: 170 },
+    ]);
+    expect(rates.getAttribute("aria-label")).toContain("Peak 200 attempts per second, 170 rejections per second");
   });
 });
 

@@ -55,12 +55,17 @@ export function makeSale(overrides: Partial<Sale> = {}): Sale {
 
 export function makeOrder(overrides: Partial<Order> = {}): Order {
   const now = Date.now();
+  const quantity = overrides.quantity ?? 1;
+  // priceCents is the line total (docs/api.md, "Order prices").
+  const total = overrides.totalCents ?? overrides.priceCents ?? 4999 * quantity;
   return {
     id: "a".repeat(48),
     saleId: makeSale().id,
     userId: "user-1",
-    quantity: 1,
-    priceCents: 4999,
+    quantity,
+    priceCents: total,
+    unitPriceCents: total / quantity,
+    totalCents: total,
     status: "reserved",
     createdAt: new Date(now).toISOString(),
     expiresAt: new Date(now + 900_000).toISOString(),

@@ -129,7 +129,7 @@ describe("GET /metrics", () => {
     expect(m.value("minishop_outbox_depth")).toBe(0);
     expect(m.value("minishop_orders_awaiting_database")).toBe(0);
     for (const reason of ["soldOut", "duplicate", "rateLimited", "notStarted", "ended", "paused"]) expect(m.rejected(reason)).toBe(0);
-    for (const h of ["minishop_object_purchase_latency_ms", "minishop_gateway_purchase_latency_ms", "minishop_consumer_batch_latency_ms"]) {
+    for (const h of ["minishop_object_purchase_latency_seconds", "minishop_gateway_purchase_latency_seconds", "minishop_consumer_batch_latency_seconds"]) {
       expect(m.count(h)).toBe(0);
       expect(m.value(`${h}_sum`)).toBe(0);
     }
@@ -150,8 +150,8 @@ describe("GET /metrics", () => {
     expect(now.value("minishop_purchase_attempts_total")).toBe(1);
     expect(now.value("minishop_sold_units")).toBe(1);
     expect(now.value("minishop_remaining_units")).toBe(2);
-    expect(now.count("minishop_object_purchase_latency_ms")).toBe(1);
-    expect(now.value("minishop_object_purchase_latency_ms_bucket", { le: "+Inf" })).toBe(1);
+    expect(now.count("minishop_object_purchase_latency_seconds")).toBe(1);
+    expect(now.value("minishop_object_purchase_latency_seconds_bucket", { le: "+Inf" })).toBe(1);
 
     // The gateway's latency arrives with its deferred flush; the consumer's batch once the order is written,
     // and then nothing is left in the outbox or waiting for PostgreSQL.
@@ -159,14 +159,14 @@ describe("GET /metrics", () => {
       sale.id,
       "gateway and consumer histograms",
       (m) =>
-        m.count("minishop_gateway_purchase_latency_ms") >= 1 &&
-        m.count("minishop_consumer_batch_latency_ms") >= 1 &&
+        m.count("minishop_gateway_purchase_latency_seconds") >= 1 &&
+        m.count("minishop_consumer_batch_latency_seconds") >= 1 &&
         m.value("minishop_outbox_depth") === 0 &&
         m.value("minishop_orders_awaiting_database") === 0,
     );
-    expect(later.count("minishop_gateway_purchase_latency_ms")).toBe(1);
-    expect(later.value("minishop_gateway_purchase_latency_ms_bucket", { le: "+Inf" })).toBe(1);
-    expect(later.value("minishop_consumer_batch_latency_ms_sum")).toBeGreaterThanOrEqual(0);
+    expect(later.count("minishop_gateway_purchase_latency_seconds")).toBe(1);
+    expect(later.value("minishop_gateway_purchase_latency_seconds_bucket", { le: "+Inf" })).toBe(1);
+    expect(later.value("minishop_consumer_batch_latency_seconds_sum")).toBeGreaterThanOrEqual(0);
     expect(later.value("minishop_sold_units")).toBe(1);
   });
 
@@ -215,8 +215,9 @@ describe("GET /metrics", () => {
     expect((await purchase(early.id, bob.cookie)).status).toBe(403);
     expect((await scrape(early.id)).rejected("notStarted")).toBe(1);
 
-    // ended: a sale that is over.
-    const over = await createSale({ startsInSeconds: -120, durationSeconds: 60, title: title("Ended metrics") });
+    // ended: a sale that is over (ended early by the merchant: a sale cannot be created already over).
+    const over = await createSale({ title: title("Ended metrics") });
+    expect((await call(`/admin/api/sales/${over.id}/end`, { method: "POST", headers: ADMIN })).status).toBe(200);
     expect((await purchase(over.id, bob.cookie)).status).toBe(403);
     const e = await scrapeUntil(over.id, "an ended refusal", (m) => m.rejected("ended") === 1);
     expect(e.value("minishop_sale_status", { status: "ended" })).toBe(1);

@@ -125,17 +125,19 @@ describe("orders from PostgreSQL", () => {
     // A header, then one CRLF-terminated line per order, in id order, each with the order's fields.
     const lines = text.split("\r\n");
     expect(lines.pop()).toBe("");
-    expect(lines[0]).toBe("id,saleId,userId,quantity,priceCents,status,createdAt,expiresAt");
+    // (`username` last: the shopper's name, joined from users; these rows were written with no account.)
+    expect(lines[0]).toBe("id,saleId,userId,quantity,unitPriceCents,totalCents,status,createdAt,expiresAt,username");
     expect(lines.length).toBe(1 + 3_210);
     const rows = lines.slice(1).map((l) => l.split(","));
     expect(rows.map((r) => r[0])).toEqual(ids);
-    expect(rows[2]).toMatchObject({ 1: sale.id, 3: "3", 4: "3000", 5: "confirmed" });
-    expect(Date.parse(rows[2][6])).not.toBeNaN();
+    // Quantity 3 of a 1,000-cent unit: the unit price and the total, each in its own named column.
+    expect(rows[2]).toMatchObject({ 1: sale.id, 3: "3", 4: "1000", 5: "3000", 6: "confirmed" });
+    expect(Date.parse(rows[2][7])).not.toBeNaN();
 
     // A sale with no orders is just the header.
     const empty = await createSale();
     expect(await (await call(`/admin/api/sales/${empty.id}/orders?format=csv`, { headers: ADMIN })).text()).toBe(
-      "id,saleId,userId,quantity,priceCents,status,createdAt,expiresAt\r\n",
+      "id,saleId,userId,quantity,unitPriceCents,totalCents,status,createdAt,expiresAt,username\r\n",
     );
   });
 

@@ -9,7 +9,7 @@ import consumer from "../../queues/consumer.ts";
 import { makeOrderId } from "../../lib/ids.ts";
 import { retryDelaySeconds } from "../../queues/persist.ts";
 import type { OrderMessage, OrderStatus } from "../../lib/schemas.ts";
-import { createSale, database } from "./helpers.ts";
+import { ADMIN, call, createSale, database, saleObject } from "./helpers.ts";
 
 let sequence = 0;
 
@@ -25,6 +25,8 @@ function message(saleId: string, overrides: { id?: string; userId?: string; stat
       userId: overrides.userId ?? crypto.randomUUID(),
       quantity: 1,
       priceCents: 1000,
+      unitPriceCents: 1000,
+      totalCents: 1000,
       status: overrides.status ?? "confirmed",
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + 900_000).toISOString(),
@@ -94,15 +96,58 @@ describe("order consumer", () => {
     expect((await rowsOf(sale.id)).map((r) => r.id).sort()).toEqual(good.map((g) => g.order.id).sort());
   });
 
-  it("lets unique (sale, shopper) stop a second order for one shopper", async () => {
+  it("dead-letters an order that collides on unique (sale, shopper), never confirms it, and counts it", async () => {
     const sale = await createSale();
     const userId = crypto.randomUUID();
     const first = message(sale.id, { userId });
     const second = message(sale.id, { userId });
-    const { result } = await deliver([first, second]);
+    // The consumer's calls to the sale objects, recorded (and passed on).
+    const calls: { method: string; items: { orderId: string }[] }[] = [];
+    type Rpc = Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const seckill = new Proxy(env.SECKILL, {
+      get(target, prop: string) {
+        const rpc = target as unknown as Rpc;
+        return (...args: unknown[]) => {
+          if (prop === "confirmPersisted" || prop === "reportOrderConflicts") calls.push({ method: prop, items: args[1] as { orderId: string }[] });
+          return rpc[prop](...args);
+        };
+      },
+    });
+    const deliverWith = async (bodies: OrderMessage[]) => {
+      const batch = createMessageBatch<unknown>("minishop-orders", bodies.map((body, i) => ({ id: `c${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })));
+      const ctx = createExecutionContext();
+      await consumer.queue(batch, { ...env, SECKILL: seckill }, ctx);
+      return await getQueueResult(batch, ctx);
+    };
+    // The first order lands; a second order for the same shopper (another id) arrives later.
+    await deliverWith([first]);
+    const result = await deliverWith([second]);
+    // Acked (a retry cannot change the answer), but confirmed to nobody: only reported as a conflict.
     expect(result.retryMessages).toHaveLength(0);
-    const rows = await rowsOf(sale.id);
-    expect(rows).toHaveLength(1);
+    expect(result.explicitAcks).toHaveLength(1);
+    const confirmed = calls.filter((c) => c.method === "confirmPersisted").flatMap((c) => c.items.map((i) => i.orderId));
+    expect(confirmed).toEqual([first.order.id]);
+    expect(calls.filter((c) => c.method === "reportOrderConflicts").flatMap((c) => c.items.map((i) => i.orderId))).toEqual([second.order.id]);
+    // PostgreSQL keeps the first; the second is in failed_orders with the reason, once, however often it comes.
+    expect((await rowsOf(sale.id)).map((r) => r.id)).toEqual([first.order.id]);
+    await deliverWith([second]);
+    const failed = await database()<{ error: string }[]>`select error from failed_orders where order_id = ${second.order.id}`;
+    expect(failed).toHaveLength(1);
+    expect(failed[0].error).toMatch(/^CONFLICT unique \(sale_id, user_id\): .*already has order/);
+    expect(failed[0].error).toContain(first.order.id);
+    // Counted in the sale's object, and exposed in /metrics.
+    const stats = await saleObject(sale.id).getStats();
+    expect(stats!.stats.orderConflicts).toBe(2);
+    const metrics = await (await call("/metrics", { headers: ADMIN })).text();
+    expect(metrics).toContain(`minishop_order_conflicts_total{sale="${sale.id}"`);
+    // Both in one batch: one lands, the other is the conflict.
+    const userB = crypto.randomUUID();
+    const pair = [message(sale.id, { userId: userB }), message(sale.id, { userId: userB })];
+    await deliverWith(pair);
+    const landed = (await rowsOf(sale.id)).filter((r) => pair.some((p) => p.order.id === r.id));
+    expect(landed).toHaveLength(1);
+    const other = pair.find((p) => p.order.id !== landed[0].id)!;
+    expect(await database()<{ n: number }[]>`select count(*)::int as n from failed_orders where order_id = ${other.order.id}`).toEqual([{ n: 1 }]);
   });
 
   it("stores the trace id with the order", async () => {

@@ -55,7 +55,8 @@ const path = fc.oneof(
   fc.tuple(segment, fc.constantFrom("pay", "cancel")).map(([s, a]) => `/api/orders/${s}/${a}`),
   segment.map((s) => `/admin/api/sales/${s}`),
   fc.tuple(segment, hostileStrings, hostileStrings).map(([s, c, l]) => `/admin/api/sales/${s}/orders?cursor=${encodeURIComponent(c)}&limit=${encodeURIComponent(l)}&format=${encodeURIComponent(c)}`),
-  fc.tuple(segment, fc.constantFrom("pause", "resume", "reconcile")).map(([s, a]) => `/admin/api/sales/${s}/${a}`),
+  fc.tuple(segment, fc.constantFrom("pause", "resume", "reconcile", "end", "series", "image")).map(([s, a]) => `/admin/api/sales/${s}/${a}`),
+  fc.tuple(segment, segment).map(([s, f]) => `/images/${s}/${f}`),
   segment.map((s) => `/admin/api/failed-orders/${s}/replay`),
   fc.webPath().map((p) => `/api/${p.replace(/^\//, "")}`),
 );

@@ -258,7 +258,7 @@ describe("circuit breaker", () => {
     const sale = await createSale();
     const { cookie } = await shopper();
     let calls = 0;
-    let healthy = false;
+    const healthy = false;
     const flaky = new Proxy(env.SECKILL, {
       get(target, prop) {
         if (prop === "purchase" || prop === "listSales") {

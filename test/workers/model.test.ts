@@ -182,6 +182,8 @@ class Restart implements fc.AsyncCommand<Model, Real> {
   check = () => true;
   async run(m: Model, r: Real) {
     const revived = new SaleItem(r.state, (r.item as unknown as { env: typeof env }).env);
+    // The old instance is gone in production; here the runtime still holds it, so its alarm must not run.
+    r.item.alarm = async () => {};
     ran("restart");
     await r.state.blockConcurrencyWhile(async () => {});
     revived.clock = () => r.clock.now;

@@ -11,6 +11,7 @@ import type { AdminEnv, ConsumerEnv, GatewayEnv } from "../../lib/env.ts";
 
 export { SaleItem } from "../../durable-objects/sale-item.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+export { SaleReserve } from "../../durable-objects/sale-reserve.ts";
 export { default as SeckillService } from "../../workers/seckill/index.ts";
 
 export class AdminService extends WorkerEntrypoint<AdminEnv> {

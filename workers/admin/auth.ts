@@ -6,25 +6,16 @@
 import type { Context, Next } from "hono";
 import { DEV_ADMIN_TOKEN, requireSecret, type AdminEnv } from "../../lib/env.ts";
 import { ApiError } from "../../lib/errors.ts";
-
-const encoder = new TextEncoder();
+import { secretsMatch } from "../../lib/server/crypto.ts";
 
 /**
- * Compares a presented token with the expected one in constant time. Both are hashed first, so the
- * comparison is always of two 32-byte digests: neither the length of the secret nor the position of the
- * first differing byte shows in the timing. The digests are compared with the runtime's
- * `timingSafeEqual`, which does not stop at the first difference.
+ * Compares a presented token with the expected one in constant time (lib/server/crypto.ts `secretsMatch`: two
+ * 32-byte digests compared by the runtime's `timingSafeEqual`).
  *
  * @example
  * if (!(await tokensMatch(given, env.ADMIN_TOKEN))) throw new ApiError("UNAUTHENTICATED", "…");
  */
-export async function tokensMatch(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(given)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
-  ]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
+export const tokensMatch = secretsMatch;
 
 /** The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive, RFC 9110). */
 export function bearerToken(header: string | undefined): string | null {

@@ -11,18 +11,27 @@
  */
 import { and, asc, count, desc, eq, gt, inArray } from "drizzle-orm";
 import { Hono, type Context } from "hono";
-import { HTTPException } from "hono/http-exception";
-import { z } from "zod";
-import { failedOrders, orders, sales } from "../../db/schema.ts";
-import { connect, withDatabase, type Database } from "../../lib/db.ts";
+import { failedOrders, orders, sales, users } from "../../db/schema.ts";
+import { connect, databaseUnavailable, withDatabaseOrUnavailable, type Database } from "../../lib/db.ts";
 import { requireSecrets, type AdminEnv } from "../../lib/env.ts";
 import { ApiError, rejectionToError } from "../../lib/errors.ts";
 import { isUuid } from "../../lib/ids.ts";
-import { createSaleSchema, updateSaleSchema, type FailedOrder, type Order, type OrderMessage, type ReconcileResult } from "../../lib/schemas.ts";
-import { validate } from "../gateway/validate.ts";
+import { useErrorPath, validate } from "../../lib/server/http.ts";
+import {
+  createSaleSchema,
+  failedOrdersQuerySchema,
+  orderPageQuerySchema,
+  updateSaleSchema,
+  type AdminOrder,
+  type FailedOrder,
+  type Order,
+  type OrderMessage,
+  type ReconcileResult,
+} from "../../lib/schemas.ts";
 import { writeAnalytics } from "./analytics.ts";
 import { requireAdminToken } from "./auth.ts";
-import { csvLine } from "./csv.ts";
+import { CSV_COLUMNS, csvLine } from "./csv.ts";
+import { deleteImage, deleteSaleImages, readImageUpload, storeImage } from "./images.ts";
 import { CONTENT_TYPE, renderMetrics, type SaleWithStats } from "./metrics.ts";
 
 type AdminApp = { Bindings: AdminEnv };
@@ -44,18 +53,8 @@ function orderIdFloor(saleId: string): string {
   return saleId.replaceAll("-", "");
 }
 
-async function db<T>(c: AdminContext, work: (db: Database) => Promise<T>): Promise<T> {
-  try {
-    return await withDatabase(c.env.HYPERDRIVE, (d) => work(d), { connectTimeoutSeconds: 3 });
-  } catch (err) {
-    throw asUnavailable(err);
-  }
-}
-
-function asUnavailable(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  console.error(JSON.stringify({ worker: "admin", msg: "database error", error: String(err) }));
-  return new ApiError("UNAVAILABLE", "PostgreSQL is unavailable", undefined, { "Retry-After": "5" });
+function db<T>(c: AdminContext, work: (db: Database) => Promise<T>): Promise<T> {
+  return withDatabaseOrUnavailable(c.env.HYPERDRIVE, (d) => work(d), { worker: "admin" });
 }
 
 /** Orders live in PostgreSQL, so a sale PostgreSQL does not know has no orders to list: 404. */
@@ -64,10 +63,12 @@ async function requireSaleRow(d: Database, saleId: string): Promise<void> {
   if (found.length === 0) throw new ApiError("NOT_FOUND", "No such sale");
 }
 
+/** A page of a sale's orders, each with its shopper's username (a left join: an order outlives nothing, but never hides). */
 function ordersPage(d: Database, saleId: string, after: string, limit: number) {
   return d
-    .select()
+    .select({ order: orders, username: users.username })
     .from(orders)
+    .leftJoin(users, eq(users.id, orders.userId))
     .where(and(eq(orders.saleId, saleId), gt(orders.id, after)))
     .orderBy(asc(orders.id))
     .limit(limit);
@@ -80,10 +81,19 @@ function toOrder(row: typeof orders.$inferSelect): Order {
     userId: row.userId,
     quantity: row.quantity,
     priceCents: row.priceCents,
+    // PostgreSQL keeps the line total (orders.price_cents); one unit's price is that over the quantity.
+    unitPriceCents: row.priceCents / row.quantity,
+    totalCents: row.priceCents,
     status: row.status as Order["status"],
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
   };
+}
+
+type OrderWithUsername = Awaited<ReturnType<typeof ordersPage>>[number];
+
+function toAdminOrder(row: OrderWithUsername): AdminOrder {
+  return { ...toOrder(row.order), username: row.username };
 }
 
 /** The sale and its stats as merchants read them; the raw histograms are for /metrics only. */
@@ -107,25 +117,13 @@ function toFailedOrder(r: typeof failedOrders.$inferSelect, landedVersion: numbe
   };
 }
 
-const listQuery = z.strictObject({
-  cursor: z.string().regex(/^[0-9a-f]{48}$/, "an order id").optional(),
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-  format: z.enum(["json", "csv"]).optional(),
-});
 
-const failedQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).optional(),
-});
-
-const CSV_COLUMNS = ["id", "saleId", "userId", "quantity", "priceCents", "status", "createdAt", "expiresAt"] as const;
-
-
-function csvRows(rows: (typeof orders.$inferSelect)[]): Uint8Array {
+function csvRows(rows: OrderWithUsername[]): Uint8Array {
   return encoder.encode(
     rows
       .map((r) => {
-        const o = toOrder(r);
-        return csvLine(CSV_COLUMNS.map((k) => o[k]));
+        const o = toAdminOrder(r);
+        return csvLine(CSV_COLUMNS.map((k) => o[k] ?? ""));
       })
       .join(""),
   );
@@ -140,15 +138,15 @@ function csvRows(rows: (typeof orders.$inferSelect)[]): Uint8Array {
 async function streamCsv(c: AdminContext, saleId: string, cursor: string | undefined): Promise<Response> {
   const { db: d } = connect(c.env.HYPERDRIVE, { connectTimeoutSeconds: 3 });
   let after = cursor ?? orderIdFloor(saleId);
-  let first: (typeof orders.$inferSelect)[];
+  let first: OrderWithUsername[];
   try {
     await requireSaleRow(d, saleId);
     first = await ordersPage(d, saleId, after, CSV_PAGE_ROWS);
   } catch (err) {
-    throw asUnavailable(err);
+    throw databaseUnavailable(err, { worker: "admin" });
   }
   let more = first.length === CSV_PAGE_ROWS;
-  if (first.length > 0) after = first[first.length - 1].id;
+  if (first.length > 0) after = first[first.length - 1].order.id;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(encoder.encode(csvLine([...CSV_COLUMNS])));
@@ -159,7 +157,7 @@ async function streamCsv(c: AdminContext, saleId: string, cursor: string | undef
       try {
         const rows = await ordersPage(d, saleId, after, CSV_PAGE_ROWS);
         if (rows.length > 0) {
-          after = rows[rows.length - 1].id;
+          after = rows[rows.length - 1].order.id;
           controller.enqueue(csvRows(rows));
         }
         more = rows.length === CSV_PAGE_ROWS;
@@ -179,17 +177,10 @@ async function streamCsv(c: AdminContext, saleId: string, cursor: string | undef
   });
 }
 
-const app = new Hono<AdminApp>();
+/** Exported for the route-coverage test of the OpenAPI document (test/workers/openapi.test.ts). */
+export const app = new Hono<AdminApp>();
 
-app.onError((err, c) => {
-  if (err instanceof ApiError) return err.toResponse();
-  if (err instanceof HTTPException && err.status < 500) {
-    return new ApiError("VALIDATION_FAILED", err.message || "Bad request").toResponse();
-  }
-  console.error(JSON.stringify({ worker: "admin", msg: "unhandled error", path: c.req.path, error: String(err) }));
-  return new ApiError("INTERNAL", "Something went wrong on our side").toResponse();
-});
-app.notFound(() => new ApiError("NOT_FOUND", "No such route").toResponse());
+useErrorPath(app, "admin");
 
 // A body the route did not read (a 401, a pause with `{}`) is drained before the answer goes: the gateway
 // streams it over the service binding, and a body still unread once the answer is sent fails there with an
@@ -289,10 +280,74 @@ const api = new Hono<AdminApp>()
     return c.json({ sale: result.sale });
   })
   /**
+   * Ends the sale now (docs/api.md "Merchant controls"): the object moves `endsAt` to now (and `startsAt`, if
+   * it had not started), then PostgreSQL follows, as for a PATCH. Ending an ended sale answers it unchanged.
+   */
+  .post("/sales/:id/end", async (c) => {
+    const id = saleIdParam(c);
+    const result = await c.env.SECKILL.endSale(id);
+    if (!result.ok) throw rejectionToError(result);
+    const s = result.sale;
+    await db(c, (d) =>
+      d
+        .update(sales)
+        .set({ startsAt: new Date(s.startsAt), endsAt: new Date(s.endsAt), updatedAt: new Date() })
+        .where(eq(sales.id, id)),
+    );
+    return c.json({ sale: s });
+  })
+  /**
+   * Deletes a sale that has no orders (any status): `409 SALE_HAS_ORDERS` otherwise — end it instead. The
+   * object decides and forgets the sale first (no purchase can land after its check), then the catalog,
+   * PostgreSQL and the photos follow. A repeat after a part-way failure finishes the job: the sale row is
+   * deleted if it has no orders, and the answer is 204 as long as something was there to delete.
+   */
+  .delete("/sales/:id", async (c) => {
+    const id = saleIdParam(c);
+    const result = await c.env.SECKILL.deleteSale(id);
+    if (!result.ok && result.code !== "NOT_FOUND") throw rejectionToError(result);
+    const deletedRows = await db(c, async (d) => {
+      const [{ n }] = await d.select({ n: count() }).from(orders).where(eq(orders.saleId, id));
+      if (n > 0) return -1;
+      return (await d.delete(sales).where(eq(sales.id, id)).returning({ id: sales.id })).length;
+    });
+    if (deletedRows < 0) throw new ApiError("SALE_HAS_ORDERS", "PostgreSQL holds orders of this sale");
+    if (!result.ok && deletedRows === 0) throw new ApiError("NOT_FOUND", "No such sale");
+    await deleteSaleImages(c.env.IMAGES, id);
+    return c.body(null, 204);
+  })
+  /** The sale's sell-through series, as its object keeps it (durable-objects/sell-through-series.ts). */
+  .get("/sales/:id/series", async (c) => {
+    const id = saleIdParam(c);
+    const points = await c.env.SECKILL.getSeries(id);
+    if (!points) throw new ApiError("NOT_FOUND", "No such sale");
+    return c.json({ saleId: id, serverTime: new Date().toISOString(), points });
+  })
+  /** Uploads or replaces the product photo (images.ts): a new URL each time, the old photo deleted. */
+  .put("/sales/:id/image", async (c) => {
+    const id = saleIdParam(c);
+    if (!(await c.env.SECKILL.getSale(id))) throw new ApiError("NOT_FOUND", "No such sale");
+    const { bytes, type } = await readImageUpload(c.req.raw);
+    const url = await storeImage(c.env.IMAGES, id, bytes, type);
+    const result = await c.env.SECKILL.setImage(id, url);
+    if (!result.ok) {
+      await deleteImage(c.env.IMAGES, url);
+      throw rejectionToError(result);
+    }
+    if (result.previous !== url) await deleteImage(c.env.IMAGES, result.previous);
+    return c.json({ sale: result.sale });
+  })
+  .delete("/sales/:id/image", async (c) => {
+    const result = await c.env.SECKILL.setImage(saleIdParam(c), null);
+    if (!result.ok) throw rejectionToError(result);
+    await deleteImage(c.env.IMAGES, result.previous);
+    return c.json({ sale: result.sale });
+  })
+  /**
    * Keyset pagination by order id (ids sort by creation within a sale): `nextCursor` is the last id of the
    * page, or null on the last page. Stable under concurrent inserts, and every page is one index range scan.
    */
-  .get("/sales/:id/orders", validate("query", listQuery), async (c) => {
+  .get("/sales/:id/orders", validate("query", orderPageQuerySchema), async (c) => {
     const saleId = saleIdParam(c);
     const { cursor, limit = 100, format } = c.req.valid("query");
     if (format === "csv") return streamCsv(c, saleId, cursor);
@@ -301,13 +356,17 @@ const api = new Hono<AdminApp>()
       return ordersPage(d, saleId, cursor ?? orderIdFloor(saleId), limit + 1);
     });
     const page = rows.slice(0, limit);
-    return c.json({ orders: page.map(toOrder), nextCursor: rows.length > limit ? page[page.length - 1].id : null });
+    return c.json({
+      orders: page.map(toAdminOrder),
+      nextCursor: rows.length > limit ? page[page.length - 1].order.id : null,
+    });
   })
   .post("/sales/:id/reconcile", async (c) => {
     const saleId = saleIdParam(c);
     if (!(await c.env.SECKILL.getSale(saleId))) throw new ApiError("NOT_FOUND", "No such sale");
     let after = "";
     let ledgerSold = 0;
+    const ledgerByStatus: Partial<Record<Order["status"], number>> = {};
     const missing: string[] = [];
     for (;;) {
       const page = await c.env.SECKILL.ledger(saleId, after, 5000);
@@ -319,19 +378,29 @@ const api = new Hono<AdminApp>()
       const versions = new Map(known.map((r) => [r.id, r.version]));
       for (const e of page) {
         if (e.status === "reserved" || e.status === "confirmed" || e.status === "paid") ledgerSold++;
+        ledgerByStatus[e.status] = (ledgerByStatus[e.status] ?? 0) + 1;
         if ((versions.get(e.id) ?? 0) < e.version) missing.push(e.id);
       }
     }
-    const [{ n: databaseOrders }] = await db(c, (d) =>
-      d.select({ n: count() }).from(orders).where(eq(orders.saleId, saleId)),
+    const byStatus = await db(c, (d) =>
+      d.select({ status: orders.status, n: count() }).from(orders).where(eq(orders.saleId, saleId)).groupBy(orders.status),
     );
+    const databaseByStatus = Object.fromEntries(byStatus.map((r) => [r.status, r.n]));
+    const databaseOrders = byStatus.reduce((sum, r) => sum + r.n, 0);
     let repaired = 0;
     for (let i = 0; i < missing.length; i += 1000) repaired += await c.env.SECKILL.requeue(saleId, missing.slice(i, i + 1000));
-    const result: ReconcileResult = { ledgerSold, databaseOrders, missing: missing.length, repaired };
+    const result: ReconcileResult = {
+      ledgerSold,
+      databaseOrders,
+      missing: missing.length,
+      repaired,
+      ledgerByStatus,
+      databaseByStatus,
+    };
     return c.json({ ...result, missingOrderIds: missing.slice(0, 100) });
   })
   /** What the dead-letter consumer gave up on, newest first, with its last error and whether it has landed since. */
-  .get("/failed-orders", validate("query", failedQuery), async (c) => {
+  .get("/failed-orders", validate("query", failedOrdersQuerySchema), async (c) => {
     const { limit = 500 } = c.req.valid("query");
     const { rows, landed } = await db(c, async (d) => {
       const rows = await d.select().from(failedOrders).orderBy(desc(failedOrders.createdAt)).limit(limit);

@@ -7,13 +7,21 @@
  * Counters (`_total`) are stored with the sale and survive restarts; the histograms live in the object's
  * memory and start again from zero after it restarts, which Prometheus' `rate()` treats as a counter reset.
  * Every series carries `sale` (the id) and `title`.
+ *
+ * Names follow Prometheus' conventions, as `promtool check metrics` checks them (test/node/metrics-format.test.ts):
+ * base units, so the latency histograms are `_seconds` (the objects count milliseconds, converted here: bucket
+ * bounds and sums divided by 1,000), counters end in `_total`.
  */
-import { LATENCY_BUCKETS_MS } from "../../durable-objects/sale-item.ts";
-import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, type Histogram } from "../../lib/histogram.ts";
-import type { SeckillRpc } from "../../lib/env.ts";
-import { SALE_STATUSES } from "../../lib/schemas.ts";
+import {
+  CONSUMER_BATCH_BUCKETS_MS,
+  GATEWAY_LATENCY_BUCKETS_MS,
+  OBJECT_LATENCY_BUCKETS_MS,
+  type Histogram,
+} from "../../lib/histogram.ts";
+import { SALE_STATUSES, type Sale, type SaleStats } from "../../lib/schemas.ts";
 
-export type SaleWithStats = Awaited<ReturnType<SeckillRpc["listStats"]>>[number];
+/** A sale as the object's `getStats()` answers it: the contract's sale and stats, and the raw histograms. */
+export type SaleWithStats = Sale & { stats: SaleStats; latency: Histogram; gatewayLatency: Histogram; consumerBatch: Histogram };
 
 export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -26,11 +34,17 @@ function num(n: number): string {
   return Number.isFinite(n) ? String(n) : "NaN";
 }
 
-function histogramLines(name: string, labels: string, bounds: readonly number[], h: Histogram): string[] {
+/** Milliseconds as seconds, for a bucket bound or a sum (no float noise such as 0.00025000000000000006). */
+function seconds(ms: number): number {
+  return Number((ms / 1000).toPrecision(12));
+}
+
+/** A histogram counted in milliseconds, exposed in seconds. */
+function histogramLines(name: string, labels: string, boundsMs: readonly number[], h: Histogram): string[] {
   return [
-    ...bounds.map((le, i) => `${name}_bucket{${labels},le="${le}"} ${h.buckets[i] ?? 0}`),
+    ...boundsMs.map((le, i) => `${name}_bucket{${labels},le="${seconds(le)}"} ${h.buckets[i] ?? 0}`),
     `${name}_bucket{${labels},le="+Inf"} ${h.count}`,
-    `${name}_sum{${labels}} ${num(h.sumMs)}`,
+    `${name}_sum{${labels}} ${num(seconds(h.sumMs))}`,
     `${name}_count{${labels}} ${h.count}`,
   ];
 }
@@ -53,11 +67,13 @@ export function renderMetrics(sales: SaleWithStats[]): string {
   family("minishop_stock_units", "gauge", "Units put on sale.", per((s, l) => `minishop_stock_units{${l}} ${s.stock}`));
   family("minishop_outbox_depth", "gauge", "Order states in the object's outbox, not yet confirmed by PostgreSQL.", per((s, l) => `minishop_outbox_depth{${l}} ${s.stats.outboxDepth}`));
   family("minishop_orders_awaiting_database", "gauge", "Orders that PostgreSQL does not have yet.", per((s, l) => `minishop_orders_awaiting_database{${l}} ${s.stats.awaitingDatabase}`));
-  family("minishop_object_purchase_latency_ms", "histogram", "Time the sale object spends on a successful purchase (since its last start).",
-    per((s, l) => histogramLines("minishop_object_purchase_latency_ms", l, LATENCY_BUCKETS_MS, s.latency)));
-  family("minishop_gateway_purchase_latency_ms", "histogram", "Purchase requests as the gateway answered them, every outcome (since the object's last start).",
-    per((s, l) => histogramLines("minishop_gateway_purchase_latency_ms", l, GATEWAY_LATENCY_BUCKETS_MS, s.gatewayLatency)));
-  family("minishop_consumer_batch_latency_ms", "histogram", "Order-queue batches that carried this sale's orders, from delivery to commit and confirmation (since the object's last start).",
-    per((s, l) => histogramLines("minishop_consumer_batch_latency_ms", l, CONSUMER_BATCH_BUCKETS_MS, s.consumerBatch)));
+  family("minishop_order_conflicts_total", "counter", "Orders PostgreSQL refused on unique (sale_id, user_id): dead-lettered, never confirmed (alert: ops/alerts.yml).",
+    per((s, l) => `minishop_order_conflicts_total{${l}} ${s.stats.orderConflicts ?? 0}`));
+  family("minishop_object_purchase_latency_seconds", "histogram", "Time the sale object spends on a successful purchase (since its last start).",
+    per((s, l) => histogramLines("minishop_object_purchase_latency_seconds", l, OBJECT_LATENCY_BUCKETS_MS, s.latency)));
+  family("minishop_gateway_purchase_latency_seconds", "histogram", "Purchase requests as the gateway answered them, every outcome (since the object's last start).",
+    per((s, l) => histogramLines("minishop_gateway_purchase_latency_seconds", l, GATEWAY_LATENCY_BUCKETS_MS, s.gatewayLatency)));
+  family("minishop_consumer_batch_latency_seconds", "histogram", "Order-queue batches that carried this sale's orders, from delivery to commit and confirmation (since the object's last start).",
+    per((s, l) => histogramLines("minishop_consumer_batch_latency_seconds", l, CONSUMER_BATCH_BUCKETS_MS, s.consumerBatch)));
   return out.join("\n") + "\n";
 }

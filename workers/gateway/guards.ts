@@ -2,6 +2,7 @@
  * The gateway's in-isolate guards. Each isolate keeps its own copy; that is the point (no I/O to decide),
  * and it is why every limit here is a ceiling per isolate, backed by the object's own serialisation.
  */
+import { withTimeout } from "../../lib/server/timeout.ts";
 
 /**
  * Token bucket: `rate` tokens per second, at most `burst` saved up. Used as the per-sale admission
@@ -183,21 +184,13 @@ export class CircuitBreaker {
   /** Runs `call` under the breaker with the per-call timeout; throws `BreakerOpenError` when open. */
   async run<T>(call: () => Promise<T>): Promise<T> {
     if (!this.allow()) throw new BreakerOpenError(this.retryAfterSeconds());
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const result = await Promise.race([
-        call(),
-        new Promise<never>((_, rejectPromise) => {
-          timer = setTimeout(() => rejectPromise(new Error(`seckill call timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
-        }),
-      ]);
+      const result = await withTimeout(call(), this.timeoutMs, "seckill call");
       this.success();
       return result;
     } catch (err) {
       this.failure();
       throw err;
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
     }
   }
 }

@@ -6,37 +6,28 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { sql } from "drizzle-orm";
 import { ApiError } from "../../lib/errors.ts";
-import { withDatabase, withTimeout } from "../../lib/db.ts";
+import { withDatabase } from "../../lib/db.ts";
+import { BODY_TOO_LARGE_MESSAGE, noSuchRoute, softenClientError, useErrorPath } from "../../lib/server/http.ts";
+import { withTimeout } from "../../lib/server/timeout.ts";
 import { requireSecrets, type GatewayEnv } from "../../lib/env.ts";
+import { apiReference } from "./api-docs.ts";
 import { type GatewayApp } from "./context.ts";
+import { MAX_IMAGE_BYTES, isImageUpload } from "../../lib/images.ts";
+import { images } from "./images.ts";
 import { auth, me } from "./routes/auth.ts";
 import { orders } from "./routes/orders.ts";
 import { answerIfClosed, sales } from "./routes/sales.ts";
-import { softenClientError } from "./soft-errors.ts";
 import { startTrace } from "./trace.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
 const READY_TIMEOUT_MS = 1_500;
 
-const app = new Hono<GatewayApp>();
+/** Exported for the route-coverage test of the OpenAPI document (test/workers/openapi.test.ts). */
+export const app = new Hono<GatewayApp>();
 
-app.onError((err, c) => {
-  if (err instanceof ApiError) return err.toResponse();
-  if (err instanceof HTTPException) {
-    // Hono's own 4xx (malformed JSON in a validator, for one) in the contract's shape.
-    const status = err.status;
-    if (status === 413) return new ApiError("PAYLOAD_TOO_LARGE", "The body is over 16 KiB").toResponse();
-    if (status >= 400 && status < 500) return new ApiError("VALIDATION_FAILED", err.message || "Bad request").toResponse();
-  }
-  console.error(JSON.stringify({ msg: "unhandled error", traceId: c.get("traceId"), path: c.req.path, error: String(err), stack: (err as Error).stack }));
-  return new ApiError("INTERNAL", "Something went wrong on our side").toResponse();
-});
-
-app.notFound(() => new ApiError("NOT_FOUND", "No such route").toResponse());
+useErrorPath(app, "gateway");
 
 // Production without its secrets answers nothing but a 500 (one log line says which; see docs/deploy.md).
 app.use(requireSecrets("SESSION_SECRET"));
@@ -74,14 +65,21 @@ app.use(async (c, next) => {
   await next();
 });
 
-app.use(
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError("PAYLOAD_TOO_LARGE", "The body is over 16 KiB");
-    },
-  }),
-);
+const defaultBodyLimit = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new ApiError("PAYLOAD_TOO_LARGE", BODY_TOO_LARGE_MESSAGE);
+  },
+});
+// The one exception (docs/api.md "Product image"): a product photo upload may carry up to 2 MiB. Only that
+// method and path; the admin Worker checks the token, the size again and the bytes.
+const imageBodyLimit = bodyLimit({
+  maxSize: MAX_IMAGE_BYTES,
+  onError: () => {
+    throw new ApiError("PAYLOAD_TOO_LARGE", "The image is over 2 MiB");
+  },
+});
+app.use((c, next) => (isImageUpload(c.req.method, c.req.path) ? imageBodyLimit(c, next) : defaultBodyLimit(c, next)));
 
 app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -110,6 +108,8 @@ app.route("/api/auth", auth);
 app.route("/api/me", me);
 app.route("/api/sales", sales);
 app.route("/api/orders", orders);
+app.route("/images", images);
+app.route("/api", apiReference);
 
 // Merchants: the admin Worker answers these; it checks the admin token itself.
 // Its answer is re-wrapped so this Worker's middleware can add headers (a fetched Response is immutable).
@@ -120,11 +120,11 @@ const toAdmin = async (c: { req: { raw: Request }; env: GatewayEnv }) => {
 app.all("/admin/api/*", toAdmin);
 app.get("/metrics", toAdmin);
 
-app.all("/api/*", () => new ApiError("NOT_FOUND", "No such route").toResponse());
+app.all("/api/*", noSuchRoute);
 
 // Everything else is the web app; unknown pages get its shell (single-page app) from the assets.
 app.get("*", async (c) => {
-  if (!c.env.ASSETS) return new ApiError("NOT_FOUND", "No such route").toResponse();
+  if (!c.env.ASSETS) return noSuchRoute();
   const res = await c.env.ASSETS.fetch(c.req.raw);
   if (isMissingFile(new URL(c.req.url).pathname, res)) {
     // The shell is for pages; a missing file (an old build's chunk, a mistyped icon) is a real 404, so a

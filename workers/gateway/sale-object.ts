@@ -27,8 +27,9 @@ function objectId(namespace: GatewayEnv["SALE_ITEM"], saleId: string): DurableOb
 
 /**
  * Reserves a purchase in the sale's object. Never retried here: the first attempt may have committed, and
- * the shopper's retry with an Idempotency-Key is the safe repeat. An overloaded object is answered as
- * UNAVAILABLE (503 + Retry-After), as the seckill Worker does; other failures go to the circuit breaker.
+ * the shopper's retry with an Idempotency-Key is the safe repeat. An overloaded object is over capacity, not
+ * broken: it is answered RATE_LIMITED (429 + Retry-After), never a 5xx (docs/design.md, "Hot sales: admission"),
+ * as the seckill Worker does; other failures go to the circuit breaker.
  */
 export async function reserveAtObject(env: GatewayEnvWithObjects, saleId: string, request: PurchaseRequest): Promise<PurchaseResult> {
   const namespace = env.SALE_ITEM;
@@ -37,7 +38,7 @@ export async function reserveAtObject(env: GatewayEnvWithObjects, saleId: string
   try {
     return (await stub.reservePurchase(request)) as PurchaseResult;
   } catch (err) {
-    if (isOverloaded(err)) return reject("UNAVAILABLE", "The sale is overloaded, try again shortly");
+    if (isOverloaded(err)) return reject("RATE_LIMITED", "The sale is busy, try again shortly");
     throw err;
   }
 }

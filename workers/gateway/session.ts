@@ -10,6 +10,7 @@ import { sign } from "hono/jwt";
 import { ApiError } from "../../lib/errors.ts";
 import { DEV_SESSION_SECRET, isProduction, requireSecret, type GatewayEnv } from "../../lib/env.ts";
 import type { User } from "../../lib/schemas.ts";
+import { fromBase64, timingSafeEqual, toBase64 } from "../../lib/server/crypto.ts";
 import type { GatewayContext } from "./context.ts";
 
 export const SESSION_COOKIE = "minishop_session";
@@ -17,14 +18,6 @@ export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 const PBKDF2_ITERATIONS = 100_000;
 
 const encoder = new TextEncoder();
-
-function toBase64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes));
-}
-
-function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
-}
 
 async function derive(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", encoder.encode(password), "PBKDF2", false, ["deriveBits"]);
@@ -37,14 +30,6 @@ export async function hashPassword(password: string): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const hash = await derive(password, salt, PBKDF2_ITERATIONS);
   return `pbkdf2-sha256$${PBKDF2_ITERATIONS}$${toBase64(salt)}$${toBase64(hash)}`;
-}
-
-/** Compares in time that depends only on the length, never on where the bytes differ. */
-export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
@@ -96,15 +81,6 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-/** base64url → bytes: native `atob`, then a plain loop (no per-character callback). */
-function fromBase64Url(part: string): Uint8Array<ArrayBuffer> {
-  const b64 = part.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
 const decoder = new TextDecoder();
 
 /**
@@ -118,7 +94,7 @@ function acceptableHeader(headerPart: string): boolean {
   if (known !== undefined) return known;
   let ok = false;
   try {
-    const header = JSON.parse(decoder.decode(fromBase64Url(headerPart))) as { alg?: unknown; typ?: unknown } | null;
+    const header = JSON.parse(decoder.decode(fromBase64(headerPart))) as { alg?: unknown; typ?: unknown } | null;
     ok =
       typeof header === "object" &&
       header !== null &&
@@ -147,11 +123,11 @@ async function verifySessionToken(token: string, secret: string): Promise<Record
   const valid = await crypto.subtle.verify(
     "HMAC",
     await hmacKey(secret),
-    fromBase64Url(signaturePart),
+    fromBase64(signaturePart),
     encoder.encode(`${headerPart}.${payloadPart}`),
   );
   if (!valid) return null;
-  const payload = JSON.parse(decoder.decode(fromBase64Url(payloadPart))) as Record<string, unknown> | null;
+  const payload = JSON.parse(decoder.decode(fromBase64(payloadPart))) as Record<string, unknown> | null;
   if (typeof payload !== "object" || payload === null) return null;
   const now = Math.floor(Date.now() / 1000);
   const time = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);

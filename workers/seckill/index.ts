@@ -21,6 +21,7 @@ import type {
 
 export { SaleItem } from "../../durable-objects/sale-item.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+export { SaleReserve } from "../../durable-objects/sale-reserve.ts";
 
 /** How many sales a shopper's "my orders" looks through (newest first). */
 const ORDERS_LOOKUP_SALES = 200;
@@ -59,7 +60,13 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
    * Idempotency-Key) is the safe way to repeat a purchase.
    */
   async purchase(saleId: string, request: PurchaseRequest): Promise<PurchaseResult> {
-    return (await this.call(() => this.sale(saleId).reservePurchase(request), false)) as PurchaseResult;
+    // An overloaded object is over capacity: the shopper is told to retry (429), never given a 5xx.
+    try {
+      return (await this.sale(saleId).reservePurchase(request)) as PurchaseResult;
+    } catch (err) {
+      if (isOverloaded(err)) return reject("RATE_LIMITED", "The sale is busy, try again shortly") as PurchaseResult;
+      throw err;
+    }
   }
 
   async getSale(saleId: string): Promise<Sale | null> {
@@ -117,6 +124,25 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     return await this.sale(saleId).setPaused(paused);
   }
 
+  async setImage(saleId: string, imageUrl: string | null) {
+    return await this.sale(saleId).setImage(imageUrl);
+  }
+
+  async endSale(saleId: string) {
+    return await this.sale(saleId).endNow();
+  }
+
+  /** Deletes a sale with no orders: the object first (it refuses if it has any), then the catalog entry. */
+  async deleteSale(saleId: string) {
+    const result = await this.sale(saleId).deleteIfNoOrders();
+    if (result.ok) await this.catalog().unregister(saleId);
+    return result;
+  }
+
+  async getSeries(saleId: string) {
+    return await this.sale(saleId).getSeries();
+  }
+
   async getStats(saleId: string) {
     return await this.sale(saleId).getStats();
   }
@@ -139,6 +165,11 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   async confirmPersisted(saleId: string, items: { orderId: string; version: number }[]): Promise<void> {
     await this.sale(saleId).confirmPersisted(items);
+  }
+
+  /** Orders PostgreSQL refused on unique (sale_id, user_id): counted, and not re-sent (queues/consumer.ts). */
+  async reportOrderConflicts(saleId: string, items: { orderId: string; version: number }[]): Promise<void> {
+    await this.sale(saleId).reportOrderConflicts(items);
   }
 
   /** Readiness: the catalog object answers. */

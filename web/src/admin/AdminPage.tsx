@@ -1,9 +1,11 @@
 /**
  * The merchants' dashboard at /admin: token once per tab, create/schedule sales, live counters refreshed
- * every second, a sale's sell-through chart, orders (paged, CSV), pause/resume, reconcile, failed orders.
+ * every second, failed orders. A sale's page is the screen to leave open during the sale: its counters
+ * (every second), paid and held revenue, the sell-through chart of the whole sale (the series its object
+ * keeps, so a reload loses nothing), the orders with shoppers' names (refreshed every 5 s, CSV), pause,
+ * resume, end, delete, reconcile, its product photo, and — before the start — editing.
  */
-import { useState } from "preact/hooks";
-import type { Order } from "../../../lib/schemas.ts";
+import { useRef, useState } from "preact/hooks";
 import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatDateTime, formatPrice, shortId } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
@@ -15,23 +17,16 @@ import {
   downloadOrdersCsv,
   setAdminToken,
   verifyAdminToken,
+  uploadSaleImage,
+  type AdminOrder,
   type FailedOrder,
   type ReconcileResult,
   type SaleWithStats,
+  type SeriesPoint,
 } from "./admin-api.ts";
 import { CreateSaleForm } from "./CreateSaleForm.tsx";
-import { SellThroughChart, type SellThroughPoint } from "./SellThroughChart.tsx";
-
-/** Samples of `sold` per sale, taken by the 1 s refresh; kept for the page's life (10 minutes each). */
-const history = new Map<string, SellThroughPoint[]>();
-const HISTORY_POINTS = 600;
-
-function recordSample(sale: SaleWithStats) {
-  const points = history.get(sale.id) ?? [];
-  points.push({ t: Date.now(), sold: sale.stats.sold });
-  if (points.length > HISTORY_POINTS) points.splice(0, points.length - HISTORY_POINTS);
-  history.set(sale.id, points);
-}
+import { SellThroughChart } from "./SellThroughChart.tsx";
+import { tm, unitsText } from "../i18n/merchant.ts";
 
 function rejectedTotal(s: SaleWithStats): number {
   return Object.values(s.stats.rejected).reduce((a, b) => a + b, 0);
@@ -159,7 +154,13 @@ function SalesTable({ sales, onChanged }: { sales: SaleWithStats[]; onChanged: (
           </li>
         ))}
       </ul>
-      <div class="relative hidden overflow-x-auto rounded-xl border border-slate-300 bg-white md:block">
+      {/* Focusable and named, so a keyboard can scroll it when it is wider than the screen. */}
+      <div
+        class="relative hidden overflow-x-auto rounded-xl border border-slate-300 bg-white md:block"
+        tabIndex={0}
+        role="region"
+        aria-label="Sales with live counters"
+      >
         <table class="w-full min-w-[640px] text-left text-sm" aria-label="Sales with live counters">
           <thead class="bg-slate-100 text-slate-900">
             <tr>
@@ -287,22 +288,38 @@ function FailedOrders() {
   );
 }
 
+/** How often the orders table asks PostgreSQL again while it shows the first page. */
+const ORDERS_REFRESH_MS = 5_000;
+
 function SaleOrders({ saleId }: { saleId: string }) {
-  const [orders, setOrders] = useState<Order[]>([]);
+  const [orders, setOrders] = useState<AdminOrder[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [done, setDone] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [reload, setReload] = useState(0);
+  const [updatedAt, setUpdatedAt] = useState<number | null>(null);
+  /** Pages loaded with "Load more": while there are any, the refresh leaves the table alone. */
+  const extraPages = useRef(0);
 
+  // Orders reach PostgreSQL a moment after the purchase (outbox → queue → consumer): ask again every 5 s,
+  // so the table never says "none yet" while PostgreSQL holds some.
   usePolling(
     async (signal) => {
-      const page = await adminApi.orders(saleId, null, 50, signal);
-      setOrders(page.orders);
-      setCursor(page.nextCursor);
-      setDone(page.nextCursor === null);
+      if (extraPages.current > 0) return;
+      try {
+        const page = await adminApi.orders(saleId, null, 50, signal);
+        setOrders(page.orders);
+        setCursor(page.nextCursor);
+        setDone(page.nextCursor === null);
+        setUpdatedAt(Date.now());
+        setError(null);
+      } catch (err) {
+        setError(describeFailure(err));
+        throw err;
+      }
     },
-    1_000_000,
+    ORDERS_REFRESH_MS,
     [saleId, reload],
   );
 
@@ -310,6 +327,7 @@ function SaleOrders({ saleId }: { saleId: string }) {
     setBusy(true);
     try {
       const page = await adminApi.orders(saleId, cursor, 50);
+      extraPages.current++;
       setOrders((o) => [...o, ...page.orders]);
       setCursor(page.nextCursor);
       setDone(page.nextCursor === null);
@@ -318,6 +336,10 @@ function SaleOrders({ saleId }: { saleId: string }) {
     } finally {
       setBusy(false);
     }
+  };
+  const refresh = () => {
+    extraPages.current = 0;
+    setReload((n) => n + 1);
   };
   const csv = async () => {
     setError(null);
@@ -330,57 +352,64 @@ function SaleOrders({ saleId }: { saleId: string }) {
   return (
     <section class="space-y-3" aria-labelledby="orders-title">
       <div class="flex flex-wrap items-center justify-between gap-2">
-        <h2 id="orders-title" class="text-xl font-semibold text-slate-900">
-          Orders in PostgreSQL
-        </h2>
+        <div>
+          <h2 id="orders-title" class="text-xl font-semibold text-slate-900">
+            {tm("merchant.orders.heading")}
+          </h2>
+          {updatedAt !== null && (
+            <p class="text-sm text-slate-700">{tm("merchant.orders.updated", { time: new Date(updatedAt).toLocaleTimeString() })}</p>
+          )}
+        </div>
         <div class="flex gap-2">
-          <button type="button" class={buttonClass.small} onClick={() => setReload((n) => n + 1)}>
-            Refresh orders
+          <button type="button" class={buttonClass.small} onClick={refresh}>
+            {tm("merchant.orders.refresh")}
           </button>
           <button type="button" class={buttonClass.small} onClick={() => void csv()}>
-            Download CSV
+            {tm("merchant.orders.csv")}
           </button>
         </div>
       </div>
       {error && <Alert>{error}</Alert>}
-      {orders.length === 0 ? (
-        <p class="text-slate-700">No orders in the database yet.</p>
+      {updatedAt === null && !error ? (
+        <p class="text-slate-700">{tm("merchant.orders.loading")}</p>
+      ) : orders.length === 0 ? (
+        <p class="text-slate-700">{tm("merchant.orders.empty")}</p>
       ) : (
         // Scrolls sideways on a narrow screen: focusable, and named, so a keyboard can scroll it too.
         <div
           class="relative overflow-x-auto rounded-xl border border-slate-300 bg-white"
           tabIndex={0}
           role="region"
-          aria-label="Orders table"
+          aria-label={tm("merchant.orders.scrollRegion")}
         >
-          <table class="w-full min-w-[560px] text-left text-sm" aria-label="Orders">
+          <table class="w-full min-w-[560px] text-left text-sm" aria-label={tm("merchant.orders.table")}>
             <thead class="bg-slate-100">
               <tr>
                 <th scope="col" class="px-3 py-2">
-                  Order
+                  {tm("merchant.orders.colOrder")}
                 </th>
                 <th scope="col" class="px-3 py-2">
-                  Shopper
+                  {tm("merchant.orders.colShopper")}
                 </th>
                 <th scope="col" class="px-3 py-2 text-right">
-                  Qty
+                  {tm("merchant.orders.colQty")}
                 </th>
                 <th scope="col" class="px-3 py-2">
-                  Status
+                  {tm("merchant.orders.colStatus")}
                 </th>
                 <th scope="col" class="px-3 py-2">
-                  Placed
+                  {tm("merchant.orders.colPlaced")}
                 </th>
               </tr>
             </thead>
             <tbody class="divide-y divide-slate-200">
               {orders.map((o) => (
-                <tr key={o.id}>
+                <tr key={o.id} data-order-id={o.id}>
                   <td class="px-3 py-2 font-mono" title={o.id}>
                     {shortId(o.id)}
                   </td>
-                  <td class="px-3 py-2 font-mono" title={o.userId}>
-                    {shortId(o.userId)}
+                  <td class="px-3 py-2 wrap-anywhere" title={o.userId} data-username>
+                    {o.username ?? tm("merchant.orders.unknownShopper")}
                   </td>
                   <td class="px-3 py-2 text-right">{o.quantity}</td>
                   <td class="px-3 py-2">
@@ -395,27 +424,196 @@ function SaleOrders({ saleId }: { saleId: string }) {
       )}
       {!done && orders.length > 0 && (
         <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void more()}>
-          {busy ? "Loading…" : "Load more orders"}
+          {busy ? tm("merchant.orders.loading") : tm("merchant.orders.more")}
         </button>
       )}
     </section>
   );
 }
 
+/** The sale's product photo: shown as shoppers see it, uploaded, replaced or deleted from here. */
+function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => void }) {
+  const input = useRef<HTMLInputElement>(null);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+  const upload = async (e: Event) => {
+    e.preventDefault();
+    const file = input.current?.files?.[0];
+    if (!file) {
+      setMessage({ kind: "error", text: tm("merchant.photo.chooseFirst") });
+      return;
+    }
+    setBusy(true);
+    setMessage(null);
+    try {
+      await uploadSaleImage(sale.id, file);
+      if (input.current) input.current.value = "";
+      setMessage({ kind: "success", text: tm("merchant.photo.uploaded") });
+      onChanged();
+    } catch (err) {
+      const status = err instanceof ApiFailure ? err.status : 0;
+      const text =
+        status === 413 ? tm("merchant.photo.tooLarge") : status === 415 ? tm("merchant.photo.wrongType") : describeFailure(err);
+      setMessage({ kind: "error", text });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    setBusy(true);
+    setMessage(null);
+    try {
+      await adminApi.deleteImage(sale.id);
+      setMessage({ kind: "success", text: tm("merchant.photo.deleted") });
+      onChanged();
+    } catch (err) {
+      setMessage({ kind: "error", text: describeFailure(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="photo-title">
+      <h2 id="photo-title" class="text-xl font-semibold text-slate-900">
+        {tm("merchant.photo.heading")}
+      </h2>
+      {message && <Alert kind={message.kind}>{message.text}</Alert>}
+      <div class="flex flex-col items-start gap-4 sm:flex-row">
+        {sale.imageUrl ? (
+          <img
+            src={sale.imageUrl}
+            alt={tm("merchant.photo.alt", { title: sale.title })}
+            width={240}
+            height={180}
+            class="aspect-[4/3] w-full max-w-60 rounded-lg border border-slate-200 bg-slate-100 object-cover"
+            data-sale-photo
+          />
+        ) : (
+          <p class="text-sm text-slate-700 sm:w-60">{tm("merchant.photo.none")}</p>
+        )}
+        <form class="w-full min-w-0 flex-1 space-y-2" onSubmit={upload} aria-label={tm("merchant.photo.heading")}>
+          <label for="sale-photo-file" class="block text-sm font-semibold text-slate-900">
+            {tm("merchant.photo.pick")}
+          </label>
+          <input
+            ref={input}
+            id="sale-photo-file"
+            name="photo"
+            type="file"
+            accept="image/png,image/jpeg,image/webp"
+            class="block w-full max-w-full min-w-0 text-sm text-slate-800 file:mr-3 file:rounded-md file:border file:border-slate-400 file:bg-white file:px-3 file:py-1.5"
+          />
+          <div class="flex flex-wrap gap-2">
+            <button type="submit" class={buttonClass.small} disabled={busy}>
+              {busy ? tm("merchant.photo.uploading") : sale.imageUrl ? tm("merchant.photo.replace") : tm("merchant.photo.upload")}
+            </button>
+            {sale.imageUrl && (
+              <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void remove()}>
+                {tm("merchant.photo.delete")}
+              </button>
+            )}
+          </div>
+        </form>
+      </div>
+    </section>
+  );
+}
+
+/** End now and delete, each asked once more before it happens (neither can be undone). */
+function SaleControls({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
+  const end = async () => {
+    if (!window.confirm(tm("merchant.controls.endConfirm", { title: sale.title }))) return;
+    setBusy(true);
+    try {
+      await adminApi.endSale(sale.id);
+      setMessage({ kind: "success", text: tm("merchant.controls.ended") });
+      onChanged();
+    } catch (err) {
+      setMessage({ kind: "error", text: describeFailure(err) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    if (!window.confirm(tm("merchant.controls.deleteConfirm", { title: sale.title }))) return;
+    setBusy(true);
+    try {
+      await adminApi.deleteSale(sale.id);
+      navigate("/admin");
+    } catch (err) {
+      const text = err instanceof ApiFailure && err.code === "SALE_HAS_ORDERS" ? tm("merchant.controls.deleteHasOrders") : describeFailure(err);
+      setMessage({ kind: "error", text });
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="space-y-2">
+      {message && <Alert kind={message.kind}>{message.text}</Alert>}
+      <div class="flex flex-wrap gap-2" role="group" aria-label={tm("merchant.controls.label")}>
+        {sale.status !== "ended" && (
+          <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void end()}>
+            {tm("merchant.controls.end")}
+          </button>
+        )}
+        <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void remove()}>
+          {tm("merchant.controls.delete")}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function ReconcileReport({ result }: { result: ReconcileResult }) {
+  const statuses = [
+    ...new Set([...Object.keys(result.ledgerByStatus ?? {}), ...Object.keys(result.databaseByStatus ?? {})]),
+  ].sort();
+  return (
+    <div class="space-y-2">
+      <p>
+        {tm("merchant.reconcile.summary", { ledgerSold: result.ledgerSold, databaseOrders: result.databaseOrders })}{" "}
+        {result.missing === 0
+          ? tm("merchant.reconcile.nothingMissing")
+          : tm("merchant.reconcile.missing", { missing: result.missing, repaired: result.repaired })}
+      </p>
+      {statuses.length > 0 && (
+        <table class="text-sm" aria-label={tm("merchant.reconcile.byStatus")} data-reconcile-by-status>
+          <caption class="text-left font-semibold">{tm("merchant.reconcile.byStatus")}</caption>
+          <tbody>
+            {statuses.map((st) => (
+              <tr key={st}>
+                <th scope="row" class="pr-4 text-left font-normal">
+                  {st}
+                </th>
+                <td class="pr-2 text-right tabular-nums">
+                  {(result.ledgerByStatus as Record<string, number> | undefined)?.[st] ?? 0}
+                </td>
+                <td class="text-right tabular-nums">/ {result.databaseByStatus?.[st] ?? 0}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+/** How often a sale's page fetches its series (the counters come every second). */
+const SERIES_REFRESH_MS = 2_000;
+
 function SaleDetail({ id }: { id: string }) {
   const [sale, setSale] = useState<SaleWithStats | null>(null);
+  const [series, setSeries] = useState<SeriesPoint[]>([]);
   const [error, setError] = useState<ApiFailure | null>(null);
   const [reconcile, setReconcile] = useState<ReconcileResult | string | null>(null);
   const [reconciling, setReconciling] = useState(false);
-  const [, setTick] = useState(0);
+  const [reload, setReload] = useState(0);
 
   usePolling(
     async (signal) => {
       try {
-        const s = await adminApi.getSale(id, signal);
-        recordSample(s);
-        setSale(s);
-        setTick((n) => n + 1);
+        setSale(await adminApi.getSale(id, signal));
         setError(null);
       } catch (err) {
         if (err instanceof ApiFailure) setError(err);
@@ -423,6 +621,14 @@ function SaleDetail({ id }: { id: string }) {
       }
     },
     1_000,
+    [id, reload],
+  );
+  // The chart's history is the sale's, kept server-side: a reload (or a second screen) shows all of it.
+  usePolling(
+    async (signal) => {
+      setSeries(await adminApi.series(id, signal));
+    },
+    SERIES_REFRESH_MS,
     [id],
   );
 
@@ -440,6 +646,9 @@ function SaleDetail({ id }: { id: string }) {
   if (error?.status === 404) return <Alert>No such sale.</Alert>;
   if (!sale) return <p class="text-slate-700">{error ? error.message : "Loading sale…"}</p>;
   const r = sale.stats.rejected;
+  const held = sale.stats.held ?? { units: 0, revenueCents: 0 };
+  const paid = sale.stats.paid ?? { units: 0, revenueCents: 0 };
+  const changed = () => setReload((n) => n + 1);
   return (
     <div class="space-y-6">
       <div class="flex flex-wrap items-center justify-between gap-3">
@@ -450,18 +659,17 @@ function SaleDetail({ id }: { id: string }) {
           <StatusBadge status={sale.status} />
         </div>
         <div class="flex flex-wrap gap-2">
-          <PauseResumeButton sale={sale} onDone={() => {}} />
+          <PauseResumeButton sale={sale} onDone={changed} />
           <button type="button" class={buttonClass.small} disabled={reconciling} onClick={() => void runReconcile()}>
-            {reconciling ? "Reconciling…" : "Reconcile"}
+            {reconciling ? tm("merchant.detail.reconciling") : tm("merchant.detail.reconcile")}
           </button>
         </div>
       </div>
+      <SaleControls sale={sale} onChanged={changed} />
       {error && <Alert kind="info">{error.message}</Alert>}
       {reconcile && (
         <Alert kind={typeof reconcile === "string" ? "error" : "success"}>
-          {typeof reconcile === "string"
-            ? reconcile
-            : `Ledger sold ${reconcile.ledgerSold}; ${reconcile.databaseOrders} orders in PostgreSQL; ${reconcile.missing} missing, ${reconcile.repaired} re-sent.`}
+          {typeof reconcile === "string" ? reconcile : <ReconcileReport result={reconcile} />}
         </Alert>
       )}
       <dl class="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-6">
@@ -481,17 +689,43 @@ function SaleDetail({ id }: { id: string }) {
           </div>
         ))}
       </dl>
+      <dl class="grid grid-cols-1 gap-3 sm:grid-cols-2" data-revenue>
+        {(
+          [
+            [tm("merchant.revenue.paid"), paid, "border-emerald-600"],
+            [tm("merchant.revenue.held"), held, "border-amber-600"],
+          ] as const
+        ).map(([label, split, border]) => (
+          <div key={label} class={`rounded-lg border-l-4 ${border} border-y border-r border-y-slate-300 border-r-slate-300 bg-white p-3`}>
+            <dt class="text-sm font-semibold text-slate-800">{label}</dt>
+            <dd class="text-2xl font-bold text-slate-900 tabular-nums">
+              {formatPrice(split.revenueCents, sale.currency)}
+              <span class="ml-2 text-sm font-normal text-slate-700">{unitsText(split.units)}</span>
+            </dd>
+          </div>
+        ))}
+      </dl>
       <section class="space-y-2 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="chart-title">
         <h2 id="chart-title" class="text-xl font-semibold text-slate-900">
-          Sell-through
+          {tm("merchant.chart.heading")}
         </h2>
-        <SellThroughChart points={history.get(sale.id) ?? []} stock={sale.stock} title="Sold" />
+        <SellThroughChart points={series} stock={sale.stock} />
         <p class="text-sm text-slate-800">
           Rejected: {r.soldOut} sold out · {r.duplicate} duplicate · {r.rateLimited} rate limited · {r.notStarted} not
           started · {r.ended} ended · {r.paused} paused
         </p>
       </section>
       <SaleOrders saleId={sale.id} />
+      <SalePhoto sale={sale} onChanged={changed} />
+      {sale.status === "scheduled" && (
+        <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-5" aria-labelledby="edit-title">
+          <h2 id="edit-title" class="text-xl font-semibold text-slate-900">
+            {tm("merchant.edit.heading")}
+          </h2>
+          <p class="text-sm text-slate-700">{tm("merchant.edit.hint")}</p>
+          <CreateSaleForm key={sale.id} sale={sale} onCreated={changed} />
+        </section>
+      )}
     </div>
   );
 }
@@ -507,7 +741,6 @@ export function AdminPage({ saleId }: { saleId?: string }) {
       if (!token || saleId) return;
       try {
         const list = await adminApi.listSales(signal);
-        list.forEach(recordSample);
         setSales(list.sort((a, b) => Date.parse(b.startsAt) - Date.parse(a.startsAt)));
         setError(null);
       } catch (err) {

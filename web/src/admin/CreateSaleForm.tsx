@@ -1,5 +1,5 @@
 /**
- * Create / schedule a sale. Checked with the shared `createSaleSchema` before sending (the same schema the
+ * Create / schedule a sale, or (given `sale`) edit one before it starts with the same fields and checks. Checked with the shared `createSaleSchema` before sending (the same schema the
  * admin Worker validates with), and the Worker's own `details[].path` errors land under their fields too.
  */
 import { useState } from "preact/hooks";
@@ -8,6 +8,7 @@ import { ApiFailure, describeFailure, fieldErrors } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { Alert, Field, buttonClass } from "../components/ui.tsx";
 import { adminApi } from "./admin-api.ts";
+import { tm } from "../i18n/merchant.ts";
 
 /** `datetime-local` value (local time, seconds) for an instant. */
 export function toLocalInput(ms: number): string {
@@ -42,6 +43,21 @@ interface FormValues {
 
 /** Form fields ↔ schema paths (the price is typed in units, sent in cents). */
 const FIELD_OF_PATH: Record<string, keyof FormValues> = { priceCents: "price" };
+
+/** The form filled in with a sale's current values (editing before the start). */
+function valuesOf(sale: Sale): FormValues {
+  return {
+    title: sale.title,
+    description: sale.description,
+    price: (sale.priceCents / 100).toFixed(2),
+    currency: sale.currency,
+    stock: String(sale.stock),
+    perUserLimit: String(sale.perUserLimit),
+    startsAt: toLocalInput(Date.parse(sale.startsAt)),
+    endsAt: toLocalInput(Date.parse(sale.endsAt)),
+    paymentWindowSeconds: String(sale.paymentWindowSeconds),
+  };
+}
 
 function initialValues(): FormValues {
   const start = Math.ceil((serverNow() + 5 * 60_000) / 60_000) * 60_000;
@@ -98,16 +114,21 @@ function humanize(field: string, message: string): string {
   if (field === "paymentWindowSeconds" && /too (small|big)/i.test(message))
     return "Payment window must be 1–86,400 seconds";
   if (field === "endsAt" && /after/i.test(message)) return "The end must be after the start";
+  if (field === "endsAt" && /future/i.test(message)) return tm("merchant.create.endsInFuture");
+  if (field === "currency" && /ISO 4217 currency/i.test(message)) return tm("merchant.create.currencyUnknown");
   return message;
 }
 
-export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void }) {
-  const [values, setValues] = useState<FormValues>(initialValues);
+export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) => void; sale?: Sale }) {
+  const editing = sale !== undefined;
+  const [values, setValues] = useState<FormValues>(() => (sale ? valuesOf(sale) : initialValues()));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [created, setCreated] = useState<Sale | null>(null);
   const [busy, setBusy] = useState(false);
 
+  // Two forms may share a page (none today; the prefix keeps their field ids apart if they do).
+  const idPrefix = editing ? "edit-sale-" : "sale-";
   const set = (key: keyof FormValues) => (e: Event) =>
     setValues((v) => ({ ...v, [key]: (e.target as HTMLInputElement | HTMLTextAreaElement).value }));
 
@@ -124,15 +145,15 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
     setErrors(found);
     if (!input) {
       const first = Object.keys(found)[0];
-      if (first) document.getElementById(`sale-${first}`)?.focus();
+      if (first) document.getElementById(`${idPrefix}${first}`)?.focus();
       return;
     }
     setBusy(true);
     try {
-      const sale = await adminApi.createSale(input);
-      setCreated(sale);
-      setValues(initialValues());
-      onCreated(sale);
+      const saved = sale ? await adminApi.updateSale(sale.id, input) : await adminApi.createSale(input);
+      setCreated(saved);
+      setValues(sale ? valuesOf(saved) : initialValues());
+      onCreated(saved);
     } catch (err) {
       const fields = err instanceof ApiFailure ? fieldErrors(err.details) : {};
       const mapped: Record<string, string> = {};
@@ -151,7 +172,7 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
     extra: Record<string, unknown> = {},
     hint?: string,
   ) => (
-    <Field id={`sale-${key}`} label={label} error={errors[key]} hint={hint}>
+    <Field id={`${idPrefix}${key}`} label={label} error={errors[key]} hint={hint}>
       {(attrs) => (
         <input {...attrs} {...extra} name={key} type={type as "text"} value={values[key]} onInput={set(key)} />
       )}
@@ -159,11 +180,11 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
   );
 
   return (
-    <form onSubmit={submit} noValidate class="space-y-4" aria-label="Create a sale">
+    <form onSubmit={submit} noValidate class="space-y-4" aria-label={editing ? tm("merchant.edit.heading") : "Create a sale"}>
       {formError && <Alert>{formError}</Alert>}
-      {created && <Alert kind="success">Created “{created.title}”.</Alert>}
+      {created && <Alert kind="success">{editing ? tm("merchant.edit.saved", { title: created.title }) : `Created “${created.title}”.`}</Alert>}
       {field("title", "Title", "text", { maxLength: 200 })}
-      <Field id="sale-description" label="Description (optional)" error={errors.description}>
+      <Field id={`${idPrefix}description`} label="Description (optional)" error={errors.description}>
         {(attrs) => (
           <textarea {...attrs} name="description" rows={2} value={values.description} onInput={set("description")} />
         )}
@@ -190,7 +211,7 @@ export function CreateSaleForm({ onCreated }: { onCreated: (sale: Sale) => void 
         ))}
       </div>
       <button type="submit" class={buttonClass.primary} disabled={busy}>
-        {busy ? "Creating…" : "Create sale"}
+        {editing ? (busy ? tm("merchant.edit.saving") : tm("merchant.edit.save")) : busy ? "Creating…" : "Create sale"}
       </button>
     </form>
   );

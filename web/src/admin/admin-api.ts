@@ -3,8 +3,8 @@
  * lives as long as the tab, never in localStorage (no trace left once the tab is closed), never in a URL.
  */
 import { signal } from "@preact/signals";
-import type { FailedOrder, Order, ReconcileResult, Sale, SaleStats } from "../../../lib/schemas.ts";
-import type { CreateSaleInput } from "../../../lib/schemas.ts";
+import type { AdminOrder, FailedOrder, ReconcileResult, Sale, SaleStats, SeriesPoint } from "../../../lib/schemas.ts";
+import type { CreateSaleInput, UpdateSaleInput } from "../../../lib/schemas.ts";
 import { ApiFailure, apiRequest, type ApiRequest } from "../lib/api.ts";
 
 const STORAGE_KEY = "minishop.adminToken";
@@ -31,7 +31,7 @@ export function setAdminToken(token: string | null): void {
 
 export type SaleWithStats = Sale & { stats: SaleStats };
 
-export type { FailedOrder, ReconcileResult };
+export type { AdminOrder, FailedOrder, ReconcileResult, SeriesPoint };
 
 async function adminRequest<T>(path: string, init: ApiRequest = {}): Promise<T> {
   const token = adminToken.value;
@@ -60,11 +60,19 @@ export const adminApi = {
     adminRequest<{ sale: SaleWithStats }>(salePath(id), { signal }).then((b) => b.sale),
   createSale: (input: CreateSaleInput) =>
     adminRequest<{ sale: Sale }>("/admin/api/sales", { method: "POST", body: input }).then((b) => b.sale),
+  updateSale: (id: string, input: UpdateSaleInput) =>
+    adminRequest<{ sale: Sale }>(salePath(id), { method: "PATCH", body: input }).then((b) => b.sale),
+  endSale: (id: string) => adminRequest<{ sale: Sale }>(`${salePath(id)}/end`, { method: "POST" }).then((b) => b.sale),
+  deleteSale: (id: string) => adminRequest<void>(salePath(id), { method: "DELETE" }),
+  series: (id: string, signal?: AbortSignal) =>
+    adminRequest<{ points: SeriesPoint[] }>(`${salePath(id)}/series`, { signal }).then((b) => b.points),
+  deleteImage: (id: string) =>
+    adminRequest<{ sale: Sale }>(`${salePath(id)}/image`, { method: "DELETE" }).then((b) => b.sale),
   pause: (id: string) => adminRequest<{ sale: Sale }>(`${salePath(id)}/pause`, { method: "POST" }).then((b) => b.sale),
   resume: (id: string) =>
     adminRequest<{ sale: Sale }>(`${salePath(id)}/resume`, { method: "POST" }).then((b) => b.sale),
   orders: (id: string, cursor: string | null, limit = 50, signal?: AbortSignal) =>
-    adminRequest<{ orders: Order[]; nextCursor: string | null }>(
+    adminRequest<{ orders: AdminOrder[]; nextCursor: string | null }>(
       `${salePath(id)}/orders?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
       { signal },
     ),
@@ -76,6 +84,30 @@ export const adminApi = {
       method: "POST",
     }),
 };
+
+/**
+ * Uploads a product photo: the file's own bytes as the body, its type as `Content-Type` (docs/api.md
+ * "Product image"); the server checks both. Failures come back as `ApiFailure` with the contract's code.
+ */
+export async function uploadSaleImage(saleId: string, file: Blob): Promise<Sale> {
+  const token = adminToken.value;
+  if (!token) throw new ApiFailure(401, "UNAUTHENTICATED", "Enter the admin token");
+  let res: Response;
+  try {
+    res = await fetch(`${salePath(saleId)}/image`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": file.type || "application/octet-stream" },
+      body: file,
+    });
+  } catch {
+    throw new ApiFailure(0, "NETWORK", "Can't reach MiniShop — check your connection");
+  }
+  const body = (await res.json().catch(() => null)) as { sale?: Sale; error?: { code: string; message: string } } | null;
+  if (res.ok && body?.sale) return body.sale;
+  if (res.status === 401) setAdminToken(null);
+  const code = (body?.error?.code ?? "UNKNOWN") as ConstructorParameters<typeof ApiFailure>[1];
+  throw new ApiFailure(res.status, code, body?.error?.message ?? `The upload failed (${res.status})`);
+}
 
 /**
  * The orders CSV needs the bearer token, so a plain link can't fetch it: fetch it here and hand the browser

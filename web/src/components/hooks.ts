@@ -7,6 +7,7 @@ import { secondTick, serverNow, useSecondTicker } from "../lib/clock.ts";
  * minute; pages use `useMoments` instead.
  */
 export function useServerNow(): number {
+  // eslint-disable-next-line react-hooks/rules-of-hooks -- useSecondTicker starts the shared ticker and returns its stop: not a hook
   useEffect(() => useSecondTicker(), []);
   void secondTick.value; // subscribe
   return serverNow();

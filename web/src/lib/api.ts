@@ -183,7 +183,7 @@ export function createClient<Routes extends RouteTable>(defaults: { headers?: ()
   };
 }
 
-type RequiredKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];
+type RequiredKeys<T> = { [K in keyof T]-?: Partial<Pick<T, K>> extends Pick<T, K> ? never : K }[keyof T];
 
 /**
  * Field-level messages from a failure's `details` (zod issues or `[{path, message}]`), keyed by the first

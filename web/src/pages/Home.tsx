@@ -11,6 +11,10 @@ import { fetchSales } from "../lib/shop.ts";
 import { t } from "../i18n/shop.ts";
 import { useMoments, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, PageHeading, RemainingBar, StatusBadge } from "../components/ui.tsx";
+import { SaleImage } from "../components/SaleImage.tsx";
+
+/** Cards in the first row (three on a wide screen) load their photos at once; the rest when scrolled near. */
+const EAGER_PHOTOS = 3;
 
 type Group = "live" | "upcoming" | "over";
 
@@ -24,10 +28,11 @@ const GROUP_OF: Record<SaleStatus, Group> = {
 };
 const GROUP_TITLE = { live: "home.live", upcoming: "home.upcoming", over: "home.over" } as const;
 
-export function SaleCard({ sale, now }: { sale: Sale; now: number }) {
+export function SaleCard({ sale, now, lazyPhoto = false }: { sale: Sale; now: number; lazyPhoto?: boolean }) {
   const status = effectiveStatus(sale, now);
   return (
     <li class="flex flex-col rounded-xl border border-slate-300 bg-white p-4 shadow-sm" data-sale-id={sale.id}>
+      <SaleImage sale={sale} lazy={lazyPhoto} class="mb-3" />
       <div class="flex items-start justify-between gap-3">
         <h3 class="min-w-0 text-lg font-semibold wrap-anywhere text-slate-900">
           <Link href={`/sales/${encodeURIComponent(sale.id)}`} class="hover:underline focus-visible:underline">
@@ -87,6 +92,8 @@ export function Home() {
   groups.upcoming.sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt));
   groups.over.sort((a, b) => Date.parse(b.startsAt) - Date.parse(a.startsAt));
 
+  // Counts the cards as they render, in page order, so only the first row's photos load at once.
+  let shown = 0;
   const errorText =
     error === null
       ? null
@@ -112,7 +119,7 @@ export function Home() {
               </h2>
               <ul class="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
                 {groups[group].map((sale) => (
-                  <SaleCard key={sale.id} sale={sale} now={now} />
+                  <SaleCard key={sale.id} sale={sale} now={now} lazyPhoto={shown++ >= EAGER_PHOTOS} />
                 ))}
               </ul>
             </section>

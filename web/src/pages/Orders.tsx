@@ -30,8 +30,14 @@ function useRequireSignIn(): boolean {
   return Boolean(user);
 }
 
+/** What the shopper pays: the order's total (docs/api.md, "Order prices"; `priceCents` is that total too). */
 function totalOf(order: Order, sale: Sale | undefined): string {
-  return formatPrice(order.priceCents * order.quantity, sale?.currency ?? "USD");
+  return formatPrice(order.totalCents ?? order.priceCents, sale?.currency ?? "USD");
+}
+
+/** One unit's price (an answer from before `unitPriceCents` existed has the total in `priceCents`). */
+function unitOf(order: Order, sale: Sale | undefined): string {
+  return formatPrice(order.unitPriceCents ?? order.priceCents / order.quantity, sale?.currency ?? "USD");
 }
 
 export function OrdersPage() {
@@ -82,7 +88,7 @@ export function OrdersPage() {
                   {sales.get(o.saleId)?.title ?? ta("orders.fallbackTitle", { id: shortId(o.id) })}
                 </Link>
                 <p class="text-sm text-slate-700">
-                  {o.quantity} × {formatPrice(o.priceCents, sales.get(o.saleId)?.currency ?? "USD")} ·{" "}
+                  {o.quantity} × {unitOf(o, sales.get(o.saleId))} = {totalOf(o, sales.get(o.saleId))} ·{" "}
                   {formatDateTime(o.createdAt)}
                 </p>
               </div>
@@ -194,6 +200,8 @@ export function OrderPage({ id }: { id: string }) {
           </dd>
           <dt class="font-semibold">{ta("order.quantity")}</dt>
           <dd>{order.quantity}</dd>
+          <dt class="font-semibold">{ta("order.unitPrice")}</dt>
+          <dd>{unitOf(order, sale)}</dd>
           <dt class="font-semibold">{ta("order.total")}</dt>
           <dd>{totalOf(order, sale)}</dd>
           <dt class="font-semibold">{ta("order.placed")}</dt>

@@ -9,6 +9,7 @@ import { t } from "../i18n/shop.ts";
 import { BuyPanel } from "../components/BuyPanel.tsx";
 import { useMoments, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, PageHeading, RemainingBar, StatusBadge } from "../components/ui.tsx";
+import { SaleImage } from "../components/SaleImage.tsx";
 
 export function SalePage({ id }: { id: string }) {
   const [sale, setSale] = useState<Sale | null>(null);
@@ -74,6 +75,7 @@ export function SalePage({ id }: { id: string }) {
       )}
       <div class="grid gap-6 rounded-xl border border-slate-300 bg-white p-5 shadow-sm md:grid-cols-2">
         <div class="space-y-3">
+          <SaleImage sale={sale} lazy={false} />
           <p class="text-3xl font-bold text-slate-900">{formatPrice(sale.priceCents, sale.currency)}</p>
           {sale.description && <p class="whitespace-pre-line wrap-anywhere text-slate-800">{sale.description}</p>}
           <RemainingBar sale={sale} />

@@ -4,7 +4,7 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { users } from "../../../db/schema.ts";
-import { isUniqueViolation, withDatabase } from "../../../lib/db.ts";
+import { isUniqueViolation, withDatabase, withDatabaseOrUnavailable } from "../../../lib/db.ts";
 import { ApiError } from "../../../lib/errors.ts";
 import { credentialsSchema } from "../../../lib/schemas.ts";
 import { getGuards, type GatewayApp, type GatewayContext } from "../context.ts";
@@ -19,18 +19,13 @@ import {
 import { validate } from "../validate.ts";
 import { limitByIp } from "../limits.ts";
 
-function databaseUnavailable(err: unknown): ApiError {
-  console.error(JSON.stringify({ msg: "accounts database unavailable", error: String(err) }));
-  return new ApiError("UNAVAILABLE", "Accounts are unavailable, try again shortly", undefined, { "Retry-After": "5" });
-}
-
-async function withAccounts<T>(c: GatewayContext, work: Parameters<typeof withDatabase<T>>[1]): Promise<T> {
-  try {
-    return await withDatabase(c.env.HYPERDRIVE, work, { connectTimeoutSeconds: 3 });
-  } catch (err) {
-    if (err instanceof ApiError || isUniqueViolation(err)) throw err;
-    throw databaseUnavailable(err);
-  }
+/** Accounts live in PostgreSQL: while it is down, sign-in and sign-up answer 503 (lib/db.ts). */
+function withAccounts<T>(c: GatewayContext, work: Parameters<typeof withDatabase<T>>[1]): Promise<T> {
+  return withDatabaseOrUnavailable(c.env.HYPERDRIVE, work, {
+    worker: "gateway",
+    message: "Accounts are unavailable, try again shortly",
+    passUniqueViolation: true,
+  });
 }
 
 export const auth = new Hono<GatewayApp>()

@@ -5,14 +5,16 @@
  * the sale's object.
  */
 import { Hono, type Next } from "hono";
-import { ApiError, rejectionToError } from "../../../lib/errors.ts";
+import { ApiError, CLOSED_SALE_MESSAGES, rejectionToError } from "../../../lib/errors.ts";
 import { isUuid } from "../../../lib/ids.ts";
 import { idempotencyKeySchema, purchaseSchema, type Sale } from "../../../lib/schemas.ts";
+import type { PublishedBuyers } from "../../../lib/buyers-filter.ts";
 import { callSeckill, getGuards, type GatewayApp, type GatewayContext } from "../context.ts";
 import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
 import { overLimit, rateLimited } from "../limits.ts";
 import { reserveAtObject } from "../sale-object.ts";
+import { knownBuyers, learnBuyers, mayBeReplay } from "../replay.ts";
 import { traceAnswer } from "../trace.ts";
 import type { GatewayEnv } from "../../../lib/env.ts";
 import { requireUser } from "../session.ts";
@@ -35,7 +37,9 @@ function notFound(): ApiError {
 }
 
 function closedError(reason: ClosedReason): ApiError {
-  return reason === "ended" ? new ApiError("ENDED", "The sale has ended") : new ApiError("SOLD_OUT", "Sold out");
+  return reason === "ended"
+    ? new ApiError("ENDED", CLOSED_SALE_MESSAGES.ENDED)
+    : new ApiError("SOLD_OUT", CLOSED_SALE_MESSAGES.SOLD_OUT);
 }
 
 /** The same answers as `closedError(reason).toResponse()`, with the body serialised once per isolate. */
@@ -118,6 +122,8 @@ export function answerIfClosed(request: Request, env: GatewayEnv, ctx: Execution
   const saleId = match[1];
   const closed = getGuards(env).closed.get(saleId);
   if (!closed) return null;
+  // A retry that may replay an accepted purchase goes on to the app and the object (replay.ts).
+  if (mayBeReplay(saleId, request.headers)) return null;
   countEdgeRejectionIn(env, ctx, saleId, closed === "ended" ? "ended" : "soldOut");
   const { status, body } = CLOSED_BODIES[closed];
   const headers = new Headers(headersLike);
@@ -126,7 +132,7 @@ export function answerIfClosed(request: Request, env: GatewayEnv, ctx: Execution
   return traceAnswer(request, response, "/api/sales/" + saleId + "/purchase");
 }
 
-/** Shares a "closed" verdict with the other isolates of this location, for as long as it holds. */
+/** Shares a "closed" verdict (and the sale's buyers filter) with the other isolates of this location, for as long as it holds. */
 function publishClosed(c: GatewayContext, saleId: string, reason: ClosedReason) {
   const ttl = reason === "ended" ? ENDED_TTL_MS : SOLD_OUT_TTL_MS;
   getGuards(c.env).closed.set(saleId, reason, ttl);
@@ -134,7 +140,9 @@ function publishClosed(c: GatewayContext, saleId: string, reason: ClosedReason) 
     caches.default
       .put(
         CLOSED_CACHE_ORIGIN + saleId,
-        new Response(reason, { headers: { "Cache-Control": `max-age=${Math.ceil(ttl / 1000)}` } }),
+        new Response(JSON.stringify({ reason, buyers: knownBuyers(saleId) }), {
+          headers: { "Cache-Control": `max-age=${Math.ceil(ttl / 1000)}` },
+        }),
       )
       .catch(() => {}),
   );
@@ -157,9 +165,23 @@ async function sharedClosedReason(c: GatewayContext, saleId: string): Promise<Cl
     g.closed.markChecked(saleId, SOLD_OUT_TTL_MS / 2);
     return null;
   }
-  const reason = (await cached.text()) as ClosedReason;
+  const shared = parseShared(await cached.text());
+  if (!shared) return null;
+  const reason = shared.reason;
+  learnBuyers(saleId, shared.buyers);
   g.closed.set(saleId, reason, reason === "ended" ? ENDED_TTL_MS : SOLD_OUT_TTL_MS);
   return reason;
+}
+
+/** A shared verdict: `{reason, buyers?}` (see `publishClosed`); null for anything else. */
+function parseShared(text: string): { reason: ClosedReason; buyers?: PublishedBuyers } | null {
+  try {
+    const parsed = JSON.parse(text) as { reason?: unknown; buyers?: PublishedBuyers };
+    if (parsed.reason !== "sold_out" && parsed.reason !== "ended") return null;
+    return { reason: parsed.reason, buyers: parsed.buyers };
+  } catch {
+    return null;
+  }
 }
 
 /** The purchase body is optional (`{}` or nothing); when present it is JSON with only known fields. */
@@ -245,8 +267,9 @@ export const sales = new Hono<GatewayApp>()
     // 1. The cheap "no": decided before the session, the body or any call — from this isolate's memory
     //    without even a microtask when it knows, else from the Cache API — and answered without throwing
     //    (an exception's stack trace costs more than the rest of this answer).
+    //    A keyed retry by a shopper who may hold an order goes on (replay.ts).
     const closed = getGuards(c.env).closed.get(saleId) ?? (await sharedClosedReason(c, saleId));
-    if (closed) {
+    if (closed && !mayBeReplay(saleId, c.req.raw.headers)) {
       countEdgeRejection(c, saleId, closed === "ended" ? "ended" : "soldOut");
       return closedResponse(closed);
     }
@@ -273,11 +296,12 @@ export const sales = new Hono<GatewayApp>()
 
     // 4. The sale's object decides.
     const result = await callSeckill(c, () =>
-      reserveAtObject(c.env, saleId, { userId: user.id, quantity, idempotencyKey, traceId: c.get("traceId") }),
+      reserveAtObject(c.env, saleId, { userId: user.id, quantity, idempotencyKey, traceId: c.get("traceId"), knownBuyers: knownBuyers(saleId)?.version }),
     );
+    learnBuyers(saleId, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {
-      if (result.code === "UNAVAILABLE") throw rejectionToError(result, { "Retry-After": "1" });
+      if (result.code === "UNAVAILABLE" || result.code === "RATE_LIMITED") throw rejectionToError(result, { "Retry-After": "1" });
       throw rejectionToError(result);
     }
     if (result.replayed) c.header("Idempotent-Replayed", "true");

@@ -1,0 +1,269 @@
+/**
+ * Check-and-reserve, and the group commit that makes reservations durable.
+ *
+ * Check-and-reserve (`checkAndReserve`) is one synchronous block — the shopper's earlier order, the sale's
+ * status, the quantity, the stock — that ends by reserving the units in the stock ledger and the shopper in
+ * the buyers map, with no `await` in between: the object's single thread makes it atomic (S2, S6). It never
+ * answers from an order that is not durable yet: a shopper whose order is still in a round waits for that
+ * round, then is checked again from the start.
+ *
+ * The group commit (`GroupCommit`), without a timer: when no round is in flight, the reservations so far are
+ * written at once (in the calling event); while one is in flight, newer reservations wait and are all written
+ * together as soon as it is durable. A round is one transaction — its orders, their outbox rows, and
+ * `remaining` lowered by their units — and each caller's answer waits until `storage.sync()` says it is
+ * durable (S3: every 202 is durable). A round whose write throws leaves nothing in storage and gives its units
+ * and buyers back in memory.
+ */
+import { CLOSED_SALE_MESSAGES, reject } from "../../lib/errors.ts";
+import type { PublishedBuyers } from "../../lib/buyers-filter.ts";
+import type { Order, SaleStatus } from "../../lib/schemas.ts";
+import type { Rejection } from "../../lib/errors.ts";
+import { invariant } from "./invariants.ts";
+import { saleStatus, type SaleConfig } from "./lifecycle.ts";
+import { toOrder, type OrderRow } from "./orders.ts";
+import type { StockLedger } from "./stock.ts";
+import type { Counters } from "./telemetry.ts";
+
+export interface PurchaseRequest {
+  userId: string;
+  quantity: number;
+  idempotencyKey?: string;
+  traceId?: string;
+  /** The version of the buyers filter the edge already holds (it is sent again only when it changed). */
+  knownBuyers?: number;
+}
+
+/** With a sold-out or ended `saleStatus`, `buyers` is the sale's buyers filter when the edge's copy is older. */
+export type PurchaseResult =
+  | { ok: true; order: Order; replayed: boolean; saleStatus: SaleStatus; buyers?: PublishedBuyers }
+  | (Rejection & { saleStatus?: SaleStatus; buyers?: PublishedBuyers });
+
+/** How often one purchase waits for an earlier order of the same shopper to become durable before giving up. */
+export const MAX_WAITS = 3;
+
+interface Round {
+  rows: OrderRow[];
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function newRound(): Round {
+  let resolve!: () => void;
+  let rejectRound!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => ((resolve = res), (rejectRound = rej)));
+  // A round nobody awaits any more (its callers gave up) must not become an unhandled rejection.
+  done.catch(() => {});
+  return { rows: [], done, resolve, reject: rejectRound };
+}
+
+export interface RoundHooks {
+  /** What else the round's transaction writes on the sale row (sequence, counters). */
+  saleFields(): { sequence: number; counters: string };
+  /** The round is written (not yet synced): its units are durable in storage's `remaining`. */
+  written(rows: OrderRow[]): void;
+  /** The round's write threw: nothing of it is in storage. */
+  rolledBack(rows: OrderRow[]): void;
+}
+
+export class GroupCommit {
+  private next: Round | null = null;
+  private inFlight: Round | null = null;
+  /** Orders not yet durable — reserved in memory, or written and waiting for `sync()` — with their round. */
+  private readonly pending = new Map<string, Round>();
+
+  constructor(
+    private readonly storage: () => DurableObjectStorage,
+    private readonly hooks: RoundHooks,
+  ) {}
+
+  /** Adds a reserved order to the next round; resolves when it is durable, rejects if its round failed. */
+  add(row: OrderRow): Promise<void> {
+    const round = (this.next ??= newRound());
+    round.rows.push(row);
+    this.pending.set(row.id, round);
+    if (!this.inFlight) this.startRound();
+    return round.done;
+  }
+
+  /** Null when the order is durable (or unknown); else a promise that settles (never rejects) with its round. */
+  whenDurable(orderId: string): Promise<void> | null {
+    const round = this.pending.get(orderId);
+    return round ? round.done.catch(() => {}) : null;
+  }
+
+  isPending(orderId: string): boolean {
+    return this.pending.has(orderId);
+  }
+
+  /** Units reserved in rounds not written yet (the stock ledger's `reserved`, seen from the rounds). */
+  unwrittenUnits(): number {
+    return this.next ? this.next.rows.reduce((n, r) => n + r.quantity, 0) : 0;
+  }
+
+  private startRound(): void {
+    const round = this.next;
+    if (!round) return;
+    this.next = null;
+    this.inFlight = round;
+    try {
+      writeRound(this.storage(), round.rows, this.hooks.saleFields());
+    } catch (err) {
+      for (const row of round.rows) this.pending.delete(row.id);
+      this.inFlight = null;
+      this.hooks.rolledBack(round.rows);
+      round.reject(err);
+      this.startRound();
+      return;
+    }
+    this.hooks.written(round.rows);
+    const finish = () => {
+      for (const row of round.rows) this.pending.delete(row.id);
+      this.inFlight = null;
+    };
+    this.storage()
+      .sync()
+      .then(
+        () => {
+          finish();
+          round.resolve();
+          this.startRound();
+        },
+        (err: unknown) => {
+          // The write is in storage but not known durable: the runtime resets an object whose writes fail,
+          // and the next instance loads whatever storage kept. The callers get the error, never a 202.
+          finish();
+          round.reject(err);
+          this.startRound();
+        },
+      );
+  }
+}
+
+/** One transaction: every order of the round, its outbox row, and `remaining` lowered by their units. */
+function writeRound(storage: DurableObjectStorage, rows: OrderRow[], fields: { sequence: number; counters: string }): void {
+  if (rows.length === 0) return;
+  const units = rows.reduce((n, r) => n + r.quantity, 0);
+  // Two statements for all the orders (each `exec` has a fixed cost, paid once instead of per order).
+  const values = JSON.stringify(
+    rows.map((r) => [r.id, r.user_id, r.quantity, r.price_cents, r.created_at, r.expires_at, r.idempotency_key, r.trace_id]),
+  );
+  storage.transactionSync(() => {
+    storage.sql.exec(
+      `INSERT INTO orders (id, user_id, quantity, price_cents, status, created_at, expires_at, version,
+         persisted_version, idempotency_key, trace_id)
+       SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'held', value ->> 4, value ->> 5, 1, 0,
+         value ->> 6, value ->> 7
+       FROM json_each(?)`,
+      values,
+    );
+    storage.sql.exec(
+      "INSERT INTO outbox (order_id, version, next_send_at, attempts) SELECT value ->> 0, 1, value ->> 4, 0 FROM json_each(?)",
+      values,
+    );
+    storage.sql.exec(
+      "UPDATE sale SET remaining = remaining - ?, sequence = max(sequence, ?), counters = ? WHERE id = 1",
+      units,
+      fields.sequence,
+      fields.counters,
+    );
+  });
+}
+
+/** What check-and-reserve needs from the object. */
+export interface ReserveState {
+  readonly config: SaleConfig;
+  readonly ledger: StockLedger;
+  /** user id → order id: the in-memory half of the one-order-per-shopper rule (durable and pending orders). */
+  readonly buyers: Map<string, string>;
+  readonly commit: GroupCommit;
+  readDurableOrder(id: string): OrderRow | undefined;
+  nextOrderId(): string;
+}
+
+export type Decision =
+  | { kind: "wait"; until: Promise<void> }
+  | { kind: "answer"; result: PurchaseResult; counted?: keyof Counters }
+  | { kind: "reserve"; row: OrderRow };
+
+/** The synchronous check-and-reserve block. A `reserve` decision has already taken the stock and the shopper. */
+export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: number): Decision {
+  const config = s.config;
+  // An earlier order of this shopper: a retry with its Idempotency-Key gets the first answer again, whatever
+  // the sale does now; anything else is ALREADY_PURCHASED. Either answer names a durable order only.
+  const existingId = s.buyers.get(request.userId);
+  if (existingId !== undefined) {
+    const until = s.commit.whenDurable(existingId);
+    if (until) return { kind: "wait", until };
+    const row = s.readDurableOrder(existingId);
+    invariant(row !== undefined, "S6 every buyer's order is stored", () => ({ userId: request.userId, orderId: existingId }));
+    const status = saleStatus(config, s.ledger.available, now);
+    if (request.idempotencyKey !== undefined && row.idempotency_key === request.idempotencyKey) {
+      return { kind: "answer", result: { ok: true, order: toOrder(row, config.id), replayed: true, saleStatus: status } };
+    }
+    return {
+      kind: "answer",
+      result: { ...reject("ALREADY_PURCHASED", "You already have an order for this sale", { orderId: existingId }), saleStatus: status },
+      counted: "duplicate",
+    };
+  }
+
+  const status = saleStatus(config, s.ledger.available, now);
+  switch (status) {
+    case "ended":
+      return { kind: "answer", result: { ...reject("ENDED", CLOSED_SALE_MESSAGES.ENDED), saleStatus: status }, counted: "ended" };
+    case "paused":
+      return { kind: "answer", result: { ...reject("PAUSED", "The sale is paused"), saleStatus: status }, counted: "paused" };
+    case "sold_out":
+      return { kind: "answer", result: { ...reject("SOLD_OUT", CLOSED_SALE_MESSAGES.SOLD_OUT), saleStatus: status }, counted: "soldOut" };
+    case "scheduled":
+      return {
+        kind: "answer",
+        result: {
+          ...reject("NOT_STARTED", "The sale has not started", {
+            startsAt: new Date(config.startsAt).toISOString(),
+            secondsToStart: Math.ceil((config.startsAt - now) / 1000),
+          }),
+          saleStatus: status,
+        },
+        counted: "notStarted",
+      };
+    case "live":
+      break;
+  }
+  const quantity = request.quantity;
+  if (quantity > config.perUserLimit) {
+    return {
+      kind: "answer",
+      result: reject("VALIDATION_FAILED", `quantity must be between 1 and ${config.perUserLimit}`, [
+        { path: ["quantity"], message: `at most ${config.perUserLimit} per shopper` },
+      ]),
+    };
+  }
+  const available = s.ledger.available;
+  if (quantity > available) {
+    return {
+      kind: "answer",
+      result: { ...reject("INSUFFICIENT_STOCK", `Only ${available} left`, { remaining: available }), saleStatus: status },
+      counted: "soldOut",
+    };
+  }
+
+  const row: OrderRow = {
+    id: s.nextOrderId(),
+    user_id: request.userId,
+    quantity,
+    price_cents: config.priceCents * quantity,
+    status: "held",
+    created_at: now,
+    expires_at: now + config.paymentWindowSeconds * 1000,
+    version: 1,
+    persisted_version: 0,
+    idempotency_key: request.idempotencyKey ?? null,
+    trace_id: request.traceId ?? null,
+  };
+  // Reserved in memory now; durable with the next round, or given back if that round fails.
+  s.ledger.reserve(quantity);
+  s.buyers.set(request.userId, row.id);
+  return { kind: "reserve", row };
+}

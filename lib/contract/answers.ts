@@ -1,0 +1,203 @@
+/**
+ * The answers of the HTTP API (docs/api.md) as zod schemas, for the OpenAPI document (lib/contract/openapi.ts)
+ * and for tests that hold real answers to it. Each shape the code answers with is typed in lib/schemas.ts; the
+ * `Same<…>` checks at the bottom make `tsc` fail the moment a schema here and its type there differ, so the
+ * document cannot drift from what the Workers send.
+ */
+import { z } from "zod";
+import { ERROR_STATUS, type ErrorBody } from "../errors.ts";
+import {
+  ORDER_STATUSES,
+  SALE_STATUSES,
+  type FailedOrder,
+  type Order,
+  type ReconcileResult,
+  type Sale,
+  type SaleStats,
+  type User,
+} from "../schemas.ts";
+
+/** Every schema of the document, by component name (`#/components/schemas/<id>`). */
+export const components = z.registry<{ id: string; description?: string }>();
+
+/** Request bodies by component name: the same instances the Workers validate with (lib/schemas.ts). */
+export const requestComponents = z.registry<{ id: string }>();
+
+/** Names a request body schema as a component (api-routes.ts does it for each body it uses). */
+export function requestComponent<T extends z.ZodType>(id: string, schema: T): T {
+  if (!requestComponents.has(schema)) requestComponents.add(schema, { id });
+  return schema;
+}
+
+/** Registers `schema` as component `id` and returns it, so a declaration names its component in one line. */
+export function component<T extends z.ZodType>(id: string, schema: T, description?: string): T {
+  components.add(schema, description === undefined ? { id } : { id, description });
+  return schema;
+}
+
+const time = z.iso.datetime({ offset: true }).describe("ISO-8601 UTC time");
+const id = (what: string) => z.string().describe(`Opaque ${what} id`);
+
+export const userSchema = component("User", z.object({ id: id("user"), username: z.string() }));
+
+export const saleSchema = component(
+  "Sale",
+  z.object({
+    id: id("sale"),
+    title: z.string(),
+    description: z.string(),
+    priceCents: z.number().int().min(0),
+    currency: z.string().describe("ISO 4217 code"),
+    stock: z.number().int().min(1),
+    remaining: z.number().int().min(0),
+    perUserLimit: z.number().int().min(1).max(100),
+    startsAt: time,
+    endsAt: time,
+    status: z.enum(SALE_STATUSES),
+    paymentWindowSeconds: z.number().int().min(1),
+    imageUrl: z.string().optional().describe("The product photo: a new URL per upload"),
+  }),
+);
+
+export const orderSchema = component(
+  "Order",
+  z.object({
+    id: id("order"),
+    saleId: id("sale"),
+    userId: id("user"),
+    quantity: z.number().int().min(1),
+    priceCents: z.number().int().min(0).describe("The order's line total (same as totalCents)"),
+    unitPriceCents: z.number().int().min(0).describe("Price of one unit when the order was made"),
+    totalCents: z.number().int().min(0).describe("What the shopper pays: unitPriceCents × quantity"),
+    status: z.enum(ORDER_STATUSES),
+    createdAt: time,
+    expiresAt: time,
+  }),
+);
+
+export const saleStatsSchema = component(
+  "SaleStats",
+  z.object({
+    attempts: z.number().int(),
+    sold: z.number().int(),
+    remaining: z.number().int(),
+    rejected: z.object({
+      soldOut: z.number().int(),
+      duplicate: z.number().int(),
+      rateLimited: z.number().int(),
+      notStarted: z.number().int(),
+      ended: z.number().int(),
+      paused: z.number().int(),
+    }),
+    outboxDepth: z.number().int(),
+    awaitingDatabase: z.number().int(),
+    orderConflicts: z.number().int().optional(),
+    held: z.object({ units: z.number().int(), revenueCents: z.number().int() }).optional(),
+    paid: z.object({ units: z.number().int(), revenueCents: z.number().int() }).optional(),
+  }),
+);
+
+export const adminSaleSchema = component("AdminSale", saleSchema.extend({ stats: saleStatsSchema }));
+
+export const failedOrderSchema = component(
+  "FailedOrder",
+  z.object({
+    id: id("failed order"),
+    orderId: id("order"),
+    saleId: id("sale"),
+    error: z.string(),
+    attempts: z.number().int(),
+    createdAt: time,
+    replayedAt: time.nullable(),
+    landed: z.boolean().describe("PostgreSQL has this version of the order (or a later one)"),
+  }),
+);
+
+export const reconcileResultSchema = component(
+  "ReconcileResult",
+  z.object({
+    ledgerSold: z.number().int(),
+    databaseOrders: z.number().int(),
+    missing: z.number().int(),
+    repaired: z.number().int(),
+    ledgerByStatus: z.partialRecord(z.enum(ORDER_STATUSES), z.number().int()).optional().describe("The object's orders per status"),
+    databaseByStatus: z.record(z.string(), z.number().int()).optional().describe("PostgreSQL's orders per status"),
+  }),
+);
+
+const ERROR_CODES = Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...(keyof typeof ERROR_STATUS)[]];
+
+export const errorBodySchema = component(
+  "ErrorBody",
+  z.object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  }),
+  'Every 4xx/5xx answer (docs/api.md "Errors")',
+);
+
+// ---------------------------------------------------------------- the answers, route by route
+
+/** `degraded: true`: the sale service did not answer, this is the last list (or sale) the gateway saw. */
+const degraded = z.literal(true).optional();
+
+export const userAnswer = component("UserAnswer", z.object({ user: userSchema }));
+export const salesAnswer = component(
+  "SalesAnswer",
+  z.object({ serverTime: time, sales: z.array(saleSchema), degraded }),
+);
+export const saleAnswer = component("SaleAnswer", z.object({ serverTime: time, sale: saleSchema, degraded }));
+export const orderAnswer = component("OrderAnswer", z.object({ order: orderSchema }));
+export const ordersAnswer = component("OrdersAnswer", z.object({ orders: z.array(orderSchema) }));
+export const healthAnswer = component("HealthAnswer", z.object({ status: z.literal("ok") }));
+export const readyAnswer = component(
+  "ReadyAnswer",
+  z.object({ status: z.literal("ok"), checks: z.record(z.string(), z.string()) }),
+);
+
+export const adminSaleAnswer = component("AdminSaleAnswer", z.object({ sale: adminSaleSchema }));
+export const adminSalesAnswer = component("AdminSalesAnswer", z.object({ sales: z.array(adminSaleSchema) }));
+export const saleOnlyAnswer = component("SaleOnlyAnswer", z.object({ sale: saleSchema }));
+export const orderPageAnswer = component(
+  "OrderPageAnswer",
+  z.object({
+    orders: z.array(orderSchema),
+    nextCursor: z.string().nullable().describe("The last id of this page, or null on the last page"),
+  }),
+);
+export const reconcileAnswer = component(
+  "ReconcileAnswer",
+  reconcileResultSchema.extend({ missingOrderIds: z.array(z.string()).max(100) }),
+);
+const failedOrderWithPayload = failedOrderSchema.extend({
+  payload: z.unknown().describe("The queue message that failed (OrderMessage)"),
+});
+export const failedOrdersAnswer = component(
+  "FailedOrdersAnswer",
+  z.object({ failedOrders: z.array(failedOrderWithPayload) }),
+);
+export const replayAnswer = component(
+  "ReplayAnswer",
+  z.object({
+    replayed: z.boolean().describe("The order was sent again (false: PostgreSQL already had it)"),
+    orderId: z.string(),
+    failedOrder: failedOrderWithPayload,
+  }),
+);
+
+// ---------------------------------------------------------------- schema = type, checked by tsc
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+export const SCHEMAS_MATCH_TYPES: [
+  Same<z.infer<typeof userSchema>, User>,
+  Same<z.infer<typeof saleSchema>, Sale>,
+  Same<z.infer<typeof orderSchema>, Order>,
+  Same<z.infer<typeof saleStatsSchema>, SaleStats>,
+  Same<z.infer<typeof failedOrderSchema>, FailedOrder>,
+  Same<z.infer<typeof reconcileResultSchema>, ReconcileResult>,
+  Same<z.infer<typeof errorBodySchema>["error"]["code"], ErrorBody["error"]["code"]>,
+] = [true, true, true, true, true, true, true];

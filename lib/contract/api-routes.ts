@@ -1,0 +1,293 @@
+/**
+ * Every route of the HTTP API (docs/api.md), one line each: what it takes (the same zod schemas the Workers
+ * validate with) and what it answers (lib/contract/answers.ts), with its error codes. `openapi.ts` turns this
+ * table into the OpenAPI 3.1 document served at `GET /api/openapi.json`; test/workers/openapi.test.ts fails
+ * when a route of the gateway or admin app is missing here.
+ *
+ * Adding a route: one `route("METHOD /path/:param", { … })` line below, with the path exactly as the Hono app
+ * spells it. Errors implied by the route's shape are added for you: `400 VALIDATION_FAILED` (a body or a
+ * query), `413 PAYLOAD_TOO_LARGE` and `403 FORBIDDEN_ORIGIN` (state-changing methods), `401 UNAUTHENTICATED`
+ * (`auth`), `404 NOT_FOUND` (a path parameter: an id of the wrong shape is a 404).
+ */
+import type { z } from "zod";
+import type { ErrorCode } from "../errors.ts";
+import {
+  createSaleSchema as createSale,
+  credentialsSchema as credentials,
+  failedOrdersQuerySchema,
+  idempotencyKeySchema,
+  orderPageQuerySchema,
+  purchaseSchema as purchase,
+  updateSaleSchema as updateSale,
+} from "../schemas.ts";
+import {
+  adminSaleAnswer,
+  adminSalesAnswer,
+  failedOrdersAnswer,
+  healthAnswer,
+  orderAnswer,
+  orderPageAnswer,
+  ordersAnswer,
+  readyAnswer,
+  reconcileAnswer,
+  replayAnswer,
+  requestComponent,
+  saleAnswer,
+  saleOnlyAnswer,
+  salesAnswer,
+  userAnswer,
+} from "./answers.ts";
+
+export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
+export type RouteTag = "accounts" | "sales" | "orders" | "merchants" | "operations" | "reference";
+
+/** What a route answers when it succeeds: a JSON schema (a component of answers.ts), or another media type. */
+export type Success =
+  | { status: number; schema: z.ZodType; description?: string }
+  | { status: number; mediaType: string; description: string }
+  | { status: 204; description: string };
+
+export interface RouteSpec {
+  summary: string;
+  description?: string;
+  tag: RouteTag;
+  /** `session`: the shopper's signed cookie; `admin`: `Authorization: Bearer $ADMIN_TOKEN`. */
+  auth?: "session" | "admin";
+  /** JSON body (requests: the schema the route validates with). */
+  body?: z.ZodType;
+  /** Set when the body may be absent (the purchase: `{}` or nothing). */
+  bodyOptional?: boolean;
+  query?: z.ZodObject;
+  headers?: Record<string, { schema: z.ZodType; description: string; required?: boolean }>;
+  /** Success answers; more than one for content negotiation by query (CSV export) or readiness. */
+  ok: Success[];
+  /** Error codes the route itself answers, beyond those its shape implies (see the header). */
+  errors?: ErrorCode[];
+  /** Sets or clears the session cookie. */
+  setsCookie?: boolean;
+}
+
+export interface ApiRoute extends RouteSpec {
+  method: HttpMethod;
+  /** As the Hono app spells it: `/api/sales/:id`. */
+  path: string;
+}
+
+function route(line: `${Uppercase<HttpMethod>} /${string}`, spec: RouteSpec): ApiRoute {
+  const [method, path] = line.split(" ");
+  return { method: method.toLowerCase() as HttpMethod, path, ...spec };
+}
+
+const json = (status: number, schema: z.ZodType, description?: string): Success => ({ status, schema, description });
+
+const idempotencyKey = {
+  "Idempotency-Key": {
+    schema: idempotencyKeySchema,
+    description: "A retry with the same key gets the first 202 again (same order), sold out, ended or not",
+  },
+};
+
+const credentialsSchema = requestComponent("Credentials", credentials);
+const purchaseSchema = requestComponent("PurchaseInput", purchase);
+const createSaleSchema = requestComponent("CreateSaleInput", createSale);
+const updateSaleSchema = requestComponent("UpdateSaleInput", updateSale);
+
+const UNAVAILABLE_SALES: ErrorCode[] = ["UNAVAILABLE"];
+
+export const API_ROUTES: ApiRoute[] = [
+  // Accounts
+  route("POST /api/auth/register", {
+    tag: "accounts",
+    summary: "Create an account and sign in",
+    body: credentialsSchema,
+    ok: [json(201, userAnswer)],
+    errors: ["USERNAME_TAKEN", "RATE_LIMITED", "UNAVAILABLE"],
+    setsCookie: true,
+  }),
+  route("POST /api/auth/login", {
+    tag: "accounts",
+    summary: "Sign in",
+    body: credentialsSchema,
+    ok: [json(200, userAnswer)],
+    errors: ["INVALID_CREDENTIALS", "RATE_LIMITED", "UNAVAILABLE"],
+    setsCookie: true,
+  }),
+  route("POST /api/auth/logout", {
+    tag: "accounts",
+    summary: "Sign out (clears the session cookie)",
+    ok: [{ status: 204, description: "Signed out" }],
+    setsCookie: true,
+  }),
+  route("GET /api/me", {
+    tag: "accounts",
+    summary: "The signed-in shopper",
+    auth: "session",
+    ok: [json(200, userAnswer)],
+  }),
+
+  // Sales
+  route("GET /api/sales", {
+    tag: "sales",
+    summary: "Every sale, with the server's clock",
+    ok: [json(200, salesAnswer)],
+    errors: UNAVAILABLE_SALES,
+  }),
+  route("GET /api/sales/:id", {
+    tag: "sales",
+    summary: "One sale",
+    ok: [json(200, saleAnswer)],
+    errors: UNAVAILABLE_SALES,
+  }),
+  route("POST /api/sales/:id/purchase", {
+    tag: "sales",
+    summary: "Buy: reserve stock for the payment window",
+    description: "A sale known to be sold out or ended may be answered 410/403 before the session is looked at.",
+    auth: "session",
+    body: purchaseSchema,
+    bodyOptional: true,
+    headers: idempotencyKey,
+    ok: [json(202, orderAnswer, "Reserved (or the first answer again, for a repeated Idempotency-Key)")],
+    errors: [
+      "ALREADY_PURCHASED",
+      "INSUFFICIENT_STOCK",
+      "SOLD_OUT",
+      "NOT_STARTED",
+      "ENDED",
+      "PAUSED",
+      "RATE_LIMITED",
+      "UNAVAILABLE",
+    ],
+  }),
+
+  // Orders
+  route("GET /api/orders", {
+    tag: "orders",
+    summary: "The shopper's own orders, newest first",
+    auth: "session",
+    ok: [json(200, ordersAnswer)],
+    errors: UNAVAILABLE_SALES,
+  }),
+  route("GET /api/orders/:id", {
+    tag: "orders",
+    summary: "One of the shopper's orders (another shopper's is a 404)",
+    auth: "session",
+    ok: [json(200, orderAnswer)],
+    errors: UNAVAILABLE_SALES,
+  }),
+  route("POST /api/orders/:id/pay", {
+    tag: "orders",
+    summary: "Pay a reserved order",
+    auth: "session",
+    ok: [json(200, orderAnswer)],
+    errors: ["ORDER_EXPIRED", "ORDER_NOT_PAYABLE", "UNAVAILABLE"],
+  }),
+  route("POST /api/orders/:id/cancel", {
+    tag: "orders",
+    summary: "Cancel an unpaid order; its stock goes back on sale",
+    auth: "session",
+    ok: [json(200, orderAnswer)],
+    errors: ["ORDER_NOT_CANCELLABLE", "UNAVAILABLE"],
+  }),
+
+  // Merchants
+  route("POST /admin/api/sales", {
+    tag: "merchants",
+    summary: "Create a sale",
+    auth: "admin",
+    body: createSaleSchema,
+    ok: [json(201, saleOnlyAnswer)],
+    errors: ["UNAVAILABLE"],
+  }),
+  route("GET /admin/api/sales", {
+    tag: "merchants",
+    summary: "Every sale with its live stats",
+    auth: "admin",
+    ok: [json(200, adminSalesAnswer)],
+  }),
+  route("GET /admin/api/sales/:id", {
+    tag: "merchants",
+    summary: "One sale with its live stats",
+    auth: "admin",
+    ok: [json(200, adminSaleAnswer)],
+  }),
+  route("PATCH /admin/api/sales/:id", {
+    tag: "merchants",
+    summary: "Change a sale before it starts",
+    auth: "admin",
+    body: updateSaleSchema,
+    ok: [json(200, saleOnlyAnswer)],
+    errors: ["SALE_STARTED", "UNAVAILABLE"],
+  }),
+  route("POST /admin/api/sales/:id/pause", {
+    tag: "merchants",
+    summary: "Pause a sale (purchases answer 423)",
+    auth: "admin",
+    ok: [json(200, saleOnlyAnswer)],
+  }),
+  route("POST /admin/api/sales/:id/resume", {
+    tag: "merchants",
+    summary: "Resume a paused sale",
+    auth: "admin",
+    ok: [json(200, saleOnlyAnswer)],
+  }),
+  route("GET /admin/api/sales/:id/orders", {
+    tag: "merchants",
+    summary: "A sale's orders from PostgreSQL: keyset pages, or the whole sale as CSV",
+    auth: "admin",
+    query: orderPageQuerySchema,
+    ok: [
+      json(200, orderPageAnswer),
+      { status: 200, mediaType: "text/csv", description: "`?format=csv`: every order, streamed" },
+    ],
+    errors: ["UNAVAILABLE"],
+  }),
+  route("POST /admin/api/sales/:id/reconcile", {
+    tag: "merchants",
+    summary: "Compare the sale's ledger with PostgreSQL and re-send what is missing",
+    auth: "admin",
+    ok: [json(200, reconcileAnswer)],
+    errors: ["UNAVAILABLE"],
+  }),
+  route("GET /admin/api/failed-orders", {
+    tag: "merchants",
+    summary: "Orders the dead-letter consumer gave up on, newest first",
+    auth: "admin",
+    query: failedOrdersQuerySchema,
+    ok: [json(200, failedOrdersAnswer)],
+    errors: ["UNAVAILABLE"],
+  }),
+  route("POST /admin/api/failed-orders/:id/replay", {
+    tag: "merchants",
+    summary: "Send a failed order through the pipeline again",
+    auth: "admin",
+    ok: [json(200, replayAnswer)],
+    errors: ["UNAVAILABLE"],
+  }),
+
+  // Operations
+  route("GET /healthz", { tag: "operations", summary: "Liveness: the process serves", ok: [json(200, healthAnswer)] }),
+  route("GET /readyz", {
+    tag: "operations",
+    summary: "Readiness: PostgreSQL and the sale objects answer",
+    ok: [json(200, readyAnswer)],
+    errors: ["UNAVAILABLE"],
+  }),
+  route("GET /metrics", {
+    tag: "operations",
+    summary: "Prometheus text exposition of the sales' counters and latency histograms",
+    auth: "admin",
+    ok: [{ status: 200, mediaType: "text/plain; version=0.0.4", description: "Prometheus text format 0.0.4" }],
+  }),
+
+  // This document
+  route("GET /api/openapi.json", {
+    tag: "reference",
+    summary: "This OpenAPI 3.1 document",
+    ok: [{ status: 200, mediaType: "application/json", description: "OpenAPI 3.1" }],
+  }),
+  route("GET /api/docs", {
+    tag: "reference",
+    summary: "A readable reference of this document",
+    ok: [{ status: 200, mediaType: "text/html", description: "HTML, no scripts" }],
+  }),
+];
