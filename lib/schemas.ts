@@ -220,6 +220,52 @@ export interface ReconcileResult {
   databaseByStatus?: Record<string, number>;
 }
 
+// ---------------------------------------------------------------- shopper API answers and routes
+
+/** `GET /api/sales`. `degraded`: the list came from the gateway's last copy while the catalogue was unreachable. */
+export interface SalesListResponse {
+  serverTime: string;
+  sales: Sale[];
+  degraded?: boolean;
+}
+
+/** `GET /api/sales/:id`. */
+export interface SaleResponse {
+  serverTime: string;
+  sale: Sale;
+  degraded?: boolean;
+}
+
+export interface UserResponse {
+  user: User;
+}
+
+export interface OrderResponse {
+  order: Order;
+}
+
+export interface OrdersResponse {
+  orders: Order[];
+}
+
+/**
+ * The shopper API of docs/api.md as one type: `"METHOD /path/:param"` → the JSON body it takes and the
+ * answer it gives on success. The web app's client is typed by it (web/src/lib/shop.ts), so a request or
+ * answer shape is written once, here.
+ */
+export type ShopperRoutes = {
+  "POST /api/auth/register": { body: Credentials; response: UserResponse };
+  "POST /api/auth/login": { body: Credentials; response: UserResponse };
+  "POST /api/auth/logout": { body: undefined; response: undefined };
+  "GET /api/me": { body: undefined; response: UserResponse };
+  "GET /api/sales": { body: undefined; response: SalesListResponse };
+  "GET /api/sales/:id": { body: undefined; response: SaleResponse };
+  "POST /api/sales/:id/purchase": { body: PurchaseInput; response: OrderResponse };
+  "GET /api/orders": { body: undefined; response: OrdersResponse };
+  "GET /api/orders/:id": { body: undefined; response: OrderResponse };
+  "POST /api/orders/:id/pay": { body: undefined; response: OrderResponse };
+  "POST /api/orders/:id/cancel": { body: undefined; response: OrderResponse };
+};
 /** An order as the admin API lists it: with the shopper's username (null if the account is gone). */
 export interface AdminOrder extends Order {
   username: string | null;

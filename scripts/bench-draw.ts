@@ -44,7 +44,6 @@ const ADMIN_TOKEN = "bench-admin-token";
 const SESSION_SECRET = randomBytes(32).toString("hex");
 const WORK_DIR = path.join(ROOT, ".data/bench-draw");
 const cpus = os.availableParallelism();
-const SERVER_CPU = cpus >= 2 ? "0" : undefined;
 const LOAD_CPU = cpus >= 2 ? "1" : undefined;
 
 const started = performance.now();

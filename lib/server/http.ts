@@ -6,7 +6,9 @@
  * - anything else is a bug: logged as one JSON line (worker, trace id when the app sets one, method, path,
  *   error, stack) and answered `500 INTERNAL` without details.
  * And one validator: zod schemas through @hono/zod-validator, failures rendered `400 VALIDATION_FAILED` with
- * zod's issues in `details`.
+ * zod's issues in `details`. Last, `softenClientError`: a `4xx` as `200` + `X-Error-Status` for a client that
+ * asks with `X-Soft-Errors: 1` (the web app), applied once at the gateway's outermost `fetch`, which also
+ * carries every admin API answer.
  */
 import { zValidator } from "@hono/zod-validator";
 import type { Context, Env, ErrorHandler, Hono, NotFoundHandler, ValidationTargets } from "hono";
@@ -95,4 +97,31 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
   return zValidator(target, schema, (result) => {
     if (!result.success) throw validationFailed(result.error);
   });
+}
+
+/**
+ * "Soft" error answers for the web app (docs/api.md "Web app transport"), the last step of the error path.
+ *
+ * A browser reports every `4xx` answer to `fetch` as an error in its console ("Failed to load resource: the
+ * server responded with a status of 409"), even when the app expected it and handles it: a `409
+ * ALREADY_PURCHASED`, a `410 SOLD_OUT` in the second a sale sells out, a `429` while a crowd is admitted, a
+ * merchant's mistyped token. A console full of errors hides the real ones. So a client that sends
+ * `X-Soft-Errors: 1` gets those answers as `200` with the real status in `X-Error-Status` and the same error
+ * body and headers (`Retry-After`…); a client that does not send it (every API client, every test of the
+ * contract) sees nothing change. `5xx` answers stay as they are: those are errors.
+ */
+export const SOFT_ERRORS_HEADER = "X-Soft-Errors";
+export const ERROR_STATUS_HEADER = "X-Error-Status";
+
+/**
+ * @example
+ * return softenClientError(request, await app.fetch(request, env, ctx));
+ */
+export function softenClientError(request: Request, response: Response): Response {
+  if (response.status < 400 || response.status > 499) return response;
+  if (request.headers.get(SOFT_ERRORS_HEADER) !== "1") return response;
+  const headers = new Headers(response.headers);
+  headers.set(ERROR_STATUS_HEADER, String(response.status));
+  headers.append("Vary", SOFT_ERRORS_HEADER);
+  return new Response(response.body, { status: 200, headers });
 }

@@ -91,9 +91,12 @@ export async function createSaleViaApi(input: {
   stock?: number;
   durationMs?: number;
   priceCents?: number;
+  paymentWindowSeconds?: number;
+  /** An exact start (ms since the epoch), instead of `startsInMs` from now. */
+  startsAtMs?: number;
   perUserLimit?: number;
 }): Promise<Sale> {
-  const starts = Date.now() + input.startsInMs;
+  const starts = input.startsAtMs ?? Date.now() + input.startsInMs;
   const res = await fetch(`${baseUrl}/admin/api/sales`, {
     method: "POST",
     headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
@@ -105,8 +108,30 @@ export async function createSaleViaApi(input: {
       perUserLimit: input.perUserLimit,
       startsAt: new Date(starts).toISOString(),
       endsAt: new Date(starts + (input.durationMs ?? 3_600_000)).toISOString(),
+      ...(input.paymentWindowSeconds ? { paymentWindowSeconds: input.paymentWindowSeconds } : {}),
     }),
   });
   if (res.status !== 201) throw new Error(`create sale: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { sale: Sale }).sale;
+}
+
+/**
+ * A new shopper signed in inside `context` (through the API, sharing the context's cookie jar), with the
+ * app's signed-in hint set so the page asks who it is on load.
+ */
+export async function signUpInContext(context: BrowserContext, prefix = "shopper"): Promise<{ username: string }> {
+  const username = uniqueName(prefix);
+  const res = await context.request.post(`${baseUrl}/api/auth/register`, {
+    data: { username, password: "correct horse battery" },
+  });
+  if (res.status() !== 201) throw new Error(`register: ${res.status()} ${await res.text()}`);
+  await context.addInitScript(() => localStorage.setItem("minishop.signedIn", "1"));
+  return { username };
+}
+
+/** Buys one unit of `saleId` as the context's shopper (the API, not the page). */
+export async function purchaseInContext(context: BrowserContext, saleId: string): Promise<{ id: string }> {
+  const res = await context.request.post(`${baseUrl}/api/sales/${saleId}/purchase`, { data: {} });
+  if (res.status() !== 202) throw new Error(`purchase: ${res.status()} ${await res.text()}`);
+  return ((await res.json()) as { order: { id: string } }).order;
 }

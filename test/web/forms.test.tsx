@@ -134,7 +134,7 @@ describe("merchant: create a sale", () => {
 });
 
 describe("storefront", () => {
-  test("lists sales by title with price, remaining and a countdown for scheduled ones", async () => {
+  test("lists sales by title, grouped live / coming up / over, with a countdown for scheduled ones", async () => {
     const now = Date.now();
     const live = makeSale({ id: "11111111-1111-4111-8111-111111111111", title: "Live one" });
     const soon = makeSale({
@@ -152,8 +152,14 @@ describe("storefront", () => {
     mockFetch(() => json({ serverTime: new Date(now).toISOString(), sales: [gone, soon, live] }));
     render(<Home />);
     await screen.findByRole("link", { name: "Live one" });
-    const titles = screen.getAllByRole("heading", { level: 2 }).map((h) => h.textContent);
-    expect(titles).toEqual(["Live one", "Soon one", "Gone"]);
+    // Three groups, so a sold-out sale is never listed among the live ones.
+    const groups = screen.getAllByRole("heading", { level: 2 }).map((h) => h.textContent);
+    expect(groups).toEqual(["Live now", "Coming up", "Sold out and ended"]);
+    const inGroup = (group: string) =>
+      [...document.querySelectorAll(`[data-sale-group="${group}"] h3`)].map((h) => h.textContent);
+    expect(inGroup("live")).toEqual(["Live one"]);
+    expect(inGroup("upcoming")).toEqual(["Soon one"]);
+    expect(inGroup("over")).toEqual(["Gone"]);
     const soonCard = screen.getByRole("link", { name: "Soon one" }).closest("li")!;
     expect(soonCard.querySelector("[data-countdown]")!.textContent).toMatch(/^2:0[45]$/);
     expect(screen.getByText("Sold out")).toBeTruthy();

@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { ApiError } from "../../lib/errors.ts";
-import { BODY_TOO_LARGE_MESSAGE, noSuchRoute, useErrorPath } from "../../lib/server/http.ts";
+import { BODY_TOO_LARGE_MESSAGE, noSuchRoute, softenClientError, useErrorPath } from "../../lib/server/http.ts";
 import { isProduction, requireSecrets, type GatewayEnv } from "../../lib/env.ts";
 import { checkReadiness } from "../../lib/readiness.ts";
 import { apiReference } from "./api-docs.ts";
@@ -121,12 +121,31 @@ app.get("/metrics", toAdmin);
 
 app.all("/api/*", noSuchRoute);
 
-// Everything else is the web app; unknown paths get its shell (single-page app) from the assets.
+// Everything else is the web app; unknown pages get its shell (single-page app) from the assets.
 app.get("*", async (c) => {
   if (!c.env.ASSETS) return noSuchRoute();
   const res = await c.env.ASSETS.fetch(c.req.raw);
+  if (isMissingFile(new URL(c.req.url).pathname, res)) {
+    // The shell is for pages; a missing file (an old build's chunk, a mistyped icon) is a real 404, so a
+    // browser or crawler never takes HTML for a script or an image.
+    return new Response("Not found\n", {
+      status: 404,
+      headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
+    });
+  }
   return new Response(res.body, res);
 });
+
+/**
+ * Whether the assets answered a request for a file (a last path segment with an extension, such as
+ * `/assets/index-x.js` or `/favicon.ico`) with the single-page app's shell, i.e. the file does not exist.
+ * App routes (`/sales/:id`, `/orders/:id`) never have a dot: their ids are UUIDs and hex.
+ */
+function isMissingFile(pathname: string, res: Response): boolean {
+  const last = pathname.slice(pathname.lastIndexOf("/") + 1);
+  if (!/\.[A-Za-z0-9]+$/.test(last) || /\.html?$/.test(last)) return false;
+  return res.headers.get("content-type")?.startsWith("text/html") === true;
+}
 
 /**
  * The security headers the app puts on a JSON answer, learnt from the first one this isolate sends, for the
@@ -162,13 +181,13 @@ export default {
   async fetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
     if (appHeaders) {
       const closed = answerIfClosed(request, env, ctx, appHeaders);
-      if (closed) return isPrivateRequest(request) ? noStore(closed) : closed;
+      if (closed) return softenClientError(request, isPrivateRequest(request) ? noStore(closed) : closed);
     }
     const response = await app.fetch(request, env, ctx);
     if (!appHeaders && response.headers.get("content-type")?.startsWith("application/json")) {
       appHeaders = new Headers(response.headers);
       for (const name of ["traceparent", "content-length", "set-cookie", "retry-after", "idempotent-replayed", "cache-control"]) appHeaders.delete(name);
     }
-    return isPrivateRequest(request) ? noStore(response) : response;
+    return softenClientError(request, isPrivateRequest(request) ? noStore(response) : response);
   },
 } satisfies ExportedHandler<GatewayEnv>;

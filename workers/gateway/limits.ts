@@ -10,8 +10,15 @@ import type { GatewayApp } from "./context.ts";
 
 type LimiterName = "AUTH_LIMITER" | "PURCHASE_LIMITER";
 
-export function rateLimited(message: string, retryAfterSeconds: number): ApiError {
-  return new ApiError("RATE_LIMITED", message, undefined, { "Retry-After": String(retryAfterSeconds) });
+/**
+ * A `429`. `scope` says whose pace was too fast (docs/api.md "Rate-limit scope"): `"shopper"` — this shopper's
+ * or this network's own attempts; `"sale"` — the sale's admission ceiling, i.e. the crowd. Clients word it
+ * differently ("you are clicking too fast" vs "lots of shoppers").
+ */
+export function rateLimited(message: string, retryAfterSeconds: number, scope?: "shopper" | "sale"): ApiError {
+  return new ApiError("RATE_LIMITED", message, scope ? { scope } : undefined, {
+    "Retry-After": String(retryAfterSeconds),
+  });
 }
 
 /** Asks the binding; a missing binding or a failing one lets the request through (the object still guards). */

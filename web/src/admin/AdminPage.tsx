@@ -27,7 +27,7 @@ import {
 import { CreateSaleForm } from "./CreateSaleForm.tsx";
 import { HotSaleAdmin } from "./HotSaleAdmin.tsx";
 import { SellThroughChart } from "./SellThroughChart.tsx";
-import { ta, unitsText } from "./strings.ts";
+import { tm, unitsText } from "../i18n/merchant.ts";
 
 function rejectedTotal(s: SaleWithStats): number {
   return Object.values(s.stats.rejected).reduce((a, b) => a + b, 0);
@@ -355,51 +355,51 @@ function SaleOrders({ saleId }: { saleId: string }) {
       <div class="flex flex-wrap items-center justify-between gap-2">
         <div>
           <h2 id="orders-title" class="text-xl font-semibold text-slate-900">
-            {ta("merchant.orders.heading")}
+            {tm("merchant.orders.heading")}
           </h2>
           {updatedAt !== null && (
-            <p class="text-sm text-slate-700">{ta("merchant.orders.updated", { time: new Date(updatedAt).toLocaleTimeString() })}</p>
+            <p class="text-sm text-slate-700">{tm("merchant.orders.updated", { time: new Date(updatedAt).toLocaleTimeString() })}</p>
           )}
         </div>
         <div class="flex gap-2">
           <button type="button" class={buttonClass.small} onClick={refresh}>
-            {ta("merchant.orders.refresh")}
+            {tm("merchant.orders.refresh")}
           </button>
           <button type="button" class={buttonClass.small} onClick={() => void csv()}>
-            {ta("merchant.orders.csv")}
+            {tm("merchant.orders.csv")}
           </button>
         </div>
       </div>
       {error && <Alert>{error}</Alert>}
       {updatedAt === null && !error ? (
-        <p class="text-slate-700">{ta("merchant.orders.loading")}</p>
+        <p class="text-slate-700">{tm("merchant.orders.loading")}</p>
       ) : orders.length === 0 ? (
-        <p class="text-slate-700">{ta("merchant.orders.empty")}</p>
+        <p class="text-slate-700">{tm("merchant.orders.empty")}</p>
       ) : (
         // Scrolls sideways on a narrow screen: focusable, and named, so a keyboard can scroll it too.
         <div
           class="relative overflow-x-auto rounded-xl border border-slate-300 bg-white"
           tabIndex={0}
           role="region"
-          aria-labelledby="orders-title"
+          aria-label={tm("merchant.orders.scrollRegion")}
         >
-          <table class="w-full min-w-[560px] text-left text-sm" aria-label={ta("merchant.orders.table")}>
+          <table class="w-full min-w-[560px] text-left text-sm" aria-label={tm("merchant.orders.table")}>
             <thead class="bg-slate-100">
               <tr>
                 <th scope="col" class="px-3 py-2">
-                  {ta("merchant.orders.colOrder")}
+                  {tm("merchant.orders.colOrder")}
                 </th>
                 <th scope="col" class="px-3 py-2">
-                  {ta("merchant.orders.colShopper")}
+                  {tm("merchant.orders.colShopper")}
                 </th>
                 <th scope="col" class="px-3 py-2 text-right">
-                  {ta("merchant.orders.colQty")}
+                  {tm("merchant.orders.colQty")}
                 </th>
                 <th scope="col" class="px-3 py-2">
-                  {ta("merchant.orders.colStatus")}
+                  {tm("merchant.orders.colStatus")}
                 </th>
                 <th scope="col" class="px-3 py-2">
-                  {ta("merchant.orders.colPlaced")}
+                  {tm("merchant.orders.colPlaced")}
                 </th>
               </tr>
             </thead>
@@ -410,7 +410,7 @@ function SaleOrders({ saleId }: { saleId: string }) {
                     {shortId(o.id)}
                   </td>
                   <td class="px-3 py-2 wrap-anywhere" title={o.userId} data-username>
-                    {o.username ?? ta("merchant.orders.unknownShopper")}
+                    {o.username ?? tm("merchant.orders.unknownShopper")}
                   </td>
                   <td class="px-3 py-2 text-right">{o.quantity}</td>
                   <td class="px-3 py-2">
@@ -425,7 +425,7 @@ function SaleOrders({ saleId }: { saleId: string }) {
       )}
       {!done && orders.length > 0 && (
         <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void more()}>
-          {busy ? ta("merchant.orders.loading") : ta("merchant.orders.more")}
+          {busy ? tm("merchant.orders.loading") : tm("merchant.orders.more")}
         </button>
       )}
     </section>
@@ -441,7 +441,7 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
     e.preventDefault();
     const file = input.current?.files?.[0];
     if (!file) {
-      setMessage({ kind: "error", text: ta("merchant.photo.chooseFirst") });
+      setMessage({ kind: "error", text: tm("merchant.photo.chooseFirst") });
       return;
     }
     setBusy(true);
@@ -449,12 +449,12 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
     try {
       await uploadSaleImage(sale.id, file);
       if (input.current) input.current.value = "";
-      setMessage({ kind: "success", text: ta("merchant.photo.uploaded") });
+      setMessage({ kind: "success", text: tm("merchant.photo.uploaded") });
       onChanged();
     } catch (err) {
       const status = err instanceof ApiFailure ? err.status : 0;
       const text =
-        status === 413 ? ta("merchant.photo.tooLarge") : status === 415 ? ta("merchant.photo.wrongType") : describeFailure(err);
+        status === 413 ? tm("merchant.photo.tooLarge") : status === 415 ? tm("merchant.photo.wrongType") : describeFailure(err);
       setMessage({ kind: "error", text });
     } finally {
       setBusy(false);
@@ -465,7 +465,7 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
     setMessage(null);
     try {
       await adminApi.deleteImage(sale.id);
-      setMessage({ kind: "success", text: ta("merchant.photo.deleted") });
+      setMessage({ kind: "success", text: tm("merchant.photo.deleted") });
       onChanged();
     } catch (err) {
       setMessage({ kind: "error", text: describeFailure(err) });
@@ -476,25 +476,25 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
   return (
     <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="photo-title">
       <h2 id="photo-title" class="text-xl font-semibold text-slate-900">
-        {ta("merchant.photo.heading")}
+        {tm("merchant.photo.heading")}
       </h2>
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
       <div class="flex flex-col items-start gap-4 sm:flex-row">
         {sale.imageUrl ? (
           <img
             src={sale.imageUrl}
-            alt={ta("merchant.photo.alt", { title: sale.title })}
+            alt={tm("merchant.photo.alt", { title: sale.title })}
             width={240}
             height={180}
             class="aspect-[4/3] w-full max-w-60 rounded-lg border border-slate-200 bg-slate-100 object-cover"
             data-sale-photo
           />
         ) : (
-          <p class="text-sm text-slate-700 sm:w-60">{ta("merchant.photo.none")}</p>
+          <p class="text-sm text-slate-700 sm:w-60">{tm("merchant.photo.none")}</p>
         )}
-        <form class="w-full min-w-0 flex-1 space-y-2" onSubmit={upload} aria-label={ta("merchant.photo.heading")}>
+        <form class="w-full min-w-0 flex-1 space-y-2" onSubmit={upload} aria-label={tm("merchant.photo.heading")}>
           <label for="sale-photo-file" class="block text-sm font-semibold text-slate-900">
-            {ta("merchant.photo.pick")}
+            {tm("merchant.photo.pick")}
           </label>
           <input
             ref={input}
@@ -506,11 +506,11 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
           />
           <div class="flex flex-wrap gap-2">
             <button type="submit" class={buttonClass.small} disabled={busy}>
-              {busy ? ta("merchant.photo.uploading") : sale.imageUrl ? ta("merchant.photo.replace") : ta("merchant.photo.upload")}
+              {busy ? tm("merchant.photo.uploading") : sale.imageUrl ? tm("merchant.photo.replace") : tm("merchant.photo.upload")}
             </button>
             {sale.imageUrl && (
               <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void remove()}>
-                {ta("merchant.photo.delete")}
+                {tm("merchant.photo.delete")}
               </button>
             )}
           </div>
@@ -525,11 +525,11 @@ function SaleControls({ sale, onChanged }: { sale: SaleWithStats; onChanged: () 
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: "success" | "error"; text: string } | null>(null);
   const end = async () => {
-    if (!window.confirm(ta("merchant.controls.endConfirm", { title: sale.title }))) return;
+    if (!window.confirm(tm("merchant.controls.endConfirm", { title: sale.title }))) return;
     setBusy(true);
     try {
       await adminApi.endSale(sale.id);
-      setMessage({ kind: "success", text: ta("merchant.controls.ended") });
+      setMessage({ kind: "success", text: tm("merchant.controls.ended") });
       onChanged();
     } catch (err) {
       setMessage({ kind: "error", text: describeFailure(err) });
@@ -538,13 +538,13 @@ function SaleControls({ sale, onChanged }: { sale: SaleWithStats; onChanged: () 
     }
   };
   const remove = async () => {
-    if (!window.confirm(ta("merchant.controls.deleteConfirm", { title: sale.title }))) return;
+    if (!window.confirm(tm("merchant.controls.deleteConfirm", { title: sale.title }))) return;
     setBusy(true);
     try {
       await adminApi.deleteSale(sale.id);
       navigate("/admin");
     } catch (err) {
-      const text = err instanceof ApiFailure && err.code === "SALE_HAS_ORDERS" ? ta("merchant.controls.deleteHasOrders") : describeFailure(err);
+      const text = err instanceof ApiFailure && err.code === "SALE_HAS_ORDERS" ? tm("merchant.controls.deleteHasOrders") : describeFailure(err);
       setMessage({ kind: "error", text });
       setBusy(false);
     }
@@ -552,14 +552,14 @@ function SaleControls({ sale, onChanged }: { sale: SaleWithStats; onChanged: () 
   return (
     <div class="space-y-2">
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
-      <div class="flex flex-wrap gap-2" role="group" aria-label={ta("merchant.controls.label")}>
+      <div class="flex flex-wrap gap-2" role="group" aria-label={tm("merchant.controls.label")}>
         {sale.status !== "ended" && (
           <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void end()}>
-            {ta("merchant.controls.end")}
+            {tm("merchant.controls.end")}
           </button>
         )}
         <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void remove()}>
-          {ta("merchant.controls.delete")}
+          {tm("merchant.controls.delete")}
         </button>
       </div>
     </div>
@@ -573,14 +573,14 @@ function ReconcileReport({ result }: { result: ReconcileResult }) {
   return (
     <div class="space-y-2">
       <p>
-        {ta("merchant.reconcile.summary", { ledgerSold: result.ledgerSold, databaseOrders: result.databaseOrders })}{" "}
+        {tm("merchant.reconcile.summary", { ledgerSold: result.ledgerSold, databaseOrders: result.databaseOrders })}{" "}
         {result.missing === 0
-          ? ta("merchant.reconcile.nothingMissing")
-          : ta("merchant.reconcile.missing", { missing: result.missing, repaired: result.repaired })}
+          ? tm("merchant.reconcile.nothingMissing")
+          : tm("merchant.reconcile.missing", { missing: result.missing, repaired: result.repaired })}
       </p>
       {statuses.length > 0 && (
-        <table class="text-sm" aria-label={ta("merchant.reconcile.byStatus")} data-reconcile-by-status>
-          <caption class="text-left font-semibold">{ta("merchant.reconcile.byStatus")}</caption>
+        <table class="text-sm" aria-label={tm("merchant.reconcile.byStatus")} data-reconcile-by-status>
+          <caption class="text-left font-semibold">{tm("merchant.reconcile.byStatus")}</caption>
           <tbody>
             {statuses.map((st) => (
               <tr key={st}>
@@ -662,7 +662,7 @@ function SaleDetail({ id }: { id: string }) {
         <div class="flex flex-wrap gap-2">
           <PauseResumeButton sale={sale} onDone={changed} />
           <button type="button" class={buttonClass.small} disabled={reconciling} onClick={() => void runReconcile()}>
-            {reconciling ? ta("merchant.detail.reconciling") : ta("merchant.detail.reconcile")}
+            {reconciling ? tm("merchant.detail.reconciling") : tm("merchant.detail.reconcile")}
           </button>
         </div>
       </div>
@@ -693,8 +693,8 @@ function SaleDetail({ id }: { id: string }) {
       <dl class="grid grid-cols-1 gap-3 sm:grid-cols-2" data-revenue>
         {(
           [
-            [ta("merchant.revenue.paid"), paid, "border-emerald-600"],
-            [ta("merchant.revenue.held"), held, "border-amber-600"],
+            [tm("merchant.revenue.paid"), paid, "border-emerald-600"],
+            [tm("merchant.revenue.held"), held, "border-amber-600"],
           ] as const
         ).map(([label, split, border]) => (
           <div key={label} class={`rounded-lg border-l-4 ${border} border-y border-r border-y-slate-300 border-r-slate-300 bg-white p-3`}>
@@ -708,7 +708,7 @@ function SaleDetail({ id }: { id: string }) {
       </dl>
       <section class="space-y-2 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="chart-title">
         <h2 id="chart-title" class="text-xl font-semibold text-slate-900">
-          {ta("merchant.chart.heading")}
+          {tm("merchant.chart.heading")}
         </h2>
         <SellThroughChart points={series} stock={sale.stock} />
         <p class="text-sm text-slate-800">
@@ -722,9 +722,9 @@ function SaleDetail({ id }: { id: string }) {
       {sale.status === "scheduled" && (
         <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-5" aria-labelledby="edit-title">
           <h2 id="edit-title" class="text-xl font-semibold text-slate-900">
-            {ta("merchant.edit.heading")}
+            {tm("merchant.edit.heading")}
           </h2>
-          <p class="text-sm text-slate-700">{ta("merchant.edit.hint")}</p>
+          <p class="text-sm text-slate-700">{tm("merchant.edit.hint")}</p>
           <CreateSaleForm key={sale.id} sale={sale} onCreated={changed} />
         </section>
       )}

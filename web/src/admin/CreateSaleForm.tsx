@@ -9,7 +9,7 @@ import { serverNow } from "../lib/clock.ts";
 import { Alert, Field, buttonClass } from "../components/ui.tsx";
 import { adminApi } from "./admin-api.ts";
 import { HotSaleFields, hotSaleInput, initialHotSaleValues, type HotSaleValues } from "./HotSaleAdmin.tsx";
-import { ta } from "./strings.ts";
+import { tm } from "../i18n/merchant.ts";
 
 /** `datetime-local` value (local time, seconds) for an instant. */
 export function toLocalInput(ms: number): string {
@@ -119,8 +119,8 @@ function humanize(field: string, message: string): string {
   if (field === "paymentWindowSeconds" && /too (small|big)/i.test(message))
     return "Payment window must be 1–86,400 seconds";
   if (field === "endsAt" && /after/i.test(message)) return "The end must be after the start";
-  if (field === "endsAt" && /future/i.test(message)) return ta("merchant.create.endsInFuture");
-  if (field === "currency" && /ISO 4217 currency/i.test(message)) return ta("merchant.create.currencyUnknown");
+  if (field === "endsAt" && /future/i.test(message)) return tm("merchant.create.endsInFuture");
+  if (field === "currency" && /ISO 4217 currency/i.test(message)) return tm("merchant.create.currencyUnknown");
   return message;
 }
 
@@ -196,9 +196,9 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
   );
 
   return (
-    <form onSubmit={submit} noValidate class="space-y-4" aria-label={editing ? ta("merchant.edit.heading") : "Create a sale"}>
+    <form onSubmit={submit} noValidate class="space-y-4" aria-label={editing ? tm("merchant.edit.heading") : "Create a sale"}>
       {formError && <Alert>{formError}</Alert>}
-      {created && <Alert kind="success">{editing ? ta("merchant.edit.saved", { title: created.title }) : `Created “${created.title}”.`}</Alert>}
+      {created && <Alert kind="success">{editing ? tm("merchant.edit.saved", { title: created.title }) : `Created “${created.title}”.`}</Alert>}
       {field("title", "Title", "text", { maxLength: 200 })}
       <Field id={`${idPrefix}description`} label="Description (optional)" error={errors.description}>
         {(attrs) => (
@@ -228,7 +228,7 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
         ))}
       </div>
       <button type="submit" class={buttonClass.primary} disabled={busy}>
-        {editing ? (busy ? ta("merchant.edit.saving") : ta("merchant.edit.save")) : busy ? "Creating…" : "Create sale"}
+        {editing ? (busy ? tm("merchant.edit.saving") : tm("merchant.edit.save")) : busy ? "Creating…" : "Create sale"}
       </button>
     </form>
   );

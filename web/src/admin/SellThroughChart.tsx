@@ -6,7 +6,7 @@
  * scales to any width.
  */
 import type { SeriesPoint } from "../../../lib/schemas.ts";
-import { ta } from "./strings.ts";
+import { tm } from "../i18n/merchant.ts";
 
 const W = 720;
 const H = 220;
@@ -82,13 +82,13 @@ export function SellThroughChart({ points, stock }: { points: SeriesPoint[]; sto
   const soldArea =
     points.length > 1 ? `${PAD.left},${PAD.top + innerH} ${soldLine} ${x(t1).toFixed(1)},${PAD.top + innerH}` : "";
   const summary = last
-    ? ta("merchant.chart.soldSummary", {
+    ? tm("merchant.chart.soldSummary", {
         sold: last.sold,
         stock,
         percent: Math.round((last.sold / Math.max(1, stock)) * 100),
         seconds: Math.max(1, Math.round(span / 1000)),
       })
-    : ta("merchant.chart.none");
+    : tm("merchant.chart.none");
 
   const rates = ratesOf(points);
   const peak = Math.max(1, ...rates.map((r) => Math.max(r.attempts, r.rejected)));
@@ -98,7 +98,7 @@ export function SellThroughChart({ points, stock }: { points: SeriesPoint[]; sto
     rates.map((r) => `${x(r.t).toFixed(1)},${yRate(r[key]).toFixed(1)}`).join(" ");
   const peakAttempts = Math.round(Math.max(0, ...rates.map((r) => r.attempts)));
   const peakRejected = Math.round(Math.max(0, ...rates.map((r) => r.rejected)));
-  const rateSummary = ta("merchant.chart.rateSummary", { attempts: peakAttempts, rejected: peakRejected });
+  const rateSummary = tm("merchant.chart.rateSummary", { attempts: peakAttempts, rejected: peakRejected });
 
   return (
     <div class="w-full max-w-3xl space-y-3">
@@ -126,7 +126,7 @@ export function SellThroughChart({ points, stock }: { points: SeriesPoint[]; sto
           viewBox={`0 0 ${W} ${RATE_H}`}
           class="h-auto w-full"
           role="img"
-          aria-label={`${ta("merchant.chart.rates")}. ${rateSummary}`}
+          aria-label={`${tm("merchant.chart.rates")}. ${rateSummary}`}
           data-chart="rates"
         >
           <title>{rateSummary}</title>
@@ -152,11 +152,11 @@ export function SellThroughChart({ points, stock }: { points: SeriesPoint[]; sto
         <figcaption class="mt-1 flex flex-wrap gap-x-4 text-sm text-slate-700">
           <span>
             <span aria-hidden="true" class="mr-1 inline-block h-0.5 w-4 bg-blue-700 align-middle" />
-            {ta("merchant.chart.attemptsPerSecond")}
+            {tm("merchant.chart.attemptsPerSecond")}
           </span>
           <span>
             <span aria-hidden="true" class="mr-1 inline-block h-0.5 w-4 bg-amber-700 align-middle" />
-            {ta("merchant.chart.rejectedPerSecond")}
+            {tm("merchant.chart.rejectedPerSecond")}
           </span>
           <span>{rateSummary}</span>
         </figcaption>

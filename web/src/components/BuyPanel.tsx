@@ -3,13 +3,17 @@
  *
  * One click is one purchase intent with one `Idempotency-Key`: automatic retries after `429`/`503`/a lost
  * connection reuse it, so an answer lost on the way back can never turn into a second order (the server
- * returns the first `202` again). Retries wait at least `Retry-After`, with jitter, and say so on screen.
+ * returns the first `202` again). Retries wait at least `Retry-After`, with jitter, say so on screen, and can
+ * be stopped. Offline, the intent waits for the browser's `online` event instead of burning retries.
  * After a `202` the order's status is polled until it leaves `reserved`.
+ *
+ * A shopper who already has an order for the sale (one per shopper, docs/api.md) never sees an enabled button
+ * the server would refuse: an active order shows its progress, an expired or cancelled one says what happened.
  */
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Order, Sale, SaleStatus } from "../../../lib/schemas.ts";
-import { ApiFailure } from "../lib/api.ts";
+import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { effectiveStatus } from "../lib/sale-status.ts";
 import { MAX_RATE_LIMITED_RETRIES, MAX_UNAVAILABLE_RETRIES, retryDelayMs } from "../lib/retry.ts";
@@ -23,16 +27,24 @@ import {
   newIdempotencyKey,
   purchase,
 } from "../lib/shop.ts";
-import { useServerNow, usePolling } from "./hooks.ts";
+import { t } from "../i18n/shop.ts";
+import { useMoments, useServerNow, usePolling } from "./hooks.ts";
 import { Countdown, Link, OrderStatusBadge, buttonClass } from "./ui.tsx";
+
+type RetryReason = "busy" | "too_fast" | "unavailable" | "not_started";
 
 export type PurchasePhase =
   | { kind: "ready" }
   | { kind: "processing" }
-  | { kind: "retrying"; reason: "rate_limited" | "unavailable" | "not_started"; retryAt: number; attempt: number }
+  | { kind: "retrying"; reason: RetryReason; retryAt: number; attempt: number }
+  /** The browser is offline: the same intent is tried again on `online`. */
+  | { kind: "offline"; attempt: number }
   | { kind: "ordered"; order: Order }
   | { kind: "already"; orderId: string | null }
+  /** The shopper's order for this sale expired or was cancelled: one order per shopper, so no button. */
+  | { kind: "past"; order: Order }
   | { kind: "closed"; status: Extract<SaleStatus, "sold_out" | "ended" | "paused">; at: number }
+  | { kind: "stopped" }
   | { kind: "failed"; message: string };
 
 const ACTIVE_ORDER = new Set(["reserved", "confirmed", "paid"]);
@@ -52,49 +64,107 @@ export function OrderProgress({ initial }: { initial: Order }) {
   return (
     <div class="rounded-lg border border-slate-300 bg-white p-4" data-order-id={order.id}>
       <p role="status" aria-live="polite" class="text-base text-slate-900">
-        Your order is <OrderStatusBadge status={order.status} />
-        {order.status === "reserved" && (
-          <span class="ml-1 text-sm text-slate-700">— saving it, this takes a moment…</span>
-        )}
-        {order.status === "confirmed" && (
-          <span class="ml-1 text-sm text-slate-700">— it's yours. Pay before the window closes.</span>
-        )}
+        {t("progress.prefix")} <OrderStatusBadge status={order.status} />
+        {order.status === "reserved" && <span class="ml-1 text-sm text-slate-700">{t("progress.reserved")}</span>}
+        {order.status === "confirmed" && <span class="ml-1 text-sm text-slate-700">{t("progress.confirmed")}</span>}
       </p>
       <p class="mt-2">
         <Link
           href={`/orders/${encodeURIComponent(order.id)}`}
           class="font-semibold text-red-800 underline underline-offset-2"
         >
-          View order and pay
+          {t("progress.viewAndPay")}
         </Link>
       </p>
     </div>
   );
 }
 
+/** What happened to the shopper's one order for this sale, when it is over (expired or cancelled). */
+function PastOrder({ order }: { order: Order }) {
+  return (
+    <div class="rounded-lg border border-slate-300 bg-white p-4" role="status" data-past-order={order.status}>
+      <p class="text-base text-slate-900">
+        {t(order.status === "expired" ? "buy.pastExpired" : "buy.pastCancelled")}
+      </p>
+      <p class="mt-2">
+        <Link href={`/orders/${encodeURIComponent(order.id)}`} class="font-semibold text-red-800 underline underline-offset-2">
+          {t("buy.viewOrder")}
+        </Link>
+      </p>
+    </div>
+  );
+}
+
+/**
+ * Whose fault a `429` is: the shopper's own attempts (the per-shopper or per-network limit, `details.scope`
+ * "shopper") or the sale's admission ceiling (`"sale"`: lots of shoppers). Without `details.scope` (an older
+ * gateway), a long `Retry-After` means the per-shopper limit (10 s there, 1 s for admission).
+ */
+export function rateLimitReason(err: ApiFailure): "busy" | "too_fast" {
+  const scope = (err.details as { scope?: unknown } | undefined)?.scope;
+  if (scope === "shopper") return "too_fast";
+  if (scope === "sale") return "busy";
+  return err.retryAfterMs !== null && err.retryAfterMs >= 5_000 ? "too_fast" : "busy";
+}
+
+function isOffline(): boolean {
+  return typeof navigator !== "undefined" && navigator.onLine === false;
+}
+
+/** The retry's note, counting down its seconds (only this re-renders every second). */
+function RetryNote({ reason, retryAt }: { reason: RetryReason; retryAt: number }) {
+  useServerNow();
+  const seconds = Math.max(1, Math.ceil((retryAt - performance.now()) / 1000));
+  const key =
+    reason === "busy"
+      ? "buy.retryBusy"
+      : reason === "too_fast"
+        ? "buy.retryTooFast"
+        : reason === "not_started"
+          ? "buy.retryNotStarted"
+          : "buy.retryUnavailable";
+  return <>{t(key, { seconds })}</>;
+}
+
 export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void }) {
-  const now = useServerNow();
+  const startsAt = Date.parse(sale.startsAt);
+  // Re-rendered at the start and the end themselves — to the millisecond, not on the next whole second.
+  const now = useMoments([startsAt, Date.parse(sale.endsAt)]);
   const [phase, setPhase] = useState<PurchasePhase>({ kind: "ready" });
   const [quantity, setQuantity] = useState(1);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const abort = useRef<AbortController | null>(null);
+  /** The intent being tried (its Idempotency-Key) while retrying or waiting to be back online. */
+  const intent = useRef<string | null>(null);
+  const wasOpen = useRef(false);
+
+  const cancelPending = () => {
+    if (timer.current) clearTimeout(timer.current);
+    timer.current = null;
+  };
 
   useEffect(
     () => () => {
-      if (timer.current) clearTimeout(timer.current);
+      cancelPending();
       abort.current?.abort();
     },
     [],
   );
 
-  // A shopper who already holds an order for this sale sees it rather than a button that would say 409.
+  // A shopper who already has an order for this sale sees it (or what became of it) rather than a button
+  // that would say 409.
   useEffect(() => {
     if (!currentUser.value) return;
     const controller = new AbortController();
     fetchOrders(controller.signal)
       .then((orders) => {
-        const mine = orders.find((o) => o.saleId === sale.id && ACTIVE_ORDER.has(o.status));
-        if (mine) setPhase((p) => (p.kind === "ready" ? { kind: "ordered", order: mine } : p));
+        const mine = orders.find((o) => o.saleId === sale.id);
+        if (!mine) return;
+        const next: PurchasePhase = ACTIVE_ORDER.has(mine.status)
+          ? { kind: "ordered", order: mine }
+          : { kind: "past", order: mine };
+        setPhase((p) => (p.kind === "ready" || p.kind === "failed" || p.kind === "stopped" ? next : p));
       })
       .catch(() => {});
     return () => controller.abort();
@@ -110,35 +180,43 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
   }, [sale]);
 
   const attempt = async (key: string, attemptNo: number) => {
+    cancelPending();
+    intent.current = key;
     abort.current = new AbortController();
     setPhase({ kind: "processing" });
     try {
       const order = await purchase(sale.id, quantity, key, abort.current.signal);
+      intent.current = null;
       setPhase({ kind: "ordered", order });
       onStale();
       if (!currentUser.value) void loadCurrentUser({ force: true });
     } catch (err) {
       if (err instanceof DOMException && err.name === "AbortError") return;
       if (!(err instanceof ApiFailure)) {
-        setPhase({ kind: "failed", message: "Something went wrong, please try again" });
+        intent.current = null;
+        setPhase({ kind: "failed", message: t("buy.failed") });
         return;
       }
-      const retryable =
+      if (err.code === "NETWORK" && isOffline()) {
+        // Nothing will get through until the connection is back: wait for `online` (see below).
+        setPhase({ kind: "offline", attempt: attemptNo });
+        return;
+      }
+      const retryable: RetryReason | null =
         err.code === "RATE_LIMITED"
-          ? "rate_limited"
+          ? rateLimitReason(err)
           : err.code === "UNAVAILABLE" || err.code === "NETWORK" || err.status >= 500
             ? "unavailable"
             : null;
       if (retryable) {
-        const max = retryable === "rate_limited" ? MAX_RATE_LIMITED_RETRIES : MAX_UNAVAILABLE_RETRIES;
+        const max = retryable === "unavailable" ? MAX_UNAVAILABLE_RETRIES : MAX_RATE_LIMITED_RETRIES;
         if (attemptNo >= max) {
+          // Given up; the intent is kept so that a connection coming back (`online`) still tries it.
           setPhase({
             kind: "failed",
-            message:
-              retryable === "rate_limited"
-                ? "Still too busy after several tries. Press Buy now to keep trying."
-                : "The shop is unavailable right now. Press Buy now to try again.",
+            message: t(retryable === "unavailable" ? "buy.gaveUpUnavailable" : "buy.gaveUpBusy"),
           });
+          if (err.code !== "NETWORK") intent.current = null;
           return;
         }
         const delay = retryDelayMs(err.retryAfterMs, attemptNo);
@@ -146,6 +224,7 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
         timer.current = setTimeout(() => void attempt(key, attemptNo + 1), delay);
         return;
       }
+      intent.current = null;
       switch (err.code) {
         case "UNAUTHENTICATED":
           markSignedOut();
@@ -154,6 +233,19 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
         case "ALREADY_PURCHASED": {
           const orderId = (err.details as { orderId?: string } | undefined)?.orderId ?? null;
           setPhase({ kind: "already", orderId });
+          // Say what became of that order (it may have expired or been cancelled).
+          if (orderId)
+            fetchOrder(orderId).then(
+              (order) =>
+                setPhase((p) =>
+                  p.kind === "already"
+                    ? ACTIVE_ORDER.has(order.status)
+                      ? { kind: "ordered", order }
+                      : { kind: "past", order }
+                    : p,
+                ),
+              () => {},
+            );
           return;
         }
         case "SOLD_OUT":
@@ -172,25 +264,56 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
           // Our clock estimate was early (it can be off by half a round trip): resync, and if the start is
           // moments away, try again right after it — the shopper already said they want it.
           onStale();
-          const startsAt = Date.parse((err.details as { startsAt?: string } | undefined)?.startsAt ?? "");
-          const wait = Number.isNaN(startsAt) ? 1_000 : startsAt - serverNow();
+          const startsAtServer = Date.parse((err.details as { startsAt?: string } | undefined)?.startsAt ?? "");
+          const wait = Number.isNaN(startsAtServer) ? 1_000 : startsAtServer - serverNow();
           if (wait > 5_000 || attemptNo >= MAX_UNAVAILABLE_RETRIES) {
             setPhase({ kind: "ready" });
             return;
           }
           const delay = Math.max(0, wait) + retryDelayMs(0, 1);
+          intent.current = key;
           setPhase({ kind: "retrying", reason: "not_started", retryAt: performance.now() + delay, attempt: attemptNo });
           timer.current = setTimeout(() => void attempt(key, attemptNo + 1), delay);
           return;
         }
         case "INSUFFICIENT_STOCK":
-          setPhase({ kind: "failed", message: "Not enough left for that quantity — try fewer." });
+          setPhase({ kind: "failed", message: t("error.INSUFFICIENT_STOCK") });
           onStale();
           return;
         default:
-          setPhase({ kind: "failed", message: err.message });
+          setPhase({ kind: "failed", message: describeFailure(err) });
       }
     }
+  };
+
+  // Back online: an intent that was waiting for the connection (or gave up for lack of one) is tried again,
+  // with its Idempotency-Key, and the retry budget starts over.
+  useEffect(() => {
+    const onOnline = () => {
+      const key = intent.current;
+      if (key && (phase.kind === "offline" || phase.kind === "failed" || phase.kind === "retrying")) {
+        void attempt(key, 1);
+      }
+    };
+    const onOffline = () => {
+      if (phase.kind === "retrying" && phase.reason === "unavailable") {
+        cancelPending();
+        setPhase({ kind: "offline", attempt: phase.attempt });
+      }
+    };
+    window.addEventListener("online", onOnline);
+    window.addEventListener("offline", onOffline);
+    return () => {
+      window.removeEventListener("online", onOnline);
+      window.removeEventListener("offline", onOffline);
+    };
+  });
+
+  const stop = () => {
+    cancelPending();
+    abort.current?.abort();
+    intent.current = null;
+    setPhase({ kind: "stopped" });
   };
 
   // Always ask the server, even when we think nobody is signed in: the session cookie is HttpOnly, so a
@@ -199,64 +322,82 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
   const buy = () => void attempt(newIdempotencyKey(), 1);
 
   const status: SaleStatus = phase.kind === "closed" ? phase.status : effectiveStatus(sale, now);
-  const startsIn = Date.parse(sale.startsAt) - now;
+  if (status === "live" || status === "scheduled") wasOpen.current = true;
   const maxQuantity = Math.max(1, Math.min(sale.perUserLimit, sale.remaining || 1));
 
-  let label = "Buy now";
-  let disabled = false;
-  let note: ComponentChildren = null;
   if (phase.kind === "ordered") return <OrderProgress initial={phase.order} />;
+  if (phase.kind === "past") return <PastOrder order={phase.order} />;
   if (phase.kind === "already") {
     return (
       <div class="rounded-lg border border-slate-300 bg-white p-4" role="status">
-        <p class="text-base text-slate-900">You already bought this one — one order per shopper.</p>
+        <p class="text-base text-slate-900">{t("buy.already")}</p>
         <p class="mt-2">
           <Link
             href={phase.orderId ? `/orders/${encodeURIComponent(phase.orderId)}` : "/orders"}
             class="font-semibold text-red-800 underline underline-offset-2"
           >
-            View your order
+            {t("buy.viewOrder")}
           </Link>
         </p>
       </div>
     );
   }
+
+  let label = t("buy.button");
+  let disabled = false;
+  let note: ComponentChildren = null;
+  let canStop = false;
   if (phase.kind === "processing") {
-    label = "Buying…";
+    label = t("buy.buying");
     disabled = true;
   } else if (phase.kind === "retrying") {
     disabled = true;
-    label = "Waiting to retry…";
-    const secs = Math.max(1, Math.ceil((phase.retryAt - performance.now()) / 1000));
-    note =
-      phase.reason === "rate_limited"
-        ? `Lots of shoppers right now. Retrying automatically in ${secs} s…`
-        : phase.reason === "not_started"
-          ? `Not quite open yet. Trying again in ${secs} s…`
-          : `The shop is briefly unavailable. Retrying automatically in ${secs} s…`;
+    canStop = true;
+    label = t("buy.waiting");
+    note = <RetryNote reason={phase.reason} retryAt={phase.retryAt} />;
+  } else if (phase.kind === "offline") {
+    disabled = true;
+    canStop = true;
+    label = t("buy.waiting");
+    note = t("buy.retryOffline");
   } else if (status === "scheduled") {
     disabled = true;
   } else if (status === "paused") {
-    label = "Paused";
+    label = t("status.paused");
     disabled = true;
-    note = "The merchant has paused this sale. It may resume shortly.";
+    note = t("buy.pausedNote");
   } else if (status === "sold_out") {
-    label = "Sold out";
+    label = t("status.sold_out");
     disabled = true;
   } else if (status === "ended") {
-    label = "Ended";
+    label = t("status.ended");
     disabled = true;
   } else if (phase.kind === "failed") {
     note = phase.message;
+  } else if (phase.kind === "stopped") {
+    note = t("buy.stopped");
   }
 
   return (
     <div class="space-y-3">
+      {status === "sold_out" && (
+        <div class="rounded-lg border-2 border-red-700 bg-red-50 p-4" role="status" data-sold-out>
+          <p class="text-lg font-bold text-red-900">
+            {t(phase.kind === "closed" || wasOpen.current ? "buy.soldOutNow" : "sale.soldOutBanner")}
+          </p>
+          <p class="mt-1 text-sm text-red-900">{t("sale.soldOutReturns")}</p>
+        </div>
+      )}
+      {status === "ended" && (
+        <p class="rounded-lg border border-slate-300 bg-slate-100 p-4 text-base font-semibold text-slate-900" role="status">
+          {t("sale.endedBanner")}
+        </p>
+      )}
       {status === "scheduled" && phase.kind === "ready" && (
         <p class="text-lg text-slate-900" id="buy-countdown">
-          Starts in{" "}
+          {t("countdown.startsIn")}{" "}
           <strong class="text-2xl">
-            <Countdown ms={startsIn} />
+            <Countdown to={startsAt} />
           </strong>
         </p>
       )}
@@ -264,7 +405,7 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
         {sale.perUserLimit > 1 && status === "live" && (
           <div>
             <label for="quantity" class="block text-sm font-semibold text-slate-900">
-              Quantity
+              {t("buy.quantity")}
             </label>
             <input
               id="quantity"
@@ -292,6 +433,11 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
         >
           {label}
         </button>
+        {canStop && (
+          <button type="button" class={buttonClass.secondary} onClick={stop}>
+            {t("buy.stop")}
+          </button>
+        )}
       </div>
       <p
         id="buy-note"
@@ -307,9 +453,9 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
             href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`}
             class="font-semibold text-red-800 underline underline-offset-2"
           >
-            Sign in
-          </Link>{" "}
-          before the sale starts to be ready to buy.
+            {t("buy.signInLink")}
+          </Link>
+          {t(status === "live" ? "buy.signInLive" : "buy.signInBefore")}
         </p>
       )}
     </div>

@@ -1,12 +1,36 @@
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { secondTick, serverNow, useSecondTicker } from "../lib/clock.ts";
 
-/** The server's time, re-rendering the caller once per server second. */
+/**
+ * The server's time, re-rendering the caller once per server second. Only for what changes every second
+ * (a countdown's digits): a whole page re-rendered every second is work a phone pays for in the busiest
+ * minute; pages use `useMoments` instead.
+ */
 export function useServerNow(): number {
   // eslint-disable-next-line react-hooks/rules-of-hooks -- useSecondTicker starts the shared ticker and returns its stop: not a hook
   useEffect(() => useSecondTicker(), []);
   void secondTick.value; // subscribe
   return serverNow();
+}
+
+/** setTimeout's longest delay (a longer one fires at once). */
+const MAX_TIMER_MS = 2_000_000_000;
+
+/**
+ * The server's time, re-rendering the caller at each of `moments` (server clock, ms since the epoch) still
+ * ahead — a sale's start and end — to the millisecond, rather than on the next whole second.
+ */
+export function useMoments(moments: number[]): number {
+  const [, setTick] = useState(0);
+  const now = serverNow();
+  let next = Infinity;
+  for (const m of moments) if (m > now && m < next) next = m;
+  useEffect(() => {
+    if (!Number.isFinite(next)) return;
+    const timer = setTimeout(() => setTick((n) => n + 1), Math.min(MAX_TIMER_MS, Math.max(0, next - serverNow()) + 1));
+    return () => clearTimeout(timer);
+  }, [next]);
+  return now;
 }
 
 /**

@@ -2,8 +2,11 @@
 import type { ComponentChildren } from "preact";
 import type { OrderStatus, Sale, SaleStatus } from "../../../lib/schemas.ts";
 import { describeCountdown, formatCountdown } from "../lib/format.ts";
-import { STATUS_LABEL } from "../lib/sale-status.ts";
+import { statusLabel } from "../lib/sale-status.ts";
+import { formatNumber } from "../i18n/i18n.ts";
+import { t } from "../i18n/shop.ts";
 import { navigate } from "../lib/router.ts";
+import { useServerNow } from "./hooks.ts";
 
 const STATUS_STYLE: Record<SaleStatus, string> = {
   live: "bg-green-100 text-green-900 ring-green-700/30",
@@ -19,7 +22,7 @@ export function StatusBadge({ status }: { status: SaleStatus }) {
       class={`inline-flex shrink-0 items-center rounded-full px-2.5 whitespace-nowrap py-0.5 text-xs font-semibold ring-1 ring-inset ${STATUS_STYLE[status]}`}
       data-status={status}
     >
-      {STATUS_LABEL[status]}
+      {statusLabel(status)}
     </span>
   );
 }
@@ -38,7 +41,7 @@ export function OrderStatusBadge({ status }: { status: OrderStatus }) {
       class={`inline-flex shrink-0 rounded-full px-2.5 py-0.5 text-xs font-semibold whitespace-nowrap ${ORDER_STYLE[status]}`}
       data-order-status={status}
     >
-      {status}
+      {t(`orderStatus.${status}`)}
     </span>
   );
 }
@@ -53,22 +56,26 @@ export function RemainingBar({ sale }: { sale: Pick<Sale, "remaining" | "stock">
         <div class={`h-full rounded-full ${low ? "bg-red-600" : "bg-emerald-600"}`} style={{ width: `${pct}%` }} />
       </div>
       <p class="mt-1 text-sm text-slate-700">
-        <span class="font-semibold text-slate-900">{sale.remaining.toLocaleString("en-US")}</span> of{" "}
-        {sale.stock.toLocaleString("en-US")} left
+        {t("stock.left", { remaining: formatNumber(sale.remaining), stock: formatNumber(sale.stock) })}
       </p>
     </div>
   );
 }
 
-/** `m:ss` / `h:mm:ss` with a spoken alternative. */
-export function Countdown({ ms, label }: { ms: number; label?: string }) {
+/**
+ * The time left until `to` (server clock, ms since the epoch) as `m:ss` / `h:mm:ss` for the eye and, beside it,
+ * the spoken form ("2 minutes, 5 seconds") for screen readers. Not an `aria-label` on the span: a span has no
+ * role, and ARIA prohibits naming it (axe "aria-prohibited-attr"). `[data-countdown]` is the digits alone.
+ * Only this component re-renders on each server second, not the page around it.
+ */
+export function Countdown({ to, label }: { to: number; label?: string }) {
+  const ms = to - useServerNow();
   return (
-    <span
-      class="font-mono tabular-nums"
-      data-countdown
-      aria-label={`${label ? label + " " : ""}${describeCountdown(ms)}`}
-    >
-      <span aria-hidden="true">{formatCountdown(ms)}</span>
+    <span class="font-mono tabular-nums">
+      <span aria-hidden="true" data-countdown>
+        {formatCountdown(ms)}
+      </span>
+      <span class="sr-only">{`${label ? label + " " : ""}${describeCountdown(ms)}`}</span>
     </span>
   );
 }

@@ -3,7 +3,7 @@
  * draw's ranking recomputed in the browser with Web Crypto — the same `rankKey` the server uses (lib/draw.ts).
  */
 import { rankKey, sha256hex, type Entry, type PublicDraw, type Registration } from "../../../lib/draw.ts";
-import { ApiFailure, apiRequest } from "../lib/api.ts";
+import { apiRequest } from "../lib/api.ts";
 
 export async function enterDraw(saleId: string): Promise<Entry> {
   return (await apiRequest<{ entry: Entry }>(`/api/sales/${encodeURIComponent(saleId)}/entries`, { method: "POST" })).data.entry;

@@ -6,6 +6,7 @@
  * so callers handle one kind of error.
  */
 import type { ErrorBody, ErrorCode } from "../../../lib/errors.ts";
+import { errorText } from "../i18n/shop.ts";
 
 export type FailureCode = ErrorCode | "NETWORK" | "UNKNOWN";
 
@@ -31,11 +32,13 @@ export class ApiFailure extends Error {
 }
 
 export interface ApiRequest {
-  method?: "GET" | "POST" | "PATCH" | "DELETE";
+  method?: HttpMethod;
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
+
+export type HttpMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
 export interface ApiResponse<T> {
   data: T;
@@ -51,7 +54,7 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
-async function failureFrom(response: Response): Promise<ApiFailure> {
+async function failureFrom(response: Response, status: number): Promise<ApiFailure> {
   const retryAfterMs = parseRetryAfter(response.headers.get("Retry-After"));
   let body: Partial<ErrorBody> | null = null;
   try {
@@ -62,14 +65,14 @@ async function failureFrom(response: Response): Promise<ApiFailure> {
   const error = body?.error;
   if (error && typeof error.code === "string") {
     return new ApiFailure(
-      response.status,
+      status,
       error.code,
       error.message ?? response.statusText,
       error.details,
       retryAfterMs,
     );
   }
-  return new ApiFailure(response.status, "UNKNOWN", `The server answered ${response.status}`, undefined, retryAfterMs);
+  return new ApiFailure(status, "UNKNOWN", `The server answered ${status}`, undefined, retryAfterMs);
 }
 
 /**
@@ -77,7 +80,9 @@ async function failureFrom(response: Response): Promise<ApiFailure> {
  * const { data } = await apiRequest<{ sales: Sale[] }>("/api/sales");
  */
 export async function apiRequest<T>(path: string, init: ApiRequest = {}): Promise<ApiResponse<T>> {
-  const headers: Record<string, string> = { Accept: "application/json", ...init.headers };
+  // Expected 4xx answers come back as 200 + X-Error-Status, so the browser's console stays for real errors
+  // (docs/api.md "Web app transport").
+  const headers: Record<string, string> = { Accept: "application/json", "X-Soft-Errors": "1", ...init.headers };
   let body: string | undefined;
   if (init.body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -96,10 +101,89 @@ export async function apiRequest<T>(path: string, init: ApiRequest = {}): Promis
     if (err instanceof DOMException && err.name === "AbortError") throw err;
     throw new ApiFailure(0, "NETWORK", "Can't reach MiniShop — check your connection");
   }
-  if (!response.ok) throw await failureFrom(response);
+  if (!response.ok) throw await failureFrom(response, response.status);
+  const softStatus = Number(response.headers.get("X-Error-Status"));
+  if (softStatus >= 400) throw await failureFrom(response, softStatus);
   const data = response.status === 204 ? (undefined as T) : ((await response.json()) as T);
   return { data, response };
 }
+
+// ---------------------------------------------------------------- typed routes
+
+/** A route table like `ShopperRoutes` in lib/schemas.ts: `"METHOD /path/:param"` → body and answer. */
+export type RouteTable = { [route: string]: { body: unknown; response: unknown } };
+
+type PathOf<R extends string> = R extends `${HttpMethod} ${infer P}` ? P : never;
+type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamNames<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : never;
+
+/** What a call to route `R` takes: its path parameters and its body, each only when the route has them. */
+export type CallOptions<Routes extends RouteTable, R extends keyof Routes & string> = ([
+  ParamNames<PathOf<R>>,
+] extends [never]
+  ? { params?: undefined }
+  : { params: Record<ParamNames<PathOf<R>>, string> }) &
+  (Routes[R]["body"] extends undefined ? { body?: undefined } : { body: Routes[R]["body"] }) & {
+    query?: Record<string, string | number | null | undefined>;
+    headers?: Record<string, string>;
+    signal?: AbortSignal;
+  };
+
+/** `"GET /api/sales/:id"` + `{id: "s 1"}` → `["GET", "/api/sales/s%201"]`. */
+export function routeUrl(
+  route: string,
+  params: Record<string, string> = {},
+  query: Record<string, string | number | null | undefined> = {},
+): { method: HttpMethod; path: string } {
+  const space = route.indexOf(" ");
+  const method = route.slice(0, space) as HttpMethod;
+  let path = route.slice(space + 1).replace(/:(\w+)/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`routeUrl: ${route} needs :${name}`);
+    return encodeURIComponent(value);
+  });
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) search.set(k, String(v));
+  if ([...search.keys()].length) path += `?${search}`;
+  return { method, path };
+}
+
+/**
+ * A client for one route table: `call(route, {params, body})` resolves to that route's answer type, so the
+ * web app never writes a request or answer shape of its own.
+ *
+ * @example
+ * const shopper = createClient<ShopperRoutes>();
+ * const { sale } = (await shopper("GET /api/sales/:id", { params: { id } })).data;
+ */
+export function createClient<Routes extends RouteTable>(defaults: { headers?: () => Record<string, string> } = {}) {
+  return function call<R extends keyof Routes & string>(
+    route: R,
+    ...[options]: RequiredKeys<CallOptions<Routes, R>> extends never
+      ? [options?: CallOptions<Routes, R>]
+      : [options: CallOptions<Routes, R>]
+  ): Promise<ApiResponse<Routes[R]["response"]>> {
+    const o: {
+      params?: Record<string, string>;
+      body?: unknown;
+      query?: Record<string, string | number | null | undefined>;
+      headers?: Record<string, string>;
+      signal?: AbortSignal;
+    } = options ?? {};
+    const { method, path } = routeUrl(route, o.params, o.query);
+    return apiRequest<Routes[R]["response"]>(path, {
+      method,
+      body: o.body,
+      headers: { ...defaults.headers?.(), ...o.headers },
+      signal: o.signal,
+    });
+  };
+}
+
+type RequiredKeys<T> = { [K in keyof T]-?: Partial<Pick<T, K>> extends Pick<T, K> ? never : K }[keyof T];
 
 /**
  * Field-level messages from a failure's `details` (zod issues or `[{path, message}]`), keyed by the first
@@ -116,9 +200,11 @@ export function fieldErrors(details: unknown): Record<string, string> {
   return out;
 }
 
-/** The message to show a person for a failure, in their words rather than the server's codes. */
+/**
+ * The message to show a person for a failure, in their language and words rather than the server's codes:
+ * the app's text for the error code (web/src/i18n/shop.ts), else the server's own message.
+ */
 export function describeFailure(err: unknown): string {
-  if (err instanceof ApiFailure) return err.message;
-  if (err instanceof Error) return err.message;
-  return "Something went wrong";
+  if (err instanceof ApiFailure) return errorText(err.code) ?? err.message;
+  return errorText("UNKNOWN")!;
 }

@@ -3,6 +3,7 @@
  * turns live at `startsAt` whether or not we have asked again.
  */
 import type { Sale, SaleStatus } from "../../../lib/schemas.ts";
+import { t } from "../i18n/shop.ts";
 
 export function effectiveStatus(sale: Sale, now: number): SaleStatus {
   const starts = Date.parse(sale.startsAt);
@@ -14,10 +15,7 @@ export function effectiveStatus(sale: Sale, now: number): SaleStatus {
   return "live";
 }
 
-export const STATUS_LABEL: Record<SaleStatus, string> = {
-  scheduled: "Starts soon",
-  live: "Live",
-  paused: "Paused",
-  sold_out: "Sold out",
-  ended: "Ended",
-};
+/** The status as a shopper reads it, in the current language. */
+export function statusLabel(status: SaleStatus): string {
+  return t(`status.${status}`);
+}

@@ -3,8 +3,8 @@
  * Every answer with `serverTime` also feeds the server clock (see clock.ts).
  */
 import { signal } from "@preact/signals";
-import type { Credentials, Order, Sale, User } from "../../../lib/schemas.ts";
-import { ApiFailure, apiRequest } from "./api.ts";
+import type { Credentials, Order, ShopperRoutes, User } from "../../../lib/schemas.ts";
+import { ApiFailure, createClient } from "./api.ts";
 import { recordServerTime } from "./clock.ts";
 
 /** `undefined` while unknown (the first `/api/me` is in flight), `null` when signed out. */
@@ -45,19 +45,23 @@ function markSignedIn(user: User): void {
   setSignedInHint(true);
 }
 
-async function timed<T extends { serverTime: string }>(path: string, signal?: AbortSignal): Promise<T> {
+/** The shopper API, typed by the contract's route table (lib/schemas.ts `ShopperRoutes`). */
+const shopper = createClient<ShopperRoutes>();
+
+/** Requests whose answer carries `serverTime` also feed the server clock (see clock.ts). */
+async function timed<T extends { serverTime: string }>(request: () => Promise<{ data: T }>): Promise<T> {
   const sentAt = performance.now();
-  const { data } = await apiRequest<T>(path, { signal });
+  const { data } = await request();
   recordServerTime(data.serverTime, sentAt, performance.now());
   return data;
 }
 
 export function fetchSales(signal?: AbortSignal) {
-  return timed<{ serverTime: string; sales: Sale[] }>("/api/sales", signal);
+  return timed(() => shopper("GET /api/sales", { signal }));
 }
 
 export function fetchSale(id: string, signal?: AbortSignal) {
-  return timed<{ serverTime: string; sale: Sale }>(`/api/sales/${encodeURIComponent(id)}`, signal);
+  return timed(() => shopper("GET /api/sales/:id", { params: { id }, signal }));
 }
 
 export async function purchase(
@@ -66,8 +70,8 @@ export async function purchase(
   idempotencyKey: string,
   signal?: AbortSignal,
 ): Promise<Order> {
-  const { data } = await apiRequest<{ order: Order }>(`/api/sales/${encodeURIComponent(saleId)}/purchase`, {
-    method: "POST",
+  const { data } = await shopper("POST /api/sales/:id/purchase", {
+    params: { id: saleId },
     body: { quantity },
     headers: { "Idempotency-Key": idempotencyKey },
     signal,
@@ -76,37 +80,35 @@ export async function purchase(
 }
 
 export async function fetchOrders(signal?: AbortSignal): Promise<Order[]> {
-  return (await apiRequest<{ orders: Order[] }>("/api/orders", { signal })).data.orders;
+  return (await shopper("GET /api/orders", { signal })).data.orders;
 }
 
 export async function fetchOrder(id: string, signal?: AbortSignal): Promise<Order> {
-  return (await apiRequest<{ order: Order }>(`/api/orders/${encodeURIComponent(id)}`, { signal })).data.order;
+  return (await shopper("GET /api/orders/:id", { params: { id }, signal })).data.order;
 }
 
 export async function payOrder(id: string): Promise<Order> {
-  return (await apiRequest<{ order: Order }>(`/api/orders/${encodeURIComponent(id)}/pay`, { method: "POST" })).data
-    .order;
+  return (await shopper("POST /api/orders/:id/pay", { params: { id } })).data.order;
 }
 
 export async function cancelOrder(id: string): Promise<Order> {
-  return (await apiRequest<{ order: Order }>(`/api/orders/${encodeURIComponent(id)}/cancel`, { method: "POST" })).data
-    .order;
+  return (await shopper("POST /api/orders/:id/cancel", { params: { id } })).data.order;
 }
 
 export async function register(credentials: Credentials): Promise<User> {
-  const { data } = await apiRequest<{ user: User }>("/api/auth/register", { method: "POST", body: credentials });
+  const { data } = await shopper("POST /api/auth/register", { body: credentials });
   markSignedIn(data.user);
   return data.user;
 }
 
 export async function login(credentials: Credentials): Promise<User> {
-  const { data } = await apiRequest<{ user: User }>("/api/auth/login", { method: "POST", body: credentials });
+  const { data } = await shopper("POST /api/auth/login", { body: credentials });
   markSignedIn(data.user);
   return data.user;
 }
 
 export async function logout(): Promise<void> {
-  await apiRequest<void>("/api/auth/logout", { method: "POST" });
+  await shopper("POST /api/auth/logout");
   markSignedOut();
 }
 
@@ -117,7 +119,7 @@ export async function loadCurrentUser(options: { force?: boolean } = {}): Promis
     return;
   }
   try {
-    markSignedIn((await apiRequest<{ user: User }>("/api/me")).data.user);
+    markSignedIn((await shopper("GET /api/me")).data.user);
   } catch (err) {
     if (err instanceof ApiFailure && err.status === 401) markSignedOut();
     else if (currentUser.value === undefined) currentUser.value = null;

@@ -1,10 +1,13 @@
 /**
- * Sign in and sign up: labelled Username and Password fields, checked with the shared credentials schema
- * before sending, and the API's own field errors (`details[].path`) shown under the field they belong to.
+ * Sign in and sign up: labelled Username and Password fields, checked before sending by the rules of
+ * `credentialsSchema` (lib/schemas.ts; re-stated here in plain TypeScript so the storefront carries no zod,
+ * with messages in the shopper's language), and the API's own field errors (`details[].path`) shown under
+ * the field they belong to.
  */
 import { useState } from "preact/hooks";
-import { credentialsSchema } from "../../../lib/schemas.ts";
+import type { Credentials } from "../../../lib/schemas.ts";
 import { ApiFailure, describeFailure, fieldErrors } from "../lib/api.ts";
+import { ta } from "../i18n/account.ts";
 import { currentSearch, navigate, safeNext } from "../lib/router.ts";
 import { login, register } from "../lib/shop.ts";
 import { Alert, Field, Link, PageHeading, buttonClass } from "../components/ui.tsx";
@@ -16,28 +19,31 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const next = safeNext(currentSearch.value);
-  const title = mode === "signin" ? "Sign in" : "Create an account";
+  const title = mode === "signin" ? ta("auth.signInTitle") : ta("auth.signUpTitle");
 
   const submit = async (e: Event) => {
     e.preventDefault();
     setFormError(null);
-    const parsed = credentialsSchema.safeParse({ username, password });
-    if (!parsed.success) {
-      setErrors(fieldErrors(parsed.error.issues));
-      focusFirstInvalid(parsed.error.issues[0]?.path[0]);
+    const credentials: Credentials = { username, password };
+    const invalid = credentialErrors(credentials);
+    if (Object.keys(invalid).length > 0) {
+      setErrors(invalid);
+      focusFirstInvalid(Object.keys(invalid)[0]);
       return;
     }
     setErrors({});
     setBusy(true);
     try {
-      await (mode === "signin" ? login(parsed.data) : register(parsed.data));
+      await (mode === "signin" ? login(credentials) : register(credentials));
       navigate(next, { replace: true });
     } catch (err) {
+      // The server's field messages are English; ours say the same rule in the shopper's language.
       const fields = err instanceof ApiFailure ? fieldErrors(err.details) : {};
+      for (const key of Object.keys(fields)) {
+        if (key === "username" || key === "password") fields[key] = credentialErrors(credentials)[key] ?? fields[key];
+      }
       setErrors(fields);
       if (Object.keys(fields).length > 0) focusFirstInvalid(Object.keys(fields)[0]);
-      else if (err instanceof ApiFailure && err.code === "INVALID_CREDENTIALS")
-        setFormError("Wrong username or password.");
       else setFormError(describeFailure(err));
     } finally {
       setBusy(false);
@@ -58,9 +64,9 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
         {formError && <Alert>{formError}</Alert>}
         <Field
           id="username"
-          label="Username"
+          label={ta("auth.username")}
           error={errors.username}
-          hint={mode === "signup" ? "3–32 letters, digits, _ . or -" : undefined}
+          hint={mode === "signup" ? ta("auth.usernameHint") : undefined}
         >
           {(attrs) => (
             <input
@@ -77,9 +83,9 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
         </Field>
         <Field
           id="password"
-          label="Password"
+          label={ta("auth.password")}
           error={errors.password}
-          hint={mode === "signup" ? "At least 8 characters" : undefined}
+          hint={mode === "signup" ? ta("auth.passwordHint") : undefined}
         >
           {(attrs) => (
             <input
@@ -93,17 +99,29 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
           )}
         </Field>
         <button type="submit" class={`${buttonClass.primary} w-full`} disabled={busy}>
-          {busy ? "Please wait…" : mode === "signin" ? "Sign in" : "Sign up"}
+          {busy ? ta("auth.wait") : mode === "signin" ? ta("auth.signIn") : ta("auth.signUp")}
         </button>
       </form>
       <p class="text-center text-sm text-slate-800">
-        {mode === "signin" ? "New here? " : "Already have an account? "}
+        {mode === "signin" ? ta("auth.newHere") : ta("auth.haveAccount")}{" "}
         <Link href={otherHref} class="font-semibold text-red-800 underline underline-offset-2">
-          {mode === "signin" ? "Create an account" : "Sign in"}
+          {mode === "signin" ? ta("auth.createAccount") : ta("auth.signIn")}
         </Link>
       </p>
     </section>
   );
+}
+
+/**
+ * The rules of `credentialsSchema` (docs/api.md: username 3–32 of `[A-Za-z0-9_.-]`, password 8–128 chars),
+ * one message per field, in the shopper's language. test/web/client.test.tsx checks they agree with the schema.
+ */
+export function credentialErrors({ username, password }: Credentials): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (username.length < 3 || username.length > 32) errors.username = ta("auth.usernameLength");
+  else if (!/^[A-Za-z0-9_.-]+$/.test(username)) errors.username = ta("auth.usernameChars");
+  if (password.length < 8 || password.length > 128) errors.password = ta("auth.passwordLength");
+  return errors;
 }
 
 function focusFirstInvalid(field: PropertyKey | undefined) {

@@ -5,7 +5,8 @@ import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatDateTime, formatPrice, shortId } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
 import { cancelOrder, currentUser, fetchOrder, fetchOrders, fetchSales, markSignedOut, payOrder } from "../lib/shop.ts";
-import { useServerNow, usePolling } from "../components/hooks.ts";
+import { ta } from "../i18n/account.ts";
+import { useMoments, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, OrderStatusBadge, PageHeading, buttonClass } from "../components/ui.tsx";
 
 /** Titles and currencies for order rows; also syncs the server clock for the payment countdown. */
@@ -64,19 +65,19 @@ export function OrdersPage() {
 
   return (
     <section class="space-y-4">
-      <PageHeading>My orders</PageHeading>
+      <PageHeading>{ta("orders.heading")}</PageHeading>
       {error && <Alert>{error}</Alert>}
-      {orders === null && !error && <p class="text-slate-700">Loading orders…</p>}
+      {orders === null && !error && <p class="text-slate-700">{ta("orders.loading")}</p>}
       {orders && orders.length === 0 && (
         <p class="text-slate-700">
-          No orders yet.{" "}
+          {ta("orders.empty")}{" "}
           <Link href="/" class="font-semibold text-red-800 underline">
-            Browse the sales
+            {ta("orders.browse")}
           </Link>
         </p>
       )}
       {orders && orders.length > 0 && (
-        <ul class="divide-y divide-slate-200 rounded-xl border border-slate-300 bg-white" aria-label="Orders">
+        <ul class="divide-y divide-slate-200 rounded-xl border border-slate-300 bg-white" aria-label={ta("orders.list")}>
           {orders.map((o) => (
             <li key={o.id} class="flex flex-wrap items-center justify-between gap-2 p-4">
               <div class="min-w-0">
@@ -84,7 +85,7 @@ export function OrdersPage() {
                   href={`/orders/${encodeURIComponent(o.id)}`}
                   class="font-semibold wrap-anywhere text-slate-900 underline-offset-2 hover:underline"
                 >
-                  {sales.get(o.saleId)?.title ?? `Order ${shortId(o.id)}`}
+                  {sales.get(o.saleId)?.title ?? ta("orders.fallbackTitle", { id: shortId(o.id) })}
                 </Link>
                 <p class="text-sm text-slate-700">
                   {o.quantity} × {unitOf(o, sales.get(o.saleId))} = {totalOf(o, sales.get(o.saleId))} ·{" "}
@@ -103,11 +104,17 @@ export function OrdersPage() {
 export function OrderPage({ id }: { id: string }) {
   const signedIn = useRequireSignIn();
   const sales = useSaleIndex();
-  const now = useServerNow();
   const [order, setOrder] = useState<Order | null>(null);
+  // Re-rendered when the payment window closes; the countdown ticks by itself.
+  const now = useMoments(order ? [Date.parse(order.expiresAt)] : []);
   const [error, setError] = useState<ApiFailure | null>(null);
   const [busy, setBusy] = useState<"pay" | "cancel" | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
+  const [confirmingCancel, setConfirmingCancel] = useState(false);
+  // The question takes focus when it opens, so keyboard and screen-reader users land on it.
+  useEffect(() => {
+    if (confirmingCancel) document.getElementById("cancel-yes")?.focus();
+  }, [confirmingCancel]);
 
   const open = order !== null && (order.status === "reserved" || order.status === "confirmed");
   const windowLeft = order ? Date.parse(order.expiresAt) - now : 0;
@@ -137,11 +144,7 @@ export function OrderPage({ id }: { id: string }) {
     try {
       setOrder(kind === "pay" ? await payOrder(order.id) : await cancelOrder(order.id));
     } catch (err) {
-      setActionError(
-        err instanceof ApiFailure && err.code === "ORDER_EXPIRED"
-          ? "The payment window has closed; the item went back on sale."
-          : describeFailure(err),
-      );
+      setActionError(describeFailure(err));
       fetchOrder(order.id).then(setOrder, () => {});
     } finally {
       setBusy(null);
@@ -151,9 +154,9 @@ export function OrderPage({ id }: { id: string }) {
   if (error?.status === 404) {
     return (
       <section class="space-y-4">
-        <PageHeading>Order not found</PageHeading>
+        <PageHeading>{ta("order.notFound")}</PageHeading>
         <Link href="/orders" class="font-semibold text-red-800 underline">
-          My orders
+          {ta("order.back")}
         </Link>
       </section>
     );
@@ -161,8 +164,8 @@ export function OrderPage({ id }: { id: string }) {
   if (!order) {
     return (
       <section class="space-y-4">
-        <PageHeading>{error ? "Can't load this order" : "Loading order…"}</PageHeading>
-        {error && <Alert>{error.message}</Alert>}
+        <PageHeading>{error ? ta("order.cantLoad") : ta("order.loading")}</PageHeading>
+        {error && <Alert>{describeFailure(error)}</Alert>}
       </section>
     );
   }
@@ -172,40 +175,50 @@ export function OrderPage({ id }: { id: string }) {
     <section class="space-y-5" data-order-id={order.id}>
       <p>
         <Link href="/orders" class="text-sm font-semibold text-red-800 underline underline-offset-2">
-          <span aria-hidden="true">← </span>My orders
+          <span aria-hidden="true">← </span>
+          {ta("order.back")}
         </Link>
       </p>
       <PageHeading>
-        <span class="wrap-anywhere">{sale ? sale.title : `Order ${shortId(order.id)}`}</span>
+        <span class="wrap-anywhere">{sale ? sale.title : ta("orders.fallbackTitle", { id: shortId(order.id) })}</span>
       </PageHeading>
       <div class="space-y-4 rounded-xl border border-slate-300 bg-white p-5 shadow-sm">
         <p role="status" aria-live="polite" class="text-base text-slate-900">
-          Status: <OrderStatusBadge status={order.status} />
+          {ta("order.status")} <OrderStatusBadge status={order.status} />
         </p>
         <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm text-slate-800">
-          <dt class="font-semibold">Order</dt>
+          <dt class="font-semibold">{ta("order.id")}</dt>
           <dd class="break-all font-mono">{order.id}</dd>
-          <dt class="font-semibold">Quantity</dt>
+          <dt class="font-semibold">{ta("order.sale")}</dt>
+          <dd>
+            <Link
+              href={`/sales/${encodeURIComponent(order.saleId)}`}
+              class="font-semibold text-red-800 underline underline-offset-2"
+            >
+              {sale ? sale.title : ta("order.viewSale")}
+            </Link>
+          </dd>
+          <dt class="font-semibold">{ta("order.quantity")}</dt>
           <dd>{order.quantity}</dd>
-          <dt class="font-semibold">Unit price</dt>
+          <dt class="font-semibold">{ta("order.unitPrice")}</dt>
           <dd>{unitOf(order, sale)}</dd>
-          <dt class="font-semibold">Total</dt>
+          <dt class="font-semibold">{ta("order.total")}</dt>
           <dd>{totalOf(order, sale)}</dd>
-          <dt class="font-semibold">Placed</dt>
+          <dt class="font-semibold">{ta("order.placed")}</dt>
           <dd>{formatDateTime(order.createdAt)}</dd>
         </dl>
         {open && (
           <p class="text-base text-slate-900">
             {windowLeft > 0 ? (
               <>
-                Pay within{" "}
+                {ta("order.payWithin")}{" "}
                 <strong>
-                  <Countdown ms={windowLeft} label="Time left to pay:" />
+                  <Countdown to={Date.parse(order.expiresAt)} label={ta("order.timeLeftToPay")} />
                 </strong>{" "}
-                or the item goes back on sale.
+                {ta("order.payWithinAfter")}
               </>
             ) : (
-              "The payment window has closed."
+              ta("order.windowClosed")
             )}
           </p>
         )}
@@ -217,19 +230,55 @@ export function OrderPage({ id }: { id: string }) {
               disabled={busy !== null || windowLeft <= 0}
               onClick={() => void act("pay")}
             >
-              {busy === "pay" ? "Paying…" : "Pay now"}
+              {busy === "pay" ? ta("order.paying") : ta("order.pay")}
             </button>
-            <button
-              type="button"
-              class={buttonClass.secondary}
-              disabled={busy !== null}
-              onClick={() => void act("cancel")}
-            >
-              {busy === "cancel" ? "Cancelling…" : "Cancel order"}
-            </button>
+            {!confirmingCancel && (
+              <button
+                type="button"
+                class={buttonClass.secondary}
+                disabled={busy !== null}
+                onClick={() => setConfirmingCancel(true)}
+              >
+                {busy === "cancel" ? ta("order.cancelling") : ta("order.cancel")}
+              </button>
+            )}
           </div>
         )}
-        {order.status === "paid" && <Alert kind="success">Paid — thank you!</Alert>}
+        {open && confirmingCancel && (
+          <div
+            role="group"
+            aria-labelledby="cancel-question"
+            class="space-y-3 rounded-lg border-2 border-amber-600 bg-amber-50 p-4"
+            data-cancel-confirm
+          >
+            <p id="cancel-question" class="font-semibold text-slate-900">
+              {ta("order.cancelQuestion")}
+            </p>
+            <p class="text-sm text-slate-900">{ta("order.cancelWarning")}</p>
+            <div class="flex flex-wrap gap-3">
+              <button
+                type="button"
+                class={buttonClass.primary}
+                disabled={busy !== null}
+                onClick={() => void act("cancel").then(() => setConfirmingCancel(false))}
+                id="cancel-yes"
+              >
+                {busy === "cancel" ? ta("order.cancelling") : ta("order.cancelYes")}
+              </button>
+              <button
+                type="button"
+                class={buttonClass.secondary}
+                disabled={busy !== null}
+                onClick={() => setConfirmingCancel(false)}
+              >
+                {ta("order.cancelNo")}
+              </button>
+            </div>
+          </div>
+        )}
+        {order.status === "paid" && <Alert kind="success">{ta("order.paid")}</Alert>}
+        {order.status === "expired" && <Alert kind="info">{ta("order.expiredNote")}</Alert>}
+        {order.status === "cancelled" && <Alert kind="info">{ta("order.cancelledNote")}</Alert>}
         {actionError && <Alert>{actionError}</Alert>}
       </div>
     </section>

@@ -1,14 +1,16 @@
 /** One sale: what it is, when it starts (server clock), how much is left, and the Buy now button. */
 import { useState } from "preact/hooks";
 import type { Sale } from "../../../lib/schemas.ts";
-import { ApiFailure } from "../lib/api.ts";
+import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatDateTime, formatPrice } from "../lib/format.ts";
 import { effectiveStatus } from "../lib/sale-status.ts";
 import { fetchSale } from "../lib/shop.ts";
+import { t } from "../i18n/shop.ts";
+import { LOCALE_TAG, locale } from "../i18n/i18n.ts";
 import { BuyPanel } from "../components/BuyPanel.tsx";
 import { DrawPanel } from "../draw/DrawPanel.tsx";
 import { RegisterPanel } from "../draw/RegisterPanel.tsx";
-import { useServerNow, usePolling } from "../components/hooks.ts";
+import { useMoments, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, PageHeading, RemainingBar, StatusBadge } from "../components/ui.tsx";
 import { SaleImage } from "../components/SaleImage.tsx";
 
@@ -16,7 +18,7 @@ export function SalePage({ id }: { id: string }) {
   const [sale, setSale] = useState<Sale | null>(null);
   const [error, setError] = useState<ApiFailure | null>(null);
   const [refreshToken, setRefreshToken] = useState(0);
-  const now = useServerNow();
+  const now = useMoments(sale ? [Date.parse(sale.startsAt), Date.parse(sale.endsAt)] : []);
 
   usePolling(
     async (signal) => {
@@ -24,7 +26,7 @@ export function SalePage({ id }: { id: string }) {
         const body = await fetchSale(id, signal);
         setSale(body.sale);
         setError(null);
-        if (typeof document !== "undefined") document.title = `${body.sale.title} — MiniShop`;
+        if (typeof document !== "undefined") document.title = t("app.titleSuffix", { title: body.sale.title });
       } catch (err) {
         if (err instanceof ApiFailure) setError(err);
         throw err;
@@ -37,10 +39,10 @@ export function SalePage({ id }: { id: string }) {
   if (error?.status === 404) {
     return (
       <section class="space-y-4">
-        <PageHeading>Sale not found</PageHeading>
-        <p class="text-slate-700">This sale doesn't exist or was removed.</p>
+        <PageHeading>{t("sale.notFound")}</PageHeading>
+        <p class="text-slate-700">{t("sale.notFoundBody")}</p>
         <Link href="/" class="font-semibold text-red-800 underline">
-          See all sales
+          {t("notFound.back")}
         </Link>
       </section>
     );
@@ -48,12 +50,8 @@ export function SalePage({ id }: { id: string }) {
   if (!sale) {
     return (
       <section class="space-y-4">
-        <PageHeading>{error ? "Can't load this sale" : "Loading…"}</PageHeading>
-        {error && (
-          <Alert>
-            {error.status === 0 ? "You're offline. This page will update when you're back." : error.message}
-          </Alert>
-        )}
+        <PageHeading>{error ? t("sale.cantLoad") : t("loading")}</PageHeading>
+        {error && <Alert>{error.status === 0 ? t("sale.offline") : describeFailure(error)}</Alert>}
       </section>
     );
   }
@@ -63,7 +61,8 @@ export function SalePage({ id }: { id: string }) {
     <article class="space-y-5" data-sale-id={sale.id}>
       <p>
         <Link href="/" class="text-sm font-semibold text-red-800 underline underline-offset-2">
-          <span aria-hidden="true">← </span>All sales
+          <span aria-hidden="true">← </span>
+          {t("sale.back")}
         </Link>
       </p>
       <div class="flex flex-wrap items-start justify-between gap-3">
@@ -75,7 +74,7 @@ export function SalePage({ id }: { id: string }) {
         <StatusBadge status={status} />
       </div>
       {error && (
-        <Alert kind="info">{error.status === 0 ? "You're offline — these numbers may be stale." : error.message}</Alert>
+        <Alert kind="info">{error.status === 0 ? t("sale.offlineStale") : describeFailure(error)}</Alert>
       )}
       <div class="grid gap-6 rounded-xl border border-slate-300 bg-white p-5 shadow-sm md:grid-cols-2">
         <div class="space-y-3">
@@ -84,22 +83,22 @@ export function SalePage({ id }: { id: string }) {
           {sale.description && <p class="whitespace-pre-line wrap-anywhere text-slate-800">{sale.description}</p>}
           <RemainingBar sale={sale} />
           <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm text-slate-800">
-            <dt class="font-semibold">Starts</dt>
+            <dt class="font-semibold">{t("sale.starts")}</dt>
             <dd>{formatDateTime(sale.startsAt)}</dd>
-            <dt class="font-semibold">Ends</dt>
+            <dt class="font-semibold">{t("sale.ends")}</dt>
             <dd>
               {formatDateTime(sale.endsAt)}
               {status === "live" && (
                 <span>
                   {" "}
-                  (in <Countdown ms={Date.parse(sale.endsAt) - now} />)
+                  ({t("sale.endsIn")} <Countdown to={Date.parse(sale.endsAt)} />)
                 </span>
               )}
             </dd>
-            <dt class="font-semibold">Limit</dt>
-            <dd>{sale.perUserLimit} per shopper</dd>
-            <dt class="font-semibold">Pay within</dt>
-            <dd>{formatPaymentWindow(sale.paymentWindowSeconds)} of buying, or the order expires</dd>
+            <dt class="font-semibold">{t("sale.limit")}</dt>
+            <dd>{t("sale.perShopper", { count: sale.perUserLimit })}</dd>
+            <dt class="font-semibold">{t("sale.payWithin")}</dt>
+            <dd>{t("sale.payWithinValue", { window: formatPaymentWindow(sale.paymentWindowSeconds, LOCALE_TAG[locale.value]) })}</dd>
           </dl>
         </div>
         <div>
@@ -119,10 +118,8 @@ export function SalePage({ id }: { id: string }) {
   );
 }
 
-/** The merchant's payment window, in the largest whole unit: "15 minutes", "1 hour", "90 seconds". */
-export function formatPaymentWindow(seconds: number): string {
-  const unit = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
-  if (seconds % 3600 === 0) return unit(seconds / 3600, "hour");
-  if (seconds % 60 === 0) return unit(seconds / 60, "minute");
-  return unit(seconds, "second");
+/** The merchant's payment window, in the largest whole unit: "15 minutes", "1 hour", "90 seconds" (or the locale's words). */
+export function formatPaymentWindow(seconds: number, localeTag = "en"): string {
+  const [n, unit] = seconds % 3600 === 0 ? [seconds / 3600, "hour"] : seconds % 60 === 0 ? [seconds / 60, "minute"] : [seconds, "second"];
+  return new Intl.NumberFormat(localeTag, { style: "unit", unit, unitDisplay: "long" }).format(n);
 }

@@ -292,11 +292,11 @@ export const sales = new Hono<GatewayApp>()
       (ip !== undefined && (await overLimit(c.env, "PURCHASE_LIMITER", `ip:${ip}`)))
     ) {
       countEdgeRejection(c, saleId, "rateLimited");
-      throw rateLimited("Too many purchase attempts, slow down", 10);
+      throw rateLimited("Too many purchase attempts, slow down", 10, "shopper");
     }
     if (!admit(c, saleId)) {
       countEdgeRejection(c, saleId, "rateLimited");
-      throw rateLimited("The sale is busy, retrying shortly will get you in", 1);
+      throw rateLimited("The sale is busy, retrying shortly will get you in", 1, "sale");
     }
 
     // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides.
