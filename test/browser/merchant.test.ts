@@ -189,10 +189,11 @@ test("the sale's page: photo upload → shoppers see it → replace → delete; 
   await page.getByText("The sale has ended.").waitFor();
   await expect.poll(() => page.locator("[data-status]").first().innerText()).toBe("Ended");
 
-  // Chromium logs every 4xx answer to a fetch as a console error; these two the test provoked on purpose.
+  // Chromium logs a 4xx answer to a fetch as a console error; the app asks for expected 4xx as soft errors
+  // (docs/api.md "Web app transport"), so at most the two the test provoked on purpose may show, nothing else.
   const provoked = [/status of 415 .*\/image\)$/, new RegExp(`status of 409 .*/admin/api/sales/${sale.id}\\)$`)];
   expect(errors.filter((e) => !provoked.some((p) => p.test(e)))).toEqual([]);
-  expect(errors).toHaveLength(2);
+  expect(errors.length).toBeLessThanOrEqual(2);
   await context.close();
 });
 
