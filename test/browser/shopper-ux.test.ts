@@ -71,30 +71,27 @@ test("an expired or cancelled order: no Buy now to press, and the page says what
 
 test("Buy now enables at the start itself, even when startsAt has milliseconds", async () => {
   const { page, context, errors } = await chromium.openPage();
-  // A start 137 ms past a whole second: a whole-second tick would enable it ~870 ms late. Twelve seconds away,
-  // so the page has sampled the server's clock a few times (its estimate is within half the best round trip).
-  const startsAtMs = Math.ceil((Date.now() + 12_000) / 1000) * 1000 + 137;
+  // The page's timers run on Playwright's clock: it flows with real time while the page loads and samples the
+  // server's clock, then stands still and moves only when the test moves it, so a loaded machine firing a
+  // timer late cannot decide the outcome. A start 137 ms past a whole second: a whole-second tick would
+  // enable the button ~870 ms late.
+  await page.clock.install({ time: Date.now() });
+  const startsAtMs = Math.ceil((Date.now() + 20_000) / 1000) * 1000 + 137;
   const sale = await createSaleViaApi({ title: uniqueName("Millisecond"), startsInMs: 0, startsAtMs });
   await page.goto(`/sales/${sale.id}`);
   const buy = page.getByRole("button", { name: "Buy now" });
   await buy.waitFor();
   expect(await buy.isDisabled()).toBe(true);
-  // Record, in the page, the device time at which the button turns enabled (device and server share a clock).
-  await page.evaluate(() => {
-    const button = document.querySelector<HTMLButtonElement>("[data-testid=buy-button]")!;
-    const w = window as unknown as { enabledAt?: number };
-    new MutationObserver(() => {
-      if (!button.disabled && w.enabledAt === undefined) w.enabledAt = Date.now();
-    }).observe(button, { attributes: true, attributeFilter: ["disabled"] });
-  });
-  await page.waitForFunction(() => (window as unknown as { enabledAt?: number }).enabledAt !== undefined, null, {
-    timeout: 25_000,
-  });
-  const enabledAt = await page.evaluate(() => (window as unknown as { enabledAt: number }).enabledAt);
-  // At the start as the page knows the server's clock (an estimate within half a round trip, and a timer a
-  // loaded test machine may fire late), well before the ~870 ms a whole-second tick would cost.
-  expect(enabledAt - startsAtMs).toBeGreaterThanOrEqual(-300);
-  expect(enabledAt - startsAtMs).toBeLessThan(500);
+  // The page has sampled the server's clock in real time. From here on its API calls are held unanswered:
+  // a sample taken while the page's clock stands still would look like a perfect one and move the estimate.
+  await page.route("**/api/**", () => {});
+  expect(Date.now()).toBeLessThan(startsAtMs - 1_000); // the page loaded well before the start
+  // The page knows the server's clock to within half its best round trip; 300 ms either side covers that.
+  await page.clock.pauseAt(startsAtMs - 1_000);
+  await page.clock.runFor(700);
+  expect(await buy.isDisabled()).toBe(true);
+  await page.clock.runFor(600);
+  await expect.poll(() => buy.isDisabled()).toBe(false);
   expect(errors).toEqual([]);
   await context.close();
 });
