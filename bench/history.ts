@@ -8,7 +8,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), "history");
-const files = process.argv.length > 2 ? process.argv.slice(2) : readdirSync(dir).filter((f) => f.endsWith(".json")).sort().map((f) => path.join(dir, f));
+const files =
+  process.argv.length > 2
+    ? process.argv.slice(2)
+    : readdirSync(dir)
+        .filter((f) => f.endsWith(".json"))
+        .sort()
+        .map((f) => path.join(dir, f));
 
 interface Run {
   schema?: number;
@@ -17,7 +23,15 @@ interface Run {
   machine: { loadavgStart: number[]; loadavgEnd: number[] };
   scenarios: Record<string, { sustainedRps: number; perCpuSecond: number; burstRps: number; cpuMsPerRequest: number }>;
   openLoop: { targetRps: number; p50Ms: number; p99Ms: number; workerdBusy: number };
-  crowd: { sold: number; oversold: number; duplicates: number; lost: number; retries: number; sellOutSeconds: number | null; drainSeconds: number | null };
+  crowd: {
+    sold: number;
+    oversold: number;
+    duplicates: number;
+    lost: number;
+    retries: number;
+    sellOutSeconds: number | null;
+    drainSeconds: number | null;
+  };
   admission: { offeredRps: number; objectRps: number; bound: boolean };
   redisLua: { runs: { durability: string; rps: number; purchasesPerCpuSecond: number }[] };
   ratios: Record<string, number>;
@@ -56,16 +70,27 @@ const rows: [string, (r: Run) => number | null | undefined, number][] = [
   ["admission: object req/s (shipped 800)", (r) => r.admission.objectRps, 0],
   ...(["none", "everysec", "always"] as const).flatMap((d): [string, (r: Run) => number | undefined, number][] => [
     [`redisLua ${d} req/s`, (r) => r.redisLua.runs.find((x) => x.durability === d)?.rps, 0],
-    [`redisLua ${d} per CPU-s (Node + Redis)`, (r) => r.redisLua.runs.find((x) => x.durability === d)?.purchasesPerCpuSecond, 0],
+    [
+      `redisLua ${d} per CPU-s (Node + Redis)`,
+      (r) => r.redisLua.runs.find((x) => x.durability === d)?.purchasesPerCpuSecond,
+      0,
+    ],
   ]),
   ["load average (1 min) at start", (r) => r.machine.loadavgStart[0], 2],
 ];
 
-const fmt = (v: number, digits: number) => v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-process.stdout.write(`${runs.length} runs: ${runs.map(({ file, run }) => `${file} (${run.database.kind})`).join(", ")}\n\n`);
+const fmt = (v: number, digits: number) =>
+  v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+process.stdout.write(
+  `${runs.length} runs: ${runs.map(({ file, run }) => `${file} (${run.database.kind})`).join(", ")}\n\n`,
+);
 process.stdout.write("| figure | min | max | runs |\n|---|---:|---:|---:|\n");
 for (const [label, get, digits] of rows) {
-  const values = runs.map(({ run }) => get(run)).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+  const values = runs
+    .map(({ run }) => get(run))
+    .filter((v): v is number => typeof v === "number" && Number.isFinite(v));
   if (!values.length) continue;
-  process.stdout.write(`| ${label} | ${fmt(Math.min(...values), digits)} | ${fmt(Math.max(...values), digits)} | ${values.length} |\n`);
+  process.stdout.write(
+    `| ${label} | ${fmt(Math.min(...values), digits)} | ${fmt(Math.max(...values), digits)} | ${values.length} |\n`,
+  );
 }

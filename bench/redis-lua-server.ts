@@ -175,7 +175,10 @@ const server = http.createServer((req, res) => {
       .command("EVALSHA", sha, 3, key(saleId, "stock"), key(saleId, "buyers"), key(saleId, "orders"), userId, orderId)
       .then((r) => {
         if (r === 1) return send(res, 202, { order: { id: orderId, saleId, userId, quantity: 1, status: "reserved" } });
-        if (r === -1) return send(res, 409, { error: { code: "ALREADY_PURCHASED", message: "You already have an order for this sale" } });
+        if (r === -1)
+          return send(res, 409, {
+            error: { code: "ALREADY_PURCHASED", message: "You already have an order for this sale" },
+          });
         if (r === 0) return send(res, 410, { error: { code: "SOLD_OUT", message: "Sold out" } });
         return send(res, 503, { error: { code: "UNAVAILABLE", message: String(r) } });
       });

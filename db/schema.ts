@@ -49,10 +49,7 @@ export const orders = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    uniqueIndex("orders_sale_user_unique").on(t.saleId, t.userId),
-    index("orders_user_idx").on(t.userId),
-  ],
+  (t) => [uniqueIndex("orders_sale_user_unique").on(t.saleId, t.userId), index("orders_user_idx").on(t.userId)],
 );
 
 /** Messages the dead-letter consumer gave up on, with the last error: merchants replay them by hand. */

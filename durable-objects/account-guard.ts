@@ -21,7 +21,7 @@
  * ever settled create no storage.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { SeckillEnv } from "../lib/env.ts";
+import type { ObjectEnv } from "./env.ts";
 
 /** One change in the session feed: a revoked session id, or a shopper's "signed out everywhere" time. */
 export type SessionChange =
@@ -68,7 +68,7 @@ export interface HoldGrant {
   token?: string;
 }
 
-export class AccountGuard extends DurableObject<SeckillEnv> {
+export class AccountGuard extends DurableObject<ObjectEnv> {
   /** Overridable clock, for tests. */
   clock: () => number = Date.now;
 
@@ -82,7 +82,7 @@ export class AccountGuard extends DurableObject<SeckillEnv> {
   private holds: Map<string, Map<string, number>> | null = null;
   private readonly pending = new Map<string, Map<string, number>>();
 
-  constructor(ctx: DurableObjectState, env: SeckillEnv) {
+  constructor(ctx: DurableObjectState, env: ObjectEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
   }
@@ -207,7 +207,9 @@ export class AccountGuard extends DurableObject<SeckillEnv> {
       .one().n;
     if (exists) {
       this.sql.exec("DELETE FROM holds WHERE expires_at <= ?", this.clock());
-      for (const r of this.sql.exec<{ user_id: string; order_id: string; expires_at: number }>("SELECT user_id, order_id, expires_at FROM holds")) {
+      for (const r of this.sql.exec<{ user_id: string; order_id: string; expires_at: number }>(
+        "SELECT user_id, order_id, expires_at FROM holds",
+      )) {
         this.userHolds(r.user_id).set(r.order_id, r.expires_at);
       }
     }
@@ -272,8 +274,15 @@ export class AccountGuard extends DurableObject<SeckillEnv> {
     pending.delete(token);
     if (expiresAt > now) {
       held.set(orderId, expiresAt);
-      this.sql.exec("CREATE TABLE IF NOT EXISTS holds (user_id TEXT NOT NULL, order_id TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (user_id, order_id)) WITHOUT ROWID");
-      this.sql.exec("INSERT OR REPLACE INTO holds (user_id, order_id, expires_at) VALUES (?, ?, ?)", userId, orderId, expiresAt);
+      this.sql.exec(
+        "CREATE TABLE IF NOT EXISTS holds (user_id TEXT NOT NULL, order_id TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (user_id, order_id)) WITHOUT ROWID",
+      );
+      this.sql.exec(
+        "INSERT OR REPLACE INTO holds (user_id, order_id, expires_at) VALUES (?, ?, ?)",
+        userId,
+        orderId,
+        expiresAt,
+      );
     }
     this.forgetIdle(userId);
   }
@@ -287,7 +296,8 @@ export class AccountGuard extends DurableObject<SeckillEnv> {
   /** The order was paid or cancelled: it no longer holds stock unpaid. */
   endHold(userId: string, orderId: string): void {
     this.loadHolds();
-    if (this.holds!.get(userId)?.delete(orderId)) this.sql.exec("DELETE FROM holds WHERE user_id = ? AND order_id = ?", userId, orderId);
+    if (this.holds!.get(userId)?.delete(orderId))
+      this.sql.exec("DELETE FROM holds WHERE user_id = ? AND order_id = ?", userId, orderId);
     this.forgetIdle(userId);
   }
 

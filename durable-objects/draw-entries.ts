@@ -1,6 +1,6 @@
 /**
  * DrawEntries: one shard of a draw sale's entries (docs/api.md "Draw"; docs/design.md "Draws and registration").
- * A draw sale has `entryShards` of them; a shopper's entry lives in their home shard (`homeShard` in lib/draw.ts),
+ * A draw sale has `entryShards` of them; a shopper's entry lives in their home shard (`homeShard` in lib/contract/draw.ts),
  * so entering spreads over the shards and no one object takes every entry of a 200,000-entry draw.
  *
  * What it promises:
@@ -11,9 +11,9 @@
  *   entries (`rankEntries`), and read back sorted by rank key a page at a time (`rankedPage`).
  */
 import { DurableObject } from "cloudflare:workers";
-import { reject, type Rejection } from "../lib/errors.ts";
-import type { SeckillEnv } from "../lib/env.ts";
-import { compareRanked, rankKeySync, type RankedEntry } from "../lib/draw.ts";
+import { reject, type Rejection } from "../lib/contract/errors.ts";
+import type { ObjectEnv } from "./env.ts";
+import { compareRanked, rankKeySync, type RankedEntry } from "../lib/contract/draw.ts";
 
 export interface EntryShardConfig {
   saleId: string;
@@ -38,7 +38,7 @@ const SCHEMA = `
   ) WITHOUT ROWID;
 `;
 
-export class DrawEntries extends DurableObject<SeckillEnv> {
+export class DrawEntries extends DurableObject<ObjectEnv> {
   /** Overridable clock, so tests can move time. */
   clock: () => number = Date.now;
 
@@ -49,12 +49,14 @@ export class DrawEntries extends DurableObject<SeckillEnv> {
   private rankedCache: Promise<RankedEntry[]> | null = null;
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: SeckillEnv) {
+  constructor(ctx: DurableObjectState, env: ObjectEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
       this.sql.exec(SCHEMA);
-      const row = this.sql.exec<{ config: string; closed: number }>("SELECT config, closed FROM shard WHERE id = 1").toArray()[0];
+      const row = this.sql
+        .exec<{ config: string; closed: number }>("SELECT config, closed FROM shard WHERE id = 1")
+        .toArray()[0];
       if (row) {
         this.config = JSON.parse(row.config) as EntryShardConfig;
         this.closed = row.closed === 1;
@@ -86,7 +88,9 @@ export class DrawEntries extends DurableObject<SeckillEnv> {
       });
     }
     if (this.closed || now >= config.drawAt) return reject("ENTRIES_CLOSED", "Entries closed at the draw");
-    const found = this.sql.exec<{ created_at: number }>("SELECT created_at FROM entries WHERE user_id = ?", userId).toArray()[0];
+    const found = this.sql
+      .exec<{ created_at: number }>("SELECT created_at FROM entries WHERE user_id = ?", userId)
+      .toArray()[0];
     if (found) return { ok: true, created: false, createdAt: found.created_at };
     this.sql.exec("INSERT INTO entries (user_id, created_at) VALUES (?, ?)", userId, now);
     this.count++;
@@ -95,7 +99,9 @@ export class DrawEntries extends DurableObject<SeckillEnv> {
 
   /** The shopper's entry, and whether the draw has closed this shard (then the draw knows the result). */
   entryOf(userId: string): { createdAt: number; closed: boolean } | null {
-    const row = this.sql.exec<{ created_at: number }>("SELECT created_at FROM entries WHERE user_id = ?", userId).toArray()[0];
+    const row = this.sql
+      .exec<{ created_at: number }>("SELECT created_at FROM entries WHERE user_id = ?", userId)
+      .toArray()[0];
     if (!row) return null;
     const closed = this.closed || (this.config !== null && this.clock() >= this.config.drawAt);
     return { createdAt: row.created_at, closed };
@@ -150,7 +156,8 @@ export class DrawEntries extends DurableObject<SeckillEnv> {
       const users = this.sql.exec<{ user_id: string }>("SELECT user_id FROM entries").toArray();
       const ranked: RankedEntry[] = new Array(users.length);
       // The shard is closed (stored above), so its entries cannot change while the keys are computed.
-      for (let i = 0; i < users.length; i++) ranked[i] = { rankKey: rankKeySync(seed, users[i].user_id), userId: users[i].user_id };
+      for (let i = 0; i < users.length; i++)
+        ranked[i] = { rankKey: rankKeySync(seed, users[i].user_id), userId: users[i].user_id };
       ranked.sort(compareRanked);
       return ranked;
     })();

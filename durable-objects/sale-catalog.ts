@@ -4,17 +4,15 @@
  * path never needs the database. The admin Worker writes the PostgreSQL row first, then registers here.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { SeckillEnv } from "../lib/env.ts";
+import type { ObjectEnv } from "./env.ts";
 
-export class SaleCatalog extends DurableObject<SeckillEnv> {
+export class SaleCatalog extends DurableObject<ObjectEnv> {
   private ids: string[] = [];
 
-  constructor(ctx: DurableObjectState, env: SeckillEnv) {
+  constructor(ctx: DurableObjectState, env: ObjectEnv) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      this.ctx.storage.sql.exec(
-        "CREATE TABLE IF NOT EXISTS sales (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL)",
-      );
+      this.ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS sales (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL)");
       this.ids = this.ctx.storage.sql
         .exec<{ id: string }>("SELECT id FROM sales ORDER BY created_at DESC, id")
         .toArray()

@@ -18,8 +18,16 @@
  *   and the alarm (which survives restarts) carries on from there.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { SeckillEnv, StubOf } from "../lib/env.ts";
-import { RankedMerge, compareRanked, sha256hex, type DrawPhase, type DrawStats, type RankedEntry } from "../lib/draw.ts";
+import type { ObjectEnv } from "./env.ts";
+import type { StubOf } from "../lib/server/env.ts";
+import {
+  RankedMerge,
+  compareRanked,
+  sha256hex,
+  type DrawPhase,
+  type DrawStats,
+  type RankedEntry,
+} from "../lib/contract/draw.ts";
 import type { DrawEntries, EntryShardConfig } from "./draw-entries.ts";
 import type { SaleItem } from "./sale-item.ts";
 
@@ -90,13 +98,19 @@ export function entryShardName(saleId: string, index: number): string {
   return `${saleId}/entries/${index}`;
 }
 
-export class SaleDraw extends DurableObject<SeckillEnv> {
+/** The draw reaches its entry shards and the sale's object (both bound in the same Worker). */
+interface DrawEnv extends ObjectEnv {
+  SALE_ITEM: DurableObjectNamespace<SaleItem>;
+  DRAW_ENTRIES: DurableObjectNamespace<DrawEntries>;
+}
+
+export class SaleDraw extends DurableObject<DrawEnv> {
   /** Overridable clock, so tests can move time. */
   clock: () => number = Date.now;
 
   private readonly sql: SqlStorage;
 
-  constructor(ctx: DurableObjectState, env: SeckillEnv) {
+  constructor(ctx: DurableObjectState, env: DrawEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
@@ -130,7 +144,8 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
   async initialize(config: DrawConfig): Promise<string> {
     let row = this.row();
     if (row) {
-      if ((JSON.parse(row.config) as DrawConfig).saleId !== config.saleId) throw new Error("object already holds another draw");
+      if ((JSON.parse(row.config) as DrawConfig).saleId !== config.saleId)
+        throw new Error("object already holds another draw");
     } else {
       const seed = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
       this.sql.exec(
@@ -143,7 +158,9 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
     }
     const stored = JSON.parse(row.config) as DrawConfig;
     await Promise.all(
-      Array.from({ length: stored.entryShards }, (_, i) => this.shard(i, stored.saleId).configure(this.shardConfig(stored, i))),
+      Array.from({ length: stored.entryShards }, (_, i) =>
+        this.shard(i, stored.saleId).configure(this.shardConfig(stored, i)),
+      ),
     );
     await this.ctx.storage.setAlarm(stored.drawAt);
     return row.commitment;
@@ -156,7 +173,9 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
     const config = { ...(JSON.parse(row.config) as DrawConfig), ...patch };
     this.sql.exec("UPDATE draw SET config = ? WHERE id = 1", JSON.stringify(config));
     await Promise.all(
-      Array.from({ length: config.entryShards }, (_, i) => this.shard(i, config.saleId).configure(this.shardConfig(config, i))),
+      Array.from({ length: config.entryShards }, (_, i) =>
+        this.shard(i, config.saleId).configure(this.shardConfig(config, i)),
+      ),
     );
     await this.ctx.storage.setAlarm(config.drawAt);
   }
@@ -189,7 +208,10 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
   }
 
   /** What `GET /api/sales/:id/draw` starts from: the commitment, and after the draw the seed and the counts. */
-  publicSummary(): { commitment: string; drawn: false } | { commitment: string; drawn: true; seed: string; stock: number; total: number } | null {
+  publicSummary():
+    | { commitment: string; drawn: false }
+    | { commitment: string; drawn: true; seed: string; stock: number; total: number }
+    | null {
     const row = this.row();
     if (!row) return null;
     if (row.phase !== "drawn") return { commitment: row.commitment, drawn: false };
@@ -231,13 +253,16 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
     const drawn = row.phase === "drawn";
     const entries = drawn
       ? row.ranked_count
-      : (await Promise.all(Array.from({ length: config.entryShards }, (_, i) => this.shard(i, config.saleId).entryCount()))).reduce(
-          (a, b) => a + b,
-          0,
-        );
+      : (
+          await Promise.all(
+            Array.from({ length: config.entryShards }, (_, i) => this.shard(i, config.saleId).entryCount()),
+          )
+        ).reduce((a, b) => a + b, 0);
     const winners = Math.min(config.stock, row.ranked_count);
     const promotions = this.sql
-      .exec<{ rank: number; user_id: string; order_id: string; at: number }>("SELECT * FROM promotions ORDER BY rank DESC LIMIT 50")
+      .exec<{ rank: number; user_id: string; order_id: string; at: number }>(
+        "SELECT * FROM promotions ORDER BY rank DESC LIMIT 50",
+      )
       .toArray()
       .map((p) => ({ rank: p.rank, userId: p.user_id, orderId: p.order_id, at: new Date(p.at).toISOString() }));
     return {
@@ -279,7 +304,10 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
     }
     if (row.phase === "ranking") {
       await this.rankShards(config, row.seed);
-      this.sql.exec("UPDATE draw SET phase = 'merging', cursors = ? WHERE id = 1", JSON.stringify(Array(config.entryShards).fill(null)));
+      this.sql.exec(
+        "UPDATE draw SET phase = 'merging', cursors = ? WHERE id = 1",
+        JSON.stringify(Array(config.entryShards).fill(null)),
+      );
       row = this.row()!;
       this.logStep(config, "ranked", started);
     }
@@ -303,7 +331,13 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
       this.sql.exec("UPDATE draw SET phase = 'drawn', drawn_at = ? WHERE id = 1", this.clock());
       row = this.row()!;
       console.log(
-        JSON.stringify({ msg: "draw done", saleId: config.saleId, entries: row.ranked_count, awarded: row.awarded, drawMs: row.drawn_at! - (row.started_at ?? started) }),
+        JSON.stringify({
+          msg: "draw done",
+          saleId: config.saleId,
+          entries: row.ranked_count,
+          awarded: row.awarded,
+          drawMs: row.drawn_at! - (row.started_at ?? started),
+        }),
       );
     }
     // Drawn: until the end, units that come back go down the waitlist.
@@ -311,12 +345,15 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
     if (now >= config.endsAt) return;
     await this.awardUnits(config, true);
     row = this.row()!;
-    if (row.awarded < row.ranked_count) await this.ctx.storage.setAlarm(Math.min(this.clock() + PROMOTE_POLL_MS, config.endsAt));
+    if (row.awarded < row.ranked_count)
+      await this.ctx.storage.setAlarm(Math.min(this.clock() + PROMOTE_POLL_MS, config.endsAt));
   }
 
   /** Each shard closes and ranks its own entries, all shards at once. */
   private async rankShards(config: DrawConfig, seed: string): Promise<void> {
-    await Promise.all(Array.from({ length: config.entryShards }, (_, i) => this.shard(i, config.saleId).rankEntries(seed)));
+    await Promise.all(
+      Array.from({ length: config.entryShards }, (_, i) => this.shard(i, config.saleId).rankEntries(seed)),
+    );
   }
 
   private logStep(config: DrawConfig, step: string, started: number): void {
@@ -335,7 +372,10 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
       cursors,
     );
     let rank = row.ranked_count;
-    let previous = cursors.reduce<RankedEntry | null>((max, c) => (c && (!max || compareRanked(c, max) > 0) ? c : max), null);
+    let previous = cursors.reduce<RankedEntry | null>(
+      (max, c) => (c && (!max || compareRanked(c, max) > 0) ? c : max),
+      null,
+    );
     for (;;) {
       const batch = await merge.take(MERGE_STEP);
       if (batch.length === 0) return true;
@@ -346,7 +386,11 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
       previous = batch[batch.length - 1].entry;
       this.ctx.storage.transactionSync(() => {
         this.sql.exec("INSERT INTO ranked (rank, user_id) SELECT value ->> 0, value ->> 1 FROM json_each(?)", rows);
-        this.sql.exec("UPDATE draw SET cursors = ?, ranked_count = ? WHERE id = 1", JSON.stringify(merge.cursors()), rank);
+        this.sql.exec(
+          "UPDATE draw SET cursors = ?, ranked_count = ? WHERE id = 1",
+          JSON.stringify(merge.cursors()),
+          rank,
+        );
       });
       if (batch.length < MERGE_STEP) return true;
       if (this.clock() - started > RUN_BUDGET_MS) return false;
@@ -375,7 +419,11 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
       if (through <= row.awarded) return;
       this.sql.exec("UPDATE draw SET attempted_through = max(attempted_through, ?) WHERE id = 1", through);
       const candidates = this.sql
-        .exec<{ user_id: string }>("SELECT user_id FROM ranked WHERE rank > ? AND rank <= ? ORDER BY rank", row.awarded, through)
+        .exec<{ user_id: string }>(
+          "SELECT user_id FROM ranked WHERE rank > ? AND rank <= ? ORDER BY rank",
+          row.awarded,
+          through,
+        )
         .toArray()
         .map((r) => r.user_id);
       const allocated = await item.allocateDrawOrders(candidates);
@@ -408,4 +456,3 @@ export class SaleDraw extends DurableObject<SeckillEnv> {
     }
   }
 }
-

@@ -18,16 +18,35 @@
  * `blockConcurrencyWhile` and checks it from both sides, so a restart changes nothing a client can see.
  */
 import { DurableObject } from "cloudflare:workers";
-import { BuyersFilter, type PublishedBuyers } from "../lib/buyers-filter.ts";
-import { reject, type Rejection } from "../lib/errors.ts";
-import { makeOrderId } from "../lib/ids.ts";
-import type { Order, OrderStatus, Sale, SaleStats, SeriesPoint } from "../lib/schemas.ts";
-import type { SeckillEnv } from "../lib/env.ts";
-import type { Histogram } from "../lib/histogram.ts";
+import { BuyersFilter, type PublishedBuyers } from "../lib/server/buyers-filter.ts";
+import { reject, type Rejection } from "../lib/contract/errors.ts";
+import { makeOrderId } from "../lib/contract/ids.ts";
+import type { Order, OrderStatus, Sale, SaleStats, SeriesPoint } from "../lib/contract/schemas.ts";
+import type { ObjectEnv } from "./env.ts";
+import type { Histogram } from "../lib/server/histogram.ts";
 import { invariant } from "./sale-item/invariants.ts";
 import { SellThroughSeries } from "./sell-through-series.ts";
-import { createSale, drawPatchError, readSale, saveConfig, saveConfigAndRemaining, saleStatus, toSale, upgradeSchema, type SaleConfig } from "./sale-item/lifecycle.ts";
-import { dueForExpiry, holdingUnits, isDue, publicStatus, readOrder, toOrder, writeStatusChange, type OrderRow } from "./sale-item/orders.ts";
+import {
+  createSale,
+  drawPatchError,
+  readSale,
+  saveConfig,
+  saveConfigAndRemaining,
+  saleStatus,
+  toSale,
+  upgradeSchema,
+  type SaleConfig,
+} from "./sale-item/lifecycle.ts";
+import {
+  dueForExpiry,
+  holdingUnits,
+  isDue,
+  publicStatus,
+  readOrder,
+  toOrder,
+  writeStatusChange,
+  type OrderRow,
+} from "./sale-item/orders.ts";
 import {
   AlarmSchedule,
   DRAIN_DELAY_MS,
@@ -40,9 +59,23 @@ import {
   outboxDepth,
   requeue,
 } from "./sale-item/outbox.ts";
-import { GroupCommit, MAX_WAITS, allocateDrawUnits, checkAndReserve, type PurchaseRequest, type PurchaseResult, type ReserveState } from "./sale-item/reserve.ts";
-import { countRegistrations, isRegistered, register, registrationOf, type RegisterResult } from "./sale-item/registration.ts";
-import type { Registration } from "../lib/draw.ts";
+import {
+  GroupCommit,
+  MAX_WAITS,
+  allocateDrawUnits,
+  checkAndReserve,
+  type PurchaseRequest,
+  type PurchaseResult,
+  type ReserveState,
+} from "./sale-item/reserve.ts";
+import {
+  countRegistrations,
+  isRegistered,
+  register,
+  registrationOf,
+  type RegisterResult,
+} from "./sale-item/registration.ts";
+import type { Registration } from "../lib/contract/draw.ts";
 import { StockLedger } from "./sale-item/stock.ts";
 import { Telemetry } from "./sale-item/telemetry.ts";
 
@@ -74,7 +107,7 @@ interface Loaded extends ReserveState {
   published: PublishedBuyers | null;
 }
 
-export class SaleItem extends DurableObject<SeckillEnv> {
+export class SaleItem extends DurableObject<ObjectEnv> {
   /** Overridable clock, so tests can move time (payment windows, start and end) without waiting. */
   clock: () => number = Date.now;
 
@@ -85,7 +118,7 @@ export class SaleItem extends DurableObject<SeckillEnv> {
   /** Sold, attempts and rejections over time, for the merchant's chart (sell-through-series.ts); with the sale. */
   private series: SellThroughSeries | null = null;
 
-  constructor(ctx: DurableObjectState, env: SeckillEnv) {
+  constructor(ctx: DurableObjectState, env: ObjectEnv) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       this.load();
@@ -113,7 +146,16 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     const holding = holdingUnits(this.sql);
     const derived = stored.config.stock - holding;
     if (derived !== stored.remaining) {
-      console.error(JSON.stringify({ msg: "invariant violated", invariant: "S1 stored remaining = stock − held − paid", saleId: stored.config.id, stored: stored.remaining, derived, repaired: true }));
+      console.error(
+        JSON.stringify({
+          msg: "invariant violated",
+          invariant: "S1 stored remaining = stock − held − paid",
+          saleId: stored.config.id,
+          stored: stored.remaining,
+          derived,
+          repaired: true,
+        }),
+      );
       this.sql.exec("UPDATE sale SET remaining = ? WHERE id = 1", derived);
     }
     const buyers = new Map<string, string>();
@@ -134,7 +176,13 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     this.assertInvariants();
   }
 
-  private makeLoaded(config: SaleConfig, ledger: StockLedger, buyers: Map<string, string>, filter: BuyersFilter, filterVersion: number): Loaded {
+  private makeLoaded(
+    config: SaleConfig,
+    ledger: StockLedger,
+    buyers: Map<string, string>,
+    filter: BuyersFilter,
+    filterVersion: number,
+  ): Loaded {
     const loaded: Loaded = {
       config,
       ledger,
@@ -158,10 +206,14 @@ export class SaleItem extends DurableObject<SeckillEnv> {
             loaded.ledger.rolledBack(row.quantity);
             if (loaded.buyers.get(row.user_id) === row.id) loaded.buyers.delete(row.user_id);
           }
-          invariant(loaded.ledger.reserved === loaded.commit.unwrittenUnits(), "S2 reserved = units of rounds not written", () => ({
-            reserved: loaded.ledger.reserved,
-            unwritten: loaded.commit.unwrittenUnits(),
-          }));
+          invariant(
+            loaded.ledger.reserved === loaded.commit.unwrittenUnits(),
+            "S2 reserved = units of rounds not written",
+            () => ({
+              reserved: loaded.ledger.reserved,
+              unwritten: loaded.commit.unwrittenUnits(),
+            }),
+          );
         },
       }),
       readDurableOrder: (id) => readOrder(this.sql, id),
@@ -210,7 +262,13 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     const full: SaleConfig = { ...config, paused: config.paused ?? false };
     createSale(this.ctx.storage, full, this.telemetry.serialize());
     this.sequence = 0;
-    this.sale = this.makeLoaded(full, new StockLedger(full.stock, full.stock), new Map(), BuyersFilter.sized(full.stock), 0);
+    this.sale = this.makeLoaded(
+      full,
+      new StockLedger(full.stock, full.stock),
+      new Map(),
+      BuyersFilter.sized(full.stock),
+      0,
+    );
     this.series = new SellThroughSeries(this.sql);
     this.series.record(this.clock(), this.seriesValues());
     return toSale(full, full.stock, this.clock());
@@ -262,10 +320,13 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     return this.sale ? toSale(this.sale.config, this.sale.ledger.available, this.clock()) : null;
   }
 
-  getStats(): (Sale & { stats: SaleStats; latency: Histogram; gatewayLatency: Histogram; consumerBatch: Histogram }) | null {
+  getStats():
+    (Sale & { stats: SaleStats; latency: Histogram; gatewayLatency: Histogram; consumerBatch: Histogram }) | null {
     const s = this.sale;
     if (!s) return null;
-    const awaitingDatabase = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders WHERE persisted_version = 0").one().n;
+    const awaitingDatabase = this.sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM orders WHERE persisted_version = 0")
+      .one().n;
     const { attempts, orderConflicts, ...rejected } = this.telemetry.counters;
     const held = { units: 0, revenueCents: 0 };
     const paid = { units: 0, revenueCents: 0 };
@@ -276,7 +337,18 @@ export class SaleItem extends DurableObject<SeckillEnv> {
     }
     return {
       ...toSale(s.config, s.ledger.available, this.clock()),
-      stats: { attempts, sold: held.units + paid.units, remaining: s.ledger.available, rejected, outboxDepth: outboxDepth(this.sql), awaitingDatabase, orderConflicts, held, paid, registrations: countRegistrations(this.sql) },
+      stats: {
+        attempts,
+        sold: held.units + paid.units,
+        remaining: s.ledger.available,
+        rejected,
+        outboxDepth: outboxDepth(this.sql),
+        awaitingDatabase,
+        orderConflicts,
+        held,
+        paid,
+        registrations: countRegistrations(this.sql),
+      },
       latency: this.telemetry.latency,
       gatewayLatency: this.telemetry.gatewayLatency,
       consumerBatch: this.telemetry.consumerBatch,
@@ -383,7 +455,8 @@ export class SaleItem extends DurableObject<SeckillEnv> {
       const decision = checkAndReserve(s, request, this.clock());
       if (decision.kind === "wait") {
         // The shopper's earlier order is in a round that is not durable yet: its outcome decides this answer.
-        if (waits >= MAX_WAITS) return reject("UNAVAILABLE", "Your earlier purchase is still being saved, try again shortly");
+        if (waits >= MAX_WAITS)
+          return reject("UNAVAILABLE", "Your earlier purchase is still being saved, try again shortly");
         await decision.until;
         continue;
       }
@@ -393,17 +466,23 @@ export class SaleItem extends DurableObject<SeckillEnv> {
       }
       await s.commit.add(decision.row);
       this.telemetry.observeLatency(performance.now() - started);
-      const result: PurchaseResult = { ok: true, order: toOrder(decision.row, s.config.id), replayed: false, saleStatus: saleStatus(s.config, s.ledger.available, this.clock()) };
+      const result: PurchaseResult = {
+        ok: true,
+        order: toOrder(decision.row, s.config.id),
+        replayed: false,
+        saleStatus: saleStatus(s.config, s.ledger.available, this.clock()),
+      };
       return this.withBuyers(result, request);
     }
   }
 
-  /** A sold-out or ended answer carries the buyers filter when the edge's copy is older (lib/buyers-filter.ts). */
+  /** A sold-out or ended answer carries the buyers filter when the edge's copy is older (lib/server/buyers-filter.ts). */
   private withBuyers(result: PurchaseResult, request: PurchaseRequest): PurchaseResult {
     const s = this.sale!;
     if (result.saleStatus !== "sold_out" && result.saleStatus !== "ended") return result;
     if (request.knownBuyers === s.filterVersion) return result;
-    if (!s.published || s.published.version !== s.filterVersion) s.published = { version: s.filterVersion, filter: s.filter.serialize() };
+    if (!s.published || s.published.version !== s.filterVersion)
+      s.published = { version: s.filterVersion, filter: s.filter.serialize() };
     return { ...result, buyers: s.published };
   }
 
@@ -428,7 +507,10 @@ export class SaleItem extends DurableObject<SeckillEnv> {
   /** The order state machine's one move (orders.ts), then the stock it returns. */
   private changeStatus(row: OrderRow, status: "paid" | "expired" | "cancelled", now: number): OrderRow {
     const s = this.sale!;
-    invariant(!s.commit.isPending(row.id), "S4 only durable orders change status", () => ({ orderId: row.id, to: status }));
+    invariant(!s.commit.isPending(row.id), "S4 only durable orders change status", () => ({
+      orderId: row.id,
+      to: status,
+    }));
     const changed = writeStatusChange(this.ctx.storage, row, status, now);
     if (changed.released > 0) s.ledger.released(changed.released);
     this.alarms.arm(now);

@@ -8,21 +8,22 @@
  * - every answer is durable before it leaves: the new state is written in the same synchronous block that
  *   computed it (no `await` in between), and the output gate holds the reply until the write is durable;
  * - transfers are idempotent by sequence number: a shard that asks again with the same `seq` gets the same grant,
- *   a release is applied once per `seq` (lib/hot/stock.ts), so a lost reply never loses or doubles a unit;
+ *   a release is applied once per `seq` (lib/server/hot/stock.ts), so a lost reply never loses or doubles a unit;
  * - it decides `soldOut` only when the reserve is empty and every shard last reported no stock.
  *
  * Memory is a cache of storage (one row, the coordinator's snapshot); the constructor rebuilds it.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { SeckillEnv } from "../lib/env.ts";
-import { shardObjectName } from "../lib/hot/routing.ts";
+import type { ObjectEnv } from "./env.ts";
+import type { SaleItem } from "./sale-item.ts";
+import { shardObjectName } from "../lib/server/hot/routing.ts";
 import {
   StockCoordinator,
   type CoordinatorAnswer,
   type CoordinatorSnapshot,
   type RefillRequest,
   type ReleaseMessage,
-} from "../lib/hot/stock.ts";
+} from "../lib/server/hot/stock.ts";
 
 /** What a shard object must offer the coordinator: give back the stock its shoppers will not want shortly. */
 export interface StockShard {
@@ -37,19 +38,27 @@ export interface ReserveStats {
   shards: { index: number; granted: number; released: number; reportedLocal: number }[];
 }
 
-const SCHEMA = "CREATE TABLE IF NOT EXISTS reserve (id INTEGER PRIMARY KEY CHECK (id = 1), sale_id TEXT NOT NULL, snapshot TEXT NOT NULL)";
+const SCHEMA =
+  "CREATE TABLE IF NOT EXISTS reserve (id INTEGER PRIMARY KEY CHECK (id = 1), sale_id TEXT NOT NULL, snapshot TEXT NOT NULL)";
 
-export class SaleReserve extends DurableObject<SeckillEnv> {
+/** The coordinator reaches the sale's shards (SaleItem objects bound in the same Worker). */
+interface ReserveEnv extends ObjectEnv {
+  SALE_ITEM: DurableObjectNamespace<SaleItem>;
+}
+
+export class SaleReserve extends DurableObject<ReserveEnv> {
   /** Overridable clock (tests). */
   clock: () => number = Date.now;
   private saleId: string | null = null;
   private coordinator: StockCoordinator | null = null;
 
-  constructor(ctx: DurableObjectState, env: SeckillEnv) {
+  constructor(ctx: DurableObjectState, env: ReserveEnv) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
       ctx.storage.sql.exec(SCHEMA);
-      const row = ctx.storage.sql.exec<{ sale_id: string; snapshot: string }>("SELECT sale_id, snapshot FROM reserve WHERE id = 1").toArray()[0];
+      const row = ctx.storage.sql
+        .exec<{ sale_id: string; snapshot: string }>("SELECT sale_id, snapshot FROM reserve WHERE id = 1")
+        .toArray()[0];
       if (row) {
         this.saleId = row.sale_id;
         this.coordinator = StockCoordinator.restore(JSON.parse(row.snapshot) as CoordinatorSnapshot);
@@ -95,7 +104,13 @@ export class SaleReserve extends DurableObject<SeckillEnv> {
       const v = coordinator.view(index);
       return { index, granted: v.granted, released: v.releasedIn, reportedLocal: v.reportedLocal };
     });
-    return { saleId: this.saleId ?? "", stock: coordinator.stock, reserve: coordinator.reserve, soldOut: coordinator.soldOut, shards };
+    return {
+      saleId: this.saleId ?? "",
+      stock: coordinator.stock,
+      reserve: coordinator.reserve,
+      soldOut: coordinator.soldOut,
+      shards,
+    };
   }
 
   private loaded(): StockCoordinator {
@@ -118,7 +133,9 @@ export class SaleReserve extends DurableObject<SeckillEnv> {
     if (!saleId) return;
     await Promise.allSettled(
       shards.map(async (index) => {
-        const stub = this.env.SALE_ITEM.get(this.env.SALE_ITEM.idFromName(shardObjectName(saleId, index))) as unknown as StockShard;
+        const stub = this.env.SALE_ITEM.get(
+          this.env.SALE_ITEM.idFromName(shardObjectName(saleId, index)),
+        ) as unknown as StockShard;
         await stub.reclaimStock();
       }),
     );

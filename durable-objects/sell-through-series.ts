@@ -10,7 +10,7 @@
  * still exact over their interval. A sale of an hour keeps its last ~6 minutes per second and the rest
  * coarser.
  */
-import type { SeriesPoint } from "../lib/schemas.ts";
+import type { SeriesPoint } from "../lib/contract/schemas.ts";
 
 export const SERIES_MAX_POINTS = 720;
 
@@ -62,7 +62,13 @@ export class SellThroughSeries {
       );
     } else {
       if (last !== null && now <= last.t) return; // the clock went back: keep the series in time order
-      this.sql.exec("INSERT INTO series (at, attempts, sold, rejected) VALUES (?, ?, ?, ?)", now, v.attempts, v.sold, v.rejected);
+      this.sql.exec(
+        "INSERT INTO series (at, attempts, sold, rejected) VALUES (?, ?, ?, ?)",
+        now,
+        v.attempts,
+        v.sold,
+        v.rejected,
+      );
       this.count++;
     }
     this.last = { t: now, ...v };
@@ -91,7 +97,12 @@ export class SellThroughSeries {
       .toArray()
       .map((r) => ({ t: r.at, attempts: r.attempts, sold: r.sold, rejected: r.rejected }));
     const last = rows[rows.length - 1];
-    if (!last || last.attempts !== current.attempts || last.sold !== current.sold || last.rejected !== current.rejected) {
+    if (
+      !last ||
+      last.attempts !== current.attempts ||
+      last.sold !== current.sold ||
+      last.rejected !== current.rejected
+    ) {
       if (!last || now > last.t) rows.push({ t: now, ...current });
     }
     return rows;

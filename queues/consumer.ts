@@ -10,11 +10,18 @@
  */
 import { and, eq, isNull } from "drizzle-orm";
 import { failedOrders } from "../db/schema.ts";
-import { describeDatabaseError, isStatementError, withDatabase, type Database } from "../lib/db.ts";
-import { chaosOf } from "../lib/chaos.ts";
-import type { ConsumerEnv } from "../lib/env.ts";
-import type { OrderMessage } from "../lib/schemas.ts";
-import { BATCH_TIMEOUT_MS, DEAD_LETTER_QUEUE_SUFFIX, confirmationsBySale, persistOrderStates, retryDelaySeconds, type OrderConflict } from "./persist.ts";
+import { describeDatabaseError, isStatementError, withDatabase, type Database } from "../lib/server/db.ts";
+import { chaosOf } from "../lib/server/chaos.ts";
+import type { ConsumerEnv } from "./env.ts";
+import type { OrderMessage } from "../lib/contract/schemas.ts";
+import {
+  BATCH_TIMEOUT_MS,
+  DEAD_LETTER_QUEUE_SUFFIX,
+  confirmationsBySale,
+  persistOrderStates,
+  retryDelaySeconds,
+  type OrderConflict,
+} from "./persist.ts";
 
 function log(fields: Record<string, unknown>) {
   console.log(JSON.stringify({ worker: "consumer", ...fields }));
@@ -56,9 +63,21 @@ async function deadLetterConflicts(db: Database, env: ConsumerEnv, conflicts: Or
       .where(and(eq(failedOrders.orderId, order.id), isNull(failedOrders.replayedAt)))
       .limit(1);
     if (open.length === 0) {
-      await db.insert(failedOrders).values({ orderId: order.id, saleId: order.saleId, payload: c.message, error: conflictReason(c), attempts });
+      await db
+        .insert(failedOrders)
+        .values({ orderId: order.id, saleId: order.saleId, payload: c.message, error: conflictReason(c), attempts });
     }
-    console.error(JSON.stringify({ worker: "consumer", msg: "order conflict", orderId: order.id, saleId: order.saleId, userId: order.userId, existingOrderId: c.existingOrderId, traceId: c.message.traceId }));
+    console.error(
+      JSON.stringify({
+        worker: "consumer",
+        msg: "order conflict",
+        orderId: order.id,
+        saleId: order.saleId,
+        userId: order.userId,
+        existingOrderId: c.existingOrderId,
+        traceId: c.message.traceId,
+      }),
+    );
   }
   const bySale = new Map<string, { orderId: string; version: number }[]>();
   for (const c of conflicts) {
@@ -68,7 +87,9 @@ async function deadLetterConflicts(db: Database, env: ConsumerEnv, conflicts: Or
   }
   await Promise.all(
     [...bySale].map(([saleId, items]) =>
-      env.SECKILL.reportOrderConflicts(saleId, items).catch((err: unknown) => log({ msg: "conflict report failed", saleId, error: String(err) })),
+      env.SECKILL.reportOrderConflicts(saleId, items).catch((err: unknown) =>
+        log({ msg: "conflict report failed", saleId, error: String(err) }),
+      ),
     ),
   );
 }
@@ -90,44 +111,80 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
   if (valid.length === 0) return;
   const chaos = chaosOf(env);
   if (chaos && Math.random() < chaos.consumerFailRate) {
-    // `npm run chaos` (lib/chaos.ts): this batch fails before anything is written; all of it comes back.
+    // `npm run chaos` (lib/server/chaos.ts): this batch fails before anything is written; all of it comes back.
     log({ msg: "chaos: batch fails", size: valid.length });
     for (const m of valid) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
     return;
   }
 
   let timedOut = false;
-  await withDatabase(env.HYPERDRIVE, async (db) => {
-    const committed: Message<OrderMessage>[] = [];
-    const conflicts: OrderConflict[] = [];
-    try {
-      conflicts.push(...(await persistOrderStates(db, valid.map((m) => m.body))));
-      committed.push(...valid);
-    } catch (batchError) {
-      // A lost connection is not the messages' fault: let the outer handler send them all back.
-      if (!isStatementError(batchError)) throw batchError;
-      // One bad message must not hold back the rest: try each alone, retry only those that fail.
-      log({ msg: "batch insert failed, retrying one by one", size: valid.length, error: describeDatabaseError(batchError) });
-      for (const m of valid) {
-        try {
-          conflicts.push(...(await persistOrderStates(db, [m.body])));
-          committed.push(m);
-        } catch (err) {
-          log({ msg: "order insert failed", orderId: m.body.order.id, attempts: m.attempts, error: describeDatabaseError(err), traceId: m.body.traceId });
-          m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+  await withDatabase(
+    env.HYPERDRIVE,
+    async (db) => {
+      const committed: Message<OrderMessage>[] = [];
+      const conflicts: OrderConflict[] = [];
+      try {
+        conflicts.push(
+          ...(await persistOrderStates(
+            db,
+            valid.map((m) => m.body),
+          )),
+        );
+        committed.push(...valid);
+      } catch (batchError) {
+        // A lost connection is not the messages' fault: let the outer handler send them all back.
+        if (!isStatementError(batchError)) throw batchError;
+        // One bad message must not hold back the rest: try each alone, retry only those that fail.
+        log({
+          msg: "batch insert failed, retrying one by one",
+          size: valid.length,
+          error: describeDatabaseError(batchError),
+        });
+        for (const m of valid) {
+          try {
+            conflicts.push(...(await persistOrderStates(db, [m.body])));
+            committed.push(m);
+          } catch (err) {
+            log({
+              msg: "order insert failed",
+              orderId: m.body.order.id,
+              attempts: m.attempts,
+              error: describeDatabaseError(err),
+              traceId: m.body.traceId,
+            });
+            m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
+          }
         }
       }
-    }
-    // Given up on already (the batch timed out and went back to the queue): the redelivery acks it.
-    if (timedOut) return;
-    // A conflicting order is acked (retrying cannot change the answer) but never confirmed.
-    const conflicting = new Set(conflicts.map((c) => c.message.order.id));
-    if (conflicts.length > 0) await deadLetterConflicts(db, env, conflicts, Math.max(...valid.map((m) => m.attempts)));
-    await confirmToObjects(env, committed.map((m) => m.body).filter((b) => !conflicting.has(b.order.id)));
-    for (const m of committed) m.ack();
-    if (committed.length > 0) ctx.waitUntil(recordBatchLatency(env, committed.map((m) => m.body), Date.now() - started));
-    log({ msg: "batch", queue: batch.queue, size: valid.length, committed: committed.length, ms: Date.now() - started });
-  }, { timeoutMs: BATCH_TIMEOUT_MS, what: "order batch" }).catch((err: unknown) => {
+      // Given up on already (the batch timed out and went back to the queue): the redelivery acks it.
+      if (timedOut) return;
+      // A conflicting order is acked (retrying cannot change the answer) but never confirmed.
+      const conflicting = new Set(conflicts.map((c) => c.message.order.id));
+      if (conflicts.length > 0)
+        await deadLetterConflicts(db, env, conflicts, Math.max(...valid.map((m) => m.attempts)));
+      await confirmToObjects(
+        env,
+        committed.map((m) => m.body).filter((b) => !conflicting.has(b.order.id)),
+      );
+      for (const m of committed) m.ack();
+      if (committed.length > 0)
+        ctx.waitUntil(
+          recordBatchLatency(
+            env,
+            committed.map((m) => m.body),
+            Date.now() - started,
+          ),
+        );
+      log({
+        msg: "batch",
+        queue: batch.queue,
+        size: valid.length,
+        committed: committed.length,
+        ms: Date.now() - started,
+      });
+    },
+    { timeoutMs: BATCH_TIMEOUT_MS, what: "order batch" },
+  ).catch((err: unknown) => {
     // No connection at all, or no answer in time: PostgreSQL is down or hung. Everything goes back with a delay
     // (the writes are idempotent, so a batch that commits after all is harmless when it comes again).
     timedOut = true;
@@ -137,31 +194,40 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
 }
 
 async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv, _ctx: ExecutionContext) {
-  await withDatabase(env.HYPERDRIVE, async (db) => {
-    for (const m of batch.messages) {
-      if (!isOrderMessage(m.body)) {
+  await withDatabase(
+    env.HYPERDRIVE,
+    async (db) => {
+      for (const m of batch.messages) {
+        if (!isOrderMessage(m.body)) {
+          m.ack();
+          continue;
+        }
+        const body = m.body;
+        try {
+          // One last attempt: the failure that sent it here may be gone.
+          const conflicts = await persistOrderStates(db, [body]);
+          if (conflicts.length > 0) await deadLetterConflicts(db, env, conflicts, m.attempts);
+          else await confirmToObjects(env, [body]);
+        } catch (err) {
+          await db.insert(failedOrders).values({
+            orderId: body.order.id,
+            saleId: body.order.saleId,
+            payload: body,
+            error: describeDatabaseError(err).slice(0, 2000),
+            attempts: m.attempts,
+          });
+          log({
+            msg: "order dead-lettered",
+            orderId: body.order.id,
+            error: describeDatabaseError(err),
+            traceId: body.traceId,
+          });
+        }
         m.ack();
-        continue;
       }
-      const body = m.body;
-      try {
-        // One last attempt: the failure that sent it here may be gone.
-        const conflicts = await persistOrderStates(db, [body]);
-        if (conflicts.length > 0) await deadLetterConflicts(db, env, conflicts, m.attempts);
-        else await confirmToObjects(env, [body]);
-      } catch (err) {
-        await db.insert(failedOrders).values({
-          orderId: body.order.id,
-          saleId: body.order.saleId,
-          payload: body,
-          error: describeDatabaseError(err).slice(0, 2000),
-          attempts: m.attempts,
-        });
-        log({ msg: "order dead-lettered", orderId: body.order.id, error: describeDatabaseError(err), traceId: body.traceId });
-      }
-      m.ack();
-    }
-  }, { timeoutMs: BATCH_TIMEOUT_MS, what: "dead-letter batch" }).catch((err: unknown) => {
+    },
+    { timeoutMs: BATCH_TIMEOUT_MS, what: "dead-letter batch" },
+  ).catch((err: unknown) => {
     log({ msg: "dead-letter consumer: database unavailable", error: describeDatabaseError(err) });
     for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts) });
   });

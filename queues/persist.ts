@@ -6,8 +6,8 @@
  */
 import { sql } from "drizzle-orm";
 import { orders } from "../db/schema.ts";
-import type { Database } from "../lib/db.ts";
-import type { OrderMessage } from "../lib/schemas.ts";
+import type { Database } from "../lib/server/db.ts";
+import type { OrderMessage } from "../lib/contract/schemas.ts";
 
 export const DEAD_LETTER_QUEUE_SUFFIX = "-dlq";
 
@@ -87,7 +87,10 @@ export async function persistOrderStates(db: Database, messages: OrderMessage[])
     const clashes = (await tx.execute(sql`
       select r.id, o.id as existing_id
       from json_to_recordset(${rows}::json) as r(id text, sale_id uuid, user_id uuid)
-      join ${orders} as o on o.sale_id = r.sale_id and o.user_id = r.user_id and o.id <> r.id`)) as unknown as { id: string; existing_id: string }[];
+      join ${orders} as o on o.sale_id = r.sale_id and o.user_id = r.user_id and o.id <> r.id`)) as unknown as {
+      id: string;
+      existing_id: string;
+    }[];
     if (clashes.length === 0) return [];
     const byId = new Map(states.map((m) => [m.order.id, m]));
     return clashes.map((c) => ({ message: byId.get(c.id)!, existingOrderId: c.existing_id }));

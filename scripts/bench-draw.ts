@@ -63,7 +63,10 @@ async function stop(reason: string, code: number) {
 }
 process.on("SIGINT", () => void stop("SIGINT: stopping", 130));
 process.on("SIGTERM", () => void stop("SIGTERM: stopping", 143));
-setTimeout(() => void stop(`bench:draw took longer than ${TIMEOUT_SECONDS} s: stopping`, 2), TIMEOUT_SECONDS * 1000).unref();
+setTimeout(
+  () => void stop(`bench:draw took longer than ${TIMEOUT_SECONDS} s: stopping`, 2),
+  TIMEOUT_SECONDS * 1000,
+).unref();
 
 async function admin<T>(url: string, pathname: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
   const res = await fetch(url + pathname, {
@@ -73,7 +76,11 @@ async function admin<T>(url: string, pathname: string, init: RequestInit = {}): 
   return { status: res.status, body: (await res.json()) as T };
 }
 
-async function createDrawSale(url: string, title: string, drawAt: number): Promise<{ id: string; drawCommitment: string }> {
+async function createDrawSale(
+  url: string,
+  title: string,
+  drawAt: number,
+): Promise<{ id: string; drawCommitment: string }> {
   const now = Date.now();
   const { status, body } = await admin<{ sale: { id: string; drawCommitment: string } }>(url, "/admin/api/sales", {
     method: "POST",
@@ -125,7 +132,11 @@ async function main() {
 
   if (!existsSync(path.join(ROOT, "web/dist/index.html")) && process.env.SKIP_WEB_BUILD !== "1") {
     log("building the web app (the gateway's static assets)");
-    execFileSync(path.join(ROOT, "node_modules/.bin/vite"), ["build", "--config", "web/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
+    execFileSync(
+      path.join(ROOT, "node_modules/.bin/vite"),
+      ["build", "--config", "web/vite.config.ts", "--logLevel", "warn"],
+      { cwd: ROOT, stdio: "inherit" },
+    );
   }
   const persistDir = path.join(WORK_DIR, "state");
   rmSync(persistDir, { recursive: true, force: true });
@@ -155,7 +166,11 @@ async function main() {
   log(`minted ${fmt(shoppers.length)} sessions`);
 
   // noop and purchase: the same wrk, the same connections, the same minute.
-  const noop = await runChunk({ ...entriesWrk(url, "", pilotTokens), method: "GET", paths: ["/healthz"], tokensFile: undefined }, PILOT_SECONDS, 0);
+  const noop = await runChunk(
+    { ...entriesWrk(url, "", pilotTokens), method: "GET", paths: ["/healthz"], tokensFile: undefined },
+    PILOT_SECONDS,
+    0,
+  );
   const noopRps = noop.requests / (noop.durationUs / 1e6);
   log(`noop: ${fmt(noopRps)}/s`);
   const firstCome = await admin<{ sale: { id: string } }>(url, "/admin/api/sales", {
@@ -182,7 +197,9 @@ async function main() {
   const pilot = await runChunk(entriesWrk(url, pilotSale.id, pilotTokens), PILOT_SECONDS, warm.requests + CONNECTIONS);
   const pilotSeconds = pilot.durationUs / 1e6;
   const entriesPerSecond = created(pilot) / pilotSeconds;
-  log(`entries: ${fmt(entriesPerSecond)}/s (${fmt(created(pilot))} in ${pilotSeconds.toFixed(1)} s; ${JSON.stringify(pilot.statuses)})`);
+  log(
+    `entries: ${fmt(entriesPerSecond)}/s (${fmt(created(pilot))} in ${pilotSeconds.toFixed(1)} s; ${JSON.stringify(pilot.statuses)})`,
+  );
 
   // fill: a draw sale whose draw is due once ENTRIES entries are in at the pilot's rate (with a margin).
   const fillSeconds = Math.ceil((ENTRIES / Math.max(1, entriesPerSecond)) * 1.4) + 15;
@@ -197,7 +214,9 @@ async function main() {
     const chunk = await runChunk(entriesWrk(url, sale.id, fillTokens), seconds, offset);
     offset += chunk.requests + CONNECTIONS;
     filled += created(chunk);
-    log(`fill: ${fmt(filled)} entries (${fmt(created(chunk) / (chunk.durationUs / 1e6))}/s; ${JSON.stringify(chunk.statuses)})`);
+    log(
+      `fill: ${fmt(filled)} entries (${fmt(created(chunk) / (chunk.durationUs / 1e6))}/s; ${JSON.stringify(chunk.statuses)})`,
+    );
   }
   const fillRate = filled / ((performance.now() - fillStart) / 1000);
   const stats = await admin<{ draw: { entries: number } }>(url, `/admin/api/sales/${sale.id}/draw`);
@@ -207,7 +226,10 @@ async function main() {
   await new Promise((r) => setTimeout(r, Math.max(0, drawAt - Date.now())));
   let drawn: { phase: string; entries: number; awarded: number; drawMs: number | null } | null = null;
   for (;;) {
-    const { body } = await admin<{ draw: { phase: string; entries: number; awarded: number; drawMs: number | null } }>(url, `/admin/api/sales/${sale.id}/draw`);
+    const { body } = await admin<{ draw: { phase: string; entries: number; awarded: number; drawMs: number | null } }>(
+      url,
+      `/admin/api/sales/${sale.id}/draw`,
+    );
     if (body.draw.phase === "drawn") {
       drawn = body.draw;
       break;
@@ -216,14 +238,22 @@ async function main() {
     await new Promise((r) => setTimeout(r, 100));
   }
   const observedMs = Date.now() - drawAt;
-  log(`draw: ${fmt(drawn.entries)} entries ranked, ${fmt(drawn.awarded)} orders, ${drawn.drawMs} ms in the object, reported drawn ${observedMs} ms after drawAt`);
+  log(
+    `draw: ${fmt(drawn.entries)} entries ranked, ${fmt(drawn.awarded)} orders, ${drawn.drawMs} ms in the object, reported drawn ${observedMs} ms after drawAt`,
+  );
 
   // verify: the public draw, recomputed here from its seed.
   const getStart = performance.now();
   const res = await fetch(`${url}/api/sales/${sale.id}/draw`);
   const text = await res.text();
   const getMs = performance.now() - getStart;
-  const pub = JSON.parse(text) as { commitment: string; seed: string; entries: string[]; winners: string[]; waitlist: string[] };
+  const pub = JSON.parse(text) as {
+    commitment: string;
+    seed: string;
+    entries: string[];
+    winners: string[];
+    waitlist: string[];
+  };
   const verifyStart = performance.now();
   const sha = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
   const ranking = pub.entries
@@ -236,11 +266,16 @@ async function main() {
     JSON.stringify(ranking.slice(0, STOCK)) === JSON.stringify(pub.winners) &&
     JSON.stringify(ranking.slice(STOCK)) === JSON.stringify(pub.waitlist);
   const verifyMs = performance.now() - verifyStart;
-  log(`verify: GET /draw ${Math.round(getMs)} ms, ${(text.length / 2 ** 20).toFixed(1)} MiB; recomputed in ${Math.round(verifyMs)} ms: ${verified ? "matches" : "DOES NOT MATCH"}`);
+  log(
+    `verify: GET /draw ${Math.round(getMs)} ms, ${(text.length / 2 ** 20).toFixed(1)} MiB; recomputed in ${Math.round(verifyMs)} ms: ${verified ? "matches" : "DOES NOT MATCH"}`,
+  );
 
   const results = {
     date: new Date().toISOString(),
-    machine: `${cpus} CPUs, ${os.cpus()[0]?.model ?? "?"}, Node ${process.version}; load average at start ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+    machine: `${cpus} CPUs, ${os.cpus()[0]?.model ?? "?"}, Node ${process.version}; load average at start ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
     runtime: "lean: all four Workers in one workerd (Miniflare, direct socket); wrk pinned to another core",
     noop: { rps: Math.round(noopRps) },
     purchase: { rps: Math.round(purchaseRps), statuses: buys.statuses },
@@ -253,7 +288,13 @@ async function main() {
       connections: CONNECTIONS,
     },
     fill: { entries: stats.body.draw.entries, perSecond: Math.round(fillRate) },
-    draw: { entries: drawn.entries, stock: STOCK, awarded: drawn.awarded, objectMs: drawn.drawMs, reportedAfterDrawAtMs: observedMs },
+    draw: {
+      entries: drawn.entries,
+      stock: STOCK,
+      awarded: drawn.awarded,
+      objectMs: drawn.drawMs,
+      reportedAfterDrawAtMs: observedMs,
+    },
     publicDraw: { ms: Math.round(getMs), bytes: text.length, recomputeMs: Math.round(verifyMs), verified },
   };
   writeFileSync(path.join(ROOT, "bench/draw-latest.json"), JSON.stringify(results, null, 2) + "\n");

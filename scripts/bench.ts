@@ -59,7 +59,14 @@ import { crowdOutcome, matchOrders, type CrowdOutcome, type OrderMatch, type Ord
 import { crowd, openLoop, request, CROWD_MIX, type OpenLoopResult } from "../bench/lib/http.ts";
 import { DURABILITIES, REDIS_DOES_NOT, redisBaseline, type RedisRun } from "../bench/lib/redis-baseline.ts";
 import { addressSpread, makeShoppers, writeTokens, MAX_SHARED_ADDRESS, type Shopper } from "../bench/lib/sessions.ts";
-import { mergeChunks, runChunk, tokensUsed, type AcceptedOrder, type WrkChunk, type WrkOptions } from "../bench/lib/wrk.ts";
+import {
+  mergeChunks,
+  runChunk,
+  tokensUsed,
+  type AcceptedOrder,
+  type WrkChunk,
+  type WrkOptions,
+} from "../bench/lib/wrk.ts";
 import { bundleWorkers, startLeanRuntime, V8_FLAGS, type LeanRuntime } from "./lib/lean-runtime.ts";
 import {
   ROOT,
@@ -199,7 +206,10 @@ async function abort(reason: string, code: number) {
 }
 process.on("SIGINT", () => void abort("SIGINT: stopping", 130));
 process.on("SIGTERM", () => void abort("SIGTERM: stopping", 143));
-setTimeout(() => void abort(`bench took longer than ${TIMEOUT_SECONDS} s: stopping`, 2), TIMEOUT_SECONDS * 1000).unref();
+setTimeout(
+  () => void abort(`bench took longer than ${TIMEOUT_SECONDS} s: stopping`, 2),
+  TIMEOUT_SECONDS * 1000,
+).unref();
 
 // ------------------------------------------------------------------------------------------------ stack
 
@@ -213,7 +223,12 @@ interface Stack {
 
 const EMPTY_WORKER = `export default { fetch() { return new Response("ok"); } };`;
 
-async function startStack(databaseUrl: string, name: string, gatewayVars: Record<string, string>, reuseBuild: boolean): Promise<Stack> {
+async function startStack(
+  databaseUrl: string,
+  name: string,
+  gatewayVars: Record<string, string>,
+  reuseBuild: boolean,
+): Promise<Stack> {
   // Bundle first, so the ports are picked just before they are bound (and picked again if one was taken).
   await bundleWorkers(path.join(WORK_DIR, "build"), reuseBuild);
   for (let attempt = 1; ; attempt++) {
@@ -226,7 +241,13 @@ async function startStack(databaseUrl: string, name: string, gatewayVars: Record
   }
 }
 
-async function startStackOn(databaseUrl: string, name: string, gatewayVars: Record<string, string>, port: number, rawPort: number): Promise<Stack> {
+async function startStackOn(
+  databaseUrl: string,
+  name: string,
+  gatewayVars: Record<string, string>,
+  port: number,
+  rawPort: number,
+): Promise<Stack> {
   const persistDir = path.join(WORK_DIR, `state-${name}-${process.pid}`);
   const runtime = await startLeanRuntime({
     host: HOST,
@@ -247,7 +268,9 @@ async function startStackOn(databaseUrl: string, name: string, gatewayVars: Reco
   // Every throughput figure is billed workerd's CPU: without its pid there is nothing to measure.
   if (!pid) throw new Error("could not find the workerd process (its CPU is what the bench bills)");
   pin(pid, SERVER_CPU);
-  log(`lean runtime "${name}" up on ${runtime.url}, empty Worker on ${stack.rawUrl} (workerd pid ${pid ?? "?"}${SERVER_CPU ? `, CPU ${SERVER_CPU}` : ""})`);
+  log(
+    `lean runtime "${name}" up on ${runtime.url}, empty Worker on ${stack.rawUrl} (workerd pid ${pid ?? "?"}${SERVER_CPU ? `, CPU ${SERVER_CPU}` : ""})`,
+  );
   return stack;
 }
 
@@ -278,7 +301,9 @@ async function createSale(url: string, stock: number, title: string): Promise<st
  */
 async function saleStats(url: string, saleId: string): Promise<{ attempts: number; sold: number }> {
   const res = await fetch(`${url}/admin/api/sales/${saleId}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-  const body = (await res.json()) as { sale: { stats: { attempts: number; sold: number; rejected: { rateLimited: number } } } };
+  const body = (await res.json()) as {
+    sale: { stats: { attempts: number; sold: number; rejected: { rateLimited: number } } };
+  };
   const { attempts, sold, rejected } = body.sale.stats;
   return { attempts: attempts - rejected.rateLimited, sold };
 }
@@ -288,7 +313,10 @@ async function saleStats(url: string, saleId: string): Promise<{ attempts: numbe
  * commit and confirmation"): how many (each is one confirmPersisted and one recordObservations call to the
  * object) and their mean time. Null when the series is not there.
  */
-async function consumerBatches(url: string, saleId: string): Promise<{ batches: number; sumMs: number; meanMs: number } | null> {
+async function consumerBatches(
+  url: string,
+  saleId: string,
+): Promise<{ batches: number; sumMs: number; meanMs: number } | null> {
   try {
     const res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const text = await res.text();
@@ -322,9 +350,14 @@ function chunkLogger(scenario: string) {
       for (const [v, k] of sorted) if ((seen += k) >= Math.ceil(p * total)) return v / 1000;
       return 0;
     };
-    if (scenario !== "warmup") timeline.push({ scenario, at: c.at + c.durationUs / 2e6, rps, p50Ms: at(0.5), p99Ms: at(0.99) });
-    const statuses = Object.entries(c.statuses).map(([k, v]) => `${k}:${fmt(v)}`).join(" ");
-    log(`${scenario.padEnd(12)} ${i + 1}/${n}  ${fmt(rps).padStart(6)} req/s  p50 ${at(0.5).toFixed(1)} ms  p99 ${at(0.99).toFixed(1)} ms  ${statuses}`);
+    if (scenario !== "warmup")
+      timeline.push({ scenario, at: c.at + c.durationUs / 2e6, rps, p50Ms: at(0.5), p99Ms: at(0.99) });
+    const statuses = Object.entries(c.statuses)
+      .map(([k, v]) => `${k}:${fmt(v)}`)
+      .join(" ");
+    log(
+      `${scenario.padEnd(12)} ${i + 1}/${n}  ${fmt(rps).padStart(6)} req/s  p50 ${at(0.5).toFixed(1)} ms  p99 ${at(0.99).toFixed(1)} ms  ${statuses}`,
+    );
   };
 }
 
@@ -337,7 +370,12 @@ async function orderRows(sql: postgres.Sql, saleId: string): Promise<OrderRow[]>
 }
 
 /** Waits until PostgreSQL holds at least `expected` orders of the sale; seconds from `sinceMs`, null on timeout. */
-async function waitForOrders(sql: postgres.Sql, saleId: string, expected: number, sinceMs: number): Promise<{ rows: number; seconds: number | null }> {
+async function waitForOrders(
+  sql: postgres.Sql,
+  saleId: string,
+  expected: number,
+  sinceMs: number,
+): Promise<{ rows: number; seconds: number | null }> {
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   let rows = 0;
   let lastLog = Date.now();
@@ -379,7 +417,13 @@ interface Billed {
   consumer: { batches: number; sumMs: number; seen: { batches: number; sumMs: number } | null };
 }
 
-async function runBilledChunk(b: Billed, sql: postgres.Sql, workerdPid: number | null, postgresPid: number | null, roundNo: number) {
+async function runBilledChunk(
+  b: Billed,
+  sql: postgres.Sql,
+  workerdPid: number | null,
+  postgresPid: number | null,
+  roundNo: number,
+) {
   await quiesce(workerdPid);
   const pid = workerdPid ?? 0;
   // A buyer buys once, so purchase chunks take new shoppers; soldOut's shoppers never buy and are reused.
@@ -394,7 +438,8 @@ async function runBilledChunk(b: Billed, sql: postgres.Sql, workerdPid: number |
   if (b.saleId) {
     b.accepted += chunk.statuses["202"] ?? 0;
     const drained = await waitForOrders(sql, b.saleId, b.accepted, tailStart);
-    if (drained.seconds === null) log(`  ${b.name}: PostgreSQL has ${drained.rows} of ${b.accepted} orders after ${DRAIN_TIMEOUT_MS / 1000} s`);
+    if (drained.seconds === null)
+      log(`  ${b.name}: PostgreSQL has ${drained.rows} of ${b.accepted} orders after ${DRAIN_TIMEOUT_MS / 1000} s`);
   }
   await quiesce(workerdPid);
   const cpu2 = cpuSeconds(pid);
@@ -485,7 +530,9 @@ async function main() {
     }
   }
   mkdirSync(WORK_DIR, { recursive: true });
-  log(`MiniShop bench: ${cpus} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}; workerd on CPU ${SERVER_CPU ?? "any"}, load on CPU ${LOAD_CPU ?? "any"}`);
+  log(
+    `MiniShop bench: ${cpus} CPUs (${os.cpus()[0]?.model ?? "?"}), Node ${process.version}, load average ${loadAtStart.map((l) => l.toFixed(2)).join(" ")}; workerd on CPU ${SERVER_CPU ?? "any"}, load on CPU ${LOAD_CPU ?? "any"}`,
+  );
 
   // PostgreSQL.
   let databaseUrl: string;
@@ -495,7 +542,10 @@ async function main() {
     databaseUrl = await createDatabase(process.env.DATABASE_URL, name);
     cleanups.push(() => dropDatabase(process.env.DATABASE_URL!, name));
     const u = new URL(process.env.DATABASE_URL);
-    database = { kind: "url", detail: `DATABASE_URL's server ${u.hostname}:${u.port || 5432} (fresh database ${name}, not pinned)` };
+    database = {
+      kind: "url",
+      detail: `DATABASE_URL's server ${u.hostname}:${u.port || 5432} (fresh database ${name}, not pinned)`,
+    };
     log(`PostgreSQL: fresh database ${name} on DATABASE_URL's server`);
   } else {
     const port = await benchPort();
@@ -516,7 +566,11 @@ async function main() {
 
   if (!existsSync(path.join(ROOT, "web/dist/index.html")) && process.env.SKIP_WEB_BUILD !== "1") {
     log("building the web app (the gateway's static assets)");
-    execFileSync(path.join(ROOT, "node_modules/.bin/vite"), ["build", "--config", "web/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
+    execFileSync(
+      path.join(ROOT, "node_modules/.bin/vite"),
+      ["build", "--config", "web/vite.config.ts", "--logLevel", "warn"],
+      { cwd: ROOT, stdio: "inherit" },
+    );
   }
 
   // ---------------------------------------------------------------------------------------- lifted ceiling
@@ -548,10 +602,17 @@ async function main() {
   const bareSale = await createSale(url, 1_000_000, "bench: purchase {}");
   const soldOutSale = await createSale(url, 1, "bench: sold out");
   const seller = makeShoppers(SESSION_SECRET, 1, "seller", 15)[0];
-  const sell = await request(new http.Agent(), { host: HOST, port: stack.port }, "POST", `/api/sales/${soldOutSale}/purchase`, {
-    cookie: `minishop_session=${seller.token}`,
-    "content-type": "application/json",
-  }, "{}");
+  const sell = await request(
+    new http.Agent(),
+    { host: HOST, port: stack.port },
+    "POST",
+    `/api/sales/${soldOutSale}/purchase`,
+    {
+      cookie: `minishop_session=${seller.token}`,
+      "content-type": "application/json",
+    },
+    "{}",
+  );
   if (sell.status !== 202) throw new Error(`buying the sold-out sale's only item failed: ${sell.status} ${sell.body}`);
 
   // noop, noopRaw, soldOut, purchase and purchaseBare run interleaved, one chunk of each per round (the order
@@ -583,24 +644,61 @@ async function main() {
   const scenarios: Billed[] = [
     billed("noop", LIFTED, "200", {}),
     billed("noopRaw", "empty Worker, no gateway", "200", { url: stack.rawUrl, paths: ["/"] }),
-    billed("soldOut", LIFTED, "410", { method: "POST", paths: [`/api/sales/${soldOutSale}/purchase`], tokensFile: tokenFiles.admission, shape: "client" }),
-    billed("purchase", LIFTED, "202", { method: "POST", paths: [`/api/sales/${purchaseSale}/purchase`], tokensFile: tokenFiles.purchase, shape: "client", collectOrders: true }, purchaseSale),
-    billed("purchaseBare", `${LIFTED}; body {} only: no key, Origin or IP (fast path, one limiter call)`, "202", { method: "POST", paths: [`/api/sales/${bareSale}/purchase`], tokensFile: tokenFiles.bare, shape: "bare", collectOrders: true }, bareSale),
+    billed("soldOut", LIFTED, "410", {
+      method: "POST",
+      paths: [`/api/sales/${soldOutSale}/purchase`],
+      tokensFile: tokenFiles.admission,
+      shape: "client",
+    }),
+    billed(
+      "purchase",
+      LIFTED,
+      "202",
+      {
+        method: "POST",
+        paths: [`/api/sales/${purchaseSale}/purchase`],
+        tokensFile: tokenFiles.purchase,
+        shape: "client",
+        collectOrders: true,
+      },
+      purchaseSale,
+    ),
+    billed(
+      "purchaseBare",
+      `${LIFTED}; body {} only: no key, Origin or IP (fast path, one limiter call)`,
+      "202",
+      {
+        method: "POST",
+        paths: [`/api/sales/${bareSale}/purchase`],
+        tokensFile: tokenFiles.bare,
+        shape: "bare",
+        collectOrders: true,
+      },
+      bareSale,
+    ),
   ];
   for (let r = 0; r < ROUNDS; r++) {
-    for (let k = 0; k < scenarios.length; k++) await runBilledChunk(scenarios[(r + k) % scenarios.length], sql, workerdPid, postgresPid, r);
+    for (let k = 0; k < scenarios.length; k++)
+      await runBilledChunk(scenarios[(r + k) % scenarios.length], sql, workerdPid, postgresPid, r);
   }
-  const fig = Object.fromEntries(scenarios.map((b) => [b.name, figures(b, postgresPid !== null)])) as Record<string, ScenarioFigures>;
+  const fig = Object.fromEntries(scenarios.map((b) => [b.name, figures(b, postgresPid !== null)])) as Record<
+    string,
+    ScenarioFigures
+  >;
   for (const b of scenarios) {
     if (!b.saleId) continue;
     const orders = b.chunks.flatMap((c) => c.orders);
     const rows = await orderRows(sql, b.saleId);
     fig[b.name].match = matchOrders(orders, rows);
     const m = fig[b.name].match!;
-    log(`${b.name}: ${fmt(m.orders)} orders answered 202, ${fmt(m.matched)} matched by id in PostgreSQL, lost ${m.lost}, wrong shopper ${m.wrongShopper}, rows without an answer ${m.rowsWithoutAnswer} (in flight at a chunk's end), duplicates ${m.duplicates}`);
+    log(
+      `${b.name}: ${fmt(m.orders)} orders answered 202, ${fmt(m.matched)} matched by id in PostgreSQL, lost ${m.lost}, wrong shopper ${m.wrongShopper}, rows without an answer ${m.rowsWithoutAnswer} (in flight at a chunk's end), duplicates ${m.duplicates}`,
+    );
   }
   for (const [name, f] of Object.entries(fig)) {
-    log(`${name}: burst ${fmt(f.burstRps)}/s, sustained ${fmt(f.sustainedRps)}/s, ${fmt(f.perCpuSecond)} per workerd CPU-second (${f.cpuMsPerRequest} ms each; tail ${f.tailCpuSeconds} s CPU of ${round(f.chunkCpuSeconds + f.tailCpuSeconds, 2)})`);
+    log(
+      `${name}: burst ${fmt(f.burstRps)}/s, sustained ${fmt(f.sustainedRps)}/s, ${fmt(f.perCpuSecond)} per workerd CPU-second (${f.cpuMsPerRequest} ms each; tail ${f.tailCpuSeconds} s CPU of ${round(f.chunkCpuSeconds + f.tailCpuSeconds, 2)})`,
+    );
   }
 
   // openLoop: purchases at 70 % of the SUSTAINED purchase rate, on a schedule; every 202 matched by id.
@@ -640,7 +738,9 @@ async function main() {
   });
   await waitForOrders(sql, openSale, openOrders.length, performance.now());
   await quiesce(workerdPid);
-  log(`openLoop: ${fmt(rate)} purchases/s for ${OPEN_SECONDS} s (70 % of the sustained ${fmt(fig.purchase.sustainedRps)}/s), latency from the scheduled send time`);
+  log(
+    `openLoop: ${fmt(rate)} purchases/s for ${OPEN_SECONDS} s (70 % of the sustained ${fmt(fig.purchase.sustainedRps)}/s), latency from the scheduled send time`,
+  );
   const openCpu0 = cpuSeconds(workerdPid ?? 0);
   const openStart = performance.now();
   const open: OpenLoopResult = await openLoop({
@@ -651,14 +751,16 @@ async function main() {
     clock,
     makeRequest: (i) => openRequest(openShoppers[i], `open-${i}`),
     onReply: (_i, reply) => collect(reply),
-    onSecond: (s, rps, p99) => log(`openLoop     ${s + 1}/${OPEN_SECONDS}  ${fmt(rps).padStart(6)} req/s  p99 ${p99.toFixed(1)} ms`),
+    onSecond: (s, rps, p99) =>
+      log(`openLoop     ${s + 1}/${OPEN_SECONDS}  ${fmt(rps).padStart(6)} req/s  p99 ${p99.toFixed(1)} ms`),
   });
   const openRunCpu = cpuSeconds(workerdPid ?? 0) - openCpu0;
   const openRunSeconds = (performance.now() - openStart) / 1000;
   const openDrain = await waitForOrders(sql, openSale, openOrders.length, performance.now());
   await quiesce(workerdPid);
   const openCpu = cpuSeconds(workerdPid ?? 0) - openCpu0;
-  for (const p of open.perSecond) timeline.push({ scenario: "openLoop", at: p.at + 0.5, rps: p.rps, p50Ms: p.p50Ms, p99Ms: p.p99Ms });
+  for (const p of open.perSecond)
+    timeline.push({ scenario: "openLoop", at: p.at + 0.5, rps: p.rps, p50Ms: p.p50Ms, p99Ms: p.p99Ms });
   const openMatch = matchOrders(openOrders, await orderRows(sql, openSale));
   const purchaseBilled = scenarios.find((b) => b.name === "purchase")!.consumer;
   const purchaseConsumer = {
@@ -666,7 +768,9 @@ async function main() {
     meanMs: purchaseBilled.batches ? round(purchaseBilled.sumMs / purchaseBilled.batches, 1) : null,
     orders: fig.purchase.match!.orders + fig.purchase.match!.rowsWithoutAnswer,
   };
-  log(`purchase: ${purchaseConsumer.batches} consumer batches for ${purchaseConsumer.orders} orders, mean ${purchaseConsumer.meanMs} ms each`);
+  log(
+    `purchase: ${purchaseConsumer.batches} consumer batches for ${purchaseConsumer.orders} orders, mean ${purchaseConsumer.meanMs} ms each`,
+  );
   const openLoopResult = {
     ...open,
     lifts: LIFTED,
@@ -676,7 +780,9 @@ async function main() {
     drainSecondsAfterLoad: openDrain.seconds === null ? null : round(openDrain.seconds, 2),
     match: openMatch,
   };
-  log(`openLoop: p50 ${open.p50Ms} ms, p99 ${open.p99Ms} ms, p99.9 ${open.p999Ms} ms; ${JSON.stringify(open.statuses)}; workerd ${Math.round(openLoopResult.workerdBusy * 100)} % busy; 202s matched ${openMatch.matched}/${openMatch.orders}, lost ${openMatch.lost}`);
+  log(
+    `openLoop: p50 ${open.p50Ms} ms, p99 ${open.p99Ms} ms, p99.9 ${open.p999Ms} ms; ${JSON.stringify(open.statuses)}; workerd ${Math.round(openLoopResult.workerdBusy * 100)} % busy; 202s matched ${openMatch.matched}/${openMatch.orders}, lost ${openMatch.lost}`,
+  );
   await stopStack(stack);
 
   // ---------------------------------------------------------------------------------------- shipped settings
@@ -691,7 +797,9 @@ async function main() {
 
   // crowd: 5,000 shoppers at once against 500 items, with the shipped settings; they double-click and retry.
   const crowdSale = await createSale(stack.url, CROWD_STOCK, "bench: crowd");
-  log(`crowd: ${fmt(CROWD_USERS)} shoppers at once against ${CROWD_STOCK} items, shipped settings (admission ${shipped.admissionRps}/s + ${shipped.admissionBurst}, PURCHASE_LIMITER ${shipped.purchaseLimiter})`);
+  log(
+    `crowd: ${fmt(CROWD_USERS)} shoppers at once against ${CROWD_STOCK} items, shipped settings (admission ${shipped.admissionRps}/s + ${shipped.admissionBurst}, PURCHASE_LIMITER ${shipped.purchaseLimiter})`,
+  );
   const crowdStart = performance.now();
   const crowdRun = await crowd({
     target: { host: HOST, port: stack.port },
@@ -702,17 +810,28 @@ async function main() {
     maxRetries: MAX_RATE_LIMITED_RETRIES,
     retryWindowMs: CROWD_RETRY_WINDOW_MS,
   });
-  timeline.push({ scenario: "crowd", at: clock() - crowdRun.seconds / 2, rps: crowdRun.attempts.length / crowdRun.seconds, p50Ms: 0, p99Ms: 0 });
+  timeline.push({
+    scenario: "crowd",
+    at: clock() - crowdRun.seconds / 2,
+    rps: crowdRun.attempts.length / crowdRun.seconds,
+    p50Ms: 0,
+    p99Ms: 0,
+  });
   const crowdSold = new Set(crowdRun.attempts.filter((a) => a.status === 202).map((a) => a.orderId)).size;
   const crowdDrain = await waitForOrders(sql, crowdSale, crowdSold, crowdStart);
   await quiesce(stack.runtime.workerdPid());
-  const crowdResult: CrowdOutcome & { settings: string; consumer: { batches: number; sumMs: number; meanMs: number } | null } = {
+  const crowdResult: CrowdOutcome & {
+    settings: string;
+    consumer: { batches: number; sumMs: number; meanMs: number } | null;
+  } = {
     ...crowdOutcome(crowdRun, await orderRows(sql, crowdSale), CROWD_STOCK, CROWD_USERS, crowdDrain.seconds),
     settings: `shipped: admission ${shipped.admissionRps}/s + burst ${shipped.admissionBurst} per isolate, PURCHASE_LIMITER ${shipped.purchaseLimiter} per shopper and per IP`,
     consumer: await consumerBatches(stack.url, crowdSale),
   };
   log(`crowd: consumer batches ${JSON.stringify(crowdResult.consumer)}`);
-  log(`crowd: sold ${crowdResult.sold} (${crowdResult.sellOutSeconds} s), ${fmt(crowdResult.requests)} requests, retried after ${JSON.stringify(crowdResult.retriedAfter)}; final ${JSON.stringify(crowdResult.statuses)} ${JSON.stringify(crowdResult.codes)}; oversold ${crowdResult.oversold}, duplicates ${crowdResult.duplicates}, lost ${crowdResult.lost}, replays ${crowdResult.replays} (mismatched ${crowdResult.replayMismatches}); in PostgreSQL after ${crowdResult.drainSeconds ?? "(timed out)"} s`);
+  log(
+    `crowd: sold ${crowdResult.sold} (${crowdResult.sellOutSeconds} s), ${fmt(crowdResult.requests)} requests, retried after ${JSON.stringify(crowdResult.retriedAfter)}; final ${JSON.stringify(crowdResult.statuses)} ${JSON.stringify(crowdResult.codes)}; oversold ${crowdResult.oversold}, duplicates ${crowdResult.duplicates}, lost ${crowdResult.lost}, replays ${crowdResult.replays} (mismatched ${crowdResult.replayMismatches}); in PostgreSQL after ${crowdResult.drainSeconds ?? "(timed out)"} s`,
+  );
 
   // crowdSharded (issue 13): the same crowd() and crowdOutcome() against a sharded sale go here.
 
@@ -724,7 +843,17 @@ async function main() {
   const admissionSeconds = 4;
   for (let i = 0; i < admissionSeconds / 2; i++) {
     const c = await runChunk(
-      { url: stack.url, method: "POST", paths: [`/api/sales/${admissionSale}/purchase`], tokensFile: tokenFiles.admission, shape: "client", connections: CONNECTIONS, seconds: 2, cpu: LOAD_CPU, clock },
+      {
+        url: stack.url,
+        method: "POST",
+        paths: [`/api/sales/${admissionSale}/purchase`],
+        tokensFile: tokenFiles.admission,
+        shape: "client",
+        connections: CONNECTIONS,
+        seconds: 2,
+        cpu: LOAD_CPU,
+        clock,
+      },
       2,
       tokensUsed(admissionChunks, CONNECTIONS),
     );
@@ -747,12 +876,15 @@ async function main() {
     bound: (admissionRun.statuses["429"] ?? 0) > 0,
     underCeiling: objectAttempts <= shipped.admissionRps * admissionWall + shipped.admissionBurst,
   };
-  log(`admission: offered ${fmt(admission.offeredRps)}/s, the object saw ${fmt(admission.objectRps)}/s (ceiling ${admission.ceilingRps}/s + burst ${admission.burst}; ${admission.underCeiling ? "under it" : "OVER IT"}; ${admission.bound ? "the ceiling bound" : "the ceiling was not reached"})`);
+  log(
+    `admission: offered ${fmt(admission.offeredRps)}/s, the object saw ${fmt(admission.objectRps)}/s (ceiling ${admission.ceilingRps}/s + burst ${admission.burst}; ${admission.underCeiling ? "under it" : "OVER IT"}; ${admission.bound ? "the ceiling bound" : "the ceiling was not reached"})`,
+  );
   await stopStack(stack);
 
   // ---------------------------------------------------------------------------------------- redis baseline
   let redisLua: { runs: RedisRun[]; doesNot: string; skipped?: string };
-  if (process.env.BENCH_SKIP_REDIS === "1") redisLua = { runs: [], doesNot: REDIS_DOES_NOT, skipped: "BENCH_SKIP_REDIS=1" };
+  if (process.env.BENCH_SKIP_REDIS === "1")
+    redisLua = { runs: [], doesNot: REDIS_DOES_NOT, skipped: "BENCH_SKIP_REDIS=1" };
   else {
     try {
       execFileSync("sh", ["-c", "command -v redis-server"], { stdio: "ignore" });
@@ -830,10 +962,14 @@ async function main() {
       shoppers: "minted sessions (not registered), see bench/lib/sessions.ts",
     },
     clientRequest: {
-      purchase: 'POST, body {"quantity":1}, Idempotency-Key (fresh per click), Origin (the gateway\'s own), CF-Connecting-IP, session cookie',
+      purchase:
+        'POST, body {"quantity":1}, Idempotency-Key (fresh per click), Origin (the gateway\'s own), CF-Connecting-IP, session cookie',
       purchaseBare: "POST, body {}, session cookie only",
       addresses: { ...addressSpread(pools.purchase), maxShared: MAX_SHARED_ADDRESS, range: "198.18.0.0/15 (RFC 2544)" },
-      crowdAddresses: { ...addressSpread(pools.crowd), carrierNat: "0.5 % of address groups are 30-60 shoppers behind one address" },
+      crowdAddresses: {
+        ...addressSpread(pools.crowd),
+        carrierNat: "0.5 % of address groups are 30-60 shoppers behind one address",
+      },
       crowdMix: Object.fromEntries(CROWD_MIX),
     },
     scenarios: fig,
@@ -858,23 +994,41 @@ async function main() {
     targets: {} as Record<string, boolean>,
     timeline,
   };
-  const crowdOk = crowdResult.oversold === 0 && crowdResult.duplicates === 0 && crowdResult.lost === 0 && crowdResult.wrongShopper === 0 && crowdResult.replayMismatches === 0;
+  const crowdOk =
+    crowdResult.oversold === 0 &&
+    crowdResult.duplicates === 0 &&
+    crowdResult.lost === 0 &&
+    crowdResult.wrongShopper === 0 &&
+    crowdResult.replayMismatches === 0;
   results.targets = {
     "purchase per CPU-second >= 0.25 x noop's (sustained)": results.ratios.purchaseToNoop >= 0.25,
     "soldOut per CPU-second >= 0.9 x noop's (sustained)": results.ratios.soldOutToNoop >= 0.9,
     "purchase p99 < 100 ms (open loop at 70 % of sustained)": open.p99Ms < 100,
-    "every 202 matched by order id (purchase, purchaseBare, openLoop, crowd), none lost": [purchaseMatch, bareMatch, openMatch].every((m) => m.lost === 0 && m.wrongShopper === 0 && m.duplicates === 0) && crowdResult.lost === 0,
+    "every 202 matched by order id (purchase, purchaseBare, openLoop, crowd), none lost":
+      [purchaseMatch, bareMatch, openMatch].every((m) => m.lost === 0 && m.wrongShopper === 0 && m.duplicates === 0) &&
+      crowdResult.lost === 0,
     // wrk drops the answers of requests in flight when a chunk ends: at most one per connection per chunk.
-    "rows without a 202 <= in flight at chunk ends": purchaseMatch.rowsWithoutAnswer <= CONNECTIONS * ROUNDS && bareMatch.rowsWithoutAnswer <= CONNECTIONS * ROUNDS && openMatch.rowsWithoutAnswer === 0 && crowdResult.rowsWithoutAnswer === 0,
+    "rows without a 202 <= in flight at chunk ends":
+      purchaseMatch.rowsWithoutAnswer <= CONNECTIONS * ROUNDS &&
+      bareMatch.rowsWithoutAnswer <= CONNECTIONS * ROUNDS &&
+      openMatch.rowsWithoutAnswer === 0 &&
+      crowdResult.rowsWithoutAnswer === 0,
     "crowd: zero oversold, duplicates, lost; replays same order": crowdOk,
     "crowd sells out (sold = stock)": crowdResult.sold === CROWD_STOCK,
-    "admission: the shipped ceiling bound (429s) and the object stayed under it": admission.bound && admission.underCeiling,
+    "admission: the shipped ceiling bound (429s) and the object stayed under it":
+      admission.bound && admission.underCeiling,
   };
   const table = renderTable(results);
   process.stdout.write(`\n${table}\n`);
   writeFileSync(path.join(BENCH_DIR, "latest.json"), JSON.stringify(results, null, 2) + "\n");
   writeFileSync(path.join(BENCH_DIR, "latest.md"), table + "\n");
-  writeFileSync(path.join(BENCH_DIR, "latest.svg"), renderChart(timeline, `MiniShop bench ${results.date.slice(0, 16)}Z — lean runtime, ${cpus} CPUs, load ${loadAtStart[0].toFixed(1)}`));
+  writeFileSync(
+    path.join(BENCH_DIR, "latest.svg"),
+    renderChart(
+      timeline,
+      `MiniShop bench ${results.date.slice(0, 16)}Z — lean runtime, ${cpus} CPUs, load ${loadAtStart[0].toFixed(1)}`,
+    ),
+  );
   mkdirSync(path.join(BENCH_DIR, "history"), { recursive: true });
   const historyFile = path.join(BENCH_DIR, "history", `${results.date.replace(/[:.]/g, "-")}.json`);
   writeFileSync(historyFile, JSON.stringify(historyOf(results), null, 1) + "\n");
@@ -885,7 +1039,9 @@ async function main() {
 }
 
 /** The run's figures without the time series and per-chunk detail: a few KB, committed under bench/history/. */
-function historyOf(r: Record<string, unknown> & { scenarios: Record<string, ScenarioFigures>; openLoop: OpenLoopResult }) {
+function historyOf(
+  r: Record<string, unknown> & { scenarios: Record<string, ScenarioFigures>; openLoop: OpenLoopResult },
+) {
   const { timeline: _t, scenarios, openLoop: open, ...rest } = r;
   return {
     ...rest,
@@ -904,8 +1060,18 @@ function runtimeVersions(): { workerd: string; miniflare: string } {
   };
   const wranglerDir = path.join(ROOT, "node_modules/wrangler/node_modules");
   return {
-    miniflare: read(path.join(existsSync(path.join(wranglerDir, "miniflare")) ? wranglerDir : path.join(ROOT, "node_modules"), "miniflare/package.json")),
-    workerd: read(path.join(existsSync(path.join(wranglerDir, "workerd")) ? wranglerDir : path.join(ROOT, "node_modules"), "workerd/package.json")),
+    miniflare: read(
+      path.join(
+        existsSync(path.join(wranglerDir, "miniflare")) ? wranglerDir : path.join(ROOT, "node_modules"),
+        "miniflare/package.json",
+      ),
+    ),
+    workerd: read(
+      path.join(
+        existsSync(path.join(wranglerDir, "workerd")) ? wranglerDir : path.join(ROOT, "node_modules"),
+        "workerd/package.json",
+      ),
+    ),
   };
 }
 
@@ -916,7 +1082,14 @@ function renderTable(r: {
   scenarios: Record<string, ScenarioFigures>;
   openLoop: OpenLoopResult & { workerdBusy: number; cpuMsPerPurchase: number; match: OrderMatch };
   crowd: CrowdOutcome & { settings: string; consumer: { batches: number; sumMs: number; meanMs: number } | null };
-  admission: { ceilingRps: number; burst: number; offeredRps: number; objectRps: number; bound: boolean; statuses: Record<string, number> };
+  admission: {
+    ceilingRps: number;
+    burst: number;
+    offeredRps: number;
+    objectRps: number;
+    bound: boolean;
+    statuses: Record<string, number>;
+  };
   redisLua: { runs: RedisRun[]; doesNot: string; skipped?: string };
   ratios: Record<string, number>;
   targets: Record<string, boolean>;
@@ -927,7 +1100,8 @@ function renderTable(r: {
     const f = s[name];
     return `| ${label} | ${fmt(f.sustainedRps)} | ${fmt(f.perCpuSecond)} | ${fmt(f.burstRps)} | ${ms(f.p50Ms)} | ${ms(f.p99Ms)} | ${f.lifts} | ${notes} |`;
   };
-  const matched = (m: OrderMatch | undefined) => (m ? `${fmt(m.matched)}/${fmt(m.orders)} 202s matched by id, lost ${m.lost}, duplicates ${m.duplicates}` : "");
+  const matched = (m: OrderMatch | undefined) =>
+    m ? `${fmt(m.matched)}/${fmt(m.orders)} 202s matched by id, lost ${m.lost}, duplicates ${m.duplicates}` : "";
   const o = r.openLoop;
   const c = r.crowd;
   const a = r.admission;
@@ -938,11 +1112,25 @@ function renderTable(r: {
     "|---|---:|---:|---:|---:|---:|---|---|",
     row("noopRaw", "noopRaw (empty Worker)", `the runtime's ceiling; noop = ${r.ratios.noopToNoopRaw}× it`),
     row("noop", "noop (GET /healthz via gateway)", "the ceiling every ratio divides by"),
-    row("purchase", "**purchase** (client's request)", `**${r.ratios.purchaseToNoop}× noop** per CPU-s (${r.ratios.purchaseToNoopSustainedRps}× sustained req/s, ${r.ratios.purchaseToNoopBurst}× burst); ${s.purchase.cpuMsPerRequest} ms workerd CPU each; ${matched(s.purchase.match)}`),
-    row("purchaseBare", "purchaseBare ({} fast path)", `${r.ratios.purchaseBareToNoop}× noop per CPU-s (${r.ratios.purchaseBareToNoopBurst}× burst); ${matched(s.purchaseBare.match)}`),
+    row(
+      "purchase",
+      "**purchase** (client's request)",
+      `**${r.ratios.purchaseToNoop}× noop** per CPU-s (${r.ratios.purchaseToNoopSustainedRps}× sustained req/s, ${r.ratios.purchaseToNoopBurst}× burst); ${s.purchase.cpuMsPerRequest} ms workerd CPU each; ${matched(s.purchase.match)}`,
+    ),
+    row(
+      "purchaseBare",
+      "purchaseBare ({} fast path)",
+      `${r.ratios.purchaseBareToNoop}× noop per CPU-s (${r.ratios.purchaseBareToNoopBurst}× burst); ${matched(s.purchaseBare.match)}`,
+    ),
     row("soldOut", "soldOut", `${r.ratios.soldOutToNoop}× noop per CPU-s`),
     `| openLoop (client's request) | ${fmt(o.achievedRps)} of ${fmt(o.targetRps)} scheduled | | | ${ms(o.p50Ms)} | ${ms(o.p99Ms)} | ${LIFTED} | 70 % of sustained purchase; latency from the scheduled send (p99.9 ${ms(o.p999Ms)}); workerd ${Math.round(o.workerdBusy * 100)} % busy, ${o.cpuMsPerPurchase} ms CPU per purchase; ${matched(o.match)} |`,
-    `| crowd ${fmt(c.users)} → ${c.stock} | | | | | | none (shipped settings) | sold ${c.sold}, oversold ${c.oversold}, duplicates ${c.duplicates}, lost ${c.lost} (every 202 matched by id); ${fmt(c.requests)} requests incl. ${fmt(c.retries)} retries after 429/503; replays ${c.replays} (same order); final ${Object.entries(c.codes).map(([k, v]) => `${k} ${fmt(v)}`).join(", ")}; sold out ${c.sellOutSeconds ?? "–"} s, all answered ${c.answeredSeconds} s, in PostgreSQL ${c.drainSeconds ?? "–"} s${c.consumer ? `; ${c.consumer.batches} consumer batches (mean ${c.consumer.meanMs} ms)` : ""} |`,
+    `| crowd ${fmt(c.users)} → ${c.stock} | | | | | | none (shipped settings) | sold ${c.sold}, oversold ${c.oversold}, duplicates ${c.duplicates}, lost ${c.lost} (every 202 matched by id); ${fmt(c.requests)} requests incl. ${fmt(c.retries)} retries after 429/503; replays ${c.replays} (same order); final ${Object.entries(
+      c.codes,
+    )
+      .map(([k, v]) => `${k} ${fmt(v)}`)
+      .join(
+        ", ",
+      )}; sold out ${c.sellOutSeconds ?? "–"} s, all answered ${c.answeredSeconds} s, in PostgreSQL ${c.drainSeconds ?? "–"} s${c.consumer ? `; ${c.consumer.batches} consumer batches (mean ${c.consumer.meanMs} ms)` : ""} |`,
     `| admission | ${fmt(a.offeredRps)} offered | | | | | none (shipped ${fmt(a.ceilingRps)}/s + ${a.burst}) | the object saw ${fmt(a.objectRps)}/s; ${fmt(a.statuses["429"] ?? 0)} answered 429${a.bound ? "" : " (ceiling not reached)"} |`,
     ...(r.redisLua.skipped
       ? [`| redisLua | | | | | | | skipped: ${r.redisLua.skipped} |`]
@@ -951,9 +1139,14 @@ function renderTable(r: {
             `| redisLua, ${x.label} | ${fmt(x.rps)} | ${fmt(x.purchasesPerCpuSecond)} (Node + Redis) | ${fmt(x.rps)} | ${ms(x.p50Ms)} | ${ms(x.p99Ms)} | no limiter, admission, key or PostgreSQL | ${fmt(x.match.matched)}/${fmt(x.match.orders)} 202s matched in Redis; crowd sold ${x.crowd.sold}, oversold ${x.crowd.oversold}, duplicates ${x.crowd.duplicates}, lost ${x.crowd.lost} |`,
         )),
     "",
-    "Targets: " + Object.entries(r.targets).map(([k, v]) => `${v ? "✔" : "✘"} ${k}`).join("; "),
+    "Targets: " +
+      Object.entries(r.targets)
+        .map(([k, v]) => `${v ? "✔" : "✘"} ${k}`)
+        .join("; "),
   ];
   return lines.join("\n");
 }
 
-main().catch((err: unknown) => void abort(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, 1));
+main().catch(
+  (err: unknown) => void abort(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, 1),
+);

@@ -42,6 +42,9 @@ if (reason === null) {
 } else {
   console.log(`build-web: ${reason}: vite build`);
   const vite = path.join(ROOT, "node_modules/.bin/vite");
-  const run = spawnSync(vite, ["build", "--config", "web/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
+  const run = spawnSync(vite, ["build", "--config", "web/vite.config.ts", "--logLevel", "warn"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
   process.exit(run.status ?? 1);
 }

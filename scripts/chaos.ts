@@ -1,6 +1,6 @@
 /**
  * `npm run chaos [-- --seconds 90]`: a mixed crowd (browse, buy, pay, cancel, admin reads) while faults are
- * injected into the running shop (lib/chaos.ts): the consumer fails a share of its batches, the SaleItems'
+ * injected into the running shop (lib/server/chaos.ts): the consumer fails a share of its batches, the SaleItems'
  * `sendBatch` to the queue refuses for seconds at a time, and a SaleItem resets itself in the middle of a group
  * commit now and then. Then it waits for PostgreSQL and checks: nothing lost (every 202 has its row, at the final
  * state the shopper was told), nothing sold twice or oversold, and at least 99.9 % of all answers during the crowd
@@ -12,7 +12,17 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "./lib/postgres.ts";
-import { Window, arg, createSale, log, mintShopper, reconcile, runCrowd, startShop, type Ledger } from "./lib/harness.ts";
+import {
+  Window,
+  arg,
+  createSale,
+  log,
+  mintShopper,
+  reconcile,
+  runCrowd,
+  startShop,
+  type Ledger,
+} from "./lib/harness.ts";
 
 const SECONDS = arg("seconds", 60);
 const CONCURRENCY = arg("concurrency", 48);
@@ -42,7 +52,14 @@ async function main() {
       ledger.stock.set(id, STOCK);
     }
     const shoppers = Array.from({ length: 4000 }, (_, i) => mintShopper(shop.sessionSecret, "chaos", i));
-    const windows: { at: number; requests: number; p50Ms: number; p99Ms: number; fiveXx: number; statuses: Record<string, number> }[] = [];
+    const windows: {
+      at: number;
+      requests: number;
+      p50Ms: number;
+      p99Ms: number;
+      fiveXx: number;
+      statuses: Record<string, number>;
+    }[] = [];
     const total = await runCrowd(shop, {
       seconds: SECONDS,
       concurrency: CONCURRENCY,
@@ -53,9 +70,18 @@ async function main() {
       ledger,
       windowSeconds: 10,
       onWindow: (w: Window, at: number) => {
-        const row = { at: Math.round(at), requests: w.count, p50Ms: +w.percentile(0.5).toFixed(1), p99Ms: +w.percentile(0.99).toFixed(1), fiveXx: w.fiveXx(), statuses: w.statuses };
+        const row = {
+          at: Math.round(at),
+          requests: w.count,
+          p50Ms: +w.percentile(0.5).toFixed(1),
+          p99Ms: +w.percentile(0.99).toFixed(1),
+          fiveXx: w.fiveXx(),
+          statuses: w.statuses,
+        };
         windows.push(row);
-        log(`t=${String(row.at).padStart(4)}s  ${String(row.requests).padStart(6)} answers  p50 ${row.p50Ms} ms  p99 ${row.p99Ms} ms  5xx/errors ${row.fiveXx}  ${JSON.stringify(row.statuses)}`);
+        log(
+          `t=${String(row.at).padStart(4)}s  ${String(row.requests).padStart(6)} answers  p50 ${row.p50Ms} ms  p99 ${row.p99Ms} ms  5xx/errors ${row.fiveXx}  ${JSON.stringify(row.statuses)}`,
+        );
       },
     });
     log("crowd done; waiting for PostgreSQL to have every accepted order (faults stay on)");
@@ -73,7 +99,12 @@ async function main() {
       ...check,
       windows,
     };
-    const ok = check.lost === 0 && check.wrongState === 0 && check.oversold === 0 && check.duplicates === 0 && availability >= 0.999;
+    const ok =
+      check.lost === 0 &&
+      check.wrongState === 0 &&
+      check.oversold === 0 &&
+      check.duplicates === 0 &&
+      availability >= 0.999;
     log(
       `answers ${result.answers}, not 5xx ${result.notFiveXx} % (target ≥ 99.9 %), accepted ${check.accepted}, ` +
         `rows ${check.rows}, lost ${check.lost}, wrong final state ${check.wrongState}, oversold ${check.oversold}, ` +

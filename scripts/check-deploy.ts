@@ -6,7 +6,7 @@
  *    binding or setting that production silently lacks), fails the check.
  * 2. `wrangler types` for each config, into a scratch file, compared with the committed types/<worker>.d.ts:
  *    a config change without `npm run types:generate` fails the check.
- * 3. `tsc -p types/tsconfig.json`: lib/env.ts's hand-written interfaces match the generated ones
+ * 3. `tsc -p types/tsconfig.json`: the Workers' hand-written binding interfaces (workers/<name>/env.ts, queues/env.ts) match the generated ones
  *    (types/env-consistency.ts).
  *
  * `--write-types` (npm run types:generate) regenerates types/*.d.ts instead of comparing, then runs 3.
@@ -69,7 +69,16 @@ function problems(output: string): string[] {
 
 async function dryRun(worker: WorkerConfig, outRoot: string): Promise<string | null> {
   const outdir = path.join(outRoot, worker.id);
-  const result = await run("wrangler", ["deploy", "--dry-run", "--env", PRODUCTION_ENV, "--config", worker.config, "--outdir", outdir]);
+  const result = await run("wrangler", [
+    "deploy",
+    "--dry-run",
+    "--env",
+    PRODUCTION_ENV,
+    "--config",
+    worker.config,
+    "--outdir",
+    outdir,
+  ]);
   if (result.code !== 0) return `wrangler deploy --dry-run failed (exit ${result.code}):\n${indent(result.output)}`;
   const found = problems(result.output);
   if (found.length > 0) return `wrangler deploy --dry-run warned (treated as a failure):\n${indent(result.output)}`;
@@ -106,7 +115,8 @@ async function checkTypes(worker: WorkerConfig, write: boolean): Promise<string 
     if (write) return null;
     const fresh = readFileSync(absolute, "utf8").replaceAll(target, committedPath);
     const committedAbsolute = path.join(ROOT, committedPath);
-    if (!existsSync(committedAbsolute)) return `${committedPath} is missing: run \`npm run types:generate\` and commit it`;
+    if (!existsSync(committedAbsolute))
+      return `${committedPath} is missing: run \`npm run types:generate\` and commit it`;
     const committed = readFileSync(committedAbsolute, "utf8");
     if (committed === fresh) return null;
     return (
@@ -151,10 +161,10 @@ async function main() {
     const tsc = await run("tsc", ["--noEmit", "-p", "types/tsconfig.json"]);
     if (tsc.code !== 0) {
       failures.push(
-        `lib/env.ts disagrees with the generated binding types (types/env-consistency.ts):\n${indent(tsc.output)}`,
+        `the Workers' env.ts files disagree with the generated binding types (types/env-consistency.ts):\n${indent(tsc.output)}`,
       );
     } else {
-      console.log("check:deploy: lib/env.ts matches the generated binding types");
+      console.log("check:deploy: the Workers' env.ts files match the generated binding types");
     }
   } finally {
     rmSync(outRoot, { recursive: true, force: true });

@@ -17,7 +17,9 @@ import path from "node:path";
 import { ROOT } from "./lib/postgres.ts";
 import { arg, createSale, log, openFds, rssMb, startShop } from "./lib/harness.ts";
 
-const LEVELS = (process.argv.find((a) => a.startsWith("--levels="))?.split("=")[1] ?? "1000,2500,5000,10000").split(",").map(Number);
+const LEVELS = (process.argv.find((a) => a.startsWith("--levels="))?.split("=")[1] ?? "1000,2500,5000,10000")
+  .split(",")
+  .map(Number);
 const SECONDS = arg("seconds", 30);
 const INTERVAL_MS = arg("interval-ms", 5000);
 const RAMP_PER_SECOND = arg("ramp", 1000);
@@ -46,7 +48,8 @@ function pin(pid: number, cpu: string) {
   }
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] : 0);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] : 0;
 
 /** One shopper: a keep-alive connection asking for the sale every interval, one request at a time. */
 class Poller {
@@ -63,7 +66,13 @@ class Poller {
   private readonly onAnswer: (ms: number, status: number) => void;
   private readonly onError: (kind: string) => void;
 
-  constructor(host: string, port: number, request: Buffer, onAnswer: (ms: number, status: number) => void, onError: (kind: string) => void) {
+  constructor(
+    host: string,
+    port: number,
+    request: Buffer,
+    onAnswer: (ms: number, status: number) => void,
+    onError: (kind: string) => void,
+  ) {
     this.host = host;
     this.port = port;
     this.request = request;
@@ -130,8 +139,16 @@ class Poller {
   }
 }
 
-async function runLevel(host: string, port: number, saleId: string, connections: number, workerdPid: number | null): Promise<LevelResult> {
-  const request = Buffer.from(`GET /api/sales/${saleId} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: application/json\r\nConnection: keep-alive\r\n\r\n`);
+async function runLevel(
+  host: string,
+  port: number,
+  saleId: string,
+  connections: number,
+  workerdPid: number | null,
+): Promise<LevelResult> {
+  const request = Buffer.from(
+    `GET /api/sales/${saleId} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: application/json\r\nConnection: keep-alive\r\n\r\n`,
+  );
   let latencies: number[] = [];
   let statuses: Record<string, number> = {};
   const errors: Record<string, number> = {};
@@ -166,7 +183,9 @@ async function runLevel(host: string, port: number, saleId: string, connections:
       rss = Math.max(rss, rssMb(workerdPid));
     }
     const sorted = [...latencies].sort((a, b) => a - b);
-    log(`  ${connections} connections, t=${s + 5}s: ${latencies.length} answers, p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${percentile(sorted, 0.99).toFixed(1)} ms, errors ${JSON.stringify(errors)}`);
+    log(
+      `  ${connections} connections, t=${s + 5}s: ${latencies.length} answers, p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${percentile(sorted, 0.99).toFixed(1)} ms, errors ${JSON.stringify(errors)}`,
+    );
   }
   measuring = false;
   const seconds = (performance.now() - started) / 1000;
@@ -185,7 +204,11 @@ async function runLevel(host: string, port: number, saleId: string, connections:
     errors,
     workerdRssMb: +rss.toFixed(1),
     workerdFds: fds,
-    ok: errorCount === 0 && opened === connections && percentile(sorted, 0.99) < 250 && Object.keys(statuses).every((s) => s === "200"),
+    ok:
+      errorCount === 0 &&
+      opened === connections &&
+      percentile(sorted, 0.99) < 250 &&
+      Object.keys(statuses).every((s) => s === "200"),
   };
   // Let the sockets close before the next level.
   await new Promise((r) => setTimeout(r, 3000));
@@ -194,8 +217,11 @@ async function runLevel(host: string, port: number, saleId: string, connections:
 
 async function main() {
   const limit = Number(execFileSync("sh", ["-c", "ulimit -n"]).toString().trim());
-  log(`file descriptors: ${limit}; levels ${LEVELS.join(", ")}; ${SECONDS} s each; one request per connection every ${INTERVAL_MS} ms`);
-  if (limit < Math.max(...LEVELS) + 1000) log(`warning: the descriptor limit (${limit}) is below the largest level; expect EMFILE`);
+  log(
+    `file descriptors: ${limit}; levels ${LEVELS.join(", ")}; ${SECONDS} s each; one request per connection every ${INTERVAL_MS} ms`,
+  );
+  if (limit < Math.max(...LEVELS) + 1000)
+    log(`warning: the descriptor limit (${limit}) is below the largest level; expect EMFILE`);
   const shop = await startShop("connections");
   const results: LevelResult[] = [];
   try {
@@ -218,22 +244,31 @@ async function main() {
   }
   const dir = path.join(ROOT, ".data", "reports");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, "connections-latest.json"), JSON.stringify({ intervalMs: INTERVAL_MS, seconds: SECONDS, results }, null, 2) + "\n");
+  writeFileSync(
+    path.join(dir, "connections-latest.json"),
+    JSON.stringify({ intervalMs: INTERVAL_MS, seconds: SECONDS, results }, null, 2) + "\n",
+  );
   log("report: .data/reports/connections-latest.json");
   log("connections | opened | answers/s | p50 ms | p99 ms | max ms | errors | workerd RSS MB | ok");
   for (const r of results) {
     const errs = Object.values(r.errors).reduce((a, b) => a + b, 0);
-    log(`${r.connections} | ${r.opened} | ${r.answersPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} | ${errs} | ${r.workerdRssMb} | ${r.ok ? "yes" : "no"}`);
+    log(
+      `${r.connections} | ${r.opened} | ${r.answersPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.maxMs} | ${errs} | ${r.workerdRssMb} | ${r.ok ? "yes" : "no"}`,
+    );
   }
   process.exit(results.every((r) => r.ok) ? 0 : 1);
 }
 
 if (process.env.MINISHOP_FD_LIMIT_RAISED !== "1") {
   // Re-run under the hard descriptor limit: Node cannot raise its own.
-  const child = spawn("sh", ["-c", 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', process.execPath, ...process.argv.slice(1)], {
-    stdio: "inherit",
-    env: { ...process.env, MINISHOP_FD_LIMIT_RAISED: "1" },
-  });
+  const child = spawn(
+    "sh",
+    ["-c", 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', process.execPath, ...process.argv.slice(1)],
+    {
+      stdio: "inherit",
+      env: { ...process.env, MINISHOP_FD_LIMIT_RAISED: "1" },
+    },
+  );
   child.on("exit", (code) => process.exit(code ?? 1));
 } else {
   void main().catch((err) => {

@@ -60,7 +60,10 @@ export function placeholdersIn(configText: string): string[] {
 function gitDescription(): { tag: string; message: string } {
   try {
     const sha = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    }).trim();
     const subject = execFileSync("git", ["log", "-1", "--format=%s"], { cwd: ROOT, encoding: "utf8" }).trim();
     if (dirty) log(`warning: the working tree has uncommitted changes; the versions are tagged ${sha}-dirty`);
     return { tag: dirty ? `${sha}-dirty` : sha, message: `${sha}: ${subject}`.slice(0, 100) };
@@ -71,7 +74,9 @@ function gitDescription(): { tag: string; message: string } {
 
 /** A JSON secrets file with this Worker's own secrets from the environment, or null when none is set. */
 function secretsFileFor(worker: WorkerConfig, dir: string): string | null {
-  const values = Object.fromEntries(worker.secrets.filter((n) => process.env[n]).map((n) => [n, process.env[n] as string]));
+  const values = Object.fromEntries(
+    worker.secrets.filter((n) => process.env[n]).map((n) => [n, process.env[n] as string]),
+  );
   if (Object.keys(values).length === 0) return null;
   const file = path.join(dir, `${worker.id}.secrets.json`);
   writeFileSync(file, JSON.stringify(values), { mode: 0o600 });
@@ -123,7 +128,9 @@ async function main(): Promise<number> {
     try {
       await migrateDatabase(process.env.DATABASE_URL);
     } catch (err) {
-      console.error(`deploy: database migrations failed, nothing was deployed: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(
+        `deploy: database migrations failed, nothing was deployed: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return 1;
     }
   }
@@ -153,7 +160,7 @@ async function main(): Promise<number> {
           `deploy: ${worker.id} failed (exit ${code}). ` +
             (deployed.length > 0
               ? `Already on the new version: ${deployed.join(", ")}; the others still run the previous one. ` +
-                "Fix and run npm run deploy again, or roll back (docs/deploy.md \"Rolling back\")."
+                'Fix and run npm run deploy again, or roll back (docs/deploy.md "Rolling back").'
               : "Nothing was deployed."),
         );
         return 1;
@@ -169,7 +176,9 @@ async function main(): Promise<number> {
   if (!dryRun && shopUrl && !(await waitForReady(shopUrl))) return 1;
   if (!dryRun && !shopUrl) log("set SHOP_URL=https://your.shop to wait for /readyz after a deploy");
 
-  log(`${dryRun ? "dry run " : ""}done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${deployed.join(", ")} (tag ${tag})`);
+  log(
+    `${dryRun ? "dry run " : ""}done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${deployed.join(", ")} (tag ${tag})`,
+  );
   return 0;
 }
 

@@ -20,7 +20,8 @@ export function redactDatabaseUrl(url: string): string {
 }
 
 export async function migrateDatabase(url: string | undefined): Promise<void> {
-  if (!url) throw new Error("DATABASE_URL is not set: DATABASE_URL=postgres://user:pass@host:5432/db npm run db:migrate");
+  if (!url)
+    throw new Error("DATABASE_URL is not set: DATABASE_URL=postgres://user:pass@host:5432/db npm run db:migrate");
   if (!/^postgres(ql)?:\/\//.test(url)) throw new Error("DATABASE_URL must be a postgres:// (or postgresql://) URL");
   const started = Date.now();
   console.log(`db:migrate: applying db/migrations to ${redactDatabaseUrl(url)}`);

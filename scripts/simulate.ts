@@ -1,7 +1,7 @@
 /**
  * `npm run simulate`: a deterministic, seeded discrete-event simulation of one hot sale at Cloudflare scale
  * (docs/capacity.md, "Simulating a hot sale"). It drives the project's real admission, routing and stock modules
- * (lib/hot/) against a model of the platform (scripts/lib/sim/sale.ts) whose service times come from
+ * (lib/server/hot/) against a model of the platform (scripts/lib/sim/sale.ts) whose service times come from
  * bench/sim-costs.json (the idle-machine bench figures it was calibrated on).
  *
  *   npm run simulate -- --shoppers 200000 --stock 20000 --isolates 500 --shards auto --attempts-per-second 20000 --seed 1 --json

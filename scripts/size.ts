@@ -73,7 +73,8 @@ function startLocalServer(): Promise<{ server: Server; baseUrl: string }> {
       res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
       res.end(JSON.stringify(body));
     };
-    if (url.pathname === "/api/sales") return api({ serverTime: new Date(now).toISOString(), sales: [fixtureSale(now)] });
+    if (url.pathname === "/api/sales")
+      return api({ serverTime: new Date(now).toISOString(), sales: [fixtureSale(now)] });
     if (url.pathname === `/api/sales/${SALE_ID}`)
       return api({ serverTime: new Date(now).toISOString(), sale: fixtureSale(now) });
     if (url.pathname.startsWith("/api/")) {
@@ -211,7 +212,9 @@ async function main() {
       ["/", "home"],
       [`/sales/${saleId}`, "sale page"],
     ] as const;
-    console.log(`First load: gzipped JavaScript requested by Chromium (budget ${BUDGET_KB} KB, stretch ${STRETCH_KB} KB)\n`);
+    console.log(
+      `First load: gzipped JavaScript requested by Chromium (budget ${BUDGET_KB} KB, stretch ${STRETCH_KB} KB)\n`,
+    );
     console.log("| page | language | JS files | raw KB | gzip KB |");
     console.log("|---|---|---:|---:|---:|");
     const results: { label: string; gzip: number }[] = [];

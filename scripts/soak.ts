@@ -13,7 +13,18 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "./lib/postgres.ts";
-import { Window, arg, createSale, log, mintShopper, reconcile, rssMb, runCrowd, startShop, type Ledger } from "./lib/harness.ts";
+import {
+  Window,
+  arg,
+  createSale,
+  log,
+  mintShopper,
+  reconcile,
+  rssMb,
+  runCrowd,
+  startShop,
+  type Ledger,
+} from "./lib/harness.ts";
 
 const MINUTES = arg("minutes", 10);
 const CONCURRENCY = arg("concurrency", 24);
@@ -35,7 +46,9 @@ async function main() {
     log(`soak took longer than ${timeoutMs / 1000} s: stopping`);
     process.exit(2);
   }, timeoutMs).unref();
-  log(`soak: ${MINUTES} min, ${CONCURRENCY} shoppers at once, ${THINK_MS} ms think time, windows of ${WINDOW_SECONDS} s`);
+  log(
+    `soak: ${MINUTES} min, ${CONCURRENCY} shoppers at once, ${THINK_MS} ms think time, windows of ${WINDOW_SECONDS} s`,
+  );
   const shop = await startShop("soak");
   let exitCode = 1;
   try {
@@ -47,7 +60,15 @@ async function main() {
       ledger.stock.set(id, STOCK);
     }
     const shoppers = Array.from({ length: 20_000 }, (_, i) => mintShopper(shop.sessionSecret, "soak", i));
-    const windows: { at: number; requests: number; rps: number; p50Ms: number; p99Ms: number; fiveXx: number; memoryMb: Record<string, number> }[] = [];
+    const windows: {
+      at: number;
+      requests: number;
+      rps: number;
+      p50Ms: number;
+      p99Ms: number;
+      fiveXx: number;
+      memoryMb: Record<string, number>;
+    }[] = [];
     const total = await runCrowd(shop, {
       seconds: MINUTES * 60,
       concurrency: CONCURRENCY,
@@ -60,11 +81,25 @@ async function main() {
       windowSeconds: WINDOW_SECONDS,
       onWindow: (w: Window, at: number) => {
         if (w.count === 0) return;
-        const memoryMb = Object.fromEntries(Object.entries(shop.processes()).map(([name, pid]) => [name, +rssMb(pid).toFixed(1)]));
-        const row = { at: Math.round(at), requests: w.count, rps: Math.round(w.count / WINDOW_SECONDS), p50Ms: +w.percentile(0.5).toFixed(1), p99Ms: +w.percentile(0.99).toFixed(1), fiveXx: w.fiveXx(), memoryMb };
+        const memoryMb = Object.fromEntries(
+          Object.entries(shop.processes()).map(([name, pid]) => [name, +rssMb(pid).toFixed(1)]),
+        );
+        const row = {
+          at: Math.round(at),
+          requests: w.count,
+          rps: Math.round(w.count / WINDOW_SECONDS),
+          p50Ms: +w.percentile(0.5).toFixed(1),
+          p99Ms: +w.percentile(0.99).toFixed(1),
+          fiveXx: w.fiveXx(),
+          memoryMb,
+        };
         windows.push(row);
-        const mem = Object.entries(memoryMb).map(([k, v]) => `${k} ${v} MB`).join(", ");
-        log(`t=${String(row.at).padStart(5)}s  ${String(row.rps).padStart(4)}/s  p50 ${row.p50Ms} ms  p99 ${row.p99Ms} ms  5xx ${row.fiveXx}  RSS: ${mem}`);
+        const mem = Object.entries(memoryMb)
+          .map(([k, v]) => `${k} ${v} MB`)
+          .join(", ");
+        log(
+          `t=${String(row.at).padStart(5)}s  ${String(row.rps).padStart(4)}/s  p50 ${row.p50Ms} ms  p99 ${row.p99Ms} ms  5xx ${row.fiveXx}  RSS: ${mem}`,
+        );
       },
     });
     log("crowd done; waiting for PostgreSQL to have every accepted order");
@@ -83,11 +118,23 @@ async function main() {
       fiveXx: total.fiveXx(),
       p99Ms: +total.percentile(0.99).toFixed(1),
       p99PerWindowMs: windows.map((w) => w.p99Ms),
-      workerdRssMb: { afterWarmUp, lastQuarterMedian: median(lastQuarter), growthMb, peakAfterWarmUp, bound: MAX_GROWTH_MB },
+      workerdRssMb: {
+        afterWarmUp,
+        lastQuarterMedian: median(lastQuarter),
+        growthMb,
+        peakAfterWarmUp,
+        bound: MAX_GROWTH_MB,
+      },
       ...check,
       windows,
     };
-    const ok = check.lost === 0 && check.wrongState === 0 && check.oversold === 0 && check.duplicates === 0 && total.fiveXx() === 0 && growthMb <= MAX_GROWTH_MB;
+    const ok =
+      check.lost === 0 &&
+      check.wrongState === 0 &&
+      check.oversold === 0 &&
+      check.duplicates === 0 &&
+      total.fiveXx() === 0 &&
+      growthMb <= MAX_GROWTH_MB;
     log(
       `answers ${total.count}, 5xx/errors ${total.fiveXx()}, p99 ${result.p99Ms} ms; workerd RSS after warm-up ${afterWarmUp} MB, ` +
         `last quarter ${median(lastQuarter)} MB (growth ${growthMb} MB, bound ${MAX_GROWTH_MB} MB, peak ${peakAfterWarmUp} MB); ` +

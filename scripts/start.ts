@@ -19,14 +19,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import {
-  ROOT,
-  applyMigrations,
-  startEmbeddedPostgres,
-  stopChild,
-  waitForPort,
-  type Database,
-} from "./lib/postgres.ts";
+import { ROOT, applyMigrations, startEmbeddedPostgres, stopChild, waitForPort, type Database } from "./lib/postgres.ts";
 import { startLeanRuntime, type LeanRuntime } from "./lib/lean-runtime.ts";
 import { SERVING_ORDER } from "./lib/workers.ts";
 
@@ -60,7 +53,9 @@ function log(message: string) {
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env, stdio: ["ignore", "inherit", "inherit"] });
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code}`))));
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code}`)),
+    );
   });
 }
 
@@ -118,7 +113,9 @@ async function main() {
 
     const secret = sessionSecret();
     if (RUNTIME === "lean") {
-      log("starting the lean runtime (one workerd, the gateway's socket served directly; MINISHOP_RUNTIME=wrangler for wrangler dev)");
+      log(
+        "starting the lean runtime (one workerd, the gateway's socket served directly; MINISHOP_RUNTIME=wrangler for wrangler dev)",
+      );
       lean = await startLeanRuntime({
         host: HOST,
         port: PORT,
@@ -141,11 +138,15 @@ async function main() {
 
   async function startWrangler(url: string, secret: string) {
     const envFile = path.join(DATA_DIR, "workers.env");
-    writeFileSync(envFile, `ENVIRONMENT=development\nADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n`, { mode: 0o600 });
+    writeFileSync(envFile, `ENVIRONMENT=development\nADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n`, {
+      mode: 0o600,
+    });
     // `--env-file` reaches only the first config's Worker; the others read the .dev.vars beside their own
     // wrangler.toml (gitignored, rewritten on each start). ENVIRONMENT=development is what turns the local
-    // defaults on: no wrangler.toml sets it, so a deployed Worker without it behaves as production (lib/env.ts).
-    writeFileSync(path.join(ROOT, "workers/admin/.dev.vars"), `ENVIRONMENT=development\nADMIN_TOKEN=${ADMIN_TOKEN}\n`, { mode: 0o600 });
+    // defaults on: no wrangler.toml sets it, so a deployed Worker without it behaves as production (lib/server/env.ts).
+    writeFileSync(path.join(ROOT, "workers/admin/.dev.vars"), `ENVIRONMENT=development\nADMIN_TOKEN=${ADMIN_TOKEN}\n`, {
+      mode: 0o600,
+    });
     for (const dir of ["workers/seckill", "queues"]) {
       writeFileSync(path.join(ROOT, dir, ".dev.vars"), "ENVIRONMENT=development\n", { mode: 0o600 });
     }
@@ -155,13 +156,19 @@ async function main() {
       [
         "dev",
         ...SERVING_ORDER.flatMap((w) => ["-c", w.config]),
-        "--ip", HOST,
-        "--port", String(PORT),
-        "--persist-to", path.join(DATA_DIR, "wrangler"),
-        "--inspector-port", String(Number(process.env.INSPECTOR_PORT ?? PORT + 10_000)),
-        "--env-file", envFile,
+        "--ip",
+        HOST,
+        "--port",
+        String(PORT),
+        "--persist-to",
+        path.join(DATA_DIR, "wrangler"),
+        "--inspector-port",
+        String(Number(process.env.INSPECTOR_PORT ?? PORT + 10_000)),
+        "--env-file",
+        envFile,
         "--show-interactive-dev-session=false",
-        "--log-level", process.env.WRANGLER_LOG ?? "log",
+        "--log-level",
+        process.env.WRANGLER_LOG ?? "log",
       ],
       {
         cwd: ROOT,

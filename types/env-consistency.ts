@@ -1,5 +1,5 @@
 /**
- * Proof, checked by tsc, that the hand-written binding interfaces of lib/env.ts (which the code uses) say the
+ * Proof, checked by tsc, that the hand-written binding interfaces beside each Worker (workers/<name>/env.ts, queues/env.ts) (which the code uses) say the
  * same as the wrangler.toml files (which the runtime obeys), as `wrangler types` reads them into the generated
  * files beside this one (GatewayBindings, SeckillBindings, AdminBindings, ConsumerBindings: every environment
  * of a config merged, a binding present in only some environments being optional).
@@ -9,12 +9,15 @@
  * - every binding declared by hand is in the config (the code reads nothing the runtime never provides);
  * - what the config provides is assignable to what the code expects, optional exactly where some environment
  *   lacks it. Service bindings are compared as `Fetcher`: the generated type does not know the target's RPC
- *   methods, which lib/env.ts spells out (SeckillRpc).
+ *   methods, which workers/seckill/rpc.ts spells out (SeckillRpc).
  *
  * Compiled by `tsc -p types/tsconfig.json` from `npm run check:deploy` (its own program: the generated files
  * declare globals that must not meet test/workers/env.d.ts). A failure names the Worker and the bindings.
  */
-import type { AdminEnv, ConsumerEnv, GatewayEnv, SeckillEnv } from "../lib/env.ts";
+import type { AdminEnv } from "../workers/admin/env.ts";
+import type { ConsumerEnv } from "../queues/env.ts";
+import type { GatewayEnv } from "../workers/gateway/env.ts";
+import type { SeckillEnv } from "../workers/seckill/env.ts";
 
 /** Service bindings typed with their RPC surface by hand become plain `Fetcher`, as generated. */
 type AsGenerated<Hand> = {

@@ -40,7 +40,9 @@ export function renderChart(points: ChartPoint[], title: string): string {
   const scenarios = [...new Set(points.map((p) => p.scenario))];
   const color = (s: string) => COLORS[scenarios.indexOf(s) % COLORS.length];
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   out.push(`<text x="${left}" y="22" font-size="15" font-weight="600">${esc(title)}</text>`);
   out.push(`<text x="${left}" y="${top1 - 8}" fill="#374151">Throughput (requests/s)</text>`);
@@ -49,12 +51,16 @@ export function renderChart(points: ChartPoint[], title: string): string {
   for (let i = 0; i <= 4; i++) {
     const v = (maxRps / 4) * i;
     out.push(`<line x1="${left}" x2="${W - right}" y1="${y1(v)}" y2="${y1(v)}" stroke="#e5e7eb"/>`);
-    out.push(`<text x="${left - 6}" y="${y1(v) + 4}" text-anchor="end" fill="#6b7280">${Math.round(v).toLocaleString("en-US")}</text>`);
+    out.push(
+      `<text x="${left - 6}" y="${y1(v) + 4}" text-anchor="end" fill="#6b7280">${Math.round(v).toLocaleString("en-US")}</text>`,
+    );
   }
   for (let e = lo; e <= hi; e++) {
     const v = 10 ** e;
     out.push(`<line x1="${left}" x2="${W - right}" y1="${y2(v)}" y2="${y2(v)}" stroke="#e5e7eb"/>`);
-    out.push(`<text x="${left - 6}" y="${y2(v) + 4}" text-anchor="end" fill="#6b7280">${v >= 1 ? v : v.toFixed(-e)}</text>`);
+    out.push(
+      `<text x="${left - 6}" y="${y2(v) + 4}" text-anchor="end" fill="#6b7280">${v >= 1 ? v : v.toFixed(-e)}</text>`,
+    );
   }
   for (let t = 0; t <= maxAt; t += maxAt > 200 ? 30 : maxAt > 60 ? 10 : 5) {
     out.push(`<text x="${x(t)}" y="${top2 + h2 + 16}" text-anchor="middle" fill="#6b7280">${t}s</text>`);
@@ -68,9 +74,16 @@ export function renderChart(points: ChartPoint[], title: string): string {
     const ps = points.filter((p) => p.scenario === s).sort((a, b) => a.at - b.at);
     const c = color(s);
     const line = (f: (p: ChartPoint) => [number, number], dash = "") =>
-      `<polyline fill="none" stroke="${c}" stroke-width="2" ${dash ? `stroke-dasharray="${dash}"` : ""} points="${ps.map((p) => f(p).map((v) => v.toFixed(1)).join(",")).join(" ")}"/>`;
+      `<polyline fill="none" stroke="${c}" stroke-width="2" ${dash ? `stroke-dasharray="${dash}"` : ""} points="${ps
+        .map((p) =>
+          f(p)
+            .map((v) => v.toFixed(1))
+            .join(","),
+        )
+        .join(" ")}"/>`;
     out.push(line((p) => [x(p.at), y1(p.rps)]));
-    for (const p of ps) out.push(`<circle cx="${x(p.at).toFixed(1)}" cy="${y1(p.rps).toFixed(1)}" r="2.5" fill="${c}"/>`);
+    for (const p of ps)
+      out.push(`<circle cx="${x(p.at).toFixed(1)}" cy="${y1(p.rps).toFixed(1)}" r="2.5" fill="${c}"/>`);
     // Scenarios without per-interval latency (the crowd) have no latency line.
     if (ps.some((p) => p.p50Ms > 0)) {
       out.push(line((p) => [x(p.at), y2(p.p50Ms)]));

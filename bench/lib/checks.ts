@@ -128,7 +128,8 @@ export function crowdOutcome(
     behaviours[a.behaviour] = (behaviours[a.behaviour] ?? 0) + 1;
   }
   const retriedAfter: Record<string, number> = {};
-  for (const a of run.attempts) for (const [k, v] of Object.entries(a.retriedAfter)) retriedAfter[k] = (retriedAfter[k] ?? 0) + v;
+  for (const a of run.attempts)
+    for (const [k, v] of Object.entries(a.retriedAfter)) retriedAfter[k] = (retriedAfter[k] ?? 0) + v;
   const sold = match.orders;
   return {
     users,

@@ -17,7 +17,14 @@ export interface Reply {
   headers: http.IncomingHttpHeaders;
 }
 
-export function request(agent: http.Agent, target: HttpTarget, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+export function request(
+  agent: http.Agent,
+  target: HttpTarget,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request({ agent, host: target.host, port: target.port, method, path, headers }, (res) => {
       let data = "";
@@ -62,7 +69,11 @@ export async function openLoop(options: {
   onReply?: (i: number, reply: Reply) => void;
 }): Promise<OpenLoopResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   const total = Math.round(options.rate * options.seconds);
   const statuses: Record<string, number> = {};
   const seconds: { n: number; lat: number[] }[] = [];
@@ -235,7 +246,17 @@ export async function crowd(options: {
       try {
         reply = await request(agent, options.target, "POST", options.path, headers, '{"quantity":1}');
       } catch {
-        if (tries >= 20) return { user: s.id, behaviour, key, status: 0, replayed: false, at: (performance.now() - t0) / 1000, tries, retriedAfter };
+        if (tries >= 20)
+          return {
+            user: s.id,
+            behaviour,
+            key,
+            status: 0,
+            replayed: false,
+            at: (performance.now() - t0) / 1000,
+            tries,
+            retriedAfter,
+          };
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }

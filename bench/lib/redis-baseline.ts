@@ -23,7 +23,11 @@ export type Durability = "none" | "everysec" | "always";
 
 export const DURABILITIES: { name: Durability; label: string; args: string[] }[] = [
   { name: "none", label: "no persistence", args: ["--save", "", "--appendonly", "no"] },
-  { name: "everysec", label: "AOF fsync every second", args: ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"] },
+  {
+    name: "everysec",
+    label: "AOF fsync every second",
+    args: ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec"],
+  },
   { name: "always", label: "AOF fsync always", args: ["--save", "", "--appendonly", "yes", "--appendfsync", "always"] },
 ];
 
@@ -87,7 +91,19 @@ export async function redisBaseline(ctx: RedisContext, durability: (typeof DURAB
   mkdirSync(dir, { recursive: true });
   const redis = spawn(
     "redis-server",
-    ["--port", String(redisPort), "--bind", ctx.host, "--dir", dir, "--logfile", "", "--daemonize", "no", ...durability.args],
+    [
+      "--port",
+      String(redisPort),
+      "--bind",
+      ctx.host,
+      "--dir",
+      dir,
+      "--logfile",
+      "",
+      "--daemonize",
+      "no",
+      ...durability.args,
+    ],
     { stdio: "ignore", detached: true },
   );
   let serverChild: ChildProcess | null = null;
@@ -104,7 +120,14 @@ export async function redisBaseline(ctx: RedisContext, durability: (typeof DURAB
     const prefix = `minishop:bench:${process.pid}`;
     const server = spawn(
       process.execPath,
-      [path.join(ctx.benchDir, "redis-lua-server.ts"), String(port), ctx.host, String(redisPort), ctx.sessionSecret, prefix],
+      [
+        path.join(ctx.benchDir, "redis-lua-server.ts"),
+        String(port),
+        ctx.host,
+        String(redisPort),
+        ctx.sessionSecret,
+        prefix,
+      ],
       { stdio: ["ignore", "ignore", "inherit"], detached: true },
     );
     serverChild = server;
@@ -112,7 +135,9 @@ export async function redisBaseline(ctx: RedisContext, durability: (typeof DURAB
     ctx.pin(server.pid!, ctx.serverCpu);
     const base = `http://${ctx.host}:${port}`;
     const scenario = `redis:${durability.name}`;
-    ctx.log(`${scenario}: Node HTTP server on ${base}, redis-server ${ctx.host}:${redisPort} (${durability.label}, dir ${dir}), CPU ${ctx.serverCpu ?? "any"}`);
+    ctx.log(
+      `${scenario}: Node HTTP server on ${base}, redis-server ${ctx.host}:${redisPort} (${durability.label}, dir ${dir}), CPU ${ctx.serverCpu ?? "any"}`,
+    );
 
     const options = (sale: string, o: Partial<WrkOptions> = {}): WrkOptions => ({
       url: base,
@@ -128,7 +153,11 @@ export async function redisBaseline(ctx: RedisContext, durability: (typeof DURAB
     });
     const setup = (id: string, stock: number) => json(`${base}/bench/sales/${id}?stock=${stock}`, { method: "PUT" });
     // Warm-up, not recorded.
-    await runChunk({ ...options("warm"), method: "GET", paths: ["/healthz"], tokensFile: undefined, collectOrders: false }, 1, 0);
+    await runChunk(
+      { ...options("warm"), method: "GET", paths: ["/healthz"], tokensFile: undefined, collectOrders: false },
+      1,
+      0,
+    );
 
     // One sale for all chunks: the shoppers of each chunk are new lines of the tokens file.
     const sale = `redis-${randomBytes(6).toString("hex")}`;
@@ -146,7 +175,10 @@ export async function redisBaseline(ctx: RedisContext, durability: (typeof DURAB
     };
     const merged = mergeChunks(chunks);
     const rows = await json<OrderRow[]>(`${base}/bench/sales/${sale}/orders`);
-    const match = matchOrders(chunks.flatMap((c) => c.orders), rows);
+    const match = matchOrders(
+      chunks.flatMap((c) => c.orders),
+      rows,
+    );
     const purchases = merged.statuses["202"] ?? 0;
 
     const crowdSale = `redis-crowd-${randomBytes(6).toString("hex")}`;

@@ -92,7 +92,12 @@ export function clientAddresses(count: number, seed = 1, first = 0, carrierNat =
 }
 
 /** How the shoppers' addresses are spread: distinct addresses, the share of shoppers who share one, the largest group. */
-export function addressSpread(shoppers: { ip: string }[]): { shoppers: number; addresses: number; sharedShare: number; largestGroup: number } {
+export function addressSpread(shoppers: { ip: string }[]): {
+  shoppers: number;
+  addresses: number;
+  sharedShare: number;
+  largestGroup: number;
+} {
   const groups = new Map<string, number>();
   for (const s of shoppers) groups.set(s.ip, (groups.get(s.ip) ?? 0) + 1);
   let shared = 0;

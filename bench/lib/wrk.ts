@@ -71,8 +71,17 @@ export interface WrkOptions {
 export function runChunk(o: WrkOptions, seconds: number, tokenOffset: number): Promise<WrkChunk> {
   const threads = o.threads ?? 1;
   const args = [
-    "-t", String(threads), "-c", String(o.connections), "-d", `${seconds}s`, "--timeout", "10s",
-    "-s", path.join(BENCH_DIR, "wrk.lua"), o.url,
+    "-t",
+    String(threads),
+    "-c",
+    String(o.connections),
+    "-d",
+    `${seconds}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    path.join(BENCH_DIR, "wrk.lua"),
+    o.url,
   ];
   const command = o.cpu ? "taskset" : "wrk";
   const argv = o.cpu ? ["-c", o.cpu, "wrk", ...args] : args;

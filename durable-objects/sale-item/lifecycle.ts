@@ -4,7 +4,7 @@
  * (docs/design.md, "SaleItem invariants", S7): the schema is created by `initialize` only, and an object looks
  * for it with a read of `sqlite_master`.
  */
-import type { Sale, SaleMode, SaleStatus } from "../../lib/schemas.ts";
+import type { Sale, SaleMode, SaleStatus } from "../../lib/contract/schemas.ts";
 
 /** The sale as the object keeps it: times in epoch milliseconds. */
 export interface SaleConfig {
@@ -70,7 +70,10 @@ const SCHEMA = `
 
 /** Whether this object was ever initialised: a read only (an empty database stays empty). */
 export function hasSchema(sql: SqlStorage): boolean {
-  return sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'sale'").one().n > 0;
+  return (
+    sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'sale'").one().n >
+    0
+  );
 }
 
 export interface StoredSale {
@@ -83,10 +86,17 @@ export interface StoredSale {
 export function readSale(sql: SqlStorage): StoredSale | null {
   if (!hasSchema(sql)) return null;
   const row = sql
-    .exec<{ config: string; remaining: number; sequence: number; counters: string }>("SELECT config, remaining, sequence, counters FROM sale WHERE id = 1")
+    .exec<{ config: string; remaining: number; sequence: number; counters: string }>(
+      "SELECT config, remaining, sequence, counters FROM sale WHERE id = 1",
+    )
     .toArray()[0];
   if (!row) return null;
-  return { config: JSON.parse(row.config) as SaleConfig, remaining: row.remaining, sequence: row.sequence, counters: row.counters };
+  return {
+    config: JSON.parse(row.config) as SaleConfig,
+    remaining: row.remaining,
+    sequence: row.sequence,
+    counters: row.counters,
+  };
 }
 
 /**
@@ -122,8 +132,12 @@ export function saveConfigAndRemaining(storage: DurableObjectStorage, config: Sa
 
 /** The draw and registration rules of a change before the start (`update`); null when the change is valid. */
 export function drawPatchError(config: SaleConfig, patch: Partial<SaleConfig>, next: SaleConfig): string | null {
-  if (patch.mode !== undefined && patch.mode !== (config.mode ?? "first_come")) return "A sale's mode is chosen when it is created";
-  if (next.mode === "draw" && !(next.drawAt !== undefined && next.startsAt < next.drawAt && next.drawAt < next.endsAt)) {
+  if (patch.mode !== undefined && patch.mode !== (config.mode ?? "first_come"))
+    return "A sale's mode is chosen when it is created";
+  if (
+    next.mode === "draw" &&
+    !(next.drawAt !== undefined && next.startsAt < next.drawAt && next.drawAt < next.endsAt)
+  ) {
     return "drawAt must be after startsAt and before endsAt";
   }
   if (next.mode !== "draw" && patch.drawAt !== undefined) return "drawAt is for draw sales only";
@@ -155,7 +169,9 @@ export function toSale(config: SaleConfig, available: number, now: number): Sale
     paymentWindowSeconds: config.paymentWindowSeconds,
     mode: config.mode ?? "first_come",
     registrationRequired: config.registrationRequired ?? false,
-    ...(config.mode === "draw" ? { drawAt: new Date(config.drawAt!).toISOString(), drawCommitment: config.drawCommitment } : {}),
+    ...(config.mode === "draw"
+      ? { drawAt: new Date(config.drawAt!).toISOString(), drawCommitment: config.drawCommitment }
+      : {}),
     ...(config.imageUrl ? { imageUrl: config.imageUrl } : {}),
   };
 }

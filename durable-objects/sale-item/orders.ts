@@ -5,7 +5,7 @@
  * and only ever applies to an order that is durable: the caller waits for, or skips, an order whose
  * group-commit round is not written and synced yet (docs/design.md, "SaleItem invariants", S4).
  */
-import type { Order, OrderStatus } from "../../lib/schemas.ts";
+import type { Order, OrderStatus } from "../../lib/contract/schemas.ts";
 import { invariant } from "./invariants.ts";
 
 /** Where an order is in the object. `held` is shown as `reserved` until PostgreSQL has it, then `confirmed`. */
@@ -40,11 +40,20 @@ export function readOrder(sql: SqlStorage, id: string): OrderRow | undefined {
 
 /** Σ quantity of the orders that hold stock (held and paid): the storage side of S1. */
 export function holdingUnits(sql: SqlStorage): number {
-  return sql.exec<{ n: number | null }>("SELECT sum(quantity) AS n FROM orders WHERE status IN ('held', 'paid')").one().n ?? 0;
+  return (
+    sql.exec<{ n: number | null }>("SELECT sum(quantity) AS n FROM orders WHERE status IN ('held', 'paid')").one().n ??
+    0
+  );
 }
 
 export function dueForExpiry(sql: SqlStorage, now: number, limit: number): OrderRow[] {
-  return sql.exec<OrderRow>("SELECT * FROM orders WHERE status = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT ?", now, limit).toArray();
+  return sql
+    .exec<OrderRow>(
+      "SELECT * FROM orders WHERE status = 'held' AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+      now,
+      limit,
+    )
+    .toArray();
 }
 
 /**
@@ -66,7 +75,12 @@ export function writeStatusChange(
   const released = status === "paid" ? 0 : row.quantity;
   storage.transactionSync(() => {
     const changed = storage.sql
-      .exec("UPDATE orders SET status = ?, version = ? WHERE id = ? AND status = 'held' RETURNING id", status, version, row.id)
+      .exec(
+        "UPDATE orders SET status = ?, version = ? WHERE id = ? AND status = 'held' RETURNING id",
+        status,
+        version,
+        row.id,
+      )
       .toArray().length;
     invariant(changed === 1, "S4 a status change applies to a stored held order", () => ({ orderId: row.id, changed }));
     storage.sql.exec(

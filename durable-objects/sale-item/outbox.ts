@@ -4,7 +4,7 @@
  * until the consumer confirms that version (S5: no outbox row without its order). Unconfirmed rows are sent
  * again on a timer, because local queues forget messages in flight on a restart.
  */
-import type { OrderMessage } from "../../lib/schemas.ts";
+import type { OrderMessage } from "../../lib/contract/schemas.ts";
 import { toOrder, type OrderRow } from "./orders.ts";
 
 const SEND_CHUNK = 100; // Queues' sendBatch takes at most 100 messages
@@ -26,7 +26,13 @@ export const DRAIN_DELAY_MS = 50;
  * A purchase never waits for this: it runs in the alarm, after the purchase has been answered. Returns how
  * many rows it sent or tried to send.
  */
-export async function drainOutbox(sql: SqlStorage, queue: Queue, saleId: string, now: number, clock: () => number): Promise<number> {
+export async function drainOutbox(
+  sql: SqlStorage,
+  queue: Queue,
+  saleId: string,
+  now: number,
+  clock: () => number,
+): Promise<number> {
   const due = sql
     .exec<OrderRow & { outbox_version: number; attempts: number }>(
       `SELECT o.*, b.version AS outbox_version, b.attempts AS attempts
@@ -129,13 +135,16 @@ export function outboxDepth(sql: SqlStorage): number {
 
 /** S5 from storage: outbox rows whose order is not stored. Always 0. */
 export function orphanOutboxRows(sql: SqlStorage): number {
-  return sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE order_id NOT IN (SELECT id FROM orders)").one().n;
+  return sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE order_id NOT IN (SELECT id FROM orders)").one()
+    .n;
 }
 
 /** When the alarm is next needed: the earliest due outbox row, held order expiry, or counter flush. */
 export function nextWakeAt(sql: SqlStorage, now: number, countersDueAt: number | null): number | null {
   const outbox = sql.exec<{ t: number | null }>("SELECT min(next_send_at) AS t FROM outbox").one().t;
-  const expiry = sql.exec<{ t: number | null }>("SELECT min(expires_at) AS t FROM orders WHERE status = 'held'").one().t;
+  const expiry = sql
+    .exec<{ t: number | null }>("SELECT min(expires_at) AS t FROM orders WHERE status = 'held'")
+    .one().t;
   let next: number | null = null;
   for (const t of [outbox, expiry, countersDueAt]) {
     if (t !== null && (next === null || t < next)) next = t;

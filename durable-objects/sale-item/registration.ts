@@ -3,8 +3,8 @@
  * own object, the one that takes the shopper's purchase, so the purchase's check (`isRegistered`, called from
  * the synchronous check-and-reserve block in reserve.ts) needs no other object and no await.
  */
-import { reject, type Rejection } from "../../lib/errors.ts";
-import type { Registration } from "../../lib/draw.ts";
+import { reject, type Rejection } from "../../lib/contract/errors.ts";
+import type { Registration } from "../../lib/contract/draw.ts";
 import type { SaleConfig } from "./lifecycle.ts";
 
 export type RegisterResult = { ok: true; created: boolean; registration: Registration } | Rejection;
@@ -15,7 +15,9 @@ export function isRegistered(sql: SqlStorage, userId: string): boolean {
 }
 
 export function registrationOf(sql: SqlStorage, config: SaleConfig, userId: string): Registration | null {
-  const row = sql.exec<{ created_at: number }>("SELECT created_at FROM registrations WHERE user_id = ?", userId).toArray()[0];
+  const row = sql
+    .exec<{ created_at: number }>("SELECT created_at FROM registrations WHERE user_id = ?", userId)
+    .toArray()[0];
   return row ? { saleId: config.id, userId, createdAt: new Date(row.created_at).toISOString() } : null;
 }
 
@@ -32,5 +34,9 @@ export function register(sql: SqlStorage, config: SaleConfig, userId: string, no
   }
   if (found) return { ok: true, created: false, registration: found };
   sql.exec("INSERT INTO registrations (user_id, created_at) VALUES (?, ?)", userId, now);
-  return { ok: true, created: true, registration: { saleId: config.id, userId, createdAt: new Date(now).toISOString() } };
+  return {
+    ok: true,
+    created: true,
+    registration: { saleId: config.id, userId, createdAt: new Date(now).toISOString() },
+  };
 }

@@ -14,10 +14,10 @@
  * durable (S3: every 202 is durable). A round whose write throws leaves nothing in storage and gives its units
  * and buyers back in memory.
  */
-import { CLOSED_SALE_MESSAGES, reject } from "../../lib/errors.ts";
-import type { PublishedBuyers } from "../../lib/buyers-filter.ts";
-import type { Order, SaleStatus } from "../../lib/schemas.ts";
-import type { Rejection } from "../../lib/errors.ts";
+import { CLOSED_SALE_MESSAGES, reject } from "../../lib/contract/errors.ts";
+import type { PublishedBuyers } from "../../lib/server/buyers-filter.ts";
+import type { Order, SaleStatus } from "../../lib/contract/schemas.ts";
+import type { Rejection } from "../../lib/contract/errors.ts";
 import { invariant } from "./invariants.ts";
 import { saleStatus, type SaleConfig } from "./lifecycle.ts";
 import { toOrder, type OrderRow } from "./orders.ts";
@@ -141,12 +141,25 @@ export class GroupCommit {
 }
 
 /** One transaction: every order of the round, its outbox row, and `remaining` lowered by their units. */
-function writeRound(storage: DurableObjectStorage, rows: OrderRow[], fields: { sequence: number; counters: string }): void {
+function writeRound(
+  storage: DurableObjectStorage,
+  rows: OrderRow[],
+  fields: { sequence: number; counters: string },
+): void {
   if (rows.length === 0) return;
   const units = rows.reduce((n, r) => n + r.quantity, 0);
   // Two statements for all the orders (each `exec` has a fixed cost, paid once instead of per order).
   const values = JSON.stringify(
-    rows.map((r) => [r.id, r.user_id, r.quantity, r.price_cents, r.created_at, r.expires_at, r.idempotency_key, r.trace_id]),
+    rows.map((r) => [
+      r.id,
+      r.user_id,
+      r.quantity,
+      r.price_cents,
+      r.created_at,
+      r.expires_at,
+      r.idempotency_key,
+      r.trace_id,
+    ]),
   );
   storage.transactionSync(() => {
     storage.sql.exec(
@@ -192,7 +205,8 @@ export type Decision =
 export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: number): Decision {
   const config = s.config;
   // A draw sale's units go only to the draw's winners (allocateDrawUnits), never to a purchase.
-  if (config.mode === "draw") return { kind: "answer", result: reject("NOT_ADMITTED", "This sale is a draw: enter it instead of buying") };
+  if (config.mode === "draw")
+    return { kind: "answer", result: reject("NOT_ADMITTED", "This sale is a draw: enter it instead of buying") };
   // An earlier order of this shopper: a retry with its Idempotency-Key gets the first answer again, whatever
   // the sale does now; anything else is ALREADY_PURCHASED. Either answer names a durable order only.
   const existingId = s.buyers.get(request.userId);
@@ -200,14 +214,23 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
     const until = s.commit.whenDurable(existingId);
     if (until) return { kind: "wait", until };
     const row = s.readDurableOrder(existingId);
-    invariant(row !== undefined, "S6 every buyer's order is stored", () => ({ userId: request.userId, orderId: existingId }));
+    invariant(row !== undefined, "S6 every buyer's order is stored", () => ({
+      userId: request.userId,
+      orderId: existingId,
+    }));
     const status = saleStatus(config, s.ledger.available, now);
     if (request.idempotencyKey !== undefined && row.idempotency_key === request.idempotencyKey) {
-      return { kind: "answer", result: { ok: true, order: toOrder(row, config.id), replayed: true, saleStatus: status } };
+      return {
+        kind: "answer",
+        result: { ok: true, order: toOrder(row, config.id), replayed: true, saleStatus: status },
+      };
     }
     return {
       kind: "answer",
-      result: { ...reject("ALREADY_PURCHASED", "You already have an order for this sale", { orderId: existingId }), saleStatus: status },
+      result: {
+        ...reject("ALREADY_PURCHASED", "You already have an order for this sale", { orderId: existingId }),
+        saleStatus: status,
+      },
       counted: "duplicate",
     };
   }
@@ -215,11 +238,23 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
   const status = saleStatus(config, s.ledger.available, now);
   switch (status) {
     case "ended":
-      return { kind: "answer", result: { ...reject("ENDED", CLOSED_SALE_MESSAGES.ENDED), saleStatus: status }, counted: "ended" };
+      return {
+        kind: "answer",
+        result: { ...reject("ENDED", CLOSED_SALE_MESSAGES.ENDED), saleStatus: status },
+        counted: "ended",
+      };
     case "paused":
-      return { kind: "answer", result: { ...reject("PAUSED", "The sale is paused"), saleStatus: status }, counted: "paused" };
+      return {
+        kind: "answer",
+        result: { ...reject("PAUSED", "The sale is paused"), saleStatus: status },
+        counted: "paused",
+      };
     case "sold_out":
-      return { kind: "answer", result: { ...reject("SOLD_OUT", CLOSED_SALE_MESSAGES.SOLD_OUT), saleStatus: status }, counted: "soldOut" };
+      return {
+        kind: "answer",
+        result: { ...reject("SOLD_OUT", CLOSED_SALE_MESSAGES.SOLD_OUT), saleStatus: status },
+        counted: "soldOut",
+      };
     case "scheduled":
       return {
         kind: "answer",
@@ -238,7 +273,10 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
   // Pre-registration: checked here, in the same synchronous block as the reservation below (an indexed read,
   // no await), so no registration can change between the check and the reserve.
   if (config.registrationRequired && !s.isRegistered(request.userId)) {
-    return { kind: "answer", result: reject("NOT_REGISTERED", "Only shoppers who registered before the start may buy in this sale") };
+    return {
+      kind: "answer",
+      result: reject("NOT_REGISTERED", "Only shoppers who registered before the start may buy in this sale"),
+    };
   }
   const quantity = request.quantity;
   if (quantity > config.perUserLimit) {
@@ -253,7 +291,10 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
   if (quantity > available) {
     return {
       kind: "answer",
-      result: { ...reject("INSUFFICIENT_STOCK", `Only ${available} left`, { remaining: available }), saleStatus: status },
+      result: {
+        ...reject("INSUFFICIENT_STOCK", `Only ${available} left`, { remaining: available }),
+        saleStatus: status,
+      },
       counted: "soldOut",
     };
   }

@@ -41,7 +41,10 @@ export class StockLedger {
 
   /** A purchase checked `quantity ≤ available` in the same synchronous block. */
   reserve(quantity: number): void {
-    invariant(quantity > 0 && quantity <= this.available, "S2 reserve within available", () => ({ quantity, available: this.available }));
+    invariant(quantity > 0 && quantity <= this.available, "S2 reserve within available", () => ({
+      quantity,
+      available: this.available,
+    }));
     this.reservedUnits += quantity;
     this.check("reserve");
   }
@@ -75,12 +78,16 @@ export class StockLedger {
 
   /** S1 from both sides: memory against storage's own figures. */
   assertMatchesStorage(storedRemaining: number, storedHolding: number, where: string): void {
-    invariant(storedHolding + storedRemaining === this.stockUnits, "S1 storage: held + paid + remaining = stock", () => ({
-      where,
-      storedHolding,
-      storedRemaining,
-      stock: this.stockUnits,
-    }));
+    invariant(
+      storedHolding + storedRemaining === this.stockUnits,
+      "S1 storage: held + paid + remaining = stock",
+      () => ({
+        where,
+        storedHolding,
+        storedRemaining,
+        stock: this.stockUnits,
+      }),
+    );
     invariant(storedRemaining === this.durable, "S1 memory remaining = storage remaining", () => ({
       where,
       storedRemaining,
@@ -93,7 +100,13 @@ export class StockLedger {
     invariant(
       this.reservedUnits >= 0 && this.available >= 0 && this.durable <= this.stockUnits,
       "S2 0 ≤ reserved, 0 ≤ available, remaining ≤ stock",
-      () => ({ where, reserved: this.reservedUnits, available: this.available, remaining: this.durable, stock: this.stockUnits }),
+      () => ({
+        where,
+        reserved: this.reservedUnits,
+        available: this.available,
+        remaining: this.durable,
+        stock: this.stockUnits,
+      }),
     );
   }
 }

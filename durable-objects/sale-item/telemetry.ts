@@ -3,7 +3,15 @@
  * than on every request, and latency histograms kept in memory only (a restart starts them from zero).
  * Nothing here moves stock or orders; its one write touches the `counters` column alone.
  */
-import { CONSUMER_BATCH_BUCKETS_MS, GATEWAY_LATENCY_BUCKETS_MS, OBJECT_LATENCY_BUCKETS_MS, emptyHistogram, mergeHistogram, observe, type Histogram } from "../../lib/histogram.ts";
+import {
+  CONSUMER_BATCH_BUCKETS_MS,
+  GATEWAY_LATENCY_BUCKETS_MS,
+  OBJECT_LATENCY_BUCKETS_MS,
+  emptyHistogram,
+  mergeHistogram,
+  observe,
+  type Histogram,
+} from "../../lib/server/histogram.ts";
 
 export interface Counters {
   attempts: number;
@@ -21,7 +29,16 @@ export interface Counters {
 export const LATENCY_BUCKETS_MS = OBJECT_LATENCY_BUCKETS_MS;
 
 export function zeroCounters(): Counters {
-  return { attempts: 0, soldOut: 0, duplicate: 0, rateLimited: 0, notStarted: 0, ended: 0, paused: 0, orderConflicts: 0 };
+  return {
+    attempts: 0,
+    soldOut: 0,
+    duplicate: 0,
+    rateLimited: 0,
+    notStarted: 0,
+    ended: 0,
+    paused: 0,
+    orderConflicts: 0,
+  };
 }
 
 export class Telemetry {

@@ -1,11 +1,11 @@
 /**
  * The answers of the HTTP API (docs/api.md) as zod schemas, for the OpenAPI document (lib/contract/openapi.ts)
- * and for tests that hold real answers to it. Each shape the code answers with is typed in lib/schemas.ts; the
+ * and for tests that hold real answers to it. Each shape the code answers with is typed in lib/contract/schemas.ts; the
  * `Same<…>` checks at the bottom make `tsc` fail the moment a schema here and its type there differ, so the
  * document cannot drift from what the Workers send.
  */
 import { z } from "zod";
-import { ERROR_STATUS, type ErrorBody } from "../errors.ts";
+import { ERROR_STATUS, type ErrorBody } from "./errors.ts";
 import {
   ORDER_STATUSES,
   SALE_STATUSES,
@@ -15,12 +15,12 @@ import {
   type Sale,
   type SaleStats,
   type User,
-} from "../schemas.ts";
+} from "./schemas.ts";
 
 /** Every schema of the document, by component name (`#/components/schemas/<id>`). */
 export const components = z.registry<{ id: string; description?: string }>();
 
-/** Request bodies by component name: the same instances the Workers validate with (lib/schemas.ts). */
+/** Request bodies by component name: the same instances the Workers validate with (lib/contract/schemas.ts). */
 export const requestComponents = z.registry<{ id: string }>();
 
 /** Names a request body schema as a component (api-routes.ts does it for each body it uses). */
@@ -56,8 +56,8 @@ export const saleSchema = component(
     status: z.enum(SALE_STATUSES),
     paymentWindowSeconds: z.number().int().min(1),
     imageUrl: z.string().optional().describe("The product photo: a new URL per upload"),
-    mode: z.enum(["first_come", "draw"]).optional().describe("docs/api.md \"Draw\": `first_come` unless set"),
-    registrationRequired: z.boolean().optional().describe("docs/api.md \"Registration\": false unless set"),
+    mode: z.enum(["first_come", "draw"]).optional().describe('docs/api.md "Draw": `first_come` unless set'),
+    registrationRequired: z.boolean().optional().describe('docs/api.md "Registration": false unless set'),
     drawAt: time.optional().describe("Draw sales only: when the draw runs"),
     drawCommitment: z.string().optional().describe("Draw sales only: sha256hex of the draw's secret seed"),
   }),
@@ -98,7 +98,11 @@ export const saleStatsSchema = component(
     orderConflicts: z.number().int().optional(),
     held: z.object({ units: z.number().int(), revenueCents: z.number().int() }).optional(),
     paid: z.object({ units: z.number().int(), revenueCents: z.number().int() }).optional(),
-    registrations: z.number().int().optional().describe("Shoppers registered for the sale (docs/api.md \"Registration\")"),
+    registrations: z
+      .number()
+      .int()
+      .optional()
+      .describe('Shoppers registered for the sale (docs/api.md "Registration")'),
   }),
 );
 
@@ -125,7 +129,10 @@ export const reconcileResultSchema = component(
     databaseOrders: z.number().int(),
     missing: z.number().int(),
     repaired: z.number().int(),
-    ledgerByStatus: z.partialRecord(z.enum(ORDER_STATUSES), z.number().int()).optional().describe("The object's orders per status"),
+    ledgerByStatus: z
+      .partialRecord(z.enum(ORDER_STATUSES), z.number().int())
+      .optional()
+      .describe("The object's orders per status"),
     databaseByStatus: z.record(z.string(), z.number().int()).optional().describe("PostgreSQL's orders per status"),
   }),
 );

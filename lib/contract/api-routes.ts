@@ -10,7 +10,7 @@
  * (`auth`), `404 NOT_FOUND` (a path parameter: an id of the wrong shape is a 404).
  */
 import type { z } from "zod";
-import type { ErrorCode } from "../errors.ts";
+import type { ErrorCode } from "./errors.ts";
 import {
   createSaleSchema as createSale,
   credentialsSchema as credentials,
@@ -20,7 +20,7 @@ import {
   drawRankingQuerySchema,
   purchaseSchema as purchase,
   updateSaleSchema as updateSale,
-} from "../schemas.ts";
+} from "./schemas.ts";
 import {
   adminDrawAnswer,
   drawRankingAnswer,
@@ -128,7 +128,7 @@ export const API_ROUTES: ApiRoute[] = [
   }),
   route("POST /api/auth/logout-all", {
     tag: "accounts",
-    summary: "Sign out everywhere: every session of the shopper started before it is refused (docs/api.md \"Hardening\")",
+    summary: 'Sign out everywhere: every session of the shopper started before it is refused (docs/api.md "Hardening")',
     auth: "session",
     ok: [{ status: 204, description: "Signed out on every device" }],
     setsCookie: true,
@@ -312,7 +312,8 @@ export const API_ROUTES: ApiRoute[] = [
   route("PUT /admin/api/sales/:id/image", {
     tag: "merchants",
     summary: "Upload or replace the product photo: the raw PNG, JPEG or WebP body (≤ 2 MiB), checked from its bytes",
-    description: "The body is the image itself with `content-type` image/png, image/jpeg or image/webp. Each upload gets a new immutable `Sale.imageUrl`.",
+    description:
+      "The body is the image itself with `content-type` image/png, image/jpeg or image/webp. Each upload gets a new immutable `Sale.imageUrl`.",
     auth: "admin",
     ok: [json(200, saleOnlyAnswer)],
     errors: ["UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"],

@@ -4,7 +4,7 @@
  * OpenAPI 3.1's schema dialect). Pure data: no Worker import, so the web app or a script may build it too.
  */
 import { z } from "zod";
-import { ERROR_STATUS, type ErrorCode } from "../errors.ts";
+import { ERROR_STATUS, type ErrorCode } from "./errors.ts";
 import { components, requestComponents } from "./answers.ts";
 import { API_ROUTES, type ApiRoute, type HttpMethod, type RouteTag } from "./api-routes.ts";
 

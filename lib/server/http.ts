@@ -14,7 +14,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { Context, Env, ErrorHandler, Hono, NotFoundHandler, ValidationTargets } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
-import { ApiError, type ErrorCode } from "../errors.ts";
+import { ApiError, type ErrorCode } from "../contract/errors.ts";
 
 /** The Hono statuses that can reach `onError` as an `HTTPException`, and the contract's code for each. */
 const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {

@@ -37,7 +37,10 @@ export function arg(name: string, fallback: number): number {
 }
 
 /** Starts PostgreSQL and the shop; `extraSecrets` reach every Worker (e.g. CHAOS). */
-export async function startShop(name: string, options: { extraSecrets?: Record<string, string>; gatewayVars?: Record<string, string> } = {}): Promise<Shop> {
+export async function startShop(
+  name: string,
+  options: { extraSecrets?: Record<string, string>; gatewayVars?: Record<string, string> } = {},
+): Promise<Shop> {
   const work = path.join(ROOT, ".data", name);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -135,7 +138,16 @@ export function mintShopper(secret: string, prefix: string, i: number): Shopper 
   const id = randomUUID();
   const now = Math.floor(Date.now() / 1000);
   const header = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
-  const payload = b64url(JSON.stringify({ sub: id, name: `${prefix}${i}`, sid: randomUUID(), st: Date.now(), iat: now, exp: now + 6 * 3600 }));
+  const payload = b64url(
+    JSON.stringify({
+      sub: id,
+      name: `${prefix}${i}`,
+      sid: randomUUID(),
+      st: Date.now(),
+      iat: now,
+      exp: now + 6 * 3600,
+    }),
+  );
   const signature = createHmac("sha256", secret).update(`${header}.${payload}`).digest("base64url");
   return { id, cookie: `minishop_session=${header}.${payload}.${signature}` };
 }
@@ -152,7 +164,12 @@ const routeOf = (method: string, pathname: string) =>
   `${method} ${pathname.split("?")[0].replace(/[0-9a-f]{8}-[0-9a-f-]{27}|[0-9a-f]{48}/g, ":id")}`;
 
 /** One HTTP request; a socket error or a timeout is status 0 (counted as an error, never thrown). */
-export async function send(url: string, method: string, pathname: string, init: { cookie?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<Answer> {
+export async function send(
+  url: string,
+  method: string,
+  pathname: string,
+  init: { cookie?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Answer> {
   const started = performance.now();
   try {
     const res = await fetch(url + pathname, {
@@ -182,7 +199,12 @@ export function admin(shop: Shop, method: string, pathname: string, body?: unkno
   return send(shop.url, method, pathname, { body, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 }
 
-export async function createSale(shop: Shop, stock: number, title: string, paymentWindowSeconds = 900): Promise<string> {
+export async function createSale(
+  shop: Shop,
+  stock: number,
+  title: string,
+  paymentWindowSeconds = 900,
+): Promise<string> {
   const now = Date.now();
   const res = await admin(shop, "POST", "/admin/api/sales", {
     title,
@@ -250,14 +272,17 @@ export async function reconcile(shop: Shop, ledger: Ledger, timeoutMs = 180_000)
     if ((missing === 0 && wrongState === 0) || Date.now() > deadline) break;
     if (Date.now() - lastLog > 5000) {
       lastLog = Date.now();
-      log(`  waiting for PostgreSQL: ${missing} of ${ledger.accepted.size} accepted orders missing, ${wrongState} not yet at their final state`);
+      log(
+        `  waiting for PostgreSQL: ${missing} of ${ledger.accepted.size} accepted orders missing, ${wrongState} not yet at their final state`,
+      );
     }
     await new Promise((r) => setTimeout(r, 500));
   }
   const holding = new Map<string, number>();
   const perShopper = new Map<string, number>();
   for (const r of rows) {
-    if (r.status === "reserved" || r.status === "confirmed" || r.status === "paid") holding.set(r.sale_id, (holding.get(r.sale_id) ?? 0) + r.quantity);
+    if (r.status === "reserved" || r.status === "confirmed" || r.status === "paid")
+      holding.set(r.sale_id, (holding.get(r.sale_id) ?? 0) + r.quantity);
     const k = `${r.sale_id}/${r.user_id}`;
     perShopper.set(k, (perShopper.get(k) ?? 0) + 1);
   }
@@ -265,7 +290,15 @@ export async function reconcile(shop: Shop, ledger: Ledger, timeoutMs = 180_000)
   for (const [sale, n] of holding) oversold += Math.max(0, n - (ledger.stock.get(sale) ?? Infinity));
   const duplicates = [...perShopper.values()].reduce((s, n) => s + (n - 1), 0);
   const unknown = rows.filter((r) => !ledger.accepted.has(r.id)).length;
-  return { accepted: ledger.accepted.size, rows: rows.length, lost: missing, wrongState, oversold, duplicates, rowsNotAnswered202: unknown };
+  return {
+    accepted: ledger.accepted.size,
+    rows: rows.length,
+    lost: missing,
+    wrongState,
+    oversold,
+    duplicates,
+    rowsNotAnswered202: unknown,
+  };
 }
 
 export interface CrowdOptions {
@@ -284,7 +317,7 @@ export interface CrowdOptions {
   onWindow: (window: Window, atSeconds: number) => void;
 }
 
-const pick = <T,>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)];
+const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -328,7 +361,13 @@ export async function runCrowd(shop: Shop, o: CrowdOptions): Promise<Window> {
     const saleId = pick(o.sales);
     const key = randomUUID();
     for (let attempt = 0; attempt < 6; attempt++) {
-      const a = record(await send(shop.url, "POST", `/api/sales/${saleId}/purchase`, { cookie: s.cookie, body: {}, headers: { "idempotency-key": key } }));
+      const a = record(
+        await send(shop.url, "POST", `/api/sales/${saleId}/purchase`, {
+          cookie: s.cookie,
+          body: {},
+          headers: { "idempotency-key": key },
+        }),
+      );
       if (a.status === 202) {
         o.ledger.accepted.set(a.body.order.id, saleId);
         const mine = held.get(s.id) ?? [];
@@ -348,7 +387,9 @@ export async function runCrowd(shop: Shop, o: CrowdOptions): Promise<Window> {
     const orderId = mine.shift()!;
     const pay = Math.random() < 0.7;
     for (let attempt = 0; attempt < 4; attempt++) {
-      const a = record(await send(shop.url, "POST", `/api/orders/${orderId}/${pay ? "pay" : "cancel"}`, { cookie: s.cookie }));
+      const a = record(
+        await send(shop.url, "POST", `/api/orders/${orderId}/${pay ? "pay" : "cancel"}`, { cookie: s.cookie }),
+      );
       if (a.status === 200) {
         o.ledger.finalState.set(orderId, pay ? "paid" : "cancelled");
         return;

@@ -105,7 +105,11 @@ function bundleFile(dir: string): string | null {
  */
 export async function bundleWorkers(buildDir: string, reuse = false): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}` };
+  const env = {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}`,
+  };
   await Promise.all(
     WORKER_CONFIGS.map(async ({ id, config }) => {
       const dir = path.join(buildDir, id);
@@ -116,7 +120,11 @@ export async function bundleWorkers(buildDir: string, reuse = false): Promise<Re
       }
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
-      await run(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", dir, "-c", config], env);
+      await run(
+        path.join(ROOT, "node_modules/.bin/wrangler"),
+        ["deploy", "--dry-run", "--outdir", dir, "-c", config],
+        env,
+      );
       const file = bundleFile(dir);
       if (!file) throw new Error(`wrangler produced no bundle for ${config} in ${dir}`);
       out[id] = file;
@@ -132,7 +140,11 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
   const { miniflare, wrangler } = await loadModules();
   const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = miniflare;
 
-  log(options.reuseBuild ? "bundling the Workers (reusing earlier bundles)" : "bundling the Workers (wrangler deploy --dry-run)");
+  log(
+    options.reuseBuild
+      ? "bundling the Workers (reusing earlier bundles)"
+      : "bundling the Workers (wrangler deploy --dry-run)",
+  );
   const bundles = await bundleWorkers(options.buildDir, options.reuseBuild);
   mkdirSync(options.persistDir, { recursive: true });
 
@@ -148,8 +160,12 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
       ratelimits?: Record<string, { namespace_id: string; simple: { limit: number; period: number } }>;
       modulesRules?: unknown;
     };
-    // The local runtime is development: the documented defaults apply (lib/env.ts). No deployable config sets it.
-    const bindings: Record<string, unknown> = { ENVIRONMENT: "development", ...(opts.bindings ?? {}), ...(options.secrets ?? {}) };
+    // The local runtime is development: the documented defaults apply (lib/server/env.ts). No deployable config sets it.
+    const bindings: Record<string, unknown> = {
+      ENVIRONMENT: "development",
+      ...(opts.bindings ?? {}),
+      ...(options.secrets ?? {}),
+    };
     if (id === "gateway") Object.assign(bindings, options.gatewayVars ?? {});
     const hyperdrives = Object.fromEntries(Object.keys(opts.hyperdrives ?? {}).map((k) => [k, options.databaseUrl]));
     // Rate Limiting bindings become RPC bindings to in-memory limiters (see rateLimitWorker for why).
@@ -157,7 +173,8 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
     for (const [binding, config] of Object.entries(opts.ratelimits ?? {})) {
       const simple = options.ratelimits?.[binding] ?? config.simple;
       const limiter = `minishop-ratelimit-${config.namespace_id}-${simple.limit}-${simple.period}`;
-      if (!limiterWorkers.has(limiter)) limiterWorkers.set(limiter, rateLimitWorker(limiter, simple.limit, simple.period));
+      if (!limiterWorkers.has(limiter))
+        limiterWorkers.set(limiter, rateLimitWorker(limiter, simple.limit, simple.period));
       limiterBindings[binding] = { name: limiter };
     }
     const { modulesRules: _rules, rootPath: _root, ratelimits: _limits, assets, ...rest } = opts;
@@ -233,7 +250,8 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
   // The caller stops the runtime on those signals (start.ts, bench.ts do); Miniflare's "exit" hook stays, so
   // workerd never outlives this process.
   for (const s of signals) {
-    for (const listener of process.listeners(s)) if (!listenersBefore.get(s)!.has(listener)) process.removeListener(s, listener);
+    for (const listener of process.listeners(s))
+      if (!listenersBefore.get(s)!.has(listener)) process.removeListener(s, listener);
   }
   await mf.ready;
 

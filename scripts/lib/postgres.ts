@@ -75,14 +75,23 @@ export function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
 }
 
 /** Starts pglite-server on `port` with data in `dataDir` ("memory://" for a throwaway database). */
-export async function startEmbeddedPostgres(options: { dataDir: string; port: number; quiet?: boolean; timeoutMs?: number }): Promise<Database> {
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  quiet?: boolean;
+  timeoutMs?: number;
+}): Promise<Database> {
   if (options.dataDir !== "memory://") mkdirSync(options.dataDir, { recursive: true });
   // Our launcher, not the package's pglite-server: see scripts/pglite-server.ts for why.
   const bin = path.join(ROOT, "scripts/pglite-server.ts");
-  const child = spawn(process.execPath, [bin, "-d", options.dataDir, "-p", String(options.port), "-h", "127.0.0.1", "-m", "32"], {
-    stdio: ["ignore", options.quiet ? "ignore" : "inherit", "inherit"],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [bin, "-d", options.dataDir, "-p", String(options.port), "-h", "127.0.0.1", "-m", "32"],
+    {
+      stdio: ["ignore", options.quiet ? "ignore" : "inherit", "inherit"],
+      detached: true,
+    },
+  );
   const exited = new Promise<never>((_, reject) =>
     child.once("exit", (code) => reject(new Error(`pglite-server exited with ${code} before it listened`))),
   );

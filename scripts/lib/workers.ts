@@ -10,7 +10,7 @@ export interface WorkerConfig {
   id: "seckill" | "consumer" | "admin" | "gateway";
   /** wrangler config, relative to the repository root. */
   config: string;
-  /** The interface `wrangler types` generates for it (types/env-consistency.ts checks it against lib/env.ts). */
+  /** The interface `wrangler types` generates for it (types/env-consistency.ts checks it against the Worker's env.ts). */
   envInterface: string;
   /** Secrets it needs in production (also `secrets.required` in its config). */
   secrets: string[];

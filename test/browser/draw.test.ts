@@ -4,7 +4,7 @@
  * says it matches; a shopper registers for a sale and sees that they are. The verify page in Chinese too.
  */
 import { expect, test } from "vitest";
-import type { Sale } from "../../lib/schemas.ts";
+import type { Sale } from "../../lib/contract/schemas.ts";
 import { adminToken, baseUrl, screenshot, uniqueName, useBrowser } from "./helpers.ts";
 
 const chromium = useBrowser();
@@ -27,7 +27,10 @@ async function enterOverApi(saleId: string): Promise<void> {
     body: JSON.stringify({ username: uniqueName("other"), password: "correct horse battery" }),
   });
   const cookie = res.headers.get("set-cookie")!.split(";")[0];
-  const entered = await fetch(`${baseUrl}/api/sales/${saleId}/entries`, { method: "POST", headers: { Cookie: cookie } });
+  const entered = await fetch(`${baseUrl}/api/sales/${saleId}/entries`, {
+    method: "POST",
+    headers: { Cookie: cookie },
+  });
   expect(entered.status).toBe(201);
 }
 

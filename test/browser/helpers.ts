@@ -6,7 +6,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from "playwright-core";
 import { afterAll, beforeAll, inject } from "vitest";
-import type { Sale } from "../../lib/schemas.ts";
+import type { Sale } from "../../lib/contract/schemas.ts";
 
 export const baseUrl = inject("baseUrl");
 export const adminToken = inject("adminToken");

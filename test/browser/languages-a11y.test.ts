@@ -70,71 +70,79 @@ test("English from the browser's languages: Buy now, exactly", async () => {
   await context.close();
 });
 
-test.each(["en-US", "zh-CN"])("no axe violations on any shopper page in %s (screenshots at 390 px)", { timeout: 150_000 }, async (locale) => {
-  const scheduled = await createSaleViaApi({ title: uniqueName("Scheduled"), startsInMs: 3_600_000 });
-  const live = await createSaleViaApi({ title: uniqueName("Live"), startsInMs: -1_000, stock: 3 });
-  const soldOut = await createSaleViaApi({ title: uniqueName("Sold out"), startsInMs: -1_000, stock: 1 });
-  const { page, context, errors } = await chromium.openPage({ ...PHONE, locale });
-  await signUpInContext(context);
-  const order = await purchaseInContext(context, live.id);
-  await purchaseInContext(context, soldOut.id);
-  const lang = locale.slice(0, 2);
-  const pages: [string, string, string][] = [
-    ["home", "/", `[data-sale-id="${scheduled.id}"]`],
-    ["sale-scheduled", `/sales/${scheduled.id}`, "#buy-countdown"],
-    ["sale-live-ordered", `/sales/${live.id}`, "[data-order-id]"],
-    ["sale-sold-out", `/sales/${soldOut.id}`, "[data-order-id]"],
-    ["orders", "/orders", `a[href="/orders/${order.id}"]`],
-    ["order", `/orders/${order.id}`, "[data-order-status]"],
-    ["not-found", "/no-such-page", "[data-page-heading]"],
-  ];
-  for (const [name, path, ready] of pages) {
-    await page.goto(path);
-    await page.locator(ready).first().waitFor();
-    expect(await page.getAttribute("html", "lang")).toBe(lang === "zh" ? "zh-CN" : "en");
-    expect(await axeViolations(page), `${name} (${locale})`).toEqual([]);
-    await screenshot(page, `${lang}-${name}-390`);
-  }
-  // Signed out: the sign-in and sign-up forms, and a sale with the sign-in hint.
-  await context.clearCookies();
-  await page.evaluate(() => localStorage.removeItem("minishop.signedIn"));
-  for (const [name, path, ready] of [
-    ["signin", "/signin", "#username"],
-    ["signup", "/signup", "#username"],
-    ["sale-signed-out", `/sales/${scheduled.id}`, "#buy-countdown"],
-  ] as const) {
-    await page.goto(path);
-    await page.locator(ready).waitFor();
-    expect(await axeViolations(page), `${name} (${locale})`).toEqual([]);
-    await screenshot(page, `${lang}-${name}-390`);
-  }
-  expect(errors).toEqual([]);
-  await context.close();
-});
+test.each(["en-US", "zh-CN"])(
+  "no axe violations on any shopper page in %s (screenshots at 390 px)",
+  { timeout: 150_000 },
+  async (locale) => {
+    const scheduled = await createSaleViaApi({ title: uniqueName("Scheduled"), startsInMs: 3_600_000 });
+    const live = await createSaleViaApi({ title: uniqueName("Live"), startsInMs: -1_000, stock: 3 });
+    const soldOut = await createSaleViaApi({ title: uniqueName("Sold out"), startsInMs: -1_000, stock: 1 });
+    const { page, context, errors } = await chromium.openPage({ ...PHONE, locale });
+    await signUpInContext(context);
+    const order = await purchaseInContext(context, live.id);
+    await purchaseInContext(context, soldOut.id);
+    const lang = locale.slice(0, 2);
+    const pages: [string, string, string][] = [
+      ["home", "/", `[data-sale-id="${scheduled.id}"]`],
+      ["sale-scheduled", `/sales/${scheduled.id}`, "#buy-countdown"],
+      ["sale-live-ordered", `/sales/${live.id}`, "[data-order-id]"],
+      ["sale-sold-out", `/sales/${soldOut.id}`, "[data-order-id]"],
+      ["orders", "/orders", `a[href="/orders/${order.id}"]`],
+      ["order", `/orders/${order.id}`, "[data-order-status]"],
+      ["not-found", "/no-such-page", "[data-page-heading]"],
+    ];
+    for (const [name, path, ready] of pages) {
+      await page.goto(path);
+      await page.locator(ready).first().waitFor();
+      expect(await page.getAttribute("html", "lang")).toBe(lang === "zh" ? "zh-CN" : "en");
+      expect(await axeViolations(page), `${name} (${locale})`).toEqual([]);
+      await screenshot(page, `${lang}-${name}-390`);
+    }
+    // Signed out: the sign-in and sign-up forms, and a sale with the sign-in hint.
+    await context.clearCookies();
+    await page.evaluate(() => localStorage.removeItem("minishop.signedIn"));
+    for (const [name, path, ready] of [
+      ["signin", "/signin", "#username"],
+      ["signup", "/signup", "#username"],
+      ["sale-signed-out", `/sales/${scheduled.id}`, "#buy-countdown"],
+    ] as const) {
+      await page.goto(path);
+      await page.locator(ready).waitFor();
+      expect(await axeViolations(page), `${name} (${locale})`).toEqual([]);
+      await screenshot(page, `${lang}-${name}-390`);
+    }
+    expect(errors).toEqual([]);
+    await context.close();
+  },
+);
 
-test.each(["en-US", "zh-CN"])("no axe violations on the merchant's pages in %s", { timeout: 120_000 }, async (locale) => {
-  const sale = await createSaleViaApi({ title: uniqueName("Dashboard"), startsInMs: -1_000, stock: 3 });
-  const { page, context, errors } = await chromium.openPage({ ...PHONE, locale });
-  await signUpInContext(context);
-  await purchaseInContext(context, sale.id);
-  const lang = locale.slice(0, 2);
-  await page.goto("/admin");
-  await page.locator("#admin-token").waitFor();
-  expect(await axeViolations(page), `admin-token (${locale})`).toEqual([]);
-  await screenshot(page, `${lang}-admin-token-390`);
-  await page.evaluate((token) => sessionStorage.setItem("minishop.adminToken", token), adminToken);
-  for (const [name, path, ready] of [
-    ["admin", "/admin", "[data-sale-id]"],
-    ["admin-sale", `/admin/sales/${sale.id}`, "svg[data-chart=sell-through]"],
-  ] as const) {
-    await page.goto(path);
-    await page.locator(ready).first().waitFor();
-    expect(await axeViolations(page), `${name} (${locale})`).toEqual([]);
-    await screenshot(page, `${lang}-${name}-390`);
-  }
-  expect(errors).toEqual([]);
-  await context.close();
-});
+test.each(["en-US", "zh-CN"])(
+  "no axe violations on the merchant's pages in %s",
+  { timeout: 120_000 },
+  async (locale) => {
+    const sale = await createSaleViaApi({ title: uniqueName("Dashboard"), startsInMs: -1_000, stock: 3 });
+    const { page, context, errors } = await chromium.openPage({ ...PHONE, locale });
+    await signUpInContext(context);
+    await purchaseInContext(context, sale.id);
+    const lang = locale.slice(0, 2);
+    await page.goto("/admin");
+    await page.locator("#admin-token").waitFor();
+    expect(await axeViolations(page), `admin-token (${locale})`).toEqual([]);
+    await screenshot(page, `${lang}-admin-token-390`);
+    await page.evaluate((token) => sessionStorage.setItem("minishop.adminToken", token), adminToken);
+    for (const [name, path, ready] of [
+      ["admin", "/admin", "[data-sale-id]"],
+      ["admin-sale", `/admin/sales/${sale.id}`, "svg[data-chart=sell-through]"],
+    ] as const) {
+      await page.goto(path);
+      await page.locator(ready).first().waitFor();
+      expect(await axeViolations(page), `${name} (${locale})`).toEqual([]);
+      await screenshot(page, `${lang}-${name}-390`);
+    }
+    expect(errors).toEqual([]);
+    await context.close();
+  },
+);
 
 test("robots.txt is text; a missing asset is a 404, not the app's HTML", async () => {
   const robots = await fetch(`${baseUrl}/robots.txt`);

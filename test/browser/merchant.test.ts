@@ -68,7 +68,9 @@ test("create a sale → on the storefront → pause → the button says paused",
   const file = await download;
   expect(file.suggestedFilename()).toMatch(/^orders-.*\.csv$/);
   await page.getByRole("button", { name: "Reconcile" }).click();
-  await page.getByText(/Sold \(held or paid\): 0\. PostgreSQL holds 0 orders of every status\. Nothing is missing\./).waitFor();
+  await page
+    .getByText(/Sold \(held or paid\): 0\. PostgreSQL holds 0 orders of every status\. Nothing is missing\./)
+    .waitFor();
   await page.getByRole("button", { name: `Resume ${title}` }).click();
   await page.getByRole("button", { name: `Pause ${title}` }).waitFor({ timeout: 10_000 });
   await screenshot(page, "admin-sale-desktop");
@@ -111,12 +113,16 @@ test("the sale's page: photo upload → shoppers see it → replace → delete; 
   const names: string[] = [];
   for (const prefix of ["ada", "bo"]) {
     const username = uniqueName(prefix);
-    const reg = await api("/api/auth/register", { method: "POST", body: JSON.stringify({ username, password: "password123" }) });
+    const reg = await api("/api/auth/register", {
+      method: "POST",
+      body: JSON.stringify({ username, password: "password123" }),
+    });
     const cookie = reg.headers.get("set-cookie")!.split(";")[0];
     const bought = await api(`/api/sales/${sale.id}/purchase`, { method: "POST", cookie, body: "{}" });
     expect(bought.status).toBe(202);
     const { order } = (await bought.json()) as { order: { id: string } };
-    if (prefix === "ada") expect((await api(`/api/orders/${order.id}/pay`, { method: "POST", cookie })).status).toBe(200);
+    if (prefix === "ada")
+      expect((await api(`/api/orders/${order.id}/pay`, { method: "POST", cookie })).status).toBe(200);
     names.push(username);
   }
 
@@ -129,11 +135,15 @@ test("the sale's page: photo upload → shoppers see it → replace → delete; 
   // Orders carry the shoppers' names (they reach PostgreSQL a moment later; the table refreshes itself).
   for (const name of names) await page.locator("[data-username]", { hasText: name }).waitFor({ timeout: 20_000 });
   // Paid and held revenue, split.
-  await expect.poll(() => page.locator("[data-revenue]").innerText()).toMatch(/Paid\s+\$25\.00\s*1 unit[\s\S]*Held, awaiting payment\s+\$25\.00\s*1 unit/);
+  await expect
+    .poll(() => page.locator("[data-revenue]").innerText())
+    .toMatch(/Paid\s+\$25\.00\s*1 unit[\s\S]*Held, awaiting payment\s+\$25\.00\s*1 unit/);
 
   // Upload a photo from the dashboard: the preview appears, and the sale has its URL.
   const red = await pngBytes(page, "#b91c1c");
-  await page.getByLabel("Choose a PNG, JPEG or WebP image (up to 2 MiB)").setInputFiles({ name: "kettle.png", mimeType: "image/png", buffer: red });
+  await page
+    .getByLabel("Choose a PNG, JPEG or WebP image (up to 2 MiB)")
+    .setInputFiles({ name: "kettle.png", mimeType: "image/png", buffer: red });
   await page.getByRole("button", { name: "Upload photo" }).click();
   await page.getByText("The photo is live on the sale's page.").waitFor();
   const preview = page.getByRole("img", { name: `Photo of ${title}` });
@@ -148,7 +158,9 @@ test("the sale's page: photo upload → shoppers see it → replace → delete; 
   expect(await preview.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(400);
 
   // A file that is not an image is refused with a message, and the photo stays.
-  await page.getByLabel("Choose a PNG, JPEG or WebP image (up to 2 MiB)").setInputFiles({ name: "notes.png", mimeType: "image/png", buffer: Buffer.from("not really a png") });
+  await page
+    .getByLabel("Choose a PNG, JPEG or WebP image (up to 2 MiB)")
+    .setInputFiles({ name: "notes.png", mimeType: "image/png", buffer: Buffer.from("not really a png") });
   await page.getByRole("button", { name: "Replace photo" }).click();
   await page.getByText("That file is not a PNG, JPEG or WebP image.").waitFor();
   expect(await preview.getAttribute("src")).toBe(firstUrl);
@@ -164,7 +176,9 @@ test("the sale's page: photo upload → shoppers see it → replace → delete; 
   await screenshot(shop, "sale-with-photo-desktop");
 
   // Replace: a new URL; the old one is gone.
-  await page.getByLabel("Choose a PNG, JPEG or WebP image (up to 2 MiB)").setInputFiles({ name: "kettle-blue.png", mimeType: "image/png", buffer: await pngBytes(page, "#1d4ed8") });
+  await page
+    .getByLabel("Choose a PNG, JPEG or WebP image (up to 2 MiB)")
+    .setInputFiles({ name: "kettle-blue.png", mimeType: "image/png", buffer: await pngBytes(page, "#1d4ed8") });
   await page.getByRole("button", { name: "Replace photo" }).click();
   await expect.poll(() => preview.getAttribute("src")).not.toBe(firstUrl);
   expect((await api(firstUrl)).status).toBe(404);
@@ -220,7 +234,9 @@ test("edit a scheduled sale, then delete it", async () => {
   await screenshot(page, "admin-sale-edit-desktop");
   await page.getByRole("button", { name: "Delete sale" }).click();
   await page.getByRole("heading", { name: "Merchant dashboard" }).waitFor();
-  expect((await api(`/admin/api/sales/${sale.id}`, { headers: { Authorization: `Bearer ${adminToken}` } })).status).toBe(404);
+  expect(
+    (await api(`/admin/api/sales/${sale.id}`, { headers: { Authorization: `Bearer ${adminToken}` } })).status,
+  ).toBe(404);
   // A refresh of the sale's page already in flight when the sale was deleted may come back 404 (Chromium logs
   // it) before the page leaves; nothing else may.
   const late404 = new RegExp(`status of 404 .*/admin/api/sales/${sale.id}(/series|/orders\\?[^)]*)?\\)$`);

@@ -9,13 +9,23 @@ const chromium = useBrowser();
 
 test("a quantity-3 order of a $499.00 sale shows Total $1,497.00", async () => {
   const { page, context, errors } = await chromium.openPage();
-  const sale = await createSaleViaApi({ title: uniqueName("Three phones"), startsInMs: -1_000, stock: 5, priceCents: 49_900, perUserLimit: 3 });
+  const sale = await createSaleViaApi({
+    title: uniqueName("Three phones"),
+    startsInMs: -1_000,
+    stock: 5,
+    priceCents: 49_900,
+    perUserLimit: 3,
+  });
 
   // Sign up in the page (the session cookie lands in the browser), then buy three through the API.
   await page.goto("/");
   const orderId = await page.evaluate(
     async ({ saleId, username }) => {
-      const reg = await fetch("/api/auth/register", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password: "correct horse battery" }) });
+      const reg = await fetch("/api/auth/register", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username, password: "correct horse battery" }),
+      });
       if (reg.status !== 201) throw new Error(`register ${reg.status}`);
       // Signed up behind the app's back: leave the hint the app's own sign-up leaves, so it asks who we are.
       localStorage.setItem("minishop.signedIn", "1");

@@ -3,14 +3,7 @@
  * manifest has a name and icons, the service worker serves the shell offline and never stores API answers.
  */
 import { expect, test } from "vitest";
-import {
-  adminToken,
-  createSaleViaApi,
-  horizontalOverflow,
-  screenshot,
-  uniqueName,
-  useBrowser,
-} from "./helpers.ts";
+import { adminToken, createSaleViaApi, horizontalOverflow, screenshot, uniqueName, useBrowser } from "./helpers.ts";
 
 const chromium = useBrowser();
 

@@ -34,7 +34,11 @@ function fake429(scope: "shopper" | "sale", retryAfterSeconds: number) {
     seen.count++;
     await route.fulfill({
       status: 200,
-      headers: { "Content-Type": "application/json", "X-Error-Status": "429", "Retry-After": String(retryAfterSeconds) },
+      headers: {
+        "Content-Type": "application/json",
+        "X-Error-Status": "429",
+        "Retry-After": String(retryAfterSeconds),
+      },
       body: JSON.stringify({ error: { code: "RATE_LIMITED", message: "slow down", details: { scope } } }),
     });
   };
@@ -45,7 +49,11 @@ test("an expired or cancelled order: no Buy now to press, and the page says what
   const { page, context, errors } = await chromium.openPage(PHONE);
   await signUpInContext(context);
   // A one-second payment window: the order expires by itself.
-  const expiring = await createSaleViaApi({ title: uniqueName("Expiring"), startsInMs: -1_000, paymentWindowSeconds: 1 });
+  const expiring = await createSaleViaApi({
+    title: uniqueName("Expiring"),
+    startsInMs: -1_000,
+    paymentWindowSeconds: 1,
+  });
   const expired = await purchaseInContext(context, expiring.id);
   await expect.poll(() => orderStatus(page, expired.id), { timeout: 15_000, interval: 250 }).toBe("expired");
 
@@ -145,7 +153,10 @@ test("offline: says so, and buys when the connection comes back (the `online` ev
   expect(await note.innerText()).not.toMatch(/briefly unavailable/);
   await context.setOffline(false);
   // The same purchase intent goes through without another press.
-  await page.locator("[data-order-status=reserved], [data-order-status=confirmed]").first().waitFor({ timeout: 10_000 });
+  await page
+    .locator("[data-order-status=reserved], [data-order-status=confirmed]")
+    .first()
+    .waitFor({ timeout: 10_000 });
   // Going offline makes the browser report failed loads; only those are allowed here.
   expect(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED/.test(e))).toEqual([]);
   await context.close();

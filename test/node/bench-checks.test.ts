@@ -32,7 +32,15 @@ describe("matchOrders", () => {
         { id: "o2", user_id: "u2" },
       ],
     );
-    expect(m).toEqual({ accepted: 2, orders: 2, matched: 2, lost: 0, wrongShopper: 0, rowsWithoutAnswer: 0, duplicates: 0 });
+    expect(m).toEqual({
+      accepted: 2,
+      orders: 2,
+      matched: 2,
+      lost: 0,
+      wrongShopper: 0,
+      rowsWithoutAnswer: 0,
+      duplicates: 0,
+    });
   });
 
   it("counts a 202 whose id has no row as lost, even when the row count adds up", () => {
@@ -71,7 +79,15 @@ describe("matchOrders", () => {
         ],
       ).duplicates,
     ).toBe(1);
-    expect(matchOrders([{ orderId: "o1", userId: "u1" }], [{ id: "o1", user_id: "u1" }, { id: "o9", user_id: "u1" }]).duplicates).toBe(1);
+    expect(
+      matchOrders(
+        [{ orderId: "o1", userId: "u1" }],
+        [
+          { id: "o1", user_id: "u1" },
+          { id: "o9", user_id: "u1" },
+        ],
+      ).duplicates,
+    ).toBe(1);
   });
 
   it("treats a replayed 202 (same order id twice) as one order", () => {
@@ -98,7 +114,14 @@ describe("crowdOutcome", () => {
         attempts: [
           attempt("u1", 202, { orderId: "o1", key: "k1", behaviour: "retryWithKey", at: 0.2 }),
           attempt("u1", 202, { orderId: "o1", key: "k1", behaviour: "retryWithKey", replayed: true, at: 0.3 }),
-          attempt("u2", 202, { orderId: "o2", key: "k2", behaviour: "doubleTwoKeys", tries: 3, retriedAfter: { "429:1": 2 }, at: 0.5 }),
+          attempt("u2", 202, {
+            orderId: "o2",
+            key: "k2",
+            behaviour: "doubleTwoKeys",
+            tries: 3,
+            retriedAfter: { "429:1": 2 },
+            at: 0.5,
+          }),
           attempt("u2", 409, { key: "k3", behaviour: "doubleTwoKeys", code: "ALREADY_PURCHASED" }),
           attempt("u3", 410, { key: "k4", code: "SOLD_OUT", tries: 2, retriedAfter: { "429:10": 1 } }),
         ],

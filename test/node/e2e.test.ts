@@ -32,7 +32,10 @@ describe("npm start", () => {
     expect((await shopper.request("GET", "/healthz")).body).toEqual({ status: "ok" });
     expect((await shopper.request("GET", "/readyz")).status).toBe(200);
     // A shopper registers; a merchant puts 2 phones on sale.
-    const reg = await shopper.request("POST", "/api/auth/register", { username: `e2e_${Date.now()}`, password: "password123" });
+    const reg = await shopper.request("POST", "/api/auth/register", {
+      username: `e2e_${Date.now()}`,
+      password: "password123",
+    });
     expect(reg.status).toBe(201);
     const sale = await createSale(stack.url, 2);
     const listed = await shopper.request("GET", `/api/sales/${sale.id}`);

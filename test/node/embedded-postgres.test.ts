@@ -28,7 +28,9 @@ describe("embedded PostgreSQL", () => {
         await Promise.all(
           Array.from({ length: 300 }, async (_, i) => {
             try {
-              const [row] = await sql<{ n: number; tag: string }[]>`select ${i}::int + ${client}::int as n, ${`c${client}`}::text as tag`;
+              const [row] = await sql<
+                { n: number; tag: string }[]
+              >`select ${i}::int + ${client}::int as n, ${`c${client}`}::text as tag`;
               if (row.n === i + client && row.tag === `c${client}`) answered++;
               else failures.push(`wrong answer ${JSON.stringify(row)} for ${client}/${i}`);
             } catch (err) {
@@ -51,10 +53,12 @@ describe("embedded PostgreSQL", () => {
     // As the consumer does: a transaction per batch; meanwhile the other Workers read with parameters.
     const writing = (async () => {
       for (let i = 0; i < 100; i++) {
-        await writer.begin(async (tx) => {
-          await tx`insert into batches (id, n) values (${i}, ${i * 2})`;
-          await tx`update batches set n = n + ${1} where id = ${i}`;
-        }).catch((err: unknown) => failures.push(`writer: ${String(err)}`));
+        await writer
+          .begin(async (tx) => {
+            await tx`insert into batches (id, n) values (${i}, ${i * 2})`;
+            await tx`update batches set n = n + ${1} where id = ${i}`;
+          })
+          .catch((err: unknown) => failures.push(`writer: ${String(err)}`));
       }
     })();
     const reading = Promise.all(

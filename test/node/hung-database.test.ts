@@ -16,7 +16,13 @@ afterAll(async () => {
 });
 
 /** A request with its own deadline, so a hang fails the test instead of waiting for ever. */
-async function timed(client: Client, method: string, pathname: string, body?: unknown, headers?: Record<string, string>) {
+async function timed(
+  client: Client,
+  method: string,
+  pathname: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) {
   const started = Date.now();
   const answer = await Promise.race([
     client.request(method, pathname, body, headers),
@@ -34,7 +40,7 @@ describe("PostgreSQL frozen mid-sale (SIGSTOP)", () => {
     cleanup.push(async () => {
       try {
         process.kill(pid, "SIGCONT");
-    step("PostgreSQL thawed");
+        step("PostgreSQL thawed");
       } catch {}
       await pg.stop();
     });
@@ -48,7 +54,10 @@ describe("PostgreSQL frozen mid-sale (SIGSTOP)", () => {
     const shoppers = await Promise.all(
       Array.from({ length: 10 }, async (_, i) => {
         const c = new Client(stack.url);
-        const r = await c.request("POST", "/api/auth/register", { username: `frozen${i}_${Date.now() % 100000}`, password: "password123" });
+        const r = await c.request("POST", "/api/auth/register", {
+          username: `frozen${i}_${Date.now() % 100000}`,
+          password: "password123",
+        });
         expect(r.status).toBe(201);
         return c;
       }),
@@ -69,9 +78,24 @@ describe("PostgreSQL frozen mid-sale (SIGSTOP)", () => {
       timed(anyone, "GET", `/admin/api/sales/${sale.id}/orders`, undefined, ADMIN_HEADERS),
       timed(anyone, "GET", `/admin/api/sales/${sale.id}/orders?format=csv`, undefined, ADMIN_HEADERS),
       timed(anyone, "GET", "/admin/api/failed-orders", undefined, ADMIN_HEADERS),
-      timed(anyone, "POST", "/admin/api/sales", { title: "x", priceCents: 100, stock: 1, startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 60_000).toISOString() }, ADMIN_HEADERS),
+      timed(
+        anyone,
+        "POST",
+        "/admin/api/sales",
+        {
+          title: "x",
+          priceCents: 100,
+          stock: 1,
+          startsAt: new Date().toISOString(),
+          endsAt: new Date(Date.now() + 60_000).toISOString(),
+        },
+        ADMIN_HEADERS,
+      ),
       timed(new Client(stack.url), "POST", "/api/auth/login", { username: "frozen0_x", password: "password123" }),
-      timed(new Client(stack.url), "POST", "/api/auth/register", { username: `late_${Date.now() % 100000}`, password: "password123" }),
+      timed(new Client(stack.url), "POST", "/api/auth/register", {
+        username: `late_${Date.now() % 100000}`,
+        password: "password123",
+      }),
     ]);
     // /readyz names what failed, and nothing more.
     expect(ready.status).toBe(503);
@@ -98,13 +122,19 @@ describe("PostgreSQL frozen mid-sale (SIGSTOP)", () => {
     step("PostgreSQL thawed");
     const sql = postgres(pg.url, { max: 1, onnotice: () => {} });
     cleanup.push(() => sql.end());
-    const rows = await waitUntil("every order in PostgreSQL", async () => {
-      const r = await sql<{ id: string }[]>`select id from orders where sale_id = ${sale.id}`;
-      return r.length === orderIds.length && r;
-    }, 120_000);
+    const rows = await waitUntil(
+      "every order in PostgreSQL",
+      async () => {
+        const r = await sql<{ id: string }[]>`select id from orders where sale_id = ${sale.id}`;
+        return r.length === orderIds.length && r;
+      },
+      120_000,
+    );
     expect(new Set(rows.map((r) => r.id))).toEqual(new Set(orderIds));
     await waitUntil("ready again", async () => (await anyone.request("GET", "/readyz")).status === 200, 30_000);
-    expect((await timed(anyone, "GET", `/admin/api/sales/${sale.id}/orders`, undefined, ADMIN_HEADERS)).status).toBe(200);
+    expect((await timed(anyone, "GET", `/admin/api/sales/${sale.id}/orders`, undefined, ADMIN_HEADERS)).status).toBe(
+      200,
+    );
     await stack.stop();
   }, 420_000);
 });

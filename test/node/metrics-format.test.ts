@@ -12,7 +12,7 @@ import {
   CONSUMER_BATCH_BUCKETS_MS,
   GATEWAY_LATENCY_BUCKETS_MS,
   OBJECT_LATENCY_BUCKETS_MS,
-} from "../../lib/histogram.ts";
+} from "../../lib/server/histogram.ts";
 import { renderMetrics, type SaleWithStats } from "../../workers/admin/metrics.ts";
 
 function histogram(bounds: readonly number[], samplesMs: number[]) {

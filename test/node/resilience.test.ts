@@ -28,7 +28,10 @@ async function registered(base: string, n: number, prefix: string): Promise<Clie
   return Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const c = new Client(base);
-      const r = await c.request("POST", "/api/auth/register", { username: `${prefix}${i}_${Date.now() % 100000}`, password: "password123" });
+      const r = await c.request("POST", "/api/auth/register", {
+        username: `${prefix}${i}_${Date.now() % 100000}`,
+        password: "password123",
+      });
       if (r.status !== 201) throw new Error(`register ${r.status} ${JSON.stringify(r.body)}`);
       return c;
     }),
@@ -38,7 +41,9 @@ async function registered(base: string, n: number, prefix: string): Promise<Clie
 async function ordersInDatabase(url: string, saleId: string) {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    return await sql<{ id: string; user_id: string; status: string }[]>`select id, user_id, status from orders where sale_id = ${saleId}`;
+    return await sql<
+      { id: string; user_id: string; status: string }[]
+    >`select id, user_id, status from orders where sale_id = ${saleId}`;
   } finally {
     await sql.end();
   }
@@ -77,13 +82,21 @@ describe("PostgreSQL outage during a sale", () => {
 
     // PostgreSQL comes back on the same data; nobody does anything else.
     pg = await privatePostgres(pgDir, pgPort);
-    const rows = await waitUntil("every order in PostgreSQL", async () => {
-      const r = await ordersInDatabase(url, sale.id);
-      return r.length === orderIds.length && r;
-    }, 90_000);
+    const rows = await waitUntil(
+      "every order in PostgreSQL",
+      async () => {
+        const r = await ordersInDatabase(url, sale.id);
+        return r.length === orderIds.length && r;
+      },
+      90_000,
+    );
     expect(new Set(rows.map((r) => r.id))).toEqual(new Set(orderIds));
     // And the shoppers see them confirmed.
-    await waitUntil("confirmed", async () => (await shoppers[0].request("GET", `/api/orders/${orderIds[0]}`)).body.order.status === "confirmed", 30_000);
+    await waitUntil(
+      "confirmed",
+      async () => (await shoppers[0].request("GET", `/api/orders/${orderIds[0]}`)).body.order.status === "confirmed",
+      30_000,
+    );
     expect((await new Client(stack.url).request("GET", "/readyz")).status).toBe(200);
     await stack.stop();
   });
@@ -103,17 +116,27 @@ describe("runtime killed mid-sale", () => {
     const accepted = new Map<string, string>(); // order id → shopper cookie
 
     // The first half buys; the runtime is killed the moment they have their answers.
-    const first = await Promise.all(shoppers.slice(0, 15).map((c) => c.request("POST", `/api/sales/${sale.id}/purchase`, {})));
+    const first = await Promise.all(
+      shoppers.slice(0, 15).map((c) => c.request("POST", `/api/sales/${sale.id}/purchase`, {})),
+    );
     await stack.crash();
     first.forEach((a, i) => a.status === 202 && accepted.set(a.body.order.id, shoppers[i].cookie));
     expect(accepted.size).toBeGreaterThan(0);
 
     // Restart on the same persisted state (same data directory, same session secret, same port).
-    stack = await startStack({ dataDir, port: Number(new URL(stack.url).port), env: { DATABASE_URL: pg.url, SKIP_WEB_BUILD: "1" } });
-    const retry = await Promise.all(shoppers.slice(0, 15).map((c) => c.request("POST", `/api/sales/${sale.id}/purchase`, {})));
+    stack = await startStack({
+      dataDir,
+      port: Number(new URL(stack.url).port),
+      env: { DATABASE_URL: pg.url, SKIP_WEB_BUILD: "1" },
+    });
+    const retry = await Promise.all(
+      shoppers.slice(0, 15).map((c) => c.request("POST", `/api/sales/${sale.id}/purchase`, {})),
+    );
     // Nobody bought twice across the crash.
     for (const r of retry) expect([409, 410]).toContain(r.status);
-    const second = await Promise.all(shoppers.slice(15).map((c) => c.request("POST", `/api/sales/${sale.id}/purchase`, {})));
+    const second = await Promise.all(
+      shoppers.slice(15).map((c) => c.request("POST", `/api/sales/${sale.id}/purchase`, {})),
+    );
     second.forEach((a, i) => a.status === 202 && accepted.set(a.body.order.id, shoppers[15 + i].cookie));
 
     // No oversell: exactly the stock was sold, once each.
@@ -122,10 +145,14 @@ describe("runtime killed mid-sale", () => {
     expect(sale2.body.sale.remaining).toBe(0);
 
     // Every 202 ends in PostgreSQL, including those whose queue messages died with the runtime.
-    const rows = await waitUntil("every accepted order in PostgreSQL", async () => {
-      const r = await ordersInDatabase(pg.url, sale.id);
-      return r.length >= accepted.size && r;
-    }, 90_000);
+    const rows = await waitUntil(
+      "every accepted order in PostgreSQL",
+      async () => {
+        const r = await ordersInDatabase(pg.url, sale.id);
+        return r.length >= accepted.size && r;
+      },
+      90_000,
+    );
     expect(new Set(rows.map((r) => r.id))).toEqual(new Set(accepted.keys()));
     expect(new Set(rows.map((r) => r.user_id)).size).toBe(STOCK);
     await stack.stop();

@@ -52,7 +52,9 @@ export function alive(pid: number): boolean {
   }
 }
 
-export async function startStack(options: { env?: NodeJS.ProcessEnv; dataDir?: string; port?: number } = {}): Promise<Stack> {
+export async function startStack(
+  options: { env?: NodeJS.ProcessEnv; dataDir?: string; port?: number } = {},
+): Promise<Stack> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "minishop-test-"));
   const port = options.port ?? (await freePort());
   let log = "";
@@ -138,14 +140,25 @@ export async function createSale(base: string, stock: number, extra: Record<stri
   const res = await admin.request(
     "POST",
     "/admin/api/sales",
-    { title: "Node test phone", priceCents: 49900, stock, startsAt: new Date(start).toISOString(), endsAt: new Date(start + 3_600_000).toISOString(), ...extra },
+    {
+      title: "Node test phone",
+      priceCents: 49900,
+      stock,
+      startsAt: new Date(start).toISOString(),
+      endsAt: new Date(start + 3_600_000).toISOString(),
+      ...extra,
+    },
     ADMIN_HEADERS,
   );
   if (res.status !== 201) throw new Error(`create sale: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.sale as { id: string };
 }
 
-export async function waitUntil<T>(what: string, probe: () => Promise<T | false | null | undefined>, timeoutMs = 30_000): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | false | null | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe().catch(() => undefined);

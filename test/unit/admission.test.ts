@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { IsolateAdmission, ObjectAdmission } from "../../lib/hot/admission.ts";
+import { IsolateAdmission, ObjectAdmission } from "../../lib/server/hot/admission.ts";
 
 /** The most of `times` (ascending ms) inside any window of `windowMs`, however aligned. */
 function peakInWindow(times: number[], windowMs: number): number {
@@ -18,10 +18,17 @@ describe("ObjectAdmission (the object's ceiling)", () => {
       fc.property(
         fc.integer({ min: 1, max: 2000 }), // isolates
         fc.integer({ min: 10, max: 1500 }), // maxRps
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 500 })), {
-          minLength: 1,
-          maxLength: 3000,
-        }), // (gap ms, isolate, wantTokens)
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 40 }),
+            fc.integer({ min: 0, max: 10_000 }),
+            fc.integer({ min: 0, max: 500 }),
+          ),
+          {
+            minLength: 1,
+            maxLength: 3000,
+          },
+        ), // (gap ms, isolate, wantTokens)
         (isolates, maxRps, requests) => {
           const admission = new ObjectAdmission({ maxRps });
           const accepted: number[] = [];

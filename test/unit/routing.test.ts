@@ -9,9 +9,9 @@ import {
   shardObjectName,
   shardOfSequence,
   shardSequence,
-} from "../../lib/hot/routing.ts";
+} from "../../lib/server/hot/routing.ts";
 
-describe("hot-sale routing (lib/hot/routing.ts)", () => {
+describe("hot-sale routing (lib/server/hot/routing.ts)", () => {
   it("hashes the same way on every runtime (FNV-1a reference values)", () => {
     // Reference values of 32-bit FNV-1a: a change here moves every shopper's home shard.
     expect(fnv1a32("")).toBe(0x811c9dc5);
@@ -42,7 +42,12 @@ describe("hot-sale routing (lib/hot/routing.ts)", () => {
 
   it("encodes the shard in an order's sequence, and shard 0's sequences are unchanged", () => {
     expect(shardSequence(0, 41)).toBe(41);
-    for (const [shard, local] of [[0, 0], [1, 7], [63, 2 ** 26 - 1], [17, 123_456]]) {
+    for (const [shard, local] of [
+      [0, 0],
+      [1, 7],
+      [63, 2 ** 26 - 1],
+      [17, 123_456],
+    ]) {
       expect(shardOfSequence(shardSequence(shard, local))).toBe(shard);
       expect(shardSequence(shard, local)).toBeLessThan(2 ** 32); // fits the id's 8 hex digits
     }

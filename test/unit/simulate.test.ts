@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { modelFromBench, runSimulation, type SimulationParams, type SimulationResult } from "../../scripts/lib/sim/sale.ts";
+import {
+  modelFromBench,
+  runSimulation,
+  type SimulationParams,
+  type SimulationResult,
+} from "../../scripts/lib/sim/sale.ts";
 
 /**
  * `npm run simulate` at a size a test can afford (docs/capacity.md, "Simulating a hot sale"). These assert the
@@ -27,10 +32,17 @@ function expectPromisesKept(r: SimulationResult): void {
   expect(r.sellOutSeconds).not.toBeNull();
 }
 
-describe("npm run simulate (scripts/lib/sim/sale.ts, driving lib/hot/)", () => {
+describe("npm run simulate (scripts/lib/sim/sale.ts, driving lib/server/hot/)", () => {
   for (const seed of [1, 2]) {
     it(`oversubscribed, shards auto, 200 isolates (seed ${seed}): sold = stock, all promises kept`, () => {
-      const r = simulate({ shoppers: 20_000, stock: 4_000, isolates: 200, shards: "auto", attemptsPerSecond: 8_000, seed });
+      const r = simulate({
+        shoppers: 20_000,
+        stock: 4_000,
+        isolates: 200,
+        shards: "auto",
+        attemptsPerSecond: 8_000,
+        seed,
+      });
       expect(r.shards).toBe(10);
       expectPromisesKept(r);
       expect(r.answers["410"]).toBeGreaterThan(0);
@@ -51,7 +63,15 @@ describe("npm run simulate (scripts/lib/sim/sale.ts, driving lib/hot/)", () => {
   });
 
   it("with cancels and expiries: returned units are sold again, to shoppers of any shard", () => {
-    const r = simulate({ shoppers: 10_000, stock: 1_000, isolates: 40, shards: 6, attemptsPerSecond: 4_000, seed: 5, cancelShare: 0.1 });
+    const r = simulate({
+      shoppers: 10_000,
+      stock: 1_000,
+      isolates: 40,
+      shards: 6,
+      attemptsPerSecond: 4_000,
+      seed: 5,
+      cancelShare: 0.1,
+    });
     expectPromisesKept(r);
     expect(r.returns.units).toBeGreaterThan(50);
     expect(r.returns.resold).toBe(r.returns.units);

@@ -9,7 +9,7 @@ import {
   type GrantAnswer,
   type RefillRequest,
   type ReleaseMessage,
-} from "../../lib/hot/stock.ts";
+} from "../../lib/server/hot/stock.ts";
 
 /**
  * A model of the stock protocol between K shards and the coordinator, with an adversarial network: messages are
@@ -151,40 +151,49 @@ class Harness {
 
 const step = fc.oneof(
   fc.record({ kind: fc.constant("buy" as const), shard: fc.nat(63), times: fc.integer({ min: 1, max: 20 }) }),
-  fc.record({ kind: fc.constant("deliver" as const), index: fc.nat(1000), mode: fc.constantFrom("once", "once", "duplicate", "lose") }),
+  fc.record({
+    kind: fc.constant("deliver" as const),
+    index: fc.nat(1000),
+    mode: fc.constantFrom("once", "once", "duplicate", "lose"),
+  }),
   fc.record({ kind: fc.constant("return" as const), shard: fc.nat(63) }),
   fc.record({ kind: fc.constant("timeout" as const), shard: fc.nat(63) }),
   fc.record({ kind: fc.constant("tick" as const), ms: fc.integer({ min: 1, max: 3000 }) }),
   fc.record({ kind: fc.constant("restart" as const), target: fc.nat(64) }),
 );
 
-describe("stock that moves between shards (lib/hot/stock.ts)", () => {
+describe("stock that moves between shards (lib/server/hot/stock.ts)", () => {
   it("holds Σ local + reserve + in transit + sold = stock through any interleaving and restart, and strands nothing", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 8 }), fc.integer({ min: 1, max: 300 }), fc.array(step, { maxLength: 300 }), (k, stock, steps) => {
-        const h = new Harness(stock, k);
-        h.check();
-        for (const s of steps) {
-          if (s.kind === "buy") for (let n = 0; n < s.times; n++) h.buy(s.shard % k);
-          else if (s.kind === "deliver") h.deliver(s.index, s.mode as "once" | "duplicate" | "lose");
-          else if (s.kind === "return") h.giveBack(s.shard % k);
-          else if (s.kind === "timeout") h.timeout(s.shard % k);
-          else if (s.kind === "restart") h.restart(s.target % (k + 1));
-          else h.tick(s.ms);
+      fc.property(
+        fc.integer({ min: 2, max: 8 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.array(step, { maxLength: 300 }),
+        (k, stock, steps) => {
+          const h = new Harness(stock, k);
           h.check();
-        }
-        // Liveness: with shoppers everywhere and the network healed, every unit is sold.
-        expect(h.sellEverything()).toBeGreaterThanOrEqual(0);
-        expect(h.shards.reduce((a, s) => a + s.sold, 0)).toBe(stock);
-        // And then the sale is sold out everywhere: every shard answers 410 once the coordinator has said so.
-        for (let round = 0; round < 5; round++) {
-          for (let i = 0; i < k; i++) h.buy(i);
-          while (h.network.length > 0) h.deliver(0, "once");
-          h.tick(100);
-        }
-        for (let i = 0; i < k; i++) expect(h.shards[i].reserve(h.now, 1)).toEqual({ ok: false, soldOut: true });
-        expect(h.coordinator.soldOut).toBe(true);
-      }),
+          for (const s of steps) {
+            if (s.kind === "buy") for (let n = 0; n < s.times; n++) h.buy(s.shard % k);
+            else if (s.kind === "deliver") h.deliver(s.index, s.mode as "once" | "duplicate" | "lose");
+            else if (s.kind === "return") h.giveBack(s.shard % k);
+            else if (s.kind === "timeout") h.timeout(s.shard % k);
+            else if (s.kind === "restart") h.restart(s.target % (k + 1));
+            else h.tick(s.ms);
+            h.check();
+          }
+          // Liveness: with shoppers everywhere and the network healed, every unit is sold.
+          expect(h.sellEverything()).toBeGreaterThanOrEqual(0);
+          expect(h.shards.reduce((a, s) => a + s.sold, 0)).toBe(stock);
+          // And then the sale is sold out everywhere: every shard answers 410 once the coordinator has said so.
+          for (let round = 0; round < 5; round++) {
+            for (let i = 0; i < k; i++) h.buy(i);
+            while (h.network.length > 0) h.deliver(0, "once");
+            h.tick(100);
+          }
+          for (let i = 0; i < k; i++) expect(h.shards[i].reserve(h.now, 1)).toEqual({ ok: false, soldOut: true });
+          expect(h.coordinator.soldOut).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -1,11 +1,11 @@
 /**
  * The storefront's contract plumbing: the typed client builds the right requests from `ShopperRoutes`
- * (lib/schemas.ts) and rejects wrong ones at compile time; soft errors (`X-Error-Status`) are failures like
+ * (lib/contract/schemas.ts) and rejects wrong ones at compile time; soft errors (`X-Error-Status`) are failures like
  * real ones; sign-in's plain-TypeScript rules agree with `credentialsSchema`; a 429's scope picks the words.
  */
 import fc from "fast-check";
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { credentialsSchema, type ShopperRoutes } from "../../lib/schemas.ts";
+import { credentialsSchema, type ShopperRoutes } from "../../lib/contract/schemas.ts";
 import { ApiFailure, createClient, routeUrl } from "../../web/src/lib/api.ts";
 import { rateLimitReason } from "../../web/src/components/BuyPanel.tsx";
 import { credentialErrors } from "../../web/src/pages/Auth.tsx";
@@ -32,17 +32,21 @@ describe("typed client", () => {
     const calls = mockFetch((path) =>
       path === `/api/sales/${sale.id}`
         ? json({ serverTime: new Date().toISOString(), sale })
-        : new Response(JSON.stringify({ error: { code: "ALREADY_PURCHASED", message: "m", details: { orderId: "o" } } }), {
-            status: 200,
-            headers: { "Content-Type": "application/json", "X-Error-Status": "409" },
-          }),
+        : new Response(
+            JSON.stringify({ error: { code: "ALREADY_PURCHASED", message: "m", details: { orderId: "o" } } }),
+            {
+              status: 200,
+              headers: { "Content-Type": "application/json", "X-Error-Status": "409" },
+            },
+          ),
     );
     const { data } = await shopper("GET /api/sales/:id", { params: { id: sale.id } });
     expect(data.sale.title).toBe(sale.title);
     expect(new Headers(calls[0].init.headers).get("X-Soft-Errors")).toBe("1");
-    const failure = await shopper("POST /api/sales/:id/purchase", { params: { id: sale.id }, body: { quantity: 1 } }).catch(
-      (e: unknown) => e,
-    );
+    const failure = await shopper("POST /api/sales/:id/purchase", {
+      params: { id: sale.id },
+      body: { quantity: 1 },
+    }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ApiFailure);
     expect([(failure as ApiFailure).status, (failure as ApiFailure).code]).toEqual([409, "ALREADY_PURCHASED"]);
     expect(calls[1]).toMatchObject({ method: "POST", path: `/api/sales/${sale.id}/purchase` });

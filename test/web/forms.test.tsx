@@ -121,11 +121,13 @@ describe("merchant: create a sale", () => {
     // Full sell-through reaches the top of the plot area.
     expect(points[2]).toMatch(/,12\.0$/);
     // Rates are differences over the time apart: 50/s then 400/2 = 200/s attempts, 10/s then 170/s rejections.
-    expect(ratesOf([
-      { t, sold: 0, attempts: 0, rejected: 0 },
-      { t: t + 1_000, sold: 40, attempts: 50, rejected: 10 },
-      { t: t + 3_000, sold: 100, attempts: 450, rejected: 350 },
-    ])).toEqual([
+    expect(
+      ratesOf([
+        { t, sold: 0, attempts: 0, rejected: 0 },
+        { t: t + 1_000, sold: 40, attempts: 50, rejected: 10 },
+        { t: t + 3_000, sold: 100, attempts: 450, rejected: 350 },
+      ]),
+    ).toEqual([
       { t: t + 1_000, attempts: 50, rejected: 10 },
       { t: t + 3_000, attempts: 200, rejected: 170 },
     ]);

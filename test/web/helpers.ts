@@ -1,6 +1,6 @@
 /** Test doubles for the web app's component tests: a scripted `fetch` and ready-made contract objects. */
 import { vi } from "vitest";
-import type { Order, Sale } from "../../lib/schemas.ts";
+import type { Order, Sale } from "../../lib/contract/schemas.ts";
 
 export type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
 

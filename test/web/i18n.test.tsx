@@ -3,7 +3,7 @@
  * both, a message for every error code, the choice of language, and Intl formatting per locale.
  */
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { ERROR_STATUS } from "../../lib/errors.ts";
+import { ERROR_STATUS } from "../../lib/contract/errors.ts";
 import {
   formatDateTime,
   formatPrice,

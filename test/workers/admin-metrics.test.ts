@@ -10,7 +10,8 @@ import admin from "../../workers/admin/index.ts";
 import { ANALYTICS_DOUBLES, writeAnalytics } from "../../workers/admin/analytics.ts";
 import gateway from "../../workers/gateway/index.ts";
 import { resetGuards } from "../../workers/gateway/context.ts";
-import type { AdminEnv, GatewayEnv } from "../../lib/env.ts";
+import type { AdminEnv } from "../../workers/admin/env.ts";
+import type { GatewayEnv } from "../../workers/gateway/env.ts";
 import { ADMIN, BASE, call, createSale, database, purchase, shopper, waitFor } from "./helpers.ts";
 
 afterEach(() => resetGuards());
@@ -40,7 +41,10 @@ function parseExposition(text: string): Sample[] {
       }
       continue;
     }
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\} (-?[0-9.e+]+|NaN|\+Inf)$/.exec(line);
+    const m =
+      /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*)\} (-?[0-9.e+]+|NaN|\+Inf)$/.exec(
+        line,
+      );
     expect(m, `not a sample line: ${line}`).not.toBeNull();
     const [, name, rawLabels, value] = m!;
     const labels: Record<string, string> = {};
@@ -119,7 +123,11 @@ describe("GET /metrics", () => {
 
   it("exposes every family for a new sale, at zero, with sale and title labels", async () => {
     // A new sale whose title needs escaping in a label value.
-    const sale = await createSale({ stock: 7, startsInSeconds: 3600, title: `Quote " and \\ ${crypto.randomUUID().slice(0, 4)}` });
+    const sale = await createSale({
+      stock: 7,
+      startsInSeconds: 3600,
+      title: `Quote " and \\ ${crypto.randomUUID().slice(0, 4)}`,
+    });
     const m = await scrape(sale.id);
     expect(new Set(m.samples.map((s) => s.labels.title))).toEqual(new Set([sale.title]));
     expect(m.value("minishop_purchase_attempts_total")).toBe(0);
@@ -128,8 +136,13 @@ describe("GET /metrics", () => {
     expect(m.value("minishop_stock_units")).toBe(7);
     expect(m.value("minishop_outbox_depth")).toBe(0);
     expect(m.value("minishop_orders_awaiting_database")).toBe(0);
-    for (const reason of ["soldOut", "duplicate", "rateLimited", "notStarted", "ended", "paused"]) expect(m.rejected(reason)).toBe(0);
-    for (const h of ["minishop_object_purchase_latency_seconds", "minishop_gateway_purchase_latency_seconds", "minishop_consumer_batch_latency_seconds"]) {
+    for (const reason of ["soldOut", "duplicate", "rateLimited", "notStarted", "ended", "paused"])
+      expect(m.rejected(reason)).toBe(0);
+    for (const h of [
+      "minishop_object_purchase_latency_seconds",
+      "minishop_gateway_purchase_latency_seconds",
+      "minishop_consumer_batch_latency_seconds",
+    ]) {
       expect(m.count(h)).toBe(0);
       expect(m.value(`${h}_sum`)).toBe(0);
     }
@@ -178,7 +191,8 @@ describe("GET /metrics", () => {
     await sql`delete from sales where id = ${sale.id}`;
 
     // Two purchases: both orders wait in the object's outbox, and PostgreSQL has neither.
-    for (const who of ["outboxa", "outboxb"]) expect((await purchase(sale.id, (await shopper(who)).cookie)).status).toBe(202);
+    for (const who of ["outboxa", "outboxb"])
+      expect((await purchase(sale.id, (await shopper(who)).cookie)).status).toBe(202);
     const stuck = await scrape(sale.id);
     expect(stuck.value("minishop_outbox_depth")).toBe(2);
     expect(stuck.value("minishop_orders_awaiting_database")).toBe(2);
@@ -187,7 +201,11 @@ describe("GET /metrics", () => {
     // The row is back and the merchant reconciles: both land, and the gauges fall to zero.
     await sql`insert into sales ${sql(saleRow)}`;
     expect((await call(`/admin/api/sales/${sale.id}/reconcile`, { method: "POST", headers: ADMIN })).status).toBe(200);
-    await scrapeUntil(sale.id, "orders landed", (m) => m.value("minishop_outbox_depth") === 0 && m.value("minishop_orders_awaiting_database") === 0);
+    await scrapeUntil(
+      sale.id,
+      "orders landed",
+      (m) => m.value("minishop_outbox_depth") === 0 && m.value("minishop_orders_awaiting_database") === 0,
+    );
   });
 
   it("counts every kind of refusal under its reason", async () => {
@@ -241,7 +259,8 @@ describe("GET /metrics", () => {
     expect(rl.value("minishop_purchase_attempts_total")).toBe(2);
 
     // Each sale counted only its own reason.
-    for (const reason of ["soldOut", "rateLimited", "notStarted", "ended", "paused"]) expect(d.rejected(reason)).toBe(0);
+    for (const reason of ["soldOut", "rateLimited", "notStarted", "ended", "paused"])
+      expect(d.rejected(reason)).toBe(0);
   });
 });
 
@@ -265,7 +284,14 @@ describe("Workers Analytics Engine", () => {
     expect(point.doubles).toHaveLength(ANALYTICS_DOUBLES.length);
     expect(ANALYTICS_DOUBLES.length).toBeLessThanOrEqual(20); // Analytics Engine's limit per data point
     const named = Object.fromEntries(ANALYTICS_DOUBLES.map((k, i) => [k, point.doubles![i]]));
-    expect(named).toMatchObject({ attempts: 1, sold: 1, remaining: 3, stock: 4, rejectedSoldOut: 0, objectLatencyCount: 1 });
+    expect(named).toMatchObject({
+      attempts: 1,
+      sold: 1,
+      remaining: 3,
+      stock: 4,
+      rejectedSoldOut: 0,
+      objectLatencyCount: 1,
+    });
 
     // Without it (local runs): nothing, and no error.
     expect(writeAnalytics(undefined, stats)).toBe(0);
@@ -274,7 +300,10 @@ describe("Workers Analytics Engine", () => {
   it("writes from the Cron Trigger handler too", async () => {
     const sale = await createSale({ title: title("Analytics cron") });
     const { points, dataset } = fakeDataset();
-    await admin.scheduled(createScheduledController({ cron: "* * * * *" }), { ...env, METRICS_AE: dataset } as AdminEnv);
+    await admin.scheduled(createScheduledController({ cron: "* * * * *" }), {
+      ...env,
+      METRICS_AE: dataset,
+    } as AdminEnv);
     expect(points.some((p) => p.indexes?.[0] === sale.id)).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { describe, expect, it } from "vitest";
 import consumer from "../../queues/consumer.ts";
 import { csvLine } from "../../workers/admin/csv.ts";
-import type { FailedOrder as SharedFailedOrder, Order, OrderMessage } from "../../lib/schemas.ts";
+import type { FailedOrder as SharedFailedOrder, Order, OrderMessage } from "../../lib/contract/schemas.ts";
 import { ADMIN, call, createSale, database, purchase, shopper, waitFor } from "./helpers.ts";
 
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
@@ -56,7 +56,9 @@ describe("orders from PostgreSQL", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await call(`/admin/api/sales/${sale.id}/orders?limit=500${cursor ? `&cursor=${cursor}` : ""}`, { headers: ADMIN });
+      const res = await call(`/admin/api/sales/${sale.id}/orders?limit=500${cursor ? `&cursor=${cursor}` : ""}`, {
+        headers: ADMIN,
+      });
       expect(res.status).toBe(200);
       const page = (await res.json()) as Page;
       pages++;
@@ -78,28 +80,55 @@ describe("orders from PostgreSQL", () => {
     expect(Date.parse(first.orders[1].createdAt)).not.toBeNaN();
 
     // An exact multiple of the page size ends without a cursor.
-    const tail = (await (await call(`/admin/api/sales/${sale.id}/orders?limit=345&cursor=${ids[1_999]}`, { headers: ADMIN })).json()) as Page;
+    const tail = (await (
+      await call(`/admin/api/sales/${sale.id}/orders?limit=345&cursor=${ids[1_999]}`, { headers: ADMIN })
+    ).json()) as Page;
     expect(tail.orders.map((o) => o.id)).toEqual(ids.slice(2_000));
     expect(tail.nextCursor).toBeNull();
 
     // The neighbour sees only its own.
-    const theirs = (await (await call(`/admin/api/sales/${other.id}/orders?limit=500`, { headers: ADMIN })).json()) as Page;
+    const theirs = (await (
+      await call(`/admin/api/sales/${other.id}/orders?limit=500`, { headers: ADMIN })
+    ).json()) as Page;
     expect(theirs.orders.map((o) => o.id)).toEqual(otherIds);
     expect(theirs.nextCursor).toBeNull();
   });
 
   it("refuses bad paging parameters and unknown sales", async () => {
     const sale = await createSale();
-    for (const query of ["limit=0", "limit=501", "limit=abc", "cursor=nope", `cursor=${"g".repeat(48)}`, "format=xml", "page=2"]) {
+    for (const query of [
+      "limit=0",
+      "limit=501",
+      "limit=abc",
+      "cursor=nope",
+      `cursor=${"g".repeat(48)}`,
+      "format=xml",
+      "page=2",
+    ]) {
       // Each malformed parameter is a 400.
-      await expectError(await call(`/admin/api/sales/${sale.id}/orders?${query}`, { headers: ADMIN }), 400, "VALIDATION_FAILED");
+      await expectError(
+        await call(`/admin/api/sales/${sale.id}/orders?${query}`, { headers: ADMIN }),
+        400,
+        "VALIDATION_FAILED",
+      );
     }
     // A sale PostgreSQL does not know, and an id of the wrong shape, are 404 (JSON and CSV alike).
-    await expectError(await call(`/admin/api/sales/${crypto.randomUUID()}/orders`, { headers: ADMIN }), 404, "NOT_FOUND");
-    await expectError(await call(`/admin/api/sales/${crypto.randomUUID()}/orders?format=csv`, { headers: ADMIN }), 404, "NOT_FOUND");
+    await expectError(
+      await call(`/admin/api/sales/${crypto.randomUUID()}/orders`, { headers: ADMIN }),
+      404,
+      "NOT_FOUND",
+    );
+    await expectError(
+      await call(`/admin/api/sales/${crypto.randomUUID()}/orders?format=csv`, { headers: ADMIN }),
+      404,
+      "NOT_FOUND",
+    );
     await expectError(await call("/admin/api/sales/not-a-sale/orders", { headers: ADMIN }), 404, "NOT_FOUND");
     // A sale with no orders is an empty page.
-    expect(await (await call(`/admin/api/sales/${sale.id}/orders`, { headers: ADMIN })).json()).toEqual({ orders: [], nextCursor: null });
+    expect(await (await call(`/admin/api/sales/${sale.id}/orders`, { headers: ADMIN })).json()).toEqual({
+      orders: [],
+      nextCursor: null,
+    });
   });
 
   it("streams every order as CSV, whatever the size", async () => {
@@ -156,7 +185,10 @@ describe("failed orders and replay", () => {
     expect(bought.status).toBe(202);
     const order = bought.body.order!;
     const sql = database();
-    await waitFor("order in PostgreSQL", async () => (await sql`select 1 from orders where id = ${order.id}`).length === 1);
+    await waitFor(
+      "order in PostgreSQL",
+      async () => (await sql`select 1 from orders where id = ${order.id}`).length === 1,
+    );
 
     // The failure: PostgreSQL loses the order and the sale's row (an operator's mistake), and the
     // dead-letter consumer's last attempt of the order's message fails on the missing sale.
@@ -164,13 +196,17 @@ describe("failed orders and replay", () => {
     await sql`delete from orders where id = ${order.id}`;
     await sql`delete from sales where id = ${sale.id}`;
     const message: OrderMessage = { kind: "order", order: { ...order, status: "confirmed" }, version: 1 };
-    const batch = createMessageBatch<unknown>("minishop-orders-dlq", [{ id: "dead-1", timestamp: new Date(), attempts: 6, body: message }]);
+    const batch = createMessageBatch<unknown>("minishop-orders-dlq", [
+      { id: "dead-1", timestamp: new Date(), attempts: 6, body: message },
+    ]);
     const ctx = createExecutionContext();
     await consumer.queue(batch, env, ctx);
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["dead-1"]);
 
     // The merchant sees it, with PostgreSQL's error and the attempts it took.
-    const list = (await (await call("/admin/api/failed-orders", { headers: ADMIN })).json()) as { failedOrders: FailedOrder[] };
+    const list = (await (await call("/admin/api/failed-orders", { headers: ADMIN })).json()) as {
+      failedOrders: FailedOrder[];
+    };
     const failed = list.failedOrders.find((f) => f.orderId === order.id)!;
     expect(failed).toMatchObject({ saleId: sale.id, attempts: 6, landed: false, replayedAt: null });
     expect(failed.error).toMatch(/foreign key/i);
@@ -195,28 +231,46 @@ describe("failed orders and replay", () => {
     expect(answers[0].replayed).toBe(true);
 
     // The order lands, once, with the object's state of it, and the object hears it is confirmed.
-    await waitFor("replayed order in PostgreSQL", async () => (await sql`select 1 from orders where id = ${order.id}`).length === 1);
+    await waitFor(
+      "replayed order in PostgreSQL",
+      async () => (await sql`select 1 from orders where id = ${order.id}`).length === 1,
+    );
     await waitFor("object outbox drained", async () => {
       const stats = (await (await call(`/admin/api/sales/${sale.id}`, { headers: ADMIN })).json()) as {
         sale: { stats: { outboxDepth: number; awaitingDatabase: number } };
       };
       return stats.sale.stats.outboxDepth === 0;
     });
-    const rows = await sql<{ status: string; user_id: string }[]>`select status, user_id from orders where id = ${order.id}`;
+    const rows = await sql<
+      { status: string; user_id: string }[]
+    >`select status, user_id from orders where id = ${order.id}`;
     expect(rows).toEqual([{ status: "confirmed", user_id: alice.userId }]);
 
     // Now the list says it landed, and a third replay sends nothing at all.
-    const after = (await (await call("/admin/api/failed-orders", { headers: ADMIN })).json()) as { failedOrders: FailedOrder[] };
+    const after = (await (await call("/admin/api/failed-orders", { headers: ADMIN })).json()) as {
+      failedOrders: FailedOrder[];
+    };
     expect(after.failedOrders.find((f) => f.id === failed.id)?.landed).toBe(true);
     const third = await call(`/admin/api/failed-orders/${failed.id}/replay`, { method: "POST", headers: ADMIN });
     expect(third.status).toBe(200);
-    expect(((await third.json()) as { replayed: boolean; failedOrder: FailedOrder })).toMatchObject({ replayed: false, failedOrder: { landed: true } });
+    expect((await third.json()) as { replayed: boolean; failedOrder: FailedOrder }).toMatchObject({
+      replayed: false,
+      failedOrder: { landed: true },
+    });
     expect(await sql`select 1 from orders where id = ${order.id}`).toHaveLength(1);
   });
 
   it("answers 404 for failed orders that do not exist and 400 for bad list parameters", async () => {
-    await expectError(await call(`/admin/api/failed-orders/${crypto.randomUUID()}/replay`, { method: "POST", headers: ADMIN }), 404, "NOT_FOUND");
-    await expectError(await call("/admin/api/failed-orders/%00/replay", { method: "POST", headers: ADMIN }), 404, "NOT_FOUND");
+    await expectError(
+      await call(`/admin/api/failed-orders/${crypto.randomUUID()}/replay`, { method: "POST", headers: ADMIN }),
+      404,
+      "NOT_FOUND",
+    );
+    await expectError(
+      await call("/admin/api/failed-orders/%00/replay", { method: "POST", headers: ADMIN }),
+      404,
+      "NOT_FOUND",
+    );
     await expectError(await call("/admin/api/failed-orders?limit=0", { headers: ADMIN }), 400, "VALIDATION_FAILED");
     expect((await call("/admin/api/failed-orders?limit=5", { headers: ADMIN })).status).toBe(200);
   });

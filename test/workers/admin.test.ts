@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { bearerToken, tokensMatch } from "../../workers/admin/auth.ts";
-import { MAX_PRICE_CENTS, type Sale } from "../../lib/schemas.ts";
+import { MAX_PRICE_CENTS, type Sale } from "../../lib/contract/schemas.ts";
 import { ADMIN, call, createSale, database, json, purchase, shopper, waitFor } from "./helpers.ts";
 
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
@@ -42,7 +42,11 @@ function saleBody(overrides: Record<string, unknown> = {}): Record<string, unkno
 }
 
 function postSale(body: unknown): Promise<Response> {
-  return call("/admin/api/sales", { method: "POST", headers: ADMIN, body: typeof body === "string" ? body : json(body) });
+  return call("/admin/api/sales", {
+    method: "POST",
+    headers: ADMIN,
+    body: typeof body === "string" ? body : json(body),
+  });
 }
 
 function patchSale(id: string, body: unknown): Promise<Response> {
@@ -158,7 +162,13 @@ describe("sale validation", () => {
     const res = await postSale(saleBody());
     expect(res.status).toBe(201);
     const { sale } = (await res.json()) as { sale: Sale & { paymentWindowSeconds: number } };
-    expect(sale).toMatchObject({ currency: "USD", perUserLimit: 1, paymentWindowSeconds: 900, description: "", status: "scheduled" });
+    expect(sale).toMatchObject({
+      currency: "USD",
+      perUserLimit: 1,
+      paymentWindowSeconds: 900,
+      description: "",
+      status: "scheduled",
+    });
     expect(sale.remaining).toBe(sale.stock);
   });
 
@@ -198,7 +208,11 @@ describe("sale validation", () => {
       const body = await expectError(res, 400, "VALIDATION_FAILED");
       const issues = body.error.details as { path: string[]; message: string }[];
       expect(Array.isArray(issues), JSON.stringify(overrides)).toBe(true);
-      if (field) expect(issues.some((i) => i.path[0] === field), `${JSON.stringify(overrides)} → ${JSON.stringify(issues)}`).toBe(true);
+      if (field)
+        expect(
+          issues.some((i) => i.path[0] === field),
+          `${JSON.stringify(overrides)} → ${JSON.stringify(issues)}`,
+        ).toBe(true);
     }
     // Not JSON at all.
     await expectError(await postSale("{not json"), 400, "VALIDATION_FAILED");
@@ -246,7 +260,13 @@ describe("the sale lifecycle", () => {
     const res = await patchSale(sale.id, { title: "Renamed phone", stock: 25, priceCents: 2_500, perUserLimit: 3 });
     expect(res.status).toBe(200);
     const { sale: changed } = (await res.json()) as { sale: Sale };
-    expect(changed).toMatchObject({ title: "Renamed phone", stock: 25, remaining: 25, priceCents: 2_500, perUserLimit: 3 });
+    expect(changed).toMatchObject({
+      title: "Renamed phone",
+      stock: 25,
+      remaining: 25,
+      priceCents: 2_500,
+      perUserLimit: 3,
+    });
 
     // The object keeps it…
     const read = (await (await call(`/admin/api/sales/${sale.id}`, { headers: ADMIN })).json()) as { sale: AdminSale };
@@ -270,7 +290,11 @@ describe("the sale lifecycle", () => {
       400,
       "VALIDATION_FAILED",
     );
-    await expectError(await patchSale(sale.id, { endsAt: new Date(start - 60_000).toISOString() }), 400, "VALIDATION_FAILED");
+    await expectError(
+      await patchSale(sale.id, { endsAt: new Date(start - 60_000).toISOString() }),
+      400,
+      "VALIDATION_FAILED",
+    );
     // A sale nobody created.
     await expectError(await patchSale(crypto.randomUUID(), { title: "Ghost" }), 404, "NOT_FOUND");
   });
@@ -322,6 +346,10 @@ describe("the sale lifecycle", () => {
     expect(read.sale.stats.sold).toBe(2);
 
     // Unknown sales cannot be paused.
-    await expectError(await call(`/admin/api/sales/${crypto.randomUUID()}/pause`, { method: "POST", headers: ADMIN }), 404, "NOT_FOUND");
+    await expectError(
+      await call(`/admin/api/sales/${crypto.randomUUID()}/pause`, { method: "POST", headers: ADMIN }),
+      404,
+      "NOT_FOUND",
+    );
   });
 });

@@ -37,7 +37,8 @@ export function edgeFor(now: () => number): Edge {
     request: (saleId, request) => ({ ...request, knownBuyers: knownBuyers(saleId)?.version }),
     learn(saleId, result) {
       learnBuyers(saleId, result.buyers);
-      if (result.saleStatus === "sold_out" || result.saleStatus === "ended") closed.set(saleId, result.saleStatus, result.saleStatus === "ended" ? 60_000 : 1_000);
+      if (result.saleStatus === "sold_out" || result.saleStatus === "ended")
+        closed.set(saleId, result.saleStatus, result.saleStatus === "ended" ? 60_000 : 1_000);
     },
   };
 }

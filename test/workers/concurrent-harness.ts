@@ -47,7 +47,12 @@ export interface World {
 }
 
 /** Builds a world inside `runInDurableObject(stub, (_, state) => …)` over that object's storage. */
-export async function makeWorld(state: DurableObjectState, config: SaleConfig, now: number, runtimeInstance?: SaleItem): Promise<World> {
+export async function makeWorld(
+  state: DurableObjectState,
+  config: SaleConfig,
+  now: number,
+  runtimeInstance?: SaleItem,
+): Promise<World> {
   // The runtime's own instance of this object must not run alarms behind the test's back.
   if (runtimeInstance) runtimeInstance.alarm = async () => {};
   const clock = { now };
@@ -217,9 +222,17 @@ export interface StorageView {
 
 /** What storage holds now, read straight from SQLite. */
 export function storageView(sql: SqlStorage): StorageView {
-  const sale = sql.exec<{ config: string; remaining: number }>("SELECT config, remaining FROM sale WHERE id = 1").toArray()[0];
-  const orders = sql.exec<{ id: string; user_id: string; quantity: number; status: string }>("SELECT id, user_id, quantity, status FROM orders").toArray();
+  const sale = sql
+    .exec<{ config: string; remaining: number }>("SELECT config, remaining FROM sale WHERE id = 1")
+    .toArray()[0];
+  const orders = sql
+    .exec<{ id: string; user_id: string; quantity: number; status: string }>(
+      "SELECT id, user_id, quantity, status FROM orders",
+    )
+    .toArray();
   const holding = orders.filter((o) => o.status === "held" || o.status === "paid").reduce((n, o) => n + o.quantity, 0);
-  const orphans = sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE order_id NOT IN (SELECT id FROM orders)").one().n;
+  const orphans = sql
+    .exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE order_id NOT IN (SELECT id FROM orders)")
+    .one().n;
   return { holding, remaining: sale.remaining, stock: (JSON.parse(sale.config) as SaleConfig).stock, orphans, orders };
 }

@@ -6,14 +6,17 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import consumer from "../../queues/consumer.ts";
-import { makeOrderId } from "../../lib/ids.ts";
+import { makeOrderId } from "../../lib/contract/ids.ts";
 import { retryDelaySeconds } from "../../queues/persist.ts";
-import type { OrderMessage, OrderStatus } from "../../lib/schemas.ts";
+import type { OrderMessage, OrderStatus } from "../../lib/contract/schemas.ts";
 import { ADMIN, call, createSale, database, saleObject } from "./helpers.ts";
 
 let sequence = 0;
 
-function message(saleId: string, overrides: { id?: string; userId?: string; status?: OrderStatus; version?: number; traceId?: string } = {}): OrderMessage {
+function message(
+  saleId: string,
+  overrides: { id?: string; userId?: string; status?: OrderStatus; version?: number; traceId?: string } = {},
+): OrderMessage {
   const now = Date.now();
   return {
     kind: "order",
@@ -75,7 +78,12 @@ describe("order consumer", () => {
     expect(rows[0]).toMatchObject({ status: "paid", version: 2 });
     // Both versions in one batch.
     const other = message(sale.id, { version: 1 });
-    const otherPaid = message(sale.id, { id: other.order.id, userId: other.order.userId, version: 3, status: "expired" });
+    const otherPaid = message(sale.id, {
+      id: other.order.id,
+      userId: other.order.userId,
+      version: 3,
+      status: "expired",
+    });
     await deliver([otherPaid, other]);
     const after = await rowsOf(sale.id);
     expect(after.find((r) => r.id === other.order.id)).toMatchObject({ status: "expired", version: 3 });
@@ -108,13 +116,17 @@ describe("order consumer", () => {
       get(target, prop: string) {
         const rpc = target as unknown as Rpc;
         return (...args: unknown[]) => {
-          if (prop === "confirmPersisted" || prop === "reportOrderConflicts") calls.push({ method: prop, items: args[1] as { orderId: string }[] });
+          if (prop === "confirmPersisted" || prop === "reportOrderConflicts")
+            calls.push({ method: prop, items: args[1] as { orderId: string }[] });
           return rpc[prop](...args);
         };
       },
     });
     const deliverWith = async (bodies: OrderMessage[]) => {
-      const batch = createMessageBatch<unknown>("minishop-orders", bodies.map((body, i) => ({ id: `c${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })));
+      const batch = createMessageBatch<unknown>(
+        "minishop-orders",
+        bodies.map((body, i) => ({ id: `c${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
+      );
       const ctx = createExecutionContext();
       await consumer.queue(batch, { ...env, SECKILL: seckill }, ctx);
       return await getQueueResult(batch, ctx);
@@ -125,13 +137,19 @@ describe("order consumer", () => {
     // Acked (a retry cannot change the answer), but confirmed to nobody: only reported as a conflict.
     expect(result.retryMessages).toHaveLength(0);
     expect(result.explicitAcks).toHaveLength(1);
-    const confirmed = calls.filter((c) => c.method === "confirmPersisted").flatMap((c) => c.items.map((i) => i.orderId));
+    const confirmed = calls
+      .filter((c) => c.method === "confirmPersisted")
+      .flatMap((c) => c.items.map((i) => i.orderId));
     expect(confirmed).toEqual([first.order.id]);
-    expect(calls.filter((c) => c.method === "reportOrderConflicts").flatMap((c) => c.items.map((i) => i.orderId))).toEqual([second.order.id]);
+    expect(
+      calls.filter((c) => c.method === "reportOrderConflicts").flatMap((c) => c.items.map((i) => i.orderId)),
+    ).toEqual([second.order.id]);
     // PostgreSQL keeps the first; the second is in failed_orders with the reason, once, however often it comes.
     expect((await rowsOf(sale.id)).map((r) => r.id)).toEqual([first.order.id]);
     await deliverWith([second]);
-    const failed = await database()<{ error: string }[]>`select error from failed_orders where order_id = ${second.order.id}`;
+    const failed = await database()<
+      { error: string }[]
+    >`select error from failed_orders where order_id = ${second.order.id}`;
     expect(failed).toHaveLength(1);
     expect(failed[0].error).toMatch(/^CONFLICT unique \(sale_id, user_id\): .*already has order/);
     expect(failed[0].error).toContain(first.order.id);
@@ -147,7 +165,11 @@ describe("order consumer", () => {
     const landed = (await rowsOf(sale.id)).filter((r) => pair.some((p) => p.order.id === r.id));
     expect(landed).toHaveLength(1);
     const other = pair.find((p) => p.order.id !== landed[0].id)!;
-    expect(await database()<{ n: number }[]>`select count(*)::int as n from failed_orders where order_id = ${other.order.id}`).toEqual([{ n: 1 }]);
+    expect(
+      await database()<
+        { n: number }[]
+      >`select count(*)::int as n from failed_orders where order_id = ${other.order.id}`,
+    ).toEqual([{ n: 1 }]);
   });
 
   it("stores the trace id with the order", async () => {
@@ -177,7 +199,9 @@ describe("order consumer", () => {
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks).toEqual(["dead"]);
     const sql = database();
-    const rows = await sql<{ order_id: string; error: string }[]>`select order_id, error from failed_orders where order_id = ${bad.order.id}`;
+    const rows = await sql<
+      { order_id: string; error: string }[]
+    >`select order_id, error from failed_orders where order_id = ${bad.order.id}`;
     expect(rows).toHaveLength(1);
     expect(rows[0].error).toMatch(/foreign key/i);
   });

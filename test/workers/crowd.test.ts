@@ -8,7 +8,8 @@ import { createExecutionContext } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
 import gateway from "../../workers/gateway/index.ts";
-import { DEV_SESSION_SECRET, type GatewayEnv } from "../../lib/env.ts";
+import { DEV_SESSION_SECRET } from "../../lib/server/env.ts";
+import { type GatewayEnv } from "../../workers/gateway/env.ts";
 import { BASE, createSale, database, saleObject, waitFor } from "./helpers.ts";
 
 /** A session cookie for a shopper, minted as the gateway would (registration's PBKDF2 is not under test). */
@@ -23,7 +24,11 @@ const wideOpen = { ...env, ADMISSION_RPS: "1000000", ADMISSION_BURST: "1000000" 
 function buy(saleId: string, cookie: string, key?: string) {
   const headers: Record<string, string> = { Cookie: cookie };
   if (key) headers["Idempotency-Key"] = key;
-  return gateway.fetch(new Request(`${BASE}/api/sales/${saleId}/purchase`, { method: "POST", headers }), wideOpen, createExecutionContext());
+  return gateway.fetch(
+    new Request(`${BASE}/api/sales/${saleId}/purchase`, { method: "POST", headers }),
+    wideOpen,
+    createExecutionContext(),
+  );
 }
 
 describe("flash crowd", () => {
@@ -43,7 +48,12 @@ describe("flash crowd", () => {
       return [buy(sale.id, s.cookie), buy(sale.id, s.cookie), buy(sale.id, s.cookie, key), buy(sale.id, s.cookie, key)];
     });
     const responses = await Promise.all(attempts);
-    const bodies = await Promise.all(responses.map(async (r) => ({ status: r.status, body: (await r.json()) as { order?: { id: string; userId: string } } })));
+    const bodies = await Promise.all(
+      responses.map(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { order?: { id: string; userId: string } },
+      })),
+    );
 
     // No server errors; every answer is one of the contract's.
     const statuses = new Set(bodies.map((b) => b.status));
@@ -64,14 +74,24 @@ describe("flash crowd", () => {
 
     // PostgreSQL ends with exactly those orders.
     const sql = database();
-    const rows = await waitFor("all orders in PostgreSQL", async () => {
-      const r = await sql<{ id: string; user_id: string }[]>`select id, user_id from orders where sale_id = ${sale.id}`;
-      return r.length >= STOCK && r;
-    }, 20_000);
+    const rows = await waitFor(
+      "all orders in PostgreSQL",
+      async () => {
+        const r = await sql<
+          { id: string; user_id: string }[]
+        >`select id, user_id from orders where sale_id = ${sale.id}`;
+        return r.length >= STOCK && r;
+      },
+      20_000,
+    );
     expect(rows).toHaveLength(STOCK);
     expect(new Set(rows.map((r) => r.user_id)).size).toBe(STOCK);
     expect(new Set(rows.map((r) => r.id))).toEqual(new Set(orders.values()));
     // And the object's outbox drains once every order is confirmed.
-    await waitFor("outbox drained", async () => (await saleObject(sale.id).getStats())!.stats.outboxDepth === 0, 20_000);
+    await waitFor(
+      "outbox drained",
+      async () => (await saleObject(sale.id).getStats())!.stats.outboxDepth === 0,
+      20_000,
+    );
   });
 });

@@ -1,11 +1,20 @@
 /**
- * The k-way merge of the entry shards' ranked pages (lib/draw.ts `RankedMerge`): for random shards, page sizes and
+ * The k-way merge of the entry shards' ranked pages (lib/contract/draw.ts `RankedMerge`): for random shards, page sizes and
  * stopping points, merging page by page — and resuming a new merge from the cursors of a stopped one, as the draw
  * does after a restart — gives exactly the global sort of every entry, each once. Also the home-shard routing.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RankedMerge, compareRanked, homeShard, rankKey, rankKeySync, sha256hex, sha256hexSync, type RankedEntry } from "../../lib/draw.ts";
+import {
+  RankedMerge,
+  compareRanked,
+  homeShard,
+  rankKey,
+  rankKeySync,
+  sha256hex,
+  sha256hexSync,
+  type RankedEntry,
+} from "../../lib/contract/draw.ts";
 
 function source(sorted: RankedEntry[], reads: { n: number }) {
   return async (after: RankedEntry | null, limit: number) => {
@@ -19,7 +28,10 @@ describe("RankedMerge", () => {
   it("merges sorted pages into the global order, and resumes from its cursors", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.array(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 40 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.array(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 40 }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
         fc.integer({ min: 1, max: 7 }),
         fc.integer({ min: 1, max: 25 }),
         async (shards, pageSize, stopAfter) => {
@@ -33,12 +45,21 @@ describe("RankedMerge", () => {
           );
           const all = sorted.flat().sort(compareRanked);
           const reads = { n: 0 };
-          const first = new RankedMerge(sorted.map((s) => source(s, reads)), undefined, pageSize);
+          const first = new RankedMerge(
+            sorted.map((s) => source(s, reads)),
+            undefined,
+            pageSize,
+          );
           const head = (await first.take(stopAfter)).map((x) => x.entry);
           // A new merge, as after a restart, from the first one's cursors.
-          const second = new RankedMerge(sorted.map((s) => source(s, reads)), first.cursors(), pageSize);
+          const second = new RankedMerge(
+            sorted.map((s) => source(s, reads)),
+            first.cursors(),
+            pageSize,
+          );
           const tail: RankedEntry[] = [];
-          for (let batch = await second.take(3); batch.length > 0; batch = await second.take(3)) tail.push(...batch.map((x) => x.entry));
+          for (let batch = await second.take(3); batch.length > 0; batch = await second.take(3))
+            tail.push(...batch.map((x) => x.entry));
           expect([...head, ...tail]).toEqual(all);
         },
       ),
@@ -69,7 +90,8 @@ describe("RankedMerge", () => {
       { numRuns: 500 },
     );
     // Padding edges: 55, 56 and 64 bytes, and the empty string.
-    for (const n of [0, 55, 56, 63, 64, 65, 119, 120]) expect(sha256hexSync("a".repeat(n))).toBe(await sha256hex("a".repeat(n)));
+    for (const n of [0, 55, 56, 63, 64, 65, 119, 120])
+      expect(sha256hexSync("a".repeat(n))).toBe(await sha256hex("a".repeat(n)));
     expect(sha256hexSync("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   });
 });

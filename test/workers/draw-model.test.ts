@@ -13,8 +13,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SaleDraw } from "../../durable-objects/sale-draw.ts";
 import type { SaleItem } from "../../durable-objects/sale-item.ts";
-import type { Entry, PublicDraw } from "../../lib/draw.ts";
-import type { Sale } from "../../lib/schemas.ts";
+import type { Entry, PublicDraw } from "../../lib/contract/draw.ts";
+import type { Sale } from "../../lib/contract/schemas.ts";
 import { ADMIN, call, json } from "./helpers.ts";
 
 type ModelStatus = "held" | "paid" | "cancelled" | "expired";
@@ -175,7 +175,9 @@ class CrashMidPromotion implements fc.AsyncCommand<Model, Real> {
       state.storage.sql.exec("UPDATE draw SET attempted_through = max(attempted_through, ?) WHERE id = 1", through);
     });
     const candidates = m.ranking.slice(m.awarded, through);
-    const allocated = await runInDurableObject(itemStub(m.saleId), (item: SaleItem) => item.allocateDrawOrders(candidates));
+    const allocated = await runInDurableObject(itemStub(m.saleId), (item: SaleItem) =>
+      item.allocateDrawOrders(candidates),
+    );
     expect(allocated.map((a) => a.userId)).toEqual(candidates);
     await restart(drawStub(m.saleId));
     ran("crash mid-promotion");

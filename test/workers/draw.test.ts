@@ -6,14 +6,23 @@
  * at the start.
  */
 import { describe, expect, it } from "vitest";
-import { rankKey, sha256hex, type Entry } from "../../lib/draw.ts";
-import type { Order, Sale } from "../../lib/schemas.ts";
+import { rankKey, sha256hex, type Entry } from "../../lib/contract/draw.ts";
+import type { Order, Sale } from "../../lib/contract/schemas.ts";
 import { ADMIN, call, database, json, purchase, shopper, waitFor } from "./helpers.ts";
 
 type ErrorBody = { error: { code: string } };
-type Drawn = { commitment: string; seed: string; algorithm: string; entries: string[]; winners: string[]; waitlist: string[] };
+type Drawn = {
+  commitment: string;
+  seed: string;
+  algorithm: string;
+  entries: string[];
+  winners: string[];
+  waitlist: string[];
+};
 
-async function createHotSale(options: Record<string, unknown>): Promise<{ status: number; sale?: Sale; body: unknown }> {
+async function createHotSale(
+  options: Record<string, unknown>,
+): Promise<{ status: number; sale?: Sale; body: unknown }> {
   const res = await call("/admin/api/sales", {
     method: "POST",
     headers: ADMIN,
@@ -49,7 +58,9 @@ describe("draw sales", () => {
     expect((await createHotSale({ ...base, mode: "draw" })).status).toBe(400);
     expect((await createHotSale({ ...base, mode: "draw", drawAt: iso(now + 30_000) })).status).toBe(400);
     expect((await createHotSale({ ...base, mode: "draw", drawAt: iso(now + 7_200_000) })).status).toBe(400);
-    expect((await createHotSale({ ...base, mode: "draw", drawAt: iso(now + 120_000), registrationRequired: true })).status).toBe(400);
+    expect(
+      (await createHotSale({ ...base, mode: "draw", drawAt: iso(now + 120_000), registrationRequired: true })).status,
+    ).toBe(400);
     expect((await createHotSale({ ...base, drawAt: iso(now + 120_000) })).status).toBe(400);
     expect((await createHotSale({ ...base, mode: "lottery" })).status).toBe(400);
     // A plain sale echoes the defaults.
@@ -88,7 +99,11 @@ describe("draw sales", () => {
     const moved = ((await patched.json()) as { sale: Sale }).sale;
     expect(moved.drawAt).toBe(iso(now + 150_000));
     expect(moved.drawCommitment).toBe(sale!.drawCommitment);
-    const bad = await call(`/admin/api/sales/${sale!.id}`, { method: "PATCH", headers: ADMIN, body: json({ drawAt: iso(now + 9_000_000) }) });
+    const bad = await call(`/admin/api/sales/${sale!.id}`, {
+      method: "PATCH",
+      headers: ADMIN,
+      body: json({ drawAt: iso(now + 9_000_000) }),
+    });
     expect(bad.status).toBe(400);
   });
 
@@ -121,7 +136,11 @@ describe("draw sales", () => {
     const mine = await call(`/api/sales/${saleId}/me`, { cookie: outsider.cookie });
     expect(await mine.json()).toEqual({ entry: null, registration: null });
     const theirs = await call(`/api/sales/${saleId}/me`, { cookie: shoppers[0].cookie });
-    expect(((await theirs.json()) as { entry: Entry }).entry).toEqual({ saleId, userId: shoppers[0].userId, state: "entered" });
+    expect(((await theirs.json()) as { entry: Entry }).entry).toEqual({
+      saleId,
+      userId: shoppers[0].userId,
+      state: "entered",
+    });
     const bought = await purchase(saleId, shoppers[0].cookie);
     expect(bought.status).toBe(403);
     expect(bought.body.error!.code).toBe("NOT_ADMITTED");
@@ -170,8 +189,13 @@ describe("draw sales", () => {
 
     // The orders took the usual path: PostgreSQL has them, and reconcile counts them.
     const pg = database();
-    await waitFor("draw orders in PostgreSQL", async () => (await pg`select id from orders where sale_id = ${saleId}`).length === 2);
-    const reconcile = (await (await call(`/admin/api/sales/${saleId}/reconcile`, { method: "POST", headers: ADMIN })).json()) as {
+    await waitFor(
+      "draw orders in PostgreSQL",
+      async () => (await pg`select id from orders where sale_id = ${saleId}`).length === 2,
+    );
+    const reconcile = (await (
+      await call(`/admin/api/sales/${saleId}/reconcile`, { method: "POST", headers: ADMIN })
+    ).json()) as {
       ledgerSold: number;
       missing: number;
     };
@@ -179,7 +203,9 @@ describe("draw sales", () => {
 
     // A winner cancels: the unit goes to the first waitlisted entry (and only to it), who is told by their entry.
     const loser = byId.get(drawn.winners[0])!;
-    expect((await call(`/api/orders/${orders[0].id}/cancel`, { method: "POST", cookie: loser.cookie })).status).toBe(200);
+    expect((await call(`/api/orders/${orders[0].id}/cancel`, { method: "POST", cookie: loser.cookie })).status).toBe(
+      200,
+    );
     const next = byId.get(drawn.waitlist[0])!;
     const promoted = await waitFor("the promotion", async () => {
       const { body } = await myEntry(saleId, next.cookie);
@@ -192,12 +218,23 @@ describe("draw sales", () => {
     expect((await myEntry(saleId, loser.cookie)).body.entry).toMatchObject({ state: "won", orderId: orders[0].id });
 
     // Merchants see the draw, its ranking and the waitlist movement.
-    const stats = ((await (await call(`/admin/api/sales/${saleId}/draw`, { headers: ADMIN })).json()) as {
-      draw: { phase: string; entries: number; winners: number; awarded: number; promoted: number; promotions: { userId: string }[] };
-    }).draw;
+    const stats = (
+      (await (await call(`/admin/api/sales/${saleId}/draw`, { headers: ADMIN })).json()) as {
+        draw: {
+          phase: string;
+          entries: number;
+          winners: number;
+          awarded: number;
+          promoted: number;
+          promotions: { userId: string }[];
+        };
+      }
+    ).draw;
     expect(stats).toMatchObject({ phase: "drawn", entries: 5, winners: 2, awarded: 3, promoted: 1 });
     expect(stats.promotions.map((p) => p.userId)).toEqual([next.userId]);
-    const page = (await (await call(`/admin/api/sales/${saleId}/draw/ranking?limit=10`, { headers: ADMIN })).json()) as {
+    const page = (await (
+      await call(`/admin/api/sales/${saleId}/draw/ranking?limit=10`, { headers: ADMIN })
+    ).json()) as {
       ranking: { rank: number; userId: string; state: string }[];
     };
     expect(page.ranking.map((r) => r.userId)).toEqual(ranking);
@@ -222,14 +259,18 @@ describe("pre-registration", () => {
     // Before the start: 201, then 200 with the same registration; "me" shows it; the merchant sees the count.
     const first = await call(`/api/sales/${saleId}/registrations`, { method: "POST", cookie: registered.cookie });
     expect(first.status).toBe(201);
-    const { registration } = (await first.json()) as { registration: { saleId: string; userId: string; createdAt: string } };
+    const { registration } = (await first.json()) as {
+      registration: { saleId: string; userId: string; createdAt: string };
+    };
     expect(registration).toMatchObject({ saleId, userId: registered.userId });
     const second = await call(`/api/sales/${saleId}/registrations`, { method: "POST", cookie: registered.cookie });
     expect(second.status).toBe(200);
     expect(((await second.json()) as { registration: unknown }).registration).toEqual(registration);
     expect((await call(`/api/sales/${saleId}/registrations/me`, { cookie: registered.cookie })).status).toBe(200);
     expect((await call(`/api/sales/${saleId}/registrations/me`, { cookie: stranger.cookie })).status).toBe(404);
-    const stats = (await (await call(`/admin/api/sales/${saleId}`, { headers: ADMIN })).json()) as { sale: { stats: { registrations: number } } };
+    const stats = (await (await call(`/admin/api/sales/${saleId}`, { headers: ADMIN })).json()) as {
+      sale: { stats: { registrations: number } };
+    };
     expect(stats.sale.stats.registrations).toBe(1);
     // Buying before the start is NOT_STARTED, registered or not.
     expect((await purchase(saleId, registered.cookie)).body.error!.code).toBe("NOT_STARTED");
@@ -255,8 +296,13 @@ describe("pre-registration", () => {
     expect(res.status).toBe(409);
     expect(((await res.json()) as ErrorBody).error.code).toBe("REGISTRATION_NOT_REQUIRED");
     // A body is refused; an unknown sale is a 404; no session is a 401.
-    expect((await call(`/api/sales/${sale!.id}/registrations`, { method: "POST", cookie: s.cookie, body: json({ x: 1 }) })).status).toBe(400);
-    expect((await call(`/api/sales/${crypto.randomUUID()}/registrations`, { method: "POST", cookie: s.cookie })).status).toBe(404);
+    expect(
+      (await call(`/api/sales/${sale!.id}/registrations`, { method: "POST", cookie: s.cookie, body: json({ x: 1 }) }))
+        .status,
+    ).toBe(400);
+    expect(
+      (await call(`/api/sales/${crypto.randomUUID()}/registrations`, { method: "POST", cookie: s.cookie })).status,
+    ).toBe(404);
     expect((await call(`/api/sales/${sale!.id}/registrations`, { method: "POST" })).status).toBe(401);
   });
 });

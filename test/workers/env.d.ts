@@ -1,5 +1,7 @@
 // The test Worker's bindings are the union of the four Workers' (see wrangler.toml beside this file).
-import type { AdminEnv, GatewayEnv, SeckillEnv } from "../../lib/env.ts";
+import type { AdminEnv } from "../../workers/admin/env.ts";
+import type { GatewayEnv } from "../../workers/gateway/env.ts";
+import type { SeckillEnv } from "../../workers/seckill/env.ts";
 
 declare global {
   namespace Cloudflare {

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { ApiError } from "../../lib/errors.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
 import { useErrorPath, validate } from "../../lib/server/http.ts";
 
 function appThrowing(err: unknown) {

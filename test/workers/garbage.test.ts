@@ -7,7 +7,7 @@ import { exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEV_SESSION_SECRET } from "../../lib/env.ts";
+import { DEV_SESSION_SECRET } from "../../lib/server/env.ts";
 import { BASE, call, createSale, purchase, saleObject, shopper } from "./helpers.ts";
 
 let saleId: string;
@@ -32,8 +32,21 @@ beforeAll(async () => {
 const hostileStrings = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.constantFrom(
-    "%00", "..%2F..%2Fetc%2Fpasswd", "' OR 1=1 --", "<script>alert(1)</script>", "\u0000", "%E0%A4%A", "😀".repeat(5),
-    "null", "undefined", "NaN", "-1", "1e309", "__proto__", "constructor", "x".repeat(3000),
+    "%00",
+    "..%2F..%2Fetc%2Fpasswd",
+    "' OR 1=1 --",
+    "<script>alert(1)</script>",
+    "\u0000",
+    "%E0%A4%A",
+    "😀".repeat(5),
+    "null",
+    "undefined",
+    "NaN",
+    "-1",
+    "1e309",
+    "__proto__",
+    "constructor",
+    "x".repeat(3000),
   ),
 );
 
@@ -46,16 +59,31 @@ const segment = fc.oneof(
 
 const path = fc.oneof(
   fc.constantFrom(
-    "/api/auth/register", "/api/auth/login", "/api/auth/logout", "/api/me", "/api/sales", "/api/orders",
-    "/admin/api/sales", "/admin/api/failed-orders", "/metrics", "/healthz",
+    "/api/auth/register",
+    "/api/auth/login",
+    "/api/auth/logout",
+    "/api/me",
+    "/api/sales",
+    "/api/orders",
+    "/admin/api/sales",
+    "/admin/api/failed-orders",
+    "/metrics",
+    "/healthz",
   ),
   segment.map((s) => `/api/sales/${s}`),
   segment.map((s) => `/api/sales/${s}/purchase`),
   segment.map((s) => `/api/orders/${s}`),
   fc.tuple(segment, fc.constantFrom("pay", "cancel")).map(([s, a]) => `/api/orders/${s}/${a}`),
   segment.map((s) => `/admin/api/sales/${s}`),
-  fc.tuple(segment, hostileStrings, hostileStrings).map(([s, c, l]) => `/admin/api/sales/${s}/orders?cursor=${encodeURIComponent(c)}&limit=${encodeURIComponent(l)}&format=${encodeURIComponent(c)}`),
-  fc.tuple(segment, fc.constantFrom("pause", "resume", "reconcile", "end", "series", "image")).map(([s, a]) => `/admin/api/sales/${s}/${a}`),
+  fc
+    .tuple(segment, hostileStrings, hostileStrings)
+    .map(
+      ([s, c, l]) =>
+        `/admin/api/sales/${s}/orders?cursor=${encodeURIComponent(c)}&limit=${encodeURIComponent(l)}&format=${encodeURIComponent(c)}`,
+    ),
+  fc
+    .tuple(segment, fc.constantFrom("pause", "resume", "reconcile", "end", "series", "image"))
+    .map(([s, a]) => `/admin/api/sales/${s}/${a}`),
   fc.tuple(segment, segment).map(([s, f]) => `/images/${s}/${f}`),
   segment.map((s) => `/admin/api/failed-orders/${s}/replay`),
   fc.webPath().map((p) => `/api/${p.replace(/^\//, "")}`),
@@ -74,7 +102,16 @@ const body = fc.oneof(
   fc.constant(undefined),
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
   hostileStrings,
-  fc.record({ username: hostileStrings, password: hostileStrings, quantity: fc.oneof(fc.integer(), fc.double(), hostileStrings) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc
+    .record(
+      {
+        username: hostileStrings,
+        password: hostileStrings,
+        quantity: fc.oneof(fc.integer(), fc.double(), hostileStrings),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
   fc.constant("{".repeat(5000)),
   fc.constant(JSON.stringify({ title: "x".repeat(17_000) })),
 );
@@ -86,8 +123,17 @@ const request = fc.record({
   path,
   cookie,
   body,
-  contentType: fc.oneof(fc.constant("application/json"), fc.constant("text/plain"), fc.constant(undefined), headerValue),
-  authorization: fc.oneof(fc.constant(undefined), headerValue.map((s) => `Bearer ${s}`), headerValue),
+  contentType: fc.oneof(
+    fc.constant("application/json"),
+    fc.constant("text/plain"),
+    fc.constant(undefined),
+    headerValue,
+  ),
+  authorization: fc.oneof(
+    fc.constant(undefined),
+    headerValue.map((s) => `Bearer ${s}`),
+    headerValue,
+  ),
   idempotencyKey: fc.oneof(fc.constant(undefined), headerValue),
   traceparent: fc.oneof(fc.constant(undefined), headerValue),
   origin: fc.oneof(fc.constant(undefined), fc.constant("https://evil.example"), fc.constant(BASE)),
@@ -96,12 +142,17 @@ const request = fc.record({
 describe("garbage at every route", () => {
   it("answers only 4xx (or a harmless success) with the error body, and moves no stock", async () => {
     const now = Math.floor(Date.now() / 1000);
-    const forged = await sign({ sub: crypto.randomUUID(), name: "x", iat: now, exp: now + 60 }, DEV_SESSION_SECRET + "!", "HS256");
+    const forged = await sign(
+      { sub: crypto.randomUUID(), name: "x", iat: now, exp: now + 60 },
+      DEV_SESSION_SECRET + "!",
+      "HS256",
+    );
     const seen = new Map<number, number>();
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         const headers = new Headers();
-        const resolvedCookie = r.cookie === "BUYER" ? buyerCookie : r.cookie === "FORGED" ? `minishop_session=${forged}` : r.cookie;
+        const resolvedCookie =
+          r.cookie === "BUYER" ? buyerCookie : r.cookie === "FORGED" ? `minishop_session=${forged}` : r.cookie;
         if (resolvedCookie) headers.set("Cookie", resolvedCookie);
         if (r.contentType) headers.set("Content-Type", r.contentType);
         if (r.authorization) headers.set("Authorization", r.authorization);
@@ -110,7 +161,9 @@ describe("garbage at every route", () => {
         if (r.origin) headers.set("Origin", r.origin);
         const url = BASE + r.path.replaceAll("SALE", saleId).replaceAll("ORDER", orderId);
         const hasBody = r.body !== undefined && r.method !== "GET" && r.method !== "HEAD";
-        const res = await exports.default.fetch(new Request(url, { method: r.method, headers, body: hasBody ? r.body : undefined }));
+        const res = await exports.default.fetch(
+          new Request(url, { method: r.method, headers, body: hasBody ? r.body : undefined }),
+        );
         seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
         expect(res.status, `${r.method} ${r.path}`).toBeLessThan(500);
         if (res.status >= 400 && r.method !== "HEAD") {
@@ -142,15 +195,27 @@ describe("garbage at every route", () => {
       ),
       body: fc.oneof(
         fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
-        fc.record(
-          {
-            username: hostileStrings, password: hostileStrings, quantity: fc.oneof(fc.integer(), fc.double(), hostileStrings),
-            title: hostileStrings, priceCents: fc.oneof(fc.integer(), fc.double()), stock: fc.oneof(fc.integer(), hostileStrings),
-            startsAt: fc.oneof(hostileStrings, fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
-            endsAt: fc.oneof(hostileStrings, fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
-          },
-          { requiredKeys: [] },
-        ).map((v) => JSON.stringify(v)),
+        fc
+          .record(
+            {
+              username: hostileStrings,
+              password: hostileStrings,
+              quantity: fc.oneof(fc.integer(), fc.double(), hostileStrings),
+              title: hostileStrings,
+              priceCents: fc.oneof(fc.integer(), fc.double()),
+              stock: fc.oneof(fc.integer(), hostileStrings),
+              startsAt: fc.oneof(
+                hostileStrings,
+                fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+              ),
+              endsAt: fc.oneof(
+                hostileStrings,
+                fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+              ),
+            },
+            { requiredKeys: [] },
+          )
+          .map((v) => JSON.stringify(v)),
         hostileStrings,
       ),
       idempotencyKey: fc.oneof(fc.constant(undefined), headerValue),

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import gateway from "../../workers/gateway/index.ts";
 import { resetGuards } from "../../workers/gateway/context.ts";
 import { CircuitBreaker, SlidingWindow, TokenBucket } from "../../workers/gateway/guards.ts";
-import { DEV_SESSION_SECRET, type GatewayEnv } from "../../lib/env.ts";
+import { DEV_SESSION_SECRET } from "../../lib/server/env.ts";
+import { type GatewayEnv } from "../../workers/gateway/env.ts";
 import type { SaleItem } from "../../durable-objects/sale-item.ts";
 import { BASE, call, createSale, database, json, purchase, saleObject, shopper, waitFor } from "./helpers.ts";
 
@@ -22,7 +23,11 @@ async function callWith(overrides: Partial<GatewayEnv>, path: string, init: Requ
   if (init.body !== undefined) headers.set("Content-Type", "application/json");
   const ctx = createExecutionContext();
   // The deferred work (counter flushes) is left to run on its own, as in production.
-  return await gateway.fetch(new Request(BASE + path, { ...init, headers }), { ...env, ...overrides } as GatewayEnv, ctx);
+  return await gateway.fetch(
+    new Request(BASE + path, { ...init, headers }),
+    { ...env, ...overrides } as GatewayEnv,
+    ctx,
+  );
 }
 
 async function expectError(res: Response, status: number, code: string) {
@@ -38,26 +43,44 @@ afterEach(() => resetGuards());
 describe("accounts and sessions", () => {
   it("registers, reads the session, logs out and logs back in", async () => {
     const username = `carol_${crypto.randomUUID().slice(0, 8)}`;
-    const reg = await call("/api/auth/register", { method: "POST", body: json({ username, password: "hunter2hunter2" }) });
+    const reg = await call("/api/auth/register", {
+      method: "POST",
+      body: json({ username, password: "hunter2hunter2" }),
+    });
     expect(reg.status).toBe(201);
     const setCookie = reg.headers.get("Set-Cookie")!;
     expect(setCookie).toMatch(/HttpOnly/i);
     expect(setCookie).toMatch(/SameSite=Lax/i);
     const cookie = setCookie.split(";")[0];
-    expect(((await (await call("/api/me", { cookie })).json()) as { user: { username: string } }).user.username).toBe(username);
+    expect(((await (await call("/api/me", { cookie })).json()) as { user: { username: string } }).user.username).toBe(
+      username,
+    );
 
     // The same username again.
-    await expectError(await call("/api/auth/register", { method: "POST", body: json({ username, password: "another-password" }) }), 409, "USERNAME_TAKEN");
+    await expectError(
+      await call("/api/auth/register", { method: "POST", body: json({ username, password: "another-password" }) }),
+      409,
+      "USERNAME_TAKEN",
+    );
     // Wrong password, then the right one.
-    await expectError(await call("/api/auth/login", { method: "POST", body: json({ username, password: "wrong-password" }) }), 401, "INVALID_CREDENTIALS");
-    const login = await call("/api/auth/login", { method: "POST", body: json({ username, password: "hunter2hunter2" }) });
+    await expectError(
+      await call("/api/auth/login", { method: "POST", body: json({ username, password: "wrong-password" }) }),
+      401,
+      "INVALID_CREDENTIALS",
+    );
+    const login = await call("/api/auth/login", {
+      method: "POST",
+      body: json({ username, password: "hunter2hunter2" }),
+    });
     expect(login.status).toBe(200);
     // Logout clears the cookie.
     const out = await call("/api/auth/logout", { method: "POST", cookie });
     expect(out.status).toBe(204);
     expect(out.headers.get("Set-Cookie")).toMatch(/Max-Age=0/);
     // The stored hash is PBKDF2-SHA256 with 100,000 iterations and a salt of its own.
-    const rows = await database()<{ password_hash: string }[]>`select password_hash from users where username = ${username}`;
+    const rows = await database()<
+      { password_hash: string }[]
+    >`select password_hash from users where username = ${username}`;
     expect(rows[0].password_hash).toMatch(/^pbkdf2-sha256\$100000\$/);
   });
 
@@ -78,7 +101,11 @@ describe("accounts and sessions", () => {
   it("cuts off password guessing per username, whatever the network", async () => {
     const { username } = await shopper("target");
     for (let i = 0; i < 5; i++) {
-      await expectError(await call("/api/auth/login", { method: "POST", body: json({ username, password: `guess-${i}-xx` }) }), 401, "INVALID_CREDENTIALS");
+      await expectError(
+        await call("/api/auth/login", { method: "POST", body: json({ username, password: `guess-${i}-xx` }) }),
+        401,
+        "INVALID_CREDENTIALS",
+      );
     }
     // The right password is refused too while the window lasts.
     const res = await call("/api/auth/login", { method: "POST", body: json({ username, password: "correct horse" }) });
@@ -102,13 +129,26 @@ describe("validation and the error body", () => {
     }
     const { cookie } = await shopper();
     const sale = await createSale();
-    for (const body of [json({ quantity: 0 }), json({ quantity: "1" }), json({ quantity: 1, extra: 1 }), "[1,2", json(null)]) {
-      await expectError(await call(`/api/sales/${sale.id}/purchase`, { method: "POST", cookie, body }), 400, "VALIDATION_FAILED");
+    for (const body of [
+      json({ quantity: 0 }),
+      json({ quantity: "1" }),
+      json({ quantity: 1, extra: 1 }),
+      "[1,2",
+      json(null),
+    ]) {
+      await expectError(
+        await call(`/api/sales/${sale.id}/purchase`, { method: "POST", cookie, body }),
+        400,
+        "VALIDATION_FAILED",
+      );
     }
   });
 
   it("refuses bodies over 16 KiB with 413", async () => {
-    const res = await call("/api/auth/register", { method: "POST", body: json({ username: "x".repeat(20_000), password: "y" }) });
+    const res = await call("/api/auth/register", {
+      method: "POST",
+      body: json({ username: "x".repeat(20_000), password: "y" }),
+    });
     await expectError(res, 413, "PAYLOAD_TOO_LARGE");
   });
 
@@ -156,7 +196,9 @@ describe("rate limits in layers", () => {
     const sale = await createSale({ stock: 100 });
     const { cookie, userId } = await shopper();
     const keys: string[] = [];
-    const strict = { limit: async ({ key }: { key: string }) => (keys.push(key), { success: !key.startsWith("user:") }) };
+    const strict = {
+      limit: async ({ key }: { key: string }) => (keys.push(key), { success: !key.startsWith("user:") }),
+    };
     const res = await callWith({ PURCHASE_LIMITER: strict as RateLimit }, `/api/sales/${sale.id}/purchase`, {
       method: "POST",
       cookie,
@@ -199,7 +241,10 @@ describe("rate limits in layers", () => {
     resetGuards();
     const responses = await Promise.all(
       shoppers.map((s) =>
-        callWith({ ADMISSION_RPS: "1", ADMISSION_BURST: "3" }, `/api/sales/${sale.id}/purchase`, { method: "POST", cookie: s.cookie }),
+        callWith({ ADMISSION_RPS: "1", ADMISSION_BURST: "3" }, `/api/sales/${sale.id}/purchase`, {
+          method: "POST",
+          cookie: s.cookie,
+        }),
       ),
     );
     const answers = responses.map((r) => r.status);
@@ -235,7 +280,11 @@ describe("sold-out short-circuit", () => {
     const attemptsBefore = (await saleObject(sale.id).getStats())!.stats.attempts;
     // Twenty attempts after the sell-out, with and without a session.
     for (let i = 0; i < 20; i++) {
-      await expectError(await call(`/api/sales/${sale.id}/purchase`, { method: "POST", cookie: crowd[i % 5].cookie }), 410, "SOLD_OUT");
+      await expectError(
+        await call(`/api/sales/${sale.id}/purchase`, { method: "POST", cookie: crowd[i % 5].cookie }),
+        410,
+        "SOLD_OUT",
+      );
     }
     const anonymous = await call(`/api/sales/${sale.id}/purchase`, { method: "POST" });
     // Answered before the app runs, yet with the app's security headers and a trace of its own.
@@ -248,11 +297,17 @@ describe("sold-out short-circuit", () => {
       expect(instance.getStats()!.stats.attempts).toBe(attemptsBefore);
     });
     // The buyer cancels: the stock is purchasable again within 2 seconds.
-    expect((await call(`/api/orders/${body.order!.id}/cancel`, { method: "POST", cookie: buyer.cookie })).status).toBe(200);
-    const again = await waitFor("stock back", async () => {
-      const r = await purchase(sale.id, crowd[0].cookie);
-      return r.status === 202 && r;
-    }, 2_500);
+    expect((await call(`/api/orders/${body.order!.id}/cancel`, { method: "POST", cookie: buyer.cookie })).status).toBe(
+      200,
+    );
+    const again = await waitFor(
+      "stock back",
+      async () => {
+        const r = await purchase(sale.id, crowd[0].cookie);
+        return r.status === 202 && r;
+      },
+      2_500,
+    );
     expect(again.body.order!.status).toBe("reserved");
   });
 });
@@ -279,7 +334,11 @@ describe("circuit breaker", () => {
     const over = { SECKILL: flaky as GatewayEnv["SECKILL"], SALE_ITEM: undefined } as Partial<GatewayEnv>;
     // Five failures open the breaker.
     for (let i = 0; i < 5; i++) {
-      await expectError(await callWith(over, `/api/sales/${sale.id}/purchase`, { method: "POST", cookie }), 503, "UNAVAILABLE");
+      await expectError(
+        await callWith(over, `/api/sales/${sale.id}/purchase`, { method: "POST", cookie }),
+        503,
+        "UNAVAILABLE",
+      );
     }
     expect(calls).toBe(5);
     // Open: answered at once, without a call.

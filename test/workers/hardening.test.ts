@@ -4,7 +4,13 @@
  * holds, and a hung PostgreSQL that answers 503 in time instead of hanging.
  */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createMessageBatch, getQueueResult, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  listDurableObjectIds,
+  runInDurableObject,
+} from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import admin from "../../workers/admin/index.ts";
@@ -13,9 +19,12 @@ import gateway from "../../workers/gateway/index.ts";
 import { resetGuards } from "../../workers/gateway/context.ts";
 import { knownSalesCount } from "../../workers/gateway/known-sales.ts";
 import { HARD_STALE_MS, RevocationCopy } from "../../workers/gateway/revocations.ts";
-import { DEV_SESSION_SECRET, type AdminEnv, type ConsumerEnv, type GatewayEnv } from "../../lib/env.ts";
-import { makeOrderId } from "../../lib/ids.ts";
-import type { OrderMessage } from "../../lib/schemas.ts";
+import { DEV_SESSION_SECRET } from "../../lib/server/env.ts";
+import { type AdminEnv } from "../../workers/admin/env.ts";
+import { type ConsumerEnv } from "../../queues/env.ts";
+import { type GatewayEnv } from "../../workers/gateway/env.ts";
+import { makeOrderId } from "../../lib/contract/ids.ts";
+import type { OrderMessage } from "../../lib/contract/schemas.ts";
 import type { AccountGuard } from "../../durable-objects/account-guard.ts";
 import { ADMIN, BASE, call, createSale, json, purchase, shopper, waitFor } from "./helpers.ts";
 
@@ -28,7 +37,11 @@ async function callWith(overrides: Partial<GatewayEnv>, path: string, init: Requ
   const headers = new Headers(init.headers);
   if (init.cookie) headers.set("Cookie", init.cookie);
   if (init.body !== undefined) headers.set("Content-Type", "application/json");
-  return await gateway.fetch(new Request(BASE + path, { ...init, headers }), { ...env, ...overrides } as GatewayEnv, createExecutionContext());
+  return await gateway.fetch(
+    new Request(BASE + path, { ...init, headers }),
+    { ...env, ...overrides } as GatewayEnv,
+    createExecutionContext(),
+  );
 }
 
 function randomOrderId(): string {
@@ -99,7 +112,12 @@ describe("unknown ids cost nothing", () => {
 
   it("refuses unknown sales in the admin API without creating objects", async () => {
     const before = (await listDurableObjectIds(env.SALE_ITEM)).length;
-    for (const [method, suffix] of [["GET", ""], ["POST", "/pause"], ["POST", "/resume"], ["POST", "/reconcile"]] as const) {
+    for (const [method, suffix] of [
+      ["GET", ""],
+      ["POST", "/pause"],
+      ["POST", "/resume"],
+      ["POST", "/reconcile"],
+    ] as const) {
       const res = await call(`/admin/api/sales/${crypto.randomUUID()}${suffix}`, { method, headers: ADMIN });
       expect(res.status).toBe(404);
     }
@@ -124,7 +142,10 @@ describe("sessions that end", () => {
 
   it("signs out everywhere: every session of the shopper, not another shopper's", async () => {
     const { cookie: phone, username } = await shopper("everywhere");
-    const login = await call("/api/auth/login", { method: "POST", body: json({ username, password: "correct horse" }) });
+    const login = await call("/api/auth/login", {
+      method: "POST",
+      body: json({ username, password: "correct horse" }),
+    });
     const laptop = login.headers.get("Set-Cookie")!.split(";")[0];
     const { cookie: other } = await shopper("bystander");
     expect((await call("/api/me", { cookie: laptop })).status).toBe(200);
@@ -135,7 +156,10 @@ describe("sessions that end", () => {
     expect((await call("/api/me", { cookie: other })).status).toBe(200);
     // Signing in again afterwards works.
     await new Promise((r) => setTimeout(r, 5));
-    const again = await call("/api/auth/login", { method: "POST", body: json({ username, password: "correct horse" }) });
+    const again = await call("/api/auth/login", {
+      method: "POST",
+      body: json({ username, password: "correct horse" }),
+    });
     expect((await call("/api/me", { cookie: again.headers.get("Set-Cookie")!.split(";")[0] })).status).toBe(200);
     // Without a session there is nothing to sign out of.
     expect((await call("/api/auth/logout-all", { method: "POST" })).status).toBe(401);
@@ -162,21 +186,35 @@ describe("sessions that end", () => {
     const now = Math.floor(Date.now() / 1000);
     const sid = crypto.randomUUID();
     // Signed 20 minutes ago, still within its idle window: the answer carries a renewed cookie.
-    const active = await sign({ sub: userId, name: "idle", sid, st: (now - 1200) * 1000, iat: now - 1200, exp: now + 600 }, DEV_SESSION_SECRET, "HS256");
+    const active = await sign(
+      { sub: userId, name: "idle", sid, st: (now - 1200) * 1000, iat: now - 1200, exp: now + 600 },
+      DEV_SESSION_SECRET,
+      "HS256",
+    );
     const res = await call("/api/me", { cookie: `minishop_session=${active}` });
     expect(res.status).toBe(200);
     const renewed = res.headers.get("Set-Cookie")!;
     expect(renewed).toMatch(/^minishop_session=/);
     expect(Number(/Max-Age=(\d+)/.exec(renewed)![1])).toBeGreaterThan(12 * 3600 - 60);
     // Past its idle deadline: refused.
-    const idle = await sign({ sub: userId, name: "idle", sid, st: (now - 50_000) * 1000, iat: now - 50_000, exp: now - 6800 }, DEV_SESSION_SECRET, "HS256");
+    const idle = await sign(
+      { sub: userId, name: "idle", sid, st: (now - 50_000) * 1000, iat: now - 50_000, exp: now - 6800 },
+      DEV_SESSION_SECRET,
+      "HS256",
+    );
     expect((await call("/api/me", { cookie: `minishop_session=${idle}` })).status).toBe(401);
   });
 
   it("uses a __Host- Secure cookie and HSTS in production, neither locally", async () => {
-    const prod = { ENVIRONMENT: "production", SESSION_SECRET: "a-production-secret-for-this-test" } as Partial<GatewayEnv>;
+    const prod = {
+      ENVIRONMENT: "production",
+      SESSION_SECRET: "a-production-secret-for-this-test",
+    } as Partial<GatewayEnv>;
     const username = `prod_${crypto.randomUUID().slice(0, 8)}`;
-    const reg = await callWith(prod, "/api/auth/register", { method: "POST", body: json({ username, password: "correct horse" }) });
+    const reg = await callWith(prod, "/api/auth/register", {
+      method: "POST",
+      body: json({ username, password: "correct horse" }),
+    });
     expect(reg.status).toBe(201);
     const setCookie = reg.headers.get("Set-Cookie")!;
     expect(setCookie).toMatch(/^__Host-minishop_session=/);
@@ -202,21 +240,37 @@ describe("a sign-in throttle that cannot be aimed", () => {
     // The attacker guesses the owner's password until slowed down.
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) {
-      const res = await call("/api/auth/login", { method: "POST", headers: attacker, body: json({ username, password: `guess-${i}-xx` }) });
+      const res = await call("/api/auth/login", {
+        method: "POST",
+        headers: attacker,
+        body: json({ username, password: `guess-${i}-xx` }),
+      });
       statuses.push(res.status);
     }
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses.slice(5)).toEqual([429, 429]);
     // Even the right password is refused to the attacker's client while the window lasts…
-    const right = await call("/api/auth/login", { method: "POST", headers: attacker, body: json({ username, password: "correct horse" }) });
+    const right = await call("/api/auth/login", {
+      method: "POST",
+      headers: attacker,
+      body: json({ username, password: "correct horse" }),
+    });
     expect(right.status).toBe(429);
     expect(Number(right.headers.get("Retry-After"))).toBeGreaterThan(0);
     // …while the owner, from their own device, signs in at once.
-    const mine = await call("/api/auth/login", { method: "POST", headers: owner, body: json({ username, password: "correct horse" }) });
+    const mine = await call("/api/auth/login", {
+      method: "POST",
+      headers: owner,
+      body: json({ username, password: "correct horse" }),
+    });
     expect(mine.status).toBe(200);
     // The count lives in the client's object, shared by every isolate, not in this isolate's memory.
     resetGuards();
-    const after = await call("/api/auth/login", { method: "POST", headers: attacker, body: json({ username, password: "correct horse" }) });
+    const after = await call("/api/auth/login", {
+      method: "POST",
+      headers: attacker,
+      body: json({ username, password: "correct horse" }),
+    });
     expect(after.status).toBe(429);
   });
 
@@ -225,14 +279,26 @@ describe("a sign-in throttle that cannot be aimed", () => {
     const { username } = await shopper("sprayed");
     let limited = 0;
     for (let i = 0; i < 22; i++) {
-      const res = await call("/api/auth/login", { method: "POST", headers: sprayer, body: json({ username: `nobody_${i}_${crypto.randomUUID().slice(0, 6)}`, password: "whatever-pass" }) });
+      const res = await call("/api/auth/login", {
+        method: "POST",
+        headers: sprayer,
+        body: json({ username: `nobody_${i}_${crypto.randomUUID().slice(0, 6)}`, password: "whatever-pass" }),
+      });
       if (res.status === 429) limited++;
     }
     expect(limited).toBeGreaterThanOrEqual(2);
     // A username it never tried is refused to that client too; the real owner elsewhere is not.
-    const res = await call("/api/auth/login", { method: "POST", headers: sprayer, body: json({ username, password: "correct horse" }) });
+    const res = await call("/api/auth/login", {
+      method: "POST",
+      headers: sprayer,
+      body: json({ username, password: "correct horse" }),
+    });
     expect(res.status).toBe(429);
-    const owner = await call("/api/auth/login", { method: "POST", headers: { "CF-Connecting-IP": "198.51.100.8" }, body: json({ username, password: "correct horse" }) });
+    const owner = await call("/api/auth/login", {
+      method: "POST",
+      headers: { "CF-Connecting-IP": "198.51.100.8" },
+      body: json({ username, password: "correct horse" }),
+    });
     expect(owner.status).toBe(200);
     // The client's throttle object keeps its counts in memory only: no storage for any address.
     const id = env.ACCOUNT_GUARD.idFromName("login:192.0.2.99");
@@ -244,7 +310,10 @@ describe("a sign-in throttle that cannot be aimed", () => {
 
 describe("quiet errors and private answers", () => {
   it("names what failed in /readyz and nothing more; merchants read the details", async () => {
-    const broken = { ...env.HYPERDRIVE, connectionString: "postgres://postgres:postgres@127.0.0.1:1/postgres" } as Hyperdrive;
+    const broken = {
+      ...env.HYPERDRIVE,
+      connectionString: "postgres://postgres:postgres@127.0.0.1:1/postgres",
+    } as Hyperdrive;
     const res = await callWith({ HYPERDRIVE: broken }, "/readyz");
     expect(res.status).toBe(503);
     const body = (await res.json()) as ErrorBody;
@@ -253,7 +322,11 @@ describe("quiet errors and private answers", () => {
     expect(JSON.stringify(body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|connect|timed out/i);
     // The admin Worker's readiness, behind the token, says what went wrong.
     const adminEnv = { ...env, HYPERDRIVE: broken } as AdminEnv;
-    const details = await admin.fetch(new Request(`${BASE}/admin/api/readiness`, { headers: ADMIN }), adminEnv, createExecutionContext());
+    const details = await admin.fetch(
+      new Request(`${BASE}/admin/api/readiness`, { headers: ADMIN }),
+      adminEnv,
+      createExecutionContext(),
+    );
     expect(details.status).toBe(503);
     const detailed = (await details.json()) as ErrorBody;
     expect(typeof (detailed.error.details as { errors: Record<string, string> }).errors.database).toBe("string");
@@ -277,7 +350,8 @@ describe("quiet errors and private answers", () => {
     ];
     // The sold-out short-circuit (answered before the app) once this isolate knows the sale is sold out.
     answers.push(await call(`/api/sales/${sale.id}/purchase`, { method: "POST", cookie }));
-    for (const res of answers) expect([res.url, res.status, res.headers.get("Cache-Control")]).toEqual([res.url, res.status, "no-store"]);
+    for (const res of answers)
+      expect([res.url, res.status, res.headers.get("Cache-Control")]).toEqual([res.url, res.status, "no-store"]);
     // A public answer is not marked private.
     expect((await call("/healthz")).headers.get("Cache-Control")).toBeNull();
   });
@@ -294,7 +368,11 @@ describe("quiet errors and private answers", () => {
       expect(res.status).toBe(500);
       expect(((await res.json()) as ErrorBody).error.message).not.toContain("dev-");
       const adminEnv = { ...env, ENVIRONMENT, ADMIN_TOKEN: undefined } as AdminEnv;
-      const adminRes = await admin.fetch(new Request(`${BASE}/admin/api/sales`, { headers: ADMIN }), adminEnv, createExecutionContext());
+      const adminRes = await admin.fetch(
+        new Request(`${BASE}/admin/api/sales`, { headers: ADMIN }),
+        adminEnv,
+        createExecutionContext(),
+      );
       expect(adminRes.status).toBe(500);
     }
     // The dev defaults are used only with ENVIRONMENT=development (this test Worker's setting).
@@ -323,12 +401,19 @@ describe("holds with a price", () => {
     expect(replay.status).toBe(202);
     expect(replay.body.order!.id).toBe(held[0]);
     // Nothing of the fourth sale was sold.
-    expect(((await (await call(`/api/sales/${sales[3].id}`)).json()) as { sale: { remaining: number } }).sale.remaining).toBe(5);
+    expect(
+      ((await (await call(`/api/sales/${sales[3].id}`)).json()) as { sale: { remaining: number } }).sale.remaining,
+    ).toBe(5);
     // Paying one frees a slot.
     expect((await call(`/api/orders/${held[1]}/pay`, { method: "POST", cookie })).status).toBe(200);
-    await waitFor("a free slot", async () => (await call(`/api/sales/${sales[3].id}/purchase`, { method: "POST", cookie })).status === 202);
+    await waitFor(
+      "a free slot",
+      async () => (await call(`/api/sales/${sales[3].id}/purchase`, { method: "POST", cookie })).status === 202,
+    );
     // The merchant's payment window is on the sale shoppers read.
-    const shown = (await (await call(`/api/sales/${sales[3].id}`)).json()) as { sale: { paymentWindowSeconds: number } };
+    const shown = (await (await call(`/api/sales/${sales[3].id}`)).json()) as {
+      sale: { paymentWindowSeconds: number };
+    };
     expect(shown.sale.paymentWindowSeconds).toBe(600);
   });
 });
@@ -337,8 +422,14 @@ describe("a hung PostgreSQL is not a down one", () => {
   it("answers sign-in and sign-up with a clear 503 in time", async () => {
     const started = Date.now();
     const [login, register] = await Promise.all([
-      callWith({ HYPERDRIVE: hungHyperdrive() }, "/api/auth/login", { method: "POST", body: json({ username: "someone", password: "whatever-pass" }) }),
-      callWith({ HYPERDRIVE: hungHyperdrive() }, "/api/auth/register", { method: "POST", body: json({ username: `hung_${Date.now()}`, password: "whatever-pass" }) }),
+      callWith({ HYPERDRIVE: hungHyperdrive() }, "/api/auth/login", {
+        method: "POST",
+        body: json({ username: "someone", password: "whatever-pass" }),
+      }),
+      callWith({ HYPERDRIVE: hungHyperdrive() }, "/api/auth/register", {
+        method: "POST",
+        body: json({ username: `hung_${Date.now()}`, password: "whatever-pass" }),
+      }),
     ]);
     expect(Date.now() - started).toBeLessThan(8_000);
     for (const res of [login, register]) {
@@ -360,7 +451,13 @@ describe("a hung PostgreSQL is not a down one", () => {
         new Request(`${BASE}/admin/api/sales`, {
           method: "POST",
           headers: { ...ADMIN, "Content-Type": "application/json" },
-          body: json({ title: "x", priceCents: 100, stock: 1, startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 60_000).toISOString() }),
+          body: json({
+            title: "x",
+            priceCents: 100,
+            stock: 1,
+            startsAt: new Date().toISOString(),
+            endsAt: new Date(Date.now() + 60_000).toISOString(),
+          }),
         }),
       ].map((req) => admin.fetch(req, adminEnv, createExecutionContext())),
     );
@@ -392,7 +489,9 @@ describe("a hung PostgreSQL is not a down one", () => {
         expiresAt: new Date(now + 60_000).toISOString(),
       },
     };
-    const batch = createMessageBatch<unknown>("minishop-orders", [{ id: "hung-1", timestamp: new Date(), attempts: 1, body }]);
+    const batch = createMessageBatch<unknown>("minishop-orders", [
+      { id: "hung-1", timestamp: new Date(), attempts: 1, body },
+    ]);
     const ctx = createExecutionContext();
     const started = Date.now();
     await consumer.queue(batch, { ...env, HYPERDRIVE: hungHyperdrive() } as ConsumerEnv, ctx);

@@ -4,7 +4,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import postgres from "postgres";
-import type { Order, Sale } from "../../lib/schemas.ts";
+import type { Order, Sale } from "../../lib/contract/schemas.ts";
 
 export const ADMIN = { Authorization: "Bearer dev-admin-token" };
 export const BASE = "http://shop.test";
@@ -74,7 +74,11 @@ export function database() {
   return postgres(env.HYPERDRIVE.connectionString, { max: 2, fetch_types: false, onnotice: () => {} });
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

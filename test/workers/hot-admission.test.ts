@@ -6,13 +6,15 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import gateway from "../../workers/gateway/index.ts";
-import type { GatewayEnv } from "../../lib/env.ts";
+import type { GatewayEnv } from "../../workers/gateway/env.ts";
 import { BASE, createSale, shopper } from "./helpers.ts";
 
 /** A SALE_ITEM namespace whose objects all throw the runtime's overloaded error. */
 function overloadedNamespace(): GatewayEnv["SALE_ITEM"] {
   const real = env.SALE_ITEM;
-  const overloaded = Object.assign(new Error("Durable Object is overloaded. Too many requests queued."), { overloaded: true });
+  const overloaded = Object.assign(new Error("Durable Object is overloaded. Too many requests queued."), {
+    overloaded: true,
+  });
   return new Proxy(real, {
     get(target, prop) {
       if (prop === "get") return () => ({ reservePurchase: async () => Promise.reject(overloaded) });

@@ -48,7 +48,9 @@ describe("order lifecycle", () => {
     const pay = await call(`/api/orders/${order.id}/pay`, { method: "POST", cookie: late.cookie });
     expect(pay.status).toBe(409);
     expect(((await pay.json()) as { error: { code: string } }).error.code).toBe("ORDER_EXPIRED");
-    const mine = (await (await call(`/api/orders/${order.id}`, { cookie: late.cookie })).json()) as { order: { status: string } };
+    const mine = (await (await call(`/api/orders/${order.id}`, { cookie: late.cookie })).json()) as {
+      order: { status: string };
+    };
     expect(mine.order.status).toBe("expired");
     await waitFor("expired in PostgreSQL", async () => (await rowStatus(order.id)) === "expired");
     // Someone else can buy the returned unit.
@@ -62,7 +64,10 @@ describe("order lifecycle", () => {
     const ids: string[] = [];
     for (const b of buyers) ids.push((await purchase(sale.id, b.cookie)).body.order!.id);
     const sql = database();
-    await waitFor("all three in PostgreSQL", async () => (await sql`select id from orders where sale_id = ${sale.id}`).length === 3);
+    await waitFor(
+      "all three in PostgreSQL",
+      async () => (await sql`select id from orders where sale_id = ${sale.id}`).length === 3,
+    );
     // PostgreSQL loses one row (a restore from an old backup, say).
     await sql`delete from orders where id = ${ids[1]}`;
 
@@ -73,11 +78,15 @@ describe("order lifecycle", () => {
 
     // Once everything is in, reconcile finds nothing to do.
     await waitFor("clean", async () => {
-      const again = (await (await call(`/admin/api/sales/${sale.id}/reconcile`, { method: "POST", headers: ADMIN })).json()) as { missing: number };
+      const again = (await (
+        await call(`/admin/api/sales/${sale.id}/reconcile`, { method: "POST", headers: ADMIN })
+      ).json()) as { missing: number };
       return again.missing === 0;
     });
     // Unknown and malformed sales.
-    expect((await call(`/admin/api/sales/${crypto.randomUUID()}/reconcile`, { method: "POST", headers: ADMIN })).status).toBe(404);
+    expect(
+      (await call(`/admin/api/sales/${crypto.randomUUID()}/reconcile`, { method: "POST", headers: ADMIN })).status,
+    ).toBe(404);
     expect((await call(`/admin/api/sales/nope/reconcile`, { method: "POST", headers: ADMIN })).status).toBe(404);
   });
 });

@@ -9,8 +9,8 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { SERIES_MAX_POINTS, type SellThroughSeries } from "../../durable-objects/sell-through-series.ts";
 import type { SaleItem } from "../../durable-objects/sale-item.ts";
-import { MAX_IMAGE_BYTES, sniffImageType } from "../../lib/images.ts";
-import type { AdminOrder, ReconcileResult, Sale, SeriesPoint } from "../../lib/schemas.ts";
+import { MAX_IMAGE_BYTES, sniffImageType } from "../../lib/contract/images.ts";
+import type { AdminOrder, ReconcileResult, Sale, SeriesPoint } from "../../lib/contract/schemas.ts";
 import { ADMIN, call, createSale, database, json, purchase, saleObject, shopper, waitFor } from "./helpers.ts";
 
 type ErrorBody = { error: { code: string; message: string; details?: unknown } };
@@ -28,10 +28,39 @@ const PNG = Uint8Array.from(
   (ch) => ch.charCodeAt(0),
 );
 const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0xff, 0xd9]);
-const WEBP = new Uint8Array([...new TextEncoder().encode("RIFF"), 26, 0, 0, 0, ...new TextEncoder().encode("WEBPVP8L"), 13, 0, 0, 0, 0x2f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+const WEBP = new Uint8Array([
+  ...new TextEncoder().encode("RIFF"),
+  26,
+  0,
+  0,
+  0,
+  ...new TextEncoder().encode("WEBPVP8L"),
+  13,
+  0,
+  0,
+  0,
+  0x2f,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+]);
 
 function putImage(saleId: string, body: BodyInit, type: string, headers: Record<string, string> = ADMIN) {
-  return call(`/admin/api/sales/${saleId}/image`, { method: "PUT", headers: { ...headers, "Content-Type": type }, body });
+  return call(`/admin/api/sales/${saleId}/image`, {
+    method: "PUT",
+    headers: { ...headers, "Content-Type": type },
+    body,
+  });
 }
 
 async function uploaded(res: Response): Promise<Sale> {
@@ -102,7 +131,11 @@ describe("product image", () => {
     // Declared PNG, bytes of a JPEG; declared JPEG, bytes of text; a type that is not accepted at all.
     await expectError(await putImage(sale.id, JPEG, "image/png"), 415, "UNSUPPORTED_MEDIA_TYPE");
     await expectError(await putImage(sale.id, "not an image", "image/jpeg"), 415, "UNSUPPORTED_MEDIA_TYPE");
-    await expectError(await putImage(sale.id, new TextEncoder().encode("GIF89a"), "image/gif"), 415, "UNSUPPORTED_MEDIA_TYPE");
+    await expectError(
+      await putImage(sale.id, new TextEncoder().encode("GIF89a"), "image/gif"),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
     await expectError(await putImage(sale.id, PNG, "application/json"), 415, "UNSUPPORTED_MEDIA_TYPE");
     await expectError(await putImage(sale.id, new Uint8Array(), "image/png"), 415, "UNSUPPORTED_MEDIA_TYPE");
 
@@ -145,9 +178,20 @@ describe("merchant controls", () => {
   it("refuses sales that end in the past and unknown currencies", async () => {
     const now = Date.now();
     const body = (over: Record<string, unknown>) =>
-      json({ title: "Validation", priceCents: 100, stock: 1, startsAt: new Date(now - 7_200_000).toISOString(), endsAt: new Date(now + 3_600_000).toISOString(), ...over });
+      json({
+        title: "Validation",
+        priceCents: 100,
+        stock: 1,
+        startsAt: new Date(now - 7_200_000).toISOString(),
+        endsAt: new Date(now + 3_600_000).toISOString(),
+        ...over,
+      });
     const post = (b: string) => call("/admin/api/sales", { method: "POST", headers: ADMIN, body: b });
-    const past = await expectError(await post(body({ endsAt: new Date(now - 60_000).toISOString() })), 400, "VALIDATION_FAILED");
+    const past = await expectError(
+      await post(body({ endsAt: new Date(now - 60_000).toISOString() })),
+      400,
+      "VALIDATION_FAILED",
+    );
     expect(JSON.stringify(past.error.details)).toContain("endsAt");
     const xyz = await expectError(await post(body({ currency: "XYZ" })), 400, "VALIDATION_FAILED");
     expect(JSON.stringify(xyz.error.details)).toContain("currency");
@@ -156,7 +200,8 @@ describe("merchant controls", () => {
 
     // PATCH holds to the same rules.
     const later = await createSale({ startsInSeconds: 3600 });
-    const patch = (b: unknown) => call(`/admin/api/sales/${later.id}`, { method: "PATCH", headers: ADMIN, body: json(b) });
+    const patch = (b: unknown) =>
+      call(`/admin/api/sales/${later.id}`, { method: "PATCH", headers: ADMIN, body: json(b) });
     await expectError(await patch({ currency: "XYZ" }), 400, "VALIDATION_FAILED");
     await expectError(await patch({ endsAt: new Date(now - 1000).toISOString() }), 400, "VALIDATION_FAILED");
     expect((await patch({ currency: "JPY", title: "Edited before start" })).status).toBe(200);
@@ -174,16 +219,28 @@ describe("merchant controls", () => {
     const bob = await shopper("late");
     expect((await purchase(sale.id, bob.cookie)).body.error?.code).toBe("ENDED");
     // Ending again changes nothing.
-    const again = ((await (await call(`/admin/api/sales/${sale.id}/end`, { method: "POST", headers: ADMIN })).json()) as { sale: Sale }).sale;
+    const again = (
+      (await (await call(`/admin/api/sales/${sale.id}/end`, { method: "POST", headers: ADMIN })).json()) as {
+        sale: Sale;
+      }
+    ).sale;
     expect(again.endsAt).toBe(ended.endsAt);
     const [row] = await database()`select ends_at from sales where id = ${sale.id}`;
     expect((row.ends_at as Date).toISOString()).toBe(ended.endsAt);
     // A scheduled sale ended early ends before it starts (and still reads as ended).
     const future = await createSale({ startsInSeconds: 3600 });
-    const f = ((await (await call(`/admin/api/sales/${future.id}/end`, { method: "POST", headers: ADMIN })).json()) as { sale: Sale }).sale;
+    const f = (
+      (await (await call(`/admin/api/sales/${future.id}/end`, { method: "POST", headers: ADMIN })).json()) as {
+        sale: Sale;
+      }
+    ).sale;
     expect(f.status).toBe("ended");
     expect(Date.parse(f.startsAt)).toBeLessThanOrEqual(Date.parse(f.endsAt));
-    await expectError(await call(`/admin/api/sales/${crypto.randomUUID()}/end`, { method: "POST", headers: ADMIN }), 404, "NOT_FOUND");
+    await expectError(
+      await call(`/admin/api/sales/${crypto.randomUUID()}/end`, { method: "POST", headers: ADMIN }),
+      404,
+      "NOT_FOUND",
+    );
   });
 
   it("deletes a sale with no orders (object, catalog, PostgreSQL, photo) and refuses one with orders (409)", async () => {
@@ -192,20 +249,31 @@ describe("merchant controls", () => {
     const del = await call(`/admin/api/sales/${empty.id}`, { method: "DELETE", headers: ADMIN });
     expect(del.status).toBe(204);
     await expectError(await call(`/admin/api/sales/${empty.id}`, { headers: ADMIN }), 404, "NOT_FOUND");
-    await expectError(await call(`/admin/api/sales/${empty.id}`, { method: "DELETE", headers: ADMIN }), 404, "NOT_FOUND");
+    await expectError(
+      await call(`/admin/api/sales/${empty.id}`, { method: "DELETE", headers: ADMIN }),
+      404,
+      "NOT_FOUND",
+    );
     const listed = (await (await call("/admin/api/sales", { headers: ADMIN })).json()) as { sales: Sale[] };
     expect(listed.sales.map((s) => s.id)).not.toContain(empty.id);
     expect((await env.IMAGES.list({ prefix: `${empty.id}/` })).objects).toEqual([]);
     expect(await database()`select id from sales where id = ${empty.id}`).toHaveLength(0);
     // Shoppers: the sale is gone (within the list's freshness).
-    await waitFor("the deleted sale to leave the shop", async () => (await call(`/api/sales/${empty.id}`)).status === 404);
+    await waitFor(
+      "the deleted sale to leave the shop",
+      async () => (await call(`/api/sales/${empty.id}`)).status === 404,
+    );
 
     // A sale with an order — even one cancelled since — stays: 409 SALE_HAS_ORDERS, nothing deleted.
     const sold = await createSale({ stock: 3 });
     const alice = await shopper("keeper");
     const { body } = await purchase(sold.id, alice.cookie);
     await call(`/api/orders/${body.order!.id}/cancel`, { method: "POST", cookie: alice.cookie });
-    const refused = await expectError(await call(`/admin/api/sales/${sold.id}`, { method: "DELETE", headers: ADMIN }), 409, "SALE_HAS_ORDERS");
+    const refused = await expectError(
+      await call(`/admin/api/sales/${sold.id}`, { method: "DELETE", headers: ADMIN }),
+      409,
+      "SALE_HAS_ORDERS",
+    );
     expect(refused.error.details).toEqual({ orders: 1 });
     expect((await call(`/admin/api/sales/${sold.id}`, { headers: ADMIN })).status).toBe(200);
   });
@@ -216,7 +284,9 @@ describe("merchant controls", () => {
     const { body } = await purchase(sale.id, alice.cookie);
     const orderId = body.order!.id;
     const page = await waitFor("the order in PostgreSQL", async () => {
-      const p = (await (await call(`/admin/api/sales/${sale.id}/orders`, { headers: ADMIN })).json()) as { orders: AdminOrder[] };
+      const p = (await (await call(`/admin/api/sales/${sale.id}/orders`, { headers: ADMIN })).json()) as {
+        orders: AdminOrder[];
+      };
       return p.orders.length === 1 ? p : null;
     });
     expect(page.orders[0]).toMatchObject({ id: orderId, userId: alice.userId, username: alice.username });
@@ -235,7 +305,9 @@ describe("merchant controls", () => {
     await call(`/api/orders/${orders[0].id}/pay`, { method: "POST", cookie: a.cookie });
     await call(`/api/orders/${orders[1].id}/cancel`, { method: "POST", cookie: b.cookie });
     const result = await waitFor("PostgreSQL to catch up", async () => {
-      const r = (await (await call(`/admin/api/sales/${sale.id}/reconcile`, { method: "POST", headers: ADMIN })).json()) as ReconcileResult;
+      const r = (await (
+        await call(`/admin/api/sales/${sale.id}/reconcile`, { method: "POST", headers: ADMIN })
+      ).json()) as ReconcileResult;
       // Both sides settled: PostgreSQL has every order, and the object has heard that it has (confirmed).
       const settled = (by?: Record<string, number>) => by?.paid === 1 && by?.cancelled === 1 && by?.confirmed === 1;
       return settled(r.databaseByStatus) && settled(r.ledgerByStatus) ? r : null;
@@ -248,10 +320,22 @@ describe("merchant controls", () => {
       databaseByStatus: { paid: 1, cancelled: 1, confirmed: 1 },
     });
     // The stats split sold into held and paid, with revenue.
-    const stats = ((await (await call(`/admin/api/sales/${sale.id}`, { headers: ADMIN })).json()) as {
-      sale: { stats: { sold: number; held: { units: number; revenueCents: number }; paid: { units: number; revenueCents: number } } };
-    }).sale.stats;
-    expect(stats).toMatchObject({ sold: 2, held: { units: 1, revenueCents: 49_900 }, paid: { units: 1, revenueCents: 49_900 } });
+    const stats = (
+      (await (await call(`/admin/api/sales/${sale.id}`, { headers: ADMIN })).json()) as {
+        sale: {
+          stats: {
+            sold: number;
+            held: { units: number; revenueCents: number };
+            paid: { units: number; revenueCents: number };
+          };
+        };
+      }
+    ).sale.stats;
+    expect(stats).toMatchObject({
+      sold: 2,
+      held: { units: 1, revenueCents: 49_900 },
+      paid: { units: 1, revenueCents: 49_900 },
+    });
   });
 });
 
@@ -277,7 +361,11 @@ describe("sell-through series", () => {
       (instance as unknown as { series: SellThroughSeries }).series.points(0, { attempts: 3, sold: 2, rejected: 1 }),
     );
     expect(stored.at(-1)).toMatchObject({ attempts: 3, sold: 2, rejected: 1 });
-    await expectError(await call(`/admin/api/sales/${crypto.randomUUID()}/series`, { headers: ADMIN }), 404, "NOT_FOUND");
+    await expectError(
+      await call(`/admin/api/sales/${crypto.randomUUID()}/series`, { headers: ADMIN }),
+      404,
+      "NOT_FOUND",
+    );
   });
 
   it("stays bounded: one point a second, thinned past the cap, counts never lost", async () => {
@@ -286,7 +374,8 @@ describe("sell-through series", () => {
       const { series } = instance as unknown as { series: SellThroughSeries };
       const t0 = Date.now();
       // Two samples a second for three times the cap's seconds.
-      for (let i = 1; i <= SERIES_MAX_POINTS * 6; i++) series.record(t0 + i * 500, { attempts: i, sold: i, rejected: 0 });
+      for (let i = 1; i <= SERIES_MAX_POINTS * 6; i++)
+        series.record(t0 + i * 500, { attempts: i, sold: i, rejected: 0 });
       const last = { attempts: SERIES_MAX_POINTS * 6, sold: SERIES_MAX_POINTS * 6, rejected: 0 };
       const points = series.points(0, last);
       expect(points.length).toBeLessThanOrEqual(SERIES_MAX_POINTS);

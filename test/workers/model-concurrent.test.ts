@@ -52,13 +52,16 @@ function violate(m: Model, what: string) {
 }
 
 function storedOrder(r: Real, id: string) {
-  return r.world.sql.exec<{ id: string; user_id: string }>("SELECT id, user_id FROM orders WHERE id = ?", id).toArray()[0];
+  return r.world.sql
+    .exec<{ id: string; user_id: string }>("SELECT id, user_id FROM orders WHERE id = ?", id)
+    .toArray()[0];
 }
 
 /** The invariants, read from both sides: storage directly, and the object's memory. */
 function checkInvariants(m: Model, r: Real, when: string) {
   const s = storageView(r.world.sql);
-  if (s.holding + s.remaining !== s.stock) violate(m, `${when}: storage held+paid ${s.holding} + remaining ${s.remaining} != stock ${s.stock}`);
+  if (s.holding + s.remaining !== s.stock)
+    violate(m, `${when}: storage held+paid ${s.holding} + remaining ${s.remaining} != stock ${s.stock}`);
   if (s.remaining < 0) violate(m, `${when}: storage remaining ${s.remaining} < 0`);
   if (s.orphans > 0) violate(m, `${when}: ${s.orphans} outbox row(s) without an order`);
   const users = new Set(s.orders.map((o) => o.user_id));
@@ -80,13 +83,18 @@ function checkInvariants(m: Model, r: Real, when: string) {
   }
   if (item.stockView) {
     const v = item.stockView();
-    if (v.durableRemaining !== s.remaining) violate(m, `${when}: memory durable remaining ${v.durableRemaining} != storage ${s.remaining}`);
-    if (v.available + v.reserved !== v.durableRemaining) violate(m, `${when}: memory available ${v.available} + reserved ${v.reserved} != ${v.durableRemaining}`);
+    if (v.durableRemaining !== s.remaining)
+      violate(m, `${when}: memory durable remaining ${v.durableRemaining} != storage ${s.remaining}`);
+    if (v.available + v.reserved !== v.durableRemaining)
+      violate(m, `${when}: memory available ${v.available} + reserved ${v.reserved} != ${v.durableRemaining}`);
   } else {
     // Today's object: `remaining` counts reserved rows, `uncommitted` holds the reserved rows not yet written.
     const reserved = [...(item.uncommitted?.values() ?? [])].reduce((n, o) => n + o.quantity, 0);
     if (item.remaining! + reserved + s.holding !== s.stock) {
-      violate(m, `${when}: memory remaining ${item.remaining} + reserved ${reserved} + stored held/paid ${s.holding} != stock ${s.stock}`);
+      violate(
+        m,
+        `${when}: memory remaining ${item.remaining} + reserved ${reserved} + stored held/paid ${s.holding} != stock ${s.stock}`,
+      );
     }
   }
 }
@@ -104,10 +112,15 @@ function isInjected(err: unknown): boolean {
 }
 
 class Purchase implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly user: string, readonly quantity: number, readonly keyMode: "own" | "other" | "none") {}
+  constructor(
+    readonly user: string,
+    readonly quantity: number,
+    readonly keyMode: "own" | "other" | "none",
+  ) {}
   check = () => true;
   async run(m: Model, r: Real) {
-    const key = this.keyMode === "own" ? m.keyOf.get(this.user) : this.keyMode === "other" ? `other-${Math.random()}` : undefined;
+    const key =
+      this.keyMode === "own" ? m.keyOf.get(this.user) : this.keyMode === "other" ? `other-${Math.random()}` : undefined;
     const saleId = r.world.config.id;
     const acceptedBefore = m.accepted.get(this.user);
     const replayExpected = acceptedBefore !== undefined && key !== undefined && acceptedBefore.key === key;
@@ -119,16 +132,21 @@ class Purchase implements fc.AsyncCommand<Model, Real> {
       return checkInvariants(m, r, this.toString());
     }
     const item = r.world.item;
-    const call = track(r, item.reservePurchase(r.edge.request(saleId, { userId: this.user, quantity: this.quantity, idempotencyKey: key })));
+    const call = track(
+      r,
+      item.reservePurchase(r.edge.request(saleId, { userId: this.user, quantity: this.quantity, idempotencyKey: key })),
+    );
     call.then(
       (result: PurchaseResult) => {
         r.edge.learn(saleId, result);
         if (result.ok) {
           count(m, result.replayed ? "purchase replay" : "purchase ok");
           // Every 202 is durable when it is seen.
-          if (!storedOrder(r, result.order.id)) violate(m, `202 for ${this.user} (${result.order.id}) before its order is in storage`);
+          if (!storedOrder(r, result.order.id))
+            violate(m, `202 for ${this.user} (${result.order.id}) before its order is in storage`);
           const known = m.accepted.get(this.user);
-          if (known && known.orderId !== result.order.id) violate(m, `${this.user} was given a second order ${result.order.id} (first ${known.orderId})`);
+          if (known && known.orderId !== result.order.id)
+            violate(m, `${this.user} was given a second order ${result.order.id} (first ${known.orderId})`);
           if (!result.replayed && !known) m.accepted.set(this.user, { orderId: result.order.id, key });
           return;
         }
@@ -139,7 +157,8 @@ class Purchase implements fc.AsyncCommand<Model, Real> {
         }
         if (result.code === "ALREADY_PURCHASED" && !m.skip.has("alreadyPurchased")) {
           const named = (result.details as { orderId?: string } | undefined)?.orderId;
-          if (!named || !storedOrder(r, named)) violate(m, `ALREADY_PURCHASED for ${this.user} names ${named}, which is not in storage`);
+          if (!named || !storedOrder(r, named))
+            violate(m, `ALREADY_PURCHASED for ${this.user} names ${named}, which is not in storage`);
         }
       },
       (err: unknown) => {
@@ -155,7 +174,10 @@ class Purchase implements fc.AsyncCommand<Model, Real> {
 
 /** Order reads, pay and cancel by the shopper: fired, not awaited. */
 class OrderCall implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly user: string, readonly kind: "pay" | "cancel" | "getOrder" | "getOrderForUser") {}
+  constructor(
+    readonly user: string,
+    readonly kind: "pay" | "cancel" | "getOrder" | "getOrderForUser",
+  ) {}
   check = () => true;
   async run(m: Model, r: Real) {
     const item = r.world.item;
@@ -169,7 +191,12 @@ class OrderCall implements fc.AsyncCommand<Model, Real> {
     else p = item.cancelOrder(orderId, this.user);
     track(r, p).then(
       (res) => {
-        const code = res === null ? "none" : (res as { ok?: boolean; code?: string }).ok === false ? (res as { code: string }).code : "ok";
+        const code =
+          res === null
+            ? "none"
+            : (res as { ok?: boolean; code?: string }).ok === false
+              ? (res as { code: string }).code
+              : "ok";
         count(m, `${this.kind} ${code}`);
       },
       (err: unknown) => {
@@ -184,7 +211,10 @@ class OrderCall implements fc.AsyncCommand<Model, Real> {
 }
 
 class Step implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly kind: "settle" | "alarm" | "pause" | "resume" | "advance" | "pastWindow" | "toEnd" | "failNext" | "restart") {}
+  constructor(
+    readonly kind:
+      "settle" | "alarm" | "pause" | "resume" | "advance" | "pastWindow" | "toEnd" | "failNext" | "restart",
+  ) {}
   check = () => true;
   async run(m: Model, r: Real) {
     const w = r.world;
@@ -234,16 +264,53 @@ class Step implements fc.AsyncCommand<Model, Real> {
 }
 
 const user = fc.constantFrom(...USERS);
-export type CommandKind = "purchase" | "retry" | "pay" | "cancel" | "read" | "settle" | "alarm" | "pause" | "clock" | "end" | "fail" | "restart";
-const ALL_KINDS: CommandKind[] = ["purchase", "retry", "pay", "cancel", "read", "settle", "alarm", "pause", "clock", "end", "fail", "restart"];
+export type CommandKind =
+  | "purchase"
+  | "retry"
+  | "pay"
+  | "cancel"
+  | "read"
+  | "settle"
+  | "alarm"
+  | "pause"
+  | "clock"
+  | "end"
+  | "fail"
+  | "restart";
+const ALL_KINDS: CommandKind[] = [
+  "purchase",
+  "retry",
+  "pay",
+  "cancel",
+  "read",
+  "settle",
+  "alarm",
+  "pause",
+  "clock",
+  "end",
+  "fail",
+  "restart",
+];
 
 function commandsOf(kinds: CommandKind[]) {
   const table: Record<CommandKind, fc.Arbitrary<fc.AsyncCommand<Model, Real>>[]> = {
-    purchase: [fc.tuple(user, fc.integer({ min: 1, max: 2 }), fc.constantFrom("own", "other", "none") as fc.Arbitrary<"own" | "other" | "none">).map(([u, q, k]) => new Purchase(u, q, k))],
+    purchase: [
+      fc
+        .tuple(
+          user,
+          fc.integer({ min: 1, max: 2 }),
+          fc.constantFrom("own", "other", "none") as fc.Arbitrary<"own" | "other" | "none">,
+        )
+        .map(([u, q, k]) => new Purchase(u, q, k)),
+    ],
     retry: [user.map((u) => new Purchase(u, 1, "own"))],
     pay: [user.map((u) => new OrderCall(u, "pay"))],
     cancel: [user.map((u) => new OrderCall(u, "cancel"))],
-    read: [fc.tuple(user, fc.constantFrom("getOrder", "getOrderForUser") as fc.Arbitrary<"getOrder" | "getOrderForUser">).map(([u, k]) => new OrderCall(u, k))],
+    read: [
+      fc
+        .tuple(user, fc.constantFrom("getOrder", "getOrderForUser") as fc.Arbitrary<"getOrder" | "getOrderForUser">)
+        .map(([u, k]) => new OrderCall(u, k)),
+    ],
     settle: [fc.constant(new Step("settle")), fc.constant(new Step("settle"))],
     alarm: [fc.constant(new Step("alarm"))],
     pause: [fc.constantFrom(new Step("pause"), new Step("resume"))],
@@ -274,7 +341,13 @@ export async function runConcurrentModel(options: {
         let violations: string[] = [];
         await runInDurableObject(stub, async (instance: SaleItem, state) => {
           const world = await makeWorld(state, config, Date.now(), instance);
-          const model: Model = { accepted: new Map(), keyOf: new Map(USERS.map((u) => [u, `key-${u}`])), violations: [], counts, skip: new Set(options.skip ?? []) };
+          const model: Model = {
+            accepted: new Map(),
+            keyOf: new Map(USERS.map((u) => [u, `key-${u}`])),
+            violations: [],
+            counts,
+            skip: new Set(options.skip ?? []),
+          };
           const real: Real = { world, edge: edgeFor(() => world.clock.now), inFlight: new Set() };
           checkInvariants(model, real, "start");
           await fc.asyncModelRun(() => ({ model, real }), cmds);
@@ -299,11 +372,27 @@ describe("SaleItem, concurrent model", () => {
     const counts = new Map<string, number>();
     const details = await runConcurrentModel({ counts, numRuns: 200 });
     if (details.failed) {
-      throw new Error(`seed ${details.seed}, path ${details.counterexamplePath}\n${details.counterexample?.[1]}\n${String(details.errorInstance)}`);
+      throw new Error(
+        `seed ${details.seed}, path ${details.counterexamplePath}\n${details.counterexample?.[1]}\n${String(details.errorInstance)}`,
+      );
     }
     // The histories exercised what they claim to, many times over.
-    for (const what of ["purchase ok", "purchase replay", "purchase ALREADY_PURCHASED", "purchase error", "pay ok", "cancel ok",
-      "getOrderForUser ok", "settle", "alarm", "restart", "failNext", "pastWindow", "pause", "ended"]) {
+    for (const what of [
+      "purchase ok",
+      "purchase replay",
+      "purchase ALREADY_PURCHASED",
+      "purchase error",
+      "pay ok",
+      "cancel ok",
+      "getOrderForUser ok",
+      "settle",
+      "alarm",
+      "restart",
+      "failNext",
+      "pastWindow",
+      "pause",
+      "ended",
+    ]) {
       // A successful pay or cancel needs an order that is durable, held and inside its window when the call lands
       // (most histories end, pause or jump past the window first): at least once, the others more than three times.
       expect(counts.get(what) ?? 0, what).toBeGreaterThan(what === "pay ok" || what === "cancel ok" ? 0 : 3);

@@ -76,10 +76,18 @@ function checkInvariants(m: Model, r: Real) {
 }
 
 class Purchase implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly user: string, readonly quantity: number, readonly key?: string) {}
+  constructor(
+    readonly user: string,
+    readonly quantity: number,
+    readonly key?: string,
+  ) {}
   check = () => true;
   async run(m: Model, r: Real) {
-    const result = await r.item.reservePurchase({ userId: this.user, quantity: this.quantity, idempotencyKey: this.key });
+    const result = await r.item.reservePurchase({
+      userId: this.user,
+      quantity: this.quantity,
+      idempotencyKey: this.key,
+    });
     ran(result.ok ? "purchase ok" : `purchase ${result.code}`);
     const existing = m.orders.get(this.user);
     let expected: string;
@@ -87,7 +95,12 @@ class Purchase implements fc.AsyncCommand<Model, Real> {
       expected = this.key !== undefined && existing.key === this.key ? "replay" : "ALREADY_PURCHASED";
     } else {
       const status = saleStatus(m);
-      const byStatus: Record<string, string> = { ended: "ENDED", paused: "PAUSED", sold_out: "SOLD_OUT", scheduled: "NOT_STARTED" };
+      const byStatus: Record<string, string> = {
+        ended: "ENDED",
+        paused: "PAUSED",
+        sold_out: "SOLD_OUT",
+        scheduled: "NOT_STARTED",
+      };
       if (byStatus[status]) expected = byStatus[status];
       else if (this.quantity > m.perUserLimit) expected = "VALIDATION_FAILED";
       else if (this.quantity > m.remaining) expected = "INSUFFICIENT_STOCK";
@@ -96,7 +109,13 @@ class Purchase implements fc.AsyncCommand<Model, Real> {
     const actual = result.ok ? (result.replayed ? "replay" : "ok") : result.code;
     expect(actual).toBe(expected);
     if (result.ok && !result.replayed) {
-      m.orders.set(this.user, { id: result.order.id, quantity: this.quantity, status: "held", expiresAt: m.now + m.window, key: this.key });
+      m.orders.set(this.user, {
+        id: result.order.id,
+        quantity: this.quantity,
+        status: "held",
+        expiresAt: m.now + m.window,
+        key: this.key,
+      });
       m.remaining -= this.quantity;
     }
     if (result.ok && result.replayed) expect(result.order.id).toBe(existing!.id);
@@ -106,7 +125,10 @@ class Purchase implements fc.AsyncCommand<Model, Real> {
 }
 
 class Pay implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly user: string, readonly asOther: boolean) {}
+  constructor(
+    readonly user: string,
+    readonly asOther: boolean,
+  ) {}
   check = (m: Readonly<Model>) => m.orders.has(this.user);
   async run(m: Model, r: Real) {
     const o = m.orders.get(this.user)!;
@@ -117,7 +139,12 @@ class Pay implements fc.AsyncCommand<Model, Real> {
       return checkInvariants(m, r);
     }
     expire(m, o);
-    const expected = o.status === "held" || o.status === "paid" ? "ok" : o.status === "expired" ? "ORDER_EXPIRED" : "ORDER_NOT_PAYABLE";
+    const expected =
+      o.status === "held" || o.status === "paid"
+        ? "ok"
+        : o.status === "expired"
+          ? "ORDER_EXPIRED"
+          : "ORDER_NOT_PAYABLE";
     expect(result.ok ? "ok" : result.code).toBe(expected);
     if (expected === "ok") o.status = "paid";
     checkInvariants(m, r);
@@ -195,7 +222,9 @@ class Restart implements fc.AsyncCommand<Model, Real> {
 
 const user = fc.constantFrom(...USERS);
 const commands = [
-  fc.tuple(user, fc.integer({ min: 1, max: 3 }), fc.option(fc.constantFrom("k1", "k2"), { nil: undefined })).map(([u, q, k]) => new Purchase(u, q, k)),
+  fc
+    .tuple(user, fc.integer({ min: 1, max: 3 }), fc.option(fc.constantFrom("k1", "k2"), { nil: undefined }))
+    .map(([u, q, k]) => new Purchase(u, q, k)),
   fc.tuple(user, fc.integer({ min: 1, max: 3 })).map(([u, q]) => new Purchase(u, q, "k1")),
   fc.tuple(user, fc.boolean()).map(([u, other]) => new Pay(u, other)),
   user.map((u) => new Cancel(u)),
@@ -251,8 +280,20 @@ describe("SaleItem against a reference model", () => {
       { numRuns: 80 },
     );
     // Every kind of step, and the interesting outcomes, happened many times over.
-    for (const kind of ["purchase ok", "purchase ALREADY_PURCHASED", "purchase SOLD_OUT", "purchase NOT_STARTED", "purchase PAUSED",
-      "pay ok", "pay ORDER_EXPIRED", "pay NOT_FOUND", "cancel ok", "cancel ORDER_NOT_CANCELLABLE", "alarm", "restart"]) {
+    for (const kind of [
+      "purchase ok",
+      "purchase ALREADY_PURCHASED",
+      "purchase SOLD_OUT",
+      "purchase NOT_STARTED",
+      "purchase PAUSED",
+      "pay ok",
+      "pay ORDER_EXPIRED",
+      "pay NOT_FOUND",
+      "cancel ok",
+      "cancel ORDER_NOT_CANCELLABLE",
+      "alarm",
+      "restart",
+    ]) {
       expect(executed.get(kind) ?? 0, kind).toBeGreaterThan(3);
     }
   });

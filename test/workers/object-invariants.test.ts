@@ -23,7 +23,9 @@ describe("runtime assertions", () => {
     const ledger = new StockLedger(3, 3);
     ledger.reserve(2);
     expect(() => ledger.reserve(2)).toThrow(InvariantViolation);
-    expect(logged.mock.calls.some(([line]) => String(line).includes('"invariant violated"') && String(line).includes("S2"))).toBe(true);
+    expect(
+      logged.mock.calls.some(([line]) => String(line).includes('"invariant violated"') && String(line).includes("S2")),
+    ).toBe(true);
     // A failed round cannot give back more than was reserved.
     expect(() => ledger.rolledBack(3)).toThrow(/S2/);
   });
@@ -80,7 +82,11 @@ describe("runtime assertions", () => {
       await w.restart();
       expect(w.item.getSale()!.remaining).toBe(2);
       expect(w.sql.exec<{ r: number }>("SELECT remaining AS r FROM sale").one().r).toBe(2);
-      expect(logged.mock.calls.some(([line]) => String(line).includes("S1 stored remaining") && String(line).includes('"repaired":true'))).toBe(true);
+      expect(
+        logged.mock.calls.some(
+          ([line]) => String(line).includes("S1 stored remaining") && String(line).includes('"repaired":true'),
+        ),
+      ).toBe(true);
       w.item.assertInvariants();
     });
   });
@@ -95,7 +101,10 @@ describe("an object that was never initialised", () => {
       // Every method a client, the admin or the pipeline can reach.
       expect(instance.getSale()).toBeNull();
       expect(instance.getStats()).toBeNull();
-      expect(await instance.reservePurchase({ userId: "u", quantity: 1, idempotencyKey: "k" })).toMatchObject({ ok: false, code: "NOT_FOUND" });
+      expect(await instance.reservePurchase({ userId: "u", quantity: 1, idempotencyKey: "k" })).toMatchObject({
+        ok: false,
+        code: "NOT_FOUND",
+      });
       expect(await instance.getOrder(orderId, "u")).toMatchObject({ ok: false, code: "NOT_FOUND" });
       expect(await instance.getOrderForUser("u")).toBeNull();
       expect(await instance.payOrder(orderId, "u")).toMatchObject({ ok: false, code: "NOT_FOUND" });

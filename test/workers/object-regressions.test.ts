@@ -76,7 +76,11 @@ describe("SaleItem: nothing changes an order that is not yet durable", () => {
     await runInDurableObject(objectOf(config.id), async (instance: SaleItem, state) => {
       const w = await makeWorld(state, config, Date.now(), instance);
       const answers: PromiseSettledResult<PurchaseResult>[] = [];
-      const track = (p: Promise<PurchaseResult>) => p.then((v) => answers.push({ status: "fulfilled", value: v }), (e: unknown) => answers.push({ status: "rejected", reason: e }));
+      const track = (p: Promise<PurchaseResult>) =>
+        p.then(
+          (v) => answers.push({ status: "fulfilled", value: v }),
+          (e: unknown) => answers.push({ status: "rejected", reason: e }),
+        );
       track(w.item.reservePurchase({ userId: "a", quantity: 1 }));
       track(w.item.reservePurchase({ userId: "b", quantity: 1 }));
       await settle();
@@ -135,9 +139,15 @@ describe("the replay promise at the edge", () => {
     const first = await purchase(sale.id, buyer.cookie, { headers: { "Idempotency-Key": key } });
     expect(first.status).toBe(202);
     // Sold out now, and the edge knows it.
-    expect((await purchase(sale.id, other.cookie, { headers: { "Idempotency-Key": crypto.randomUUID() } })).status).toBe(410);
+    expect(
+      (await purchase(sale.id, other.cookie, { headers: { "Idempotency-Key": crypto.randomUUID() } })).status,
+    ).toBe(410);
     // The same request again (a retry after a network error): the first 202, same order.
-    const replay = await call(`/api/sales/${sale.id}/purchase`, { method: "POST", cookie: buyer.cookie, headers: { "Idempotency-Key": key } });
+    const replay = await call(`/api/sales/${sale.id}/purchase`, {
+      method: "POST",
+      cookie: buyer.cookie,
+      headers: { "Idempotency-Key": key },
+    });
     expect(replay.status).toBe(202);
     expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
     expect(((await replay.json()) as { order: { id: string } }).order.id).toBe(first.body.order!.id);

@@ -12,7 +12,7 @@ import type { z } from "zod";
 import { errorBodySchema } from "../../lib/contract/answers.ts";
 import { API_ROUTES, type ApiRoute } from "../../lib/contract/api-routes.ts";
 import { buildOpenApiDocument, errorCodesOf } from "../../lib/contract/openapi.ts";
-import { ERROR_STATUS } from "../../lib/errors.ts";
+import { ERROR_STATUS } from "../../lib/contract/errors.ts";
 import { app as adminApp } from "../../workers/admin/index.ts";
 import { app as gatewayApp } from "../../workers/gateway/index.ts";
 import { ADMIN, call, createSale, json, shopper } from "./helpers.ts";

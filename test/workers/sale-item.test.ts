@@ -92,7 +92,9 @@ describe("SaleItem", () => {
       recordQueue(instance);
       instance.initialize(config);
       // Four shoppers at once: the first two share a group commit, the others see the stock already taken.
-      const results = await Promise.all(["a", "b", "c", "d"].map((u) => instance.reservePurchase({ userId: u, quantity: 1 })));
+      const results = await Promise.all(
+        ["a", "b", "c", "d"].map((u) => instance.reservePurchase({ userId: u, quantity: 1 })),
+      );
       expect(results.map((r) => (r.ok ? "ok" : r.code))).toEqual(["ok", "ok", "SOLD_OUT", "SOLD_OUT"]);
       expect(instance.getSale()!.status).toBe("sold_out");
       expect(instance.getStats()!.stats.rejected.soldOut).toBe(2);
@@ -227,7 +229,9 @@ describe("SaleItem", () => {
     await runInDurableObject(stub, async (instance: SaleItem) => {
       const queue = recordQueue(instance);
       instance.initialize(config);
-      await Promise.all(Array.from({ length: 250 }, (_, i) => instance.reservePurchase({ userId: `u${i}`, quantity: 1 })));
+      await Promise.all(
+        Array.from({ length: 250 }, (_, i) => instance.reservePurchase({ userId: `u${i}`, quantity: 1 })),
+      );
       // An alarm run sends at most 200 rows (short runs keep purchases flowing), the next one the rest.
       await instance.alarm();
       expect(queue.batches).toEqual([100, 100]);

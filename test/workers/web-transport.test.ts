@@ -8,7 +8,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import gateway from "../../workers/gateway/index.ts";
 import { resetGuards } from "../../workers/gateway/context.ts";
-import type { GatewayEnv } from "../../lib/env.ts";
+import type { GatewayEnv } from "../../workers/gateway/env.ts";
 import { BASE, call, createSale, purchase, shopper } from "./helpers.ts";
 
 type ErrorBody = { error: { code: string; message: string; details?: { scope?: string } } };
@@ -107,5 +107,3 @@ describe("whose pace a 429 is about", () => {
     }
   });
 });
-
-

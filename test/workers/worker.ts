@@ -7,7 +7,9 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import admin from "../../workers/admin/index.ts";
 import gateway from "../../workers/gateway/index.ts";
 import consumer from "../../queues/consumer.ts";
-import type { AdminEnv, ConsumerEnv, GatewayEnv } from "../../lib/env.ts";
+import type { AdminEnv } from "../../workers/admin/env.ts";
+import type { ConsumerEnv } from "../../queues/env.ts";
+import type { GatewayEnv } from "../../workers/gateway/env.ts";
 
 export { SaleItem } from "../../durable-objects/sale-item.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";

@@ -70,7 +70,9 @@ export function writeAnalytics(dataset: AnalyticsEngineDataset | undefined, sale
       dataset.writeDataPoint(toDataPoint(s));
       written++;
     } catch (err) {
-      console.warn(JSON.stringify({ worker: "admin", msg: "analytics write failed", saleId: s.id, error: String(err) }));
+      console.warn(
+        JSON.stringify({ worker: "admin", msg: "analytics write failed", saleId: s.id, error: String(err) }),
+      );
     }
   }
   return written;

@@ -4,8 +4,9 @@
  * Wrangler secret (`wrangler secret put ADMIN_TOKEN --env production`); locally the documented default applies.
  */
 import type { Context, Next } from "hono";
-import { DEV_ADMIN_TOKEN, requireSecret, type AdminEnv } from "../../lib/env.ts";
-import { ApiError } from "../../lib/errors.ts";
+import { DEV_ADMIN_TOKEN, requireSecret } from "../../lib/server/env.ts";
+import { type AdminEnv } from "./env.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
 import { secretsMatch } from "../../lib/server/crypto.ts";
 
 /**

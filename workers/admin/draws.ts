@@ -4,12 +4,12 @@
  * Draw orders are ordinary orders of the sale's object, so orders, reconcile and replay need nothing new.
  */
 import { Hono } from "hono";
-import type { AdminEnv } from "../../lib/env.ts";
-import { ApiError } from "../../lib/errors.ts";
-import { isUuid } from "../../lib/ids.ts";
-import { drawRankingQuerySchema } from "../../lib/schemas.ts";
-import type { EntryState } from "../../lib/draw.ts";
-import { validate } from "../gateway/validate.ts";
+import type { AdminEnv } from "./env.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
+import { isUuid } from "../../lib/contract/ids.ts";
+import { drawRankingQuerySchema } from "../../lib/contract/schemas.ts";
+import type { EntryState } from "../../lib/contract/draw.ts";
+import { validate } from "../../lib/server/http.ts";
 
 const rankingQuery = drawRankingQuerySchema;
 

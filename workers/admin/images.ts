@@ -4,7 +4,7 @@
  * version plus the content's hash), so its URL can be cached as immutable; the previous photo of the sale
  * is deleted once the sale points at the new one.
  */
-import { ApiError } from "../../lib/errors.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
 import {
   IMAGE_CACHE_CONTROL,
   IMAGE_TYPES,
@@ -13,7 +13,7 @@ import {
   imageKeyOf,
   isImageType,
   sniffImageType,
-} from "../../lib/images.ts";
+} from "../../lib/contract/images.ts";
 
 function tooLarge(): ApiError {
   return new ApiError("PAYLOAD_TOO_LARGE", "The image is over 2 MiB", { maxBytes: MAX_IMAGE_BYTES });
@@ -24,7 +24,9 @@ function tooLarge(): ApiError {
  * before reading a byte), then the bytes themselves (413 past the limit however the body was sent, 415
  * when they are not an image of the declared type).
  */
-export async function readImageUpload(request: Request): Promise<{ bytes: Uint8Array; type: keyof typeof IMAGE_TYPES }> {
+export async function readImageUpload(
+  request: Request,
+): Promise<{ bytes: Uint8Array; type: keyof typeof IMAGE_TYPES }> {
   const declared = (request.headers.get("Content-Type") ?? "").split(";")[0].trim().toLowerCase();
   if (!isImageType(declared)) {
     throw new ApiError("UNSUPPORTED_MEDIA_TYPE", "Send the photo as image/png, image/jpeg or image/webp", {

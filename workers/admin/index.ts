@@ -12,12 +12,13 @@
 import { and, asc, count, desc, eq, gt, inArray } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { failedOrders, orders, sales, users } from "../../db/schema.ts";
-import { connect, databaseUnavailable, withDatabaseOrUnavailable, type Database } from "../../lib/db.ts";
-import { checkReadiness } from "../../lib/readiness.ts";
+import { connect, databaseUnavailable, withDatabaseOrUnavailable, type Database } from "../../lib/server/db.ts";
+import { checkReadiness } from "../../lib/server/readiness.ts";
 import { withTimeout } from "../../lib/server/timeout.ts";
-import { requireSecrets, type AdminEnv } from "../../lib/env.ts";
-import { ApiError, rejectionToError } from "../../lib/errors.ts";
-import { isUuid } from "../../lib/ids.ts";
+import { requireSecrets } from "../../lib/server/env.ts";
+import { type AdminEnv } from "./env.ts";
+import { ApiError, rejectionToError } from "../../lib/contract/errors.ts";
+import { isUuid } from "../../lib/contract/ids.ts";
 import { useErrorPath, validate } from "../../lib/server/http.ts";
 import {
   createSaleSchema,
@@ -29,7 +30,7 @@ import {
   type Order,
   type OrderMessage,
   type ReconcileResult,
-} from "../../lib/schemas.ts";
+} from "../../lib/contract/schemas.ts";
 import { writeAnalytics } from "./analytics.ts";
 import { adminDraws } from "./draws.ts";
 import { requireAdminToken } from "./auth.ts";
@@ -51,7 +52,7 @@ function saleIdParam(c: AdminContext): string {
   return id;
 }
 
-/** Every order id of a sale starts with the sale's id in hex (lib/ids.ts), so keyset pages start after it. */
+/** Every order id of a sale starts with the sale's id in hex (lib/contract/ids.ts), so keyset pages start after it. */
 function orderIdFloor(saleId: string): string {
   return saleId.replaceAll("-", "");
 }
@@ -63,7 +64,10 @@ function orderIdFloor(saleId: string): string {
 const ADMIN_DB_TIMEOUT_MS = 5_000;
 
 function db<T>(c: AdminContext, work: (db: Database) => Promise<T>): Promise<T> {
-  return withDatabaseOrUnavailable(c.env.HYPERDRIVE, (d) => work(d), { worker: "admin", timeoutMs: ADMIN_DB_TIMEOUT_MS });
+  return withDatabaseOrUnavailable(c.env.HYPERDRIVE, (d) => work(d), {
+    worker: "admin",
+    timeoutMs: ADMIN_DB_TIMEOUT_MS,
+  });
 }
 
 /**
@@ -136,7 +140,6 @@ function toFailedOrder(r: typeof failedOrders.$inferSelect, landedVersion: numbe
   };
 }
 
-
 function csvRows(rows: OrderWithUsername[]): Uint8Array {
   return encoder.encode(
     rows
@@ -157,7 +160,7 @@ function csvRows(rows: OrderWithUsername[]): Uint8Array {
 async function streamCsv(c: AdminContext, saleId: string, cursor: string | undefined): Promise<Response> {
   // Each page gets an answer in time or the export fails (503 before the first byte, a cut-off stream after).
   const { db: d } = connect(c.env.HYPERDRIVE, { connectTimeoutSeconds: 3 });
-  const page = <T,>(work: Promise<T>) => withTimeout(work, ADMIN_DB_TIMEOUT_MS, "PostgreSQL");
+  const page = <T>(work: Promise<T>) => withTimeout(work, ADMIN_DB_TIMEOUT_MS, "PostgreSQL");
   let after = cursor ?? orderIdFloor(saleId);
   let first: OrderWithUsername[];
   try {
@@ -226,7 +229,12 @@ const api = new Hono<AdminApp>()
   .get("/readiness", async (c) => {
     const { ready, checks, errors } = await checkReadiness(c.env);
     if (ready) return c.json({ status: "ok", checks }, 200, { "Cache-Control": "no-store" });
-    throw new ApiError("UNAVAILABLE", `Not ready: ${Object.keys(errors).join(", ")}`, { checks, errors }, { "Retry-After": "5" });
+    throw new ApiError(
+      "UNAVAILABLE",
+      `Not ready: ${Object.keys(errors).join(", ")}`,
+      { checks, errors },
+      { "Retry-After": "5" },
+    );
   })
   .post("/sales", validate("json", createSaleSchema), async (c) => {
     const input = c.req.valid("json");
@@ -403,7 +411,15 @@ const api = new Hono<AdminApp>()
       if (page.length === 0) break;
       after = page[page.length - 1].id;
       const known = await db(c, (d) =>
-        d.select({ id: orders.id, version: orders.version }).from(orders).where(inArray(orders.id, page.map((e) => e.id))),
+        d
+          .select({ id: orders.id, version: orders.version })
+          .from(orders)
+          .where(
+            inArray(
+              orders.id,
+              page.map((e) => e.id),
+            ),
+          ),
       );
       const versions = new Map(known.map((r) => [r.id, r.version]));
       for (const e of page) {
@@ -413,12 +429,17 @@ const api = new Hono<AdminApp>()
       }
     }
     const byStatus = await db(c, (d) =>
-      d.select({ status: orders.status, n: count() }).from(orders).where(eq(orders.saleId, saleId)).groupBy(orders.status),
+      d
+        .select({ status: orders.status, n: count() })
+        .from(orders)
+        .where(eq(orders.saleId, saleId))
+        .groupBy(orders.status),
     );
     const databaseByStatus = Object.fromEntries(byStatus.map((r) => [r.status, r.n]));
     const databaseOrders = byStatus.reduce((sum, r) => sum + r.n, 0);
     let repaired = 0;
-    for (let i = 0; i < missing.length; i += 1000) repaired += await c.env.SECKILL.requeue(saleId, missing.slice(i, i + 1000));
+    for (let i = 0; i < missing.length; i += 1000)
+      repaired += await c.env.SECKILL.requeue(saleId, missing.slice(i, i + 1000));
     const result: ReconcileResult = {
       ledgerSold,
       databaseOrders,
@@ -469,7 +490,11 @@ const api = new Hono<AdminApp>()
     const replayedAt = new Date();
     await db(c, (d) => d.update(failedOrders).set({ replayedAt }).where(eq(failedOrders.id, id)));
     // `replayed`: the order was sent again (false: PostgreSQL already had it, nothing to send).
-    return c.json({ replayed, orderId: row.orderId, failedOrder: toFailedOrder({ ...row, replayedAt }, landedVersion) });
+    return c.json({
+      replayed,
+      orderId: row.orderId,
+      failedOrder: toFailedOrder({ ...row, replayedAt }, landedVersion),
+    });
   });
 
 app.route("/admin/api", api);

@@ -17,11 +17,16 @@ import {
   GATEWAY_LATENCY_BUCKETS_MS,
   OBJECT_LATENCY_BUCKETS_MS,
   type Histogram,
-} from "../../lib/histogram.ts";
-import { SALE_STATUSES, type Sale, type SaleStats } from "../../lib/schemas.ts";
+} from "../../lib/server/histogram.ts";
+import { SALE_STATUSES, type Sale, type SaleStats } from "../../lib/contract/schemas.ts";
 
 /** A sale as the object's `getStats()` answers it: the contract's sale and stats, and the raw histograms. */
-export type SaleWithStats = Sale & { stats: SaleStats; latency: Histogram; gatewayLatency: Histogram; consumerBatch: Histogram };
+export type SaleWithStats = Sale & {
+  stats: SaleStats;
+  latency: Histogram;
+  gatewayLatency: Histogram;
+  consumerBatch: Histogram;
+};
 
 export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -57,23 +62,87 @@ export function renderMetrics(sales: SaleWithStats[]): string {
   const per = (fn: (s: SaleWithStats, l: string) => string | string[]) =>
     sales.flatMap((s) => fn(s, `sale="${label(s.id)}",title="${label(s.title)}"`));
 
-  family("minishop_sale_status", "gauge", "1 for the sale's current status, 0 for the others.",
-    per((s, l) => SALE_STATUSES.map((status) => `minishop_sale_status{${l},status="${status}"} ${s.status === status ? 1 : 0}`)));
-  family("minishop_purchase_attempts_total", "counter", "Purchase attempts, answered at the edge or by the object.", per((s, l) => `minishop_purchase_attempts_total{${l}} ${s.stats.attempts}`));
-  family("minishop_sold_units", "gauge", "Units held by reserved, confirmed or paid orders.", per((s, l) => `minishop_sold_units{${l}} ${s.stats.sold}`));
-  family("minishop_purchase_rejections_total", "counter", "Rejected purchase attempts by reason.",
-    per((s, l) => Object.entries(s.stats.rejected).map(([reason, n]) => `minishop_purchase_rejections_total{${l},reason="${reason}"} ${n}`)));
-  family("minishop_remaining_units", "gauge", "Units left to sell.", per((s, l) => `minishop_remaining_units{${l}} ${s.stats.remaining}`));
-  family("minishop_stock_units", "gauge", "Units put on sale.", per((s, l) => `minishop_stock_units{${l}} ${s.stock}`));
-  family("minishop_outbox_depth", "gauge", "Order states in the object's outbox, not yet confirmed by PostgreSQL.", per((s, l) => `minishop_outbox_depth{${l}} ${s.stats.outboxDepth}`));
-  family("minishop_orders_awaiting_database", "gauge", "Orders that PostgreSQL does not have yet.", per((s, l) => `minishop_orders_awaiting_database{${l}} ${s.stats.awaitingDatabase}`));
-  family("minishop_order_conflicts_total", "counter", "Orders PostgreSQL refused on unique (sale_id, user_id): dead-lettered, never confirmed (alert: ops/alerts.yml).",
-    per((s, l) => `minishop_order_conflicts_total{${l}} ${s.stats.orderConflicts ?? 0}`));
-  family("minishop_object_purchase_latency_seconds", "histogram", "Time the sale object spends on a successful purchase (since its last start).",
-    per((s, l) => histogramLines("minishop_object_purchase_latency_seconds", l, OBJECT_LATENCY_BUCKETS_MS, s.latency)));
-  family("minishop_gateway_purchase_latency_seconds", "histogram", "Purchase requests as the gateway answered them, every outcome (since the object's last start).",
-    per((s, l) => histogramLines("minishop_gateway_purchase_latency_seconds", l, GATEWAY_LATENCY_BUCKETS_MS, s.gatewayLatency)));
-  family("minishop_consumer_batch_latency_seconds", "histogram", "Order-queue batches that carried this sale's orders, from delivery to commit and confirmation (since the object's last start).",
-    per((s, l) => histogramLines("minishop_consumer_batch_latency_seconds", l, CONSUMER_BATCH_BUCKETS_MS, s.consumerBatch)));
+  family(
+    "minishop_sale_status",
+    "gauge",
+    "1 for the sale's current status, 0 for the others.",
+    per((s, l) =>
+      SALE_STATUSES.map((status) => `minishop_sale_status{${l},status="${status}"} ${s.status === status ? 1 : 0}`),
+    ),
+  );
+  family(
+    "minishop_purchase_attempts_total",
+    "counter",
+    "Purchase attempts, answered at the edge or by the object.",
+    per((s, l) => `minishop_purchase_attempts_total{${l}} ${s.stats.attempts}`),
+  );
+  family(
+    "minishop_sold_units",
+    "gauge",
+    "Units held by reserved, confirmed or paid orders.",
+    per((s, l) => `minishop_sold_units{${l}} ${s.stats.sold}`),
+  );
+  family(
+    "minishop_purchase_rejections_total",
+    "counter",
+    "Rejected purchase attempts by reason.",
+    per((s, l) =>
+      Object.entries(s.stats.rejected).map(
+        ([reason, n]) => `minishop_purchase_rejections_total{${l},reason="${reason}"} ${n}`,
+      ),
+    ),
+  );
+  family(
+    "minishop_remaining_units",
+    "gauge",
+    "Units left to sell.",
+    per((s, l) => `minishop_remaining_units{${l}} ${s.stats.remaining}`),
+  );
+  family(
+    "minishop_stock_units",
+    "gauge",
+    "Units put on sale.",
+    per((s, l) => `minishop_stock_units{${l}} ${s.stock}`),
+  );
+  family(
+    "minishop_outbox_depth",
+    "gauge",
+    "Order states in the object's outbox, not yet confirmed by PostgreSQL.",
+    per((s, l) => `minishop_outbox_depth{${l}} ${s.stats.outboxDepth}`),
+  );
+  family(
+    "minishop_orders_awaiting_database",
+    "gauge",
+    "Orders that PostgreSQL does not have yet.",
+    per((s, l) => `minishop_orders_awaiting_database{${l}} ${s.stats.awaitingDatabase}`),
+  );
+  family(
+    "minishop_order_conflicts_total",
+    "counter",
+    "Orders PostgreSQL refused on unique (sale_id, user_id): dead-lettered, never confirmed (alert: ops/alerts.yml).",
+    per((s, l) => `minishop_order_conflicts_total{${l}} ${s.stats.orderConflicts ?? 0}`),
+  );
+  family(
+    "minishop_object_purchase_latency_seconds",
+    "histogram",
+    "Time the sale object spends on a successful purchase (since its last start).",
+    per((s, l) => histogramLines("minishop_object_purchase_latency_seconds", l, OBJECT_LATENCY_BUCKETS_MS, s.latency)),
+  );
+  family(
+    "minishop_gateway_purchase_latency_seconds",
+    "histogram",
+    "Purchase requests as the gateway answered them, every outcome (since the object's last start).",
+    per((s, l) =>
+      histogramLines("minishop_gateway_purchase_latency_seconds", l, GATEWAY_LATENCY_BUCKETS_MS, s.gatewayLatency),
+    ),
+  );
+  family(
+    "minishop_consumer_batch_latency_seconds",
+    "histogram",
+    "Order-queue batches that carried this sale's orders, from delivery to commit and confirmation (since the object's last start).",
+    per((s, l) =>
+      histogramLines("minishop_consumer_batch_latency_seconds", l, CONSUMER_BATCH_BUCKETS_MS, s.consumerBatch),
+    ),
+  );
   return out.join("\n") + "\n";
 }

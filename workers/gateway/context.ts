@@ -2,9 +2,9 @@
  * The gateway's Hono types and the isolate-wide guards, configured from the Worker's vars on first use.
  */
 import type { Context } from "hono";
-import { ApiError } from "../../lib/errors.ts";
-import type { GatewayEnv } from "../../lib/env.ts";
-import type { User } from "../../lib/schemas.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
+import type { GatewayEnv } from "./env.ts";
+import type { User } from "../../lib/contract/schemas.ts";
 import { BreakerOpenError, CircuitBreaker, ClosedSales, SlidingWindow, TokenBucket } from "./guards.ts";
 
 export interface GatewayVariables {

@@ -8,8 +8,8 @@
  * purchase goes on uncapped (logged), and a pay or cancel whose release was lost still frees the slot when the
  * order's payment window ends. Cost, measured with `npm run bench`: see docs/design.md "Hardening".
  */
-import { ApiError } from "../../lib/errors.ts";
-import type { Order } from "../../lib/schemas.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
+import type { Order } from "../../lib/contract/schemas.ts";
 import { getGuards, type GatewayContext } from "./context.ts";
 
 function log(c: GatewayContext, msg: string, err: unknown) {
@@ -52,5 +52,7 @@ export function settleHold(c: GatewayContext, userId: string, token: string | un
 /** The order was paid or cancelled: its slot is free. */
 export function endHold(c: GatewayContext, userId: string, orderId: string): void {
   if (getGuards(c.env).maxUnpaidHolds <= 0) return;
-  c.executionCtx.waitUntil(c.env.SECKILL.endHold(userId, orderId).catch((err: unknown) => log(c, "holds: end failed", err)));
+  c.executionCtx.waitUntil(
+    c.env.SECKILL.endHold(userId, orderId).catch((err: unknown) => log(c, "holds: end failed", err)),
+  );
 }

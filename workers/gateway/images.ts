@@ -4,8 +4,8 @@
  * browsers and the CDN alike; a conditional request with the ETag is answered 304.
  */
 import { Hono } from "hono";
-import { ApiError } from "../../lib/errors.ts";
-import { IMAGE_CACHE_CONTROL, imageKeyOf } from "../../lib/images.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
+import { IMAGE_CACHE_CONTROL, imageKeyOf } from "../../lib/contract/images.ts";
 import type { GatewayApp } from "./context.ts";
 
 export const images = new Hono<GatewayApp>().get("/*", async (c) => {

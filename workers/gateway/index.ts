@@ -7,13 +7,14 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
-import { ApiError } from "../../lib/errors.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
 import { BODY_TOO_LARGE_MESSAGE, noSuchRoute, softenClientError, useErrorPath } from "../../lib/server/http.ts";
-import { isProduction, requireSecrets, type GatewayEnv } from "../../lib/env.ts";
-import { checkReadiness } from "../../lib/readiness.ts";
+import { isProduction, requireSecrets } from "../../lib/server/env.ts";
+import { type GatewayEnv } from "./env.ts";
+import { checkReadiness } from "../../lib/server/readiness.ts";
 import { apiReference } from "./api-docs.ts";
 import { type GatewayApp } from "./context.ts";
-import { MAX_IMAGE_BYTES, isImageUpload } from "../../lib/images.ts";
+import { MAX_IMAGE_BYTES, isImageUpload } from "../../lib/contract/images.ts";
 import { images } from "./images.ts";
 import { auth, me } from "./routes/auth.ts";
 import { orders } from "./routes/orders.ts";
@@ -98,7 +99,12 @@ app.get("/readyz", async (c) => {
   if (ready) return c.json({ status: "ok", checks });
   console.error(JSON.stringify({ msg: "not ready", traceId: c.get("traceId"), errors }));
   const failed = Object.keys(errors);
-  return new ApiError("UNAVAILABLE", `Not ready: ${failed.join(", ")}`, { checks }, { "Retry-After": "5" }).toResponse();
+  return new ApiError(
+    "UNAVAILABLE",
+    `Not ready: ${failed.join(", ")}`,
+    { checks },
+    { "Retry-After": "5" },
+  ).toResponse();
 });
 
 app.route("/api/auth", auth);
@@ -186,7 +192,15 @@ export default {
     const response = await app.fetch(request, env, ctx);
     if (!appHeaders && response.headers.get("content-type")?.startsWith("application/json")) {
       appHeaders = new Headers(response.headers);
-      for (const name of ["traceparent", "content-length", "set-cookie", "retry-after", "idempotent-replayed", "cache-control"]) appHeaders.delete(name);
+      for (const name of [
+        "traceparent",
+        "content-length",
+        "set-cookie",
+        "retry-after",
+        "idempotent-replayed",
+        "cache-control",
+      ])
+        appHeaders.delete(name);
     }
     return softenClientError(request, isPrivateRequest(request) ? noStore(response) : response);
   },

@@ -12,9 +12,9 @@
  * sales.use("/:id/*", requireKnownSale); // every route under /api/sales/:id, now and later
  */
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "../../lib/errors.ts";
-import type { GatewayEnv } from "../../lib/env.ts";
-import { isOrderId, isUuid, saleIdOfOrder } from "../../lib/ids.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
+import type { GatewayEnv } from "./env.ts";
+import { isOrderId, isUuid, saleIdOfOrder } from "../../lib/contract/ids.ts";
 import type { GatewayApp, GatewayContext } from "./context.ts";
 
 /** The least time between two catalog reads in one isolate, whatever the misses: at most 4 reads a second. */
@@ -97,12 +97,14 @@ export async function assertKnownSale(c: GatewayContext, saleId: string, what = 
   try {
     found = await known.has(c.env, saleId);
   } catch {
-    throw new ApiError("UNAVAILABLE", "The sale service is unavailable, try again shortly", undefined, { "Retry-After": "2" });
+    throw new ApiError("UNAVAILABLE", "The sale service is unavailable, try again shortly", undefined, {
+      "Retry-After": "2",
+    });
   }
   if (!found) throw new ApiError("NOT_FOUND", `No such ${what}`);
 }
 
-/** An order id of the right shape whose sale is known (an order id carries its sale's id, lib/ids.ts). */
+/** An order id of the right shape whose sale is known (an order id carries its sale's id, lib/contract/ids.ts). */
 export async function assertKnownOrder(c: GatewayContext, orderId: string): Promise<void> {
   if (!isOrderId(orderId)) throw new ApiError("NOT_FOUND", "No such order");
   await assertKnownSale(c, saleIdOfOrder(orderId), "order");

@@ -4,8 +4,8 @@
  * possible off Cloudflare) is not limited per IP.
  */
 import type { MiddlewareHandler } from "hono";
-import { ApiError } from "../../lib/errors.ts";
-import type { GatewayEnv } from "../../lib/env.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
+import type { GatewayEnv } from "./env.ts";
 import type { GatewayApp } from "./context.ts";
 
 type LimiterName = "AUTH_LIMITER" | "PURCHASE_LIMITER";

@@ -2,7 +2,7 @@
  * The replay promise at the sold-out/ended short-circuit (docs/api.md: a retry with the Idempotency-Key of an
  * accepted purchase gets its 202 again, sold out, ended or not; docs/design.md, "The edge's verdict carries the
  * buyers"). With its verdict the sale's object publishes a Bloom filter of the shoppers who hold an order
- * (lib/buyers-filter.ts). An attempt on a closed sale goes on to the object only if it carries an
+ * (lib/server/buyers-filter.ts). An attempt on a closed sale goes on to the object only if it carries an
  * Idempotency-Key AND its session names a shopper in the filter; every other attempt is shed at once, as before.
  *
  * The session is read here without verifying its signature, on purpose: this only decides between "shed now"
@@ -11,7 +11,7 @@
  * anonymous attempt (a sold-out purchase may be answered before the session is looked at, docs/api.md).
  * Decoded subjects are kept per isolate, for at most SUBJECTS_MAX cookies (the least recently used goes first).
  */
-import { BuyersFilter, type PublishedBuyers } from "../../lib/buyers-filter.ts";
+import { BuyersFilter, type PublishedBuyers } from "../../lib/server/buyers-filter.ts";
 import { SESSION_COOKIE } from "./session.ts";
 
 const SUBJECTS_MAX = 10_000;
@@ -66,7 +66,11 @@ export function learnBuyers(saleId: string, published: PublishedBuyers | undefin
   const known = filters.get(saleId);
   if (known && known.version >= published.version) return;
   if (!known && filters.size >= FILTERS_MAX) filters.delete(filters.keys().next().value!);
-  filters.set(saleId, { version: published.version, filter: BuyersFilter.parse(published.filter), text: published.filter });
+  filters.set(saleId, {
+    version: published.version,
+    filter: BuyersFilter.parse(published.filter),
+    text: published.filter,
+  });
 }
 
 /** The buyers filter this isolate holds for a sale (for the object, so it sends a newer one only). */

@@ -11,8 +11,8 @@
  * Cost on the hot path: two map lookups; one feed read per isolate every few seconds, whatever the traffic.
  * Memory: one entry per logout (and per "sign out everywhere") in the last idle window, dropped at expiry.
  */
-import { ApiError } from "../../lib/errors.ts";
-import type { GatewayEnv } from "../../lib/env.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
+import type { GatewayEnv } from "./env.ts";
 
 export const SOFT_STALE_MS = 3_000;
 export const HARD_STALE_MS = 7_000;
@@ -37,17 +37,27 @@ export class RevocationCopy {
   }
 
   /** Whether a session is revoked; pulls the feed first when this copy is too old to answer. */
-  async isRevoked(env: GatewayEnv, ctx: ExecutionContext | undefined, sid: string, userId: string, startedAt: number): Promise<boolean> {
+  async isRevoked(
+    env: GatewayEnv,
+    ctx: ExecutionContext | undefined,
+    sid: string,
+    userId: string,
+    startedAt: number,
+  ): Promise<boolean> {
     const age = this.now() - this.pulledAt;
     if (age >= HARD_STALE_MS) {
       try {
         await this.pull(env);
       } catch (err) {
         console.error(JSON.stringify({ msg: "session feed unavailable", error: String(err) }));
-        throw new ApiError("UNAVAILABLE", "Sessions cannot be checked right now, try again shortly", undefined, { "Retry-After": "2" });
+        throw new ApiError("UNAVAILABLE", "Sessions cannot be checked right now, try again shortly", undefined, {
+          "Retry-After": "2",
+        });
       }
     } else if (age >= SOFT_STALE_MS && !this.pulling) {
-      const pull = this.pull(env).catch((err: unknown) => console.error(JSON.stringify({ msg: "session feed pull failed", error: String(err) })));
+      const pull = this.pull(env).catch((err: unknown) =>
+        console.error(JSON.stringify({ msg: "session feed pull failed", error: String(err) })),
+      );
       ctx?.waitUntil(pull);
     }
     if (this.sids.has(sid)) return true;
@@ -85,7 +95,10 @@ export class RevocationCopy {
     this.pulling = Promise.race([
       work,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`session feed read timed out after ${PULL_TIMEOUT_MS} ms`)), PULL_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`session feed read timed out after ${PULL_TIMEOUT_MS} ms`)),
+          PULL_TIMEOUT_MS,
+        );
       }),
     ]).finally(() => {
       if (timer !== undefined) clearTimeout(timer);

@@ -5,8 +5,10 @@
  * instantiated per purchase. Without the binding it goes through the seckill Worker as before. Either way the
  * object is the only writer of the sale, so nothing about the invariants depends on which path is taken.
  */
-import { isOverloaded, isRetryable, reject } from "../../lib/errors.ts";
-import type { GatewayEnv, StubOf } from "../../lib/env.ts";
+import { isOverloaded, isRetryable } from "../../lib/server/object-errors.ts";
+import { reject } from "../../lib/contract/errors.ts";
+import type { GatewayEnv } from "./env.ts";
+import type { StubOf } from "../../lib/server/env.ts";
 import type { PurchaseRequest, PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
 
 /** The gateway's env, with the direct binding to the sale objects optional (tests may take it away). */
@@ -31,7 +33,11 @@ function objectId(namespace: GatewayEnv["SALE_ITEM"], saleId: string): DurableOb
  * broken: it is answered RATE_LIMITED (429 + Retry-After), never a 5xx (docs/design.md, "Hot sales: admission"),
  * as the seckill Worker does; other failures go to the circuit breaker.
  */
-export async function reserveAtObject(env: GatewayEnvWithObjects, saleId: string, request: PurchaseRequest): Promise<PurchaseResult> {
+export async function reserveAtObject(
+  env: GatewayEnvWithObjects,
+  saleId: string,
+  request: PurchaseRequest,
+): Promise<PurchaseResult> {
   const namespace = env.SALE_ITEM;
   if (!namespace) return await env.SECKILL.purchase(saleId, request);
   const stub = namespace.get(objectId(namespace, saleId)) as unknown as StubOf<SaleItem>;

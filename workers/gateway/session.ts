@@ -14,9 +14,10 @@
  */
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { sign } from "hono/jwt";
-import { ApiError } from "../../lib/errors.ts";
-import { DEV_SESSION_SECRET, isProduction, requireSecret, type GatewayEnv } from "../../lib/env.ts";
-import type { User } from "../../lib/schemas.ts";
+import { ApiError } from "../../lib/contract/errors.ts";
+import { DEV_SESSION_SECRET, isProduction, requireSecret } from "../../lib/server/env.ts";
+import { type GatewayEnv } from "./env.ts";
+import type { User } from "../../lib/contract/schemas.ts";
 import { fromBase64, timingSafeEqual, toBase64 } from "../../lib/server/crypto.ts";
 import type { GatewayContext } from "./context.ts";
 import { revocations } from "./revocations.ts";
@@ -92,12 +93,20 @@ function randomSessionId(): string {
 }
 
 /** Signs a cookie for `user`: a new session (`sid`, `startedAt` omitted) or the renewal of one. */
-async function issueSession(c: GatewayContext, user: User, session?: { sid: string; startedAt: number }): Promise<void> {
+async function issueSession(
+  c: GatewayContext,
+  user: User,
+  session?: { sid: string; startedAt: number },
+): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const sid = session?.sid ?? randomSessionId();
   const startedAt = session?.startedAt ?? Date.now();
   const exp = Math.min(Math.floor(startedAt / 1000) + SESSION_TTL_SECONDS, now + idleSeconds(c.env));
-  const token = await sign({ sub: user.id, name: user.username, sid, st: startedAt, iat: now, exp }, sessionSecret(c.env), "HS256");
+  const token = await sign(
+    { sub: user.id, name: user.username, sid, st: startedAt, iat: now, exp },
+    sessionSecret(c.env),
+    "HS256",
+  );
   setCookie(c, cookieName(c.env), token, {
     httpOnly: true,
     sameSite: "Lax",
@@ -123,12 +132,17 @@ export async function revokeSession(c: GatewayContext): Promise<void> {
   const session = await readSessionClaims(c);
   endSession(c);
   if (!session) return;
-  const expiresAt = Math.min(session.claims.startedAt + SESSION_TTL_SECONDS * 1000, Date.now() + idleSeconds(c.env) * 1000);
+  const expiresAt = Math.min(
+    session.claims.startedAt + SESSION_TTL_SECONDS * 1000,
+    Date.now() + idleSeconds(c.env) * 1000,
+  );
   try {
     await c.env.SECKILL.revokeSession(session.claims.sid, expiresAt);
   } catch (err) {
     console.error(JSON.stringify({ msg: "logout: revocation failed", traceId: c.get("traceId"), error: String(err) }));
-    throw new ApiError("UNAVAILABLE", "Could not end the session, try again shortly", undefined, { "Retry-After": "2" });
+    throw new ApiError("UNAVAILABLE", "Could not end the session, try again shortly", undefined, {
+      "Retry-After": "2",
+    });
   }
   revocations.addSession(session.claims.sid, expiresAt);
 }
@@ -143,8 +157,12 @@ export async function revokeAllSessions(c: GatewayContext): Promise<void> {
   try {
     ({ at } = await c.env.SECKILL.revokeAllSessions(session.user.id, expiresAt));
   } catch (err) {
-    console.error(JSON.stringify({ msg: "logout-all: revocation failed", traceId: c.get("traceId"), error: String(err) }));
-    throw new ApiError("UNAVAILABLE", "Could not end the sessions, try again shortly", undefined, { "Retry-After": "2" });
+    console.error(
+      JSON.stringify({ msg: "logout-all: revocation failed", traceId: c.get("traceId"), error: String(err) }),
+    );
+    throw new ApiError("UNAVAILABLE", "Could not end the sessions, try again shortly", undefined, {
+      "Retry-After": "2",
+    });
   }
   // The object's clock decides; a session started in the same millisecond elsewhere is one this logout saw.
   revocations.addUser(session.user.id, Math.max(at, Date.now()), expiresAt);
@@ -184,7 +202,8 @@ function acceptableHeader(headerPart: string): boolean {
       header !== null &&
       header.alg === "HS256" &&
       !("crit" in header) &&
-      (!("typ" in header) || (typeof header.typ === "string" && header.typ.toLowerCase().replace(/^application\//, "") === "jwt"));
+      (!("typ" in header) ||
+        (typeof header.typ === "string" && header.typ.toLowerCase().replace(/^application\//, "") === "jwt"));
   } catch {
     ok = false;
   }
@@ -222,7 +241,9 @@ async function verifySessionToken(token: string, secret: string): Promise<Record
 }
 
 /** The session's shopper and claims, or null for no cookie, a forged, expired, revoked one or one of another algorithm. */
-async function readSessionClaims(c: GatewayContext): Promise<{ user: User; claims: SessionClaims; token: string } | null> {
+async function readSessionClaims(
+  c: GatewayContext,
+): Promise<{ user: User; claims: SessionClaims; token: string } | null> {
   const token = getCookie(c, cookieName(c.env));
   if (!token || token.length > 4096) return null;
   let payload: Record<string, unknown> | null;
@@ -258,7 +279,10 @@ export async function readSession(c: GatewayContext): Promise<User | null> {
   if (!session) return null;
   const now = Math.floor(Date.now() / 1000);
   const { claims } = session;
-  if (now - claims.iat >= REFRESH_AFTER_SECONDS && claims.exp < Math.floor(claims.startedAt / 1000) + SESSION_TTL_SECONDS) {
+  if (
+    now - claims.iat >= REFRESH_AFTER_SECONDS &&
+    claims.exp < Math.floor(claims.startedAt / 1000) + SESSION_TTL_SECONDS
+  ) {
     await issueSession(c, session.user, claims);
   }
   return session.user;

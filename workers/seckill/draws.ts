@@ -8,10 +8,18 @@
  * Draw objects are reached only for sales their SaleItem says are draws, so an unknown or first-come sale id
  * makes no draw object.
  */
-import { reject, type Rejection } from "../../lib/errors.ts";
-import { DRAW_ALGORITHM, homeShard, type DrawStats, type Entry, type PublicDraw, type Registration } from "../../lib/draw.ts";
-import type { Sale } from "../../lib/schemas.ts";
-import type { SeckillEnv, StubOf } from "../../lib/env.ts";
+import { reject, type Rejection } from "../../lib/contract/errors.ts";
+import {
+  DRAW_ALGORITHM,
+  homeShard,
+  type DrawStats,
+  type Entry,
+  type PublicDraw,
+  type Registration,
+} from "../../lib/contract/draw.ts";
+import type { Sale } from "../../lib/contract/schemas.ts";
+import type { SeckillEnv } from "./env.ts";
+import type { StubOf } from "../../lib/server/env.ts";
 import type { DrawEntries } from "../../durable-objects/draw-entries.ts";
 import { entryShardName, type DrawConfig, type SaleDraw } from "../../durable-objects/sale-draw.ts";
 import type { SaleItem } from "../../durable-objects/sale-item.ts";
@@ -28,7 +36,9 @@ function saleObject(env: SeckillEnv, saleId: string): StubOf<SaleItem> {
 }
 
 function entryShard(env: SeckillEnv, saleId: string, index: number): StubOf<DrawEntries> {
-  return env.DRAW_ENTRIES.get(env.DRAW_ENTRIES.idFromName(entryShardName(saleId, index))) as unknown as StubOf<DrawEntries>;
+  return env.DRAW_ENTRIES.get(
+    env.DRAW_ENTRIES.idFromName(entryShardName(saleId, index)),
+  ) as unknown as StubOf<DrawEntries>;
 }
 
 function notADraw(): Rejection {
@@ -53,7 +63,11 @@ export async function createDraw(env: SeckillEnv, config: DrawConfig): Promise<s
   return await drawObject(env, config.saleId).initialize(config);
 }
 
-export async function enterDraw(env: SeckillEnv, saleId: string, userId: string): Promise<{ ok: true; created: boolean; entry: Entry } | Rejection> {
+export async function enterDraw(
+  env: SeckillEnv,
+  saleId: string,
+  userId: string,
+): Promise<{ ok: true; created: boolean; entry: Entry } | Rejection> {
   const shards = await entryShardsOf(env, saleId);
   if (shards === null) return notADraw();
   const result = await entryShard(env, saleId, homeShard(userId, shards)).enter(userId);
@@ -88,7 +102,7 @@ export async function getPublicDraw(env: SeckillEnv, saleId: string): Promise<Pu
   if (!summary) return null;
   if (!summary.drawn) return { commitment: summary.commitment };
   const ranking: string[] = [];
-  for (let from = 1; from <= summary.total; ) {
+  for (let from = 1; from <= summary.total;) {
     const page = await draw.rankingPage(from, 20_000);
     if (page.length === 0) break;
     ranking.push(...page);
@@ -117,7 +131,11 @@ export async function getDrawRanking(env: SeckillEnv, saleId: string, fromRank: 
   return await drawObject(env, saleId).rankingRows(fromRank, limit);
 }
 
-export async function register(env: SeckillEnv, saleId: string, userId: string): Promise<{ ok: true; created: boolean; registration: Registration } | Rejection> {
+export async function register(
+  env: SeckillEnv,
+  saleId: string,
+  userId: string,
+): Promise<{ ok: true; created: boolean; registration: Registration } | Rejection> {
   return await saleObject(env, saleId).register(userId);
 }
 

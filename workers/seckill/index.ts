@@ -1,17 +1,25 @@
 /**
  * The seckill Worker: hosts the SaleItem and SaleCatalog objects and is the RPC surface the gateway,
  * admin and consumer Workers call through service bindings. It holds no state of its own; each call is
- * routed to the sale's object (an order id carries its sale id, see lib/ids.ts).
+ * routed to the sale's object (an order id carries its sale id, see lib/contract/ids.ts).
  */
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { isOverloaded, isRetryable, reject, type Rejection } from "../../lib/errors.ts";
-import { saleIdOfOrder } from "../../lib/ids.ts";
-import type { SeckillEnv, StubOf } from "../../lib/env.ts";
-import type { Order, Sale } from "../../lib/schemas.ts";
-import type { Histogram } from "../../lib/histogram.ts";
-import { DEFAULT_ENTRY_SHARDS } from "../../lib/draw.ts";
+import { isOverloaded, isRetryable } from "../../lib/server/object-errors.ts";
+import { reject, type Rejection } from "../../lib/contract/errors.ts";
+import { saleIdOfOrder } from "../../lib/contract/ids.ts";
+import type { SeckillEnv } from "./env.ts";
+import type { StubOf } from "../../lib/server/env.ts";
+import type { Order, Sale } from "../../lib/contract/schemas.ts";
+import type { Histogram } from "../../lib/server/histogram.ts";
+import { DEFAULT_ENTRY_SHARDS } from "../../lib/contract/draw.ts";
 import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
-import { holdShard, type AccountGuard, type HoldGrant, type LoginLimits, type SessionChange } from "../../durable-objects/account-guard.ts";
+import {
+  holdShard,
+  type AccountGuard,
+  type HoldGrant,
+  type LoginLimits,
+  type SessionChange,
+} from "../../durable-objects/account-guard.ts";
 import type {
   LedgerEntry,
   OrderResult,
@@ -23,7 +31,7 @@ import type {
 import * as draws from "./draws.ts";
 
 import { SaleItem as SaleItemCore } from "../../durable-objects/sale-item.ts";
-import { chaosOf, sendRefusedNow, type Chaos } from "../../lib/chaos.ts";
+import { chaosOf, sendRefusedNow, type Chaos } from "../../lib/server/chaos.ts";
 export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 export { AccountGuard } from "../../durable-objects/account-guard.ts";
 export { SaleDraw } from "../../durable-objects/sale-draw.ts";
@@ -31,14 +39,14 @@ export { DrawEntries } from "../../durable-objects/draw-entries.ts";
 
 /**
  * The SaleItem this Worker hosts: the object of durable-objects/sale-item.ts, plus the faults `npm run chaos`
- * injects (lib/chaos.ts) — only with ENVIRONMENT=development and a CHAOS var; otherwise exactly the object.
+ * injects (lib/server/chaos.ts) — only with ENVIRONMENT=development and a CHAOS var; otherwise exactly the object.
  */
 export class SaleItem extends SaleItemCore {
   constructor(ctx: DurableObjectState, env: SeckillEnv) {
     const chaos = chaosOf(env);
     super(ctx, chaos ? withRefusingQueue(env, chaos) : env);
     // Kept outside the instance: the hosted class has exactly the members of the object it extends, so both are
-    // one type to every binding (lib/env.ts, types/seckill.d.ts).
+    // one type to every binding (lib/server/env.ts, types/seckill.d.ts).
     if (chaos) restarts.set(this, { chaos, last: Date.now() });
   }
 
@@ -62,7 +70,8 @@ function withRefusingQueue(env: SeckillEnv, chaos: Chaos): SeckillEnv {
   if (chaos.sendPeriodMs === 0) return env;
   const queue = env.ORDERS;
   const refusing = {
-    send: (...args: Parameters<typeof queue.send>) => (sendRefusedNow(chaos) ? Promise.reject(new Error("chaos: queue refuses")) : queue.send(...args)),
+    send: (...args: Parameters<typeof queue.send>) =>
+      sendRefusedNow(chaos) ? Promise.reject(new Error("chaos: queue refuses")) : queue.send(...args),
     sendBatch: (...args: Parameters<typeof queue.sendBatch>) =>
       sendRefusedNow(chaos) ? Promise.reject(new Error("chaos: queue refuses sendBatch")) : queue.sendBatch(...args),
   } as typeof queue;
@@ -75,7 +84,10 @@ const ORDERS_LOOKUP_SALES = 200;
 
 export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   async fetch(): Promise<Response> {
-    return Response.json({ error: { code: "NOT_FOUND", message: "The seckill Worker only answers RPC" } }, { status: 404 });
+    return Response.json(
+      { error: { code: "NOT_FOUND", message: "The seckill Worker only answers RPC" } },
+      { status: 404 },
+    );
   }
 
   private sale(saleId: string): StubOf<SaleItem> {
@@ -153,7 +165,9 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   async listOrdersForUser(userId: string): Promise<Order[]> {
     const ids = (await this.catalog().list()).slice(0, ORDERS_LOOKUP_SALES);
     const orders = await Promise.all(ids.map((id) => this.sale(id).getOrderForUser(userId)));
-    return (orders as (Order | null)[]).filter((o): o is Order => o !== null).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+    return (orders as (Order | null)[])
+      .filter((o): o is Order => o !== null)
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
   }
 
   async recordEdgeRejections(saleId: string, counts: { rateLimited?: number; soldOut?: number; ended?: number }) {
@@ -285,7 +299,11 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   }
 
   async sessionChanges(after: number): Promise<{ changes: SessionChange[]; last: number; more: boolean }> {
-    return (await this.guard("sessions").sessionChanges(after)) as { changes: SessionChange[]; last: number; more: boolean };
+    return (await this.guard("sessions").sessionChanges(after)) as {
+      changes: SessionChange[];
+      last: number;
+      more: boolean;
+    };
   }
 
   async loginRetryAfter(client: string, username: string, limits: LoginLimits): Promise<number> {

@@ -1,6 +1,6 @@
 /**
  * The platform model of `npm run simulate` (docs/capacity.md, "Simulating a hot sale"): one sale at Cloudflare
- * scale, driven through the project's real admission, routing and stock modules (lib/hot/), imported, never
+ * scale, driven through the project's real admission, routing and stock modules (lib/server/hot/), imported, never
  * re-written here. What is modelled:
  *
  * - shoppers arrive on a burst curve (10 % in the first 250 ms, the rest at `attemptsPerSecond`), want one unit
@@ -20,7 +20,7 @@
  * per-isolate admission bucket, the Cache API's sharing of the sold-out verdict, PostgreSQL and the consumer, lost
  * messages and object restarts, clock skew, variance of service times beyond ±10 %, isolates appearing over time.
  */
-import { IsolateAdmission, ObjectAdmission, type AdmissionVerdict } from "../../../lib/hot/admission.ts";
+import { IsolateAdmission, ObjectAdmission, type AdmissionVerdict } from "../../../lib/server/hot/admission.ts";
 import {
   DEFAULT_OBJECT_MAX_RPS,
   autoShards,
@@ -29,14 +29,14 @@ import {
   queueOfShard,
   QUEUE_MAX_MSG_PER_SEC,
   MAX_BUYERS_PER_SHARD,
-} from "../../../lib/hot/routing.ts";
+} from "../../../lib/server/hot/routing.ts";
 import {
   DEFAULT_STOCK_POLICY,
   ShardStock,
   StockCoordinator,
   initialAllotments,
   stockInvariant,
-} from "../../../lib/hot/stock.ts";
+} from "../../../lib/server/hot/stock.ts";
 import { EventLoop, Server, quantile, seededRandom } from "./engine.ts";
 
 /** Per-request costs on an object, in ms of its single thread. */
@@ -140,7 +140,9 @@ export interface SimulationResult {
   shoppersRefused: number;
   shoppersGaveUp: number;
   objects: ObjectReport[];
-  coordinator: (Omit<ObjectReport, "peakAcceptedRps" | "accepted" | "busy" | "sold"> & { requests: number; releases: number }) | null;
+  coordinator:
+    | (Omit<ObjectReport, "peakAcceptedRps" | "accepted" | "busy" | "sold"> & { requests: number; releases: number })
+    | null;
   queuePeakMsgPerSec: number;
   /** Calls the platform refused because an object's queue was full (answered 429 by the gateway). */
   platformOverloaded: number;
@@ -226,7 +228,11 @@ export function runSimulation(params: SimulationParams): SimulationResult {
   let invariantChecks = 0;
   let overloaded = 0;
   const checkInvariant = () => {
-    stockInvariant(params.stock, coordinator, shards.map((s) => s.stock));
+    stockInvariant(
+      params.stock,
+      coordinator,
+      shards.map((s) => s.stock),
+    );
     invariantChecks++;
   };
 
@@ -325,7 +331,11 @@ export function runSimulation(params: SimulationParams): SimulationResult {
           apply();
           return { serviceMs: jitter(costs.smallWriteMs) };
         });
-        if (!ok) loop.after(50, () => { shard.stockCallInFlight = false; pumpStock(shard); });
+        if (!ok)
+          loop.after(50, () => {
+            shard.stockCallInFlight = false;
+            pumpStock(shard);
+          });
       });
     loop.after(objectHopMs(), () => {
       const accepted = coordinatorServer.submit(() => {
@@ -359,7 +369,11 @@ export function runSimulation(params: SimulationParams): SimulationResult {
             }),
         };
       });
-      if (!accepted) loop.after(50, () => { shard.stockCallInFlight = false; pumpStock(shard); });
+      if (!accepted)
+        loop.after(50, () => {
+          shard.stockCallInFlight = false;
+          pumpStock(shard);
+        });
     });
   };
 
@@ -451,7 +465,10 @@ export function runSimulation(params: SimulationParams): SimulationResult {
         pumpStock(shard);
         return { serviceMs: jitter(costs.smallWriteMs) };
       });
-      if (!ok) { pendingCancels--; scheduleCancel(shard); }
+      if (!ok) {
+        pendingCancels--;
+        scheduleCancel(shard);
+      }
     });
   };
 
@@ -516,7 +533,10 @@ export function runSimulation(params: SimulationParams): SimulationResult {
       utilization: round(peak, 3),
       meanUtilization: round(server.busyMs / 1000 / Math.max(1, Math.min(seconds, activeSeconds)), 3),
       p99WaitMs: round(quantile(server.waits, 0.99), 2),
-      maxWaitMs: round(server.waits.reduce((a, b) => Math.max(a, b), 0), 2),
+      maxWaitMs: round(
+        server.waits.reduce((a, b) => Math.max(a, b), 0),
+        2,
+      ),
       peakQueue: server.peakQueue,
       refused: server.refused,
     };
@@ -552,7 +572,9 @@ export function runSimulation(params: SimulationParams): SimulationResult {
     shoppersGaveUp: gaveUp,
     objects,
     coordinator:
-      coordinatorServer === null ? null : { index: K, ...report(coordinatorServer), requests: coordinatorRequests, releases: coordinatorReleases },
+      coordinatorServer === null
+        ? null
+        : { index: K, ...report(coordinatorServer), requests: coordinatorRequests, releases: coordinatorReleases },
     queuePeakMsgPerSec: queuePeak,
     platformOverloaded: overloaded,
     outboxDrainedSeconds: outboxDrainedAt === null ? null : round(outboxDrainedAt / 1000, 3),

@@ -14,9 +14,16 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { DEFAULT_ENTRY_SHARDS, homeShard, rankKey, sha256hex, type DrawStats, type PublicDraw } from "../../../lib/draw.ts";
+import {
+  DEFAULT_ENTRY_SHARDS,
+  homeShard,
+  rankKey,
+  sha256hex,
+  type DrawStats,
+  type PublicDraw,
+} from "../../../lib/contract/draw.ts";
 import { entryShardName, type SaleDraw } from "../../../durable-objects/sale-draw.ts";
-import type { Sale } from "../../../lib/schemas.ts";
+import type { Sale } from "../../../lib/contract/schemas.ts";
 
 const knobs = env as unknown as Record<string, string | undefined>;
 const ENTRIES = Number(knobs.SCALE_ENTRIES ?? 200_000);
@@ -97,7 +104,11 @@ it(`draws over ${ENTRIES.toLocaleString("en-US")} entries`, async () => {
       for (let j = 0; j < shardUsers.length; j += 5_000) {
         const chunk = JSON.stringify(shardUsers.slice(j, j + 5_000));
         await runInDurableObject(stub, (_shard: unknown, state: DurableObjectState) => {
-          state.storage.sql.exec("INSERT INTO entries (user_id, created_at) SELECT value, ? FROM json_each(?)", now, chunk);
+          state.storage.sql.exec(
+            "INSERT INTO entries (user_id, created_at) SELECT value, ? FROM json_each(?)",
+            now,
+            chunk,
+          );
         });
       }
     }),
@@ -129,7 +140,10 @@ it(`draws over ${ENTRIES.toLocaleString("en-US")} entries`, async () => {
   const verifyStart = performance.now();
   expect(await sha256hex(drawn.seed)).toBe(sale.drawCommitment);
   const keys = await Promise.all(drawn.entries.map((u) => rankKey(drawn.seed, u)));
-  const ranking = drawn.entries.map((u, i) => ({ u, k: keys[i] })).sort((a, b) => (a.k < b.k ? -1 : 1)).map((x) => x.u);
+  const ranking = drawn.entries
+    .map((u, i) => ({ u, k: keys[i] }))
+    .sort((a, b) => (a.k < b.k ? -1 : 1))
+    .map((x) => x.u);
   expect(ranking.slice(0, STOCK)).toEqual(drawn.winners);
   expect(ranking.slice(STOCK)).toEqual(drawn.waitlist);
   const verifyMs = performance.now() - verifyStart;

@@ -358,7 +358,9 @@ function SaleOrders({ saleId }: { saleId: string }) {
             {tm("merchant.orders.heading")}
           </h2>
           {updatedAt !== null && (
-            <p class="text-sm text-slate-700">{tm("merchant.orders.updated", { time: new Date(updatedAt).toLocaleTimeString() })}</p>
+            <p class="text-sm text-slate-700">
+              {tm("merchant.orders.updated", { time: new Date(updatedAt).toLocaleTimeString() })}
+            </p>
           )}
         </div>
         <div class="flex gap-2">
@@ -454,7 +456,11 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
     } catch (err) {
       const status = err instanceof ApiFailure ? err.status : 0;
       const text =
-        status === 413 ? tm("merchant.photo.tooLarge") : status === 415 ? tm("merchant.photo.wrongType") : describeFailure(err);
+        status === 413
+          ? tm("merchant.photo.tooLarge")
+          : status === 415
+            ? tm("merchant.photo.wrongType")
+            : describeFailure(err);
       setMessage({ kind: "error", text });
     } finally {
       setBusy(false);
@@ -506,7 +512,11 @@ function SalePhoto({ sale, onChanged }: { sale: SaleWithStats; onChanged: () => 
           />
           <div class="flex flex-wrap gap-2">
             <button type="submit" class={buttonClass.small} disabled={busy}>
-              {busy ? tm("merchant.photo.uploading") : sale.imageUrl ? tm("merchant.photo.replace") : tm("merchant.photo.upload")}
+              {busy
+                ? tm("merchant.photo.uploading")
+                : sale.imageUrl
+                  ? tm("merchant.photo.replace")
+                  : tm("merchant.photo.upload")}
             </button>
             {sale.imageUrl && (
               <button type="button" class={buttonClass.small} disabled={busy} onClick={() => void remove()}>
@@ -544,7 +554,10 @@ function SaleControls({ sale, onChanged }: { sale: SaleWithStats; onChanged: () 
       await adminApi.deleteSale(sale.id);
       navigate("/admin");
     } catch (err) {
-      const text = err instanceof ApiFailure && err.code === "SALE_HAS_ORDERS" ? tm("merchant.controls.deleteHasOrders") : describeFailure(err);
+      const text =
+        err instanceof ApiFailure && err.code === "SALE_HAS_ORDERS"
+          ? tm("merchant.controls.deleteHasOrders")
+          : describeFailure(err);
       setMessage({ kind: "error", text });
       setBusy(false);
     }
@@ -697,7 +710,10 @@ function SaleDetail({ id }: { id: string }) {
             [tm("merchant.revenue.held"), held, "border-amber-600"],
           ] as const
         ).map(([label, split, border]) => (
-          <div key={label} class={`rounded-lg border-l-4 ${border} border-y border-r border-y-slate-300 border-r-slate-300 bg-white p-3`}>
+          <div
+            key={label}
+            class={`rounded-lg border-l-4 ${border} border-y border-r border-y-slate-300 border-r-slate-300 bg-white p-3`}
+          >
             <dt class="text-sm font-semibold text-slate-800">{label}</dt>
             <dd class="text-2xl font-bold text-slate-900 tabular-nums">
               {formatPrice(split.revenueCents, sale.currency)}

@@ -3,7 +3,7 @@
  * admin Worker validates with), and the Worker's own `details[].path` errors land under their fields too.
  */
 import { useState } from "preact/hooks";
-import { createSaleSchema, type CreateSaleInput, type Sale } from "../../../lib/schemas.ts";
+import { createSaleSchema, type CreateSaleInput, type Sale } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, describeFailure, fieldErrors } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { Alert, Field, buttonClass } from "../components/ui.tsx";
@@ -196,9 +196,18 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
   );
 
   return (
-    <form onSubmit={submit} noValidate class="space-y-4" aria-label={editing ? tm("merchant.edit.heading") : "Create a sale"}>
+    <form
+      onSubmit={submit}
+      noValidate
+      class="space-y-4"
+      aria-label={editing ? tm("merchant.edit.heading") : "Create a sale"}
+    >
       {formError && <Alert>{formError}</Alert>}
-      {created && <Alert kind="success">{editing ? tm("merchant.edit.saved", { title: created.title }) : `Created “${created.title}”.`}</Alert>}
+      {created && (
+        <Alert kind="success">
+          {editing ? tm("merchant.edit.saved", { title: created.title }) : `Created “${created.title}”.`}
+        </Alert>
+      )}
       {field("title", "Title", "text", { maxLength: 200 })}
       <Field id={`${idPrefix}description`} label="Description (optional)" error={errors.description}>
         {(attrs) => (

@@ -5,8 +5,8 @@
  * registrations, and the before-the-start edits (`HotSaleAdmin`).
  */
 import { useState } from "preact/hooks";
-import type { DrawStats } from "../../../lib/draw.ts";
-import type { Sale, SaleStats } from "../../../lib/schemas.ts";
+import type { DrawStats } from "../../../lib/contract/draw.ts";
+import type { Sale, SaleStats } from "../../../lib/contract/schemas.ts";
 import { describeFailure } from "../lib/api.ts";
 import { formatDateTime, shortId } from "../lib/format.ts";
 import { usePolling } from "../components/hooks.ts";
@@ -19,7 +19,11 @@ export interface HotSaleValues {
   registrationRequired: boolean;
 }
 
-export const initialHotSaleValues = (): HotSaleValues => ({ mode: "first_come", drawAt: "", registrationRequired: false });
+export const initialHotSaleValues = (): HotSaleValues => ({
+  mode: "first_come",
+  drawAt: "",
+  registrationRequired: false,
+});
 
 /** What the create form sends for these fields (the shared schema checks them with the rest). */
 export function hotSaleInput(v: HotSaleValues): { mode?: "draw"; drawAt?: string; registrationRequired?: boolean } {
@@ -44,18 +48,42 @@ export function HotSaleFields({
       <legend class="px-1 text-sm font-semibold text-slate-900">How shoppers get it</legend>
       <div class="flex flex-wrap gap-4 text-sm text-slate-900">
         <label class="flex items-center gap-2">
-          <input type="radio" name="sale-mode" value="first_come" checked={values.mode === "first_come"} onChange={() => onChange({ ...values, mode: "first_come" })} />
+          <input
+            type="radio"
+            name="sale-mode"
+            value="first_come"
+            checked={values.mode === "first_come"}
+            onChange={() => onChange({ ...values, mode: "first_come" })}
+          />
           First come, first served
         </label>
         <label class="flex items-center gap-2">
-          <input type="radio" name="sale-mode" value="draw" checked={values.mode === "draw"} onChange={() => onChange({ ...values, mode: "draw", registrationRequired: false })} />
+          <input
+            type="radio"
+            name="sale-mode"
+            value="draw"
+            checked={values.mode === "draw"}
+            onChange={() => onChange({ ...values, mode: "draw", registrationRequired: false })}
+          />
           Draw (verifiable)
         </label>
       </div>
       {values.mode === "draw" ? (
-        <Field id="sale-drawAt" label="Draw at" error={errors.drawAt} hint="Between the start and the end; your local time">
+        <Field
+          id="sale-drawAt"
+          label="Draw at"
+          error={errors.drawAt}
+          hint="Between the start and the end; your local time"
+        >
           {(attrs) => (
-            <input {...attrs} name="drawAt" type="datetime-local" step={1} value={values.drawAt} onInput={(e) => onChange({ ...values, drawAt: (e.target as HTMLInputElement).value })} />
+            <input
+              {...attrs}
+              name="drawAt"
+              type="datetime-local"
+              step={1}
+              value={values.drawAt}
+              onInput={(e) => onChange({ ...values, drawAt: (e.target as HTMLInputElement).value })}
+            />
           )}
         </Field>
       ) : (
@@ -116,12 +144,17 @@ function DrawSection({ sale }: { sale: Sale }) {
 
   const started = Date.now() >= Date.parse(sale.startsAt);
   return (
-    <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="draw-admin-title" data-draw-phase={draw?.phase}>
+    <section
+      class="space-y-3 rounded-xl border border-slate-300 bg-white p-4"
+      aria-labelledby="draw-admin-title"
+      data-draw-phase={draw?.phase}
+    >
       <h2 id="draw-admin-title" class="text-xl font-semibold text-slate-900">
         Draw
       </h2>
       <p class="text-sm text-slate-800">
-        At {formatDateTime(sale.drawAt!)} · commitment <code class="font-mono text-xs wrap-anywhere">{sale.drawCommitment}</code> ·{" "}
+        At {formatDateTime(sale.drawAt!)} · commitment{" "}
+        <code class="font-mono text-xs wrap-anywhere">{sale.drawCommitment}</code> ·{" "}
         <Link href={`/sales/${sale.id}/draw`} class="font-semibold text-red-800 underline">
           public draw
         </Link>
@@ -139,7 +172,15 @@ function DrawSection({ sale }: { sale: Sale }) {
       {!started && (
         <form onSubmit={moveDraw} class="flex flex-wrap items-end gap-2" aria-label="Move the draw">
           <Field id="draw-move" label="Move the draw to" hint="Before the start only">
-            {(attrs) => <input {...attrs} type="datetime-local" step={1} value={drawAt} onInput={(e) => setDrawAt((e.target as HTMLInputElement).value)} />}
+            {(attrs) => (
+              <input
+                {...attrs}
+                type="datetime-local"
+                step={1}
+                value={drawAt}
+                onInput={(e) => setDrawAt((e.target as HTMLInputElement).value)}
+              />
+            )}
           </Field>
           <button type="submit" class={buttonClass.small}>
             Save
@@ -194,13 +235,19 @@ function RegistrationSection({ sale }: { sale: Sale & { stats: SaleStats } }) {
   const toggle = async () => {
     try {
       const updated = await drawAdminApi.update(sale.id, { registrationRequired: !sale.registrationRequired });
-      setMessage({ kind: "success", text: updated.registrationRequired ? "Registration is now required." : "Registration is off." });
+      setMessage({
+        kind: "success",
+        text: updated.registrationRequired ? "Registration is now required." : "Registration is off.",
+      });
     } catch (err) {
       setMessage({ kind: "error", text: describeFailure(err) });
     }
   };
   return (
-    <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="registration-admin-title">
+    <section
+      class="space-y-3 rounded-xl border border-slate-300 bg-white p-4"
+      aria-labelledby="registration-admin-title"
+    >
       <h2 id="registration-admin-title" class="text-xl font-semibold text-slate-900">
         Registration
       </h2>

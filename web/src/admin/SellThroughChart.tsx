@@ -5,7 +5,7 @@
  * however far apart the object's thinning has left them. Inline SVG, no library: a polyline in a viewBox
  * scales to any width.
  */
-import type { SeriesPoint } from "../../../lib/schemas.ts";
+import type { SeriesPoint } from "../../../lib/contract/schemas.ts";
 import { tm } from "../i18n/merchant.ts";
 
 const W = 720;

@@ -3,8 +3,15 @@
  * lives as long as the tab, never in localStorage (no trace left once the tab is closed), never in a URL.
  */
 import { signal } from "@preact/signals";
-import type { AdminOrder, FailedOrder, ReconcileResult, Sale, SaleStats, SeriesPoint } from "../../../lib/schemas.ts";
-import type { CreateSaleInput, UpdateSaleInput } from "../../../lib/schemas.ts";
+import type {
+  AdminOrder,
+  FailedOrder,
+  ReconcileResult,
+  Sale,
+  SaleStats,
+  SeriesPoint,
+} from "../../../lib/contract/schemas.ts";
+import type { CreateSaleInput, UpdateSaleInput } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, apiRequest, type ApiRequest } from "../lib/api.ts";
 
 const STORAGE_KEY = "minishop.adminToken";
@@ -102,7 +109,10 @@ export async function uploadSaleImage(saleId: string, file: Blob): Promise<Sale>
   } catch {
     throw new ApiFailure(0, "NETWORK", "Can't reach MiniShop — check your connection");
   }
-  const body = (await res.json().catch(() => null)) as { sale?: Sale; error?: { code: string; message: string } } | null;
+  const body = (await res.json().catch(() => null)) as {
+    sale?: Sale;
+    error?: { code: string; message: string };
+  } | null;
   if (res.ok && body?.sale) return body.sale;
   if (res.status === 401) setAdminToken(null);
   const code = (body?.error?.code ?? "UNKNOWN") as ConstructorParameters<typeof ApiFailure>[1];

@@ -12,7 +12,7 @@
  */
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Order, Sale, SaleStatus } from "../../../lib/schemas.ts";
+import type { Order, Sale, SaleStatus } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { serverNow } from "../lib/clock.ts";
 import { effectiveStatus } from "../lib/sale-status.ts";
@@ -84,11 +84,12 @@ export function OrderProgress({ initial }: { initial: Order }) {
 function PastOrder({ order }: { order: Order }) {
   return (
     <div class="rounded-lg border border-slate-300 bg-white p-4" role="status" data-past-order={order.status}>
-      <p class="text-base text-slate-900">
-        {t(order.status === "expired" ? "buy.pastExpired" : "buy.pastCancelled")}
-      </p>
+      <p class="text-base text-slate-900">{t(order.status === "expired" ? "buy.pastExpired" : "buy.pastCancelled")}</p>
       <p class="mt-2">
-        <Link href={`/orders/${encodeURIComponent(order.id)}`} class="font-semibold text-red-800 underline underline-offset-2">
+        <Link
+          href={`/orders/${encodeURIComponent(order.id)}`}
+          class="font-semibold text-red-800 underline underline-offset-2"
+        >
           {t("buy.viewOrder")}
         </Link>
       </p>
@@ -389,7 +390,10 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
         </div>
       )}
       {status === "ended" && (
-        <p class="rounded-lg border border-slate-300 bg-slate-100 p-4 text-base font-semibold text-slate-900" role="status">
+        <p
+          class="rounded-lg border border-slate-300 bg-slate-100 p-4 text-base font-semibold text-slate-900"
+          role="status"
+        >
           {t("sale.endedBanner")}
         </p>
       )}

@@ -3,7 +3,7 @@
  * before the image arrives (width/height attributes: no layout shift), the photo cropped to fill it, and
  * lazy loading for photos below the fold. Renders nothing for a sale without a photo.
  */
-import type { Sale } from "../../../lib/schemas.ts";
+import type { Sale } from "../../../lib/contract/schemas.ts";
 
 export function SaleImage({
   sale,

@@ -1,6 +1,6 @@
 /** Small presentational pieces shared by the storefront and the dashboard. */
 import type { ComponentChildren } from "preact";
-import type { OrderStatus, Sale, SaleStatus } from "../../../lib/schemas.ts";
+import type { OrderStatus, Sale, SaleStatus } from "../../../lib/contract/schemas.ts";
 import { describeCountdown, formatCountdown } from "../lib/format.ts";
 import { statusLabel } from "../lib/sale-status.ts";
 import { formatNumber } from "../i18n/i18n.ts";

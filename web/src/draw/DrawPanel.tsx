@@ -4,8 +4,8 @@
  * result and a promotion from the waitlist show without a reload.
  */
 import { useState } from "preact/hooks";
-import type { Entry } from "../../../lib/draw.ts";
-import type { Sale } from "../../../lib/schemas.ts";
+import type { Entry } from "../../../lib/contract/draw.ts";
+import type { Sale } from "../../../lib/contract/schemas.ts";
 import { ApiFailure } from "../lib/api.ts";
 import { formatDateTime } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
@@ -62,7 +62,10 @@ export function DrawPanel({ sale }: { sale: Sale }) {
   let body: preact.JSX.Element;
   if (!signedIn) {
     body = (
-      <Link href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`} class="font-semibold text-red-800 underline">
+      <Link
+        href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`}
+        class="font-semibold text-red-800 underline"
+      >
         {t("draw.signIn")}
       </Link>
     );
@@ -82,12 +85,23 @@ export function DrawPanel({ sale }: { sale: Sale }) {
   } else if (entry?.state === "lost") {
     body = <p class="text-slate-900">{t("draw.lost")}</p>;
   } else if (entry?.state === "entered") {
-    body = <p class="text-slate-900">{now >= drawAt ? t("draw.running") : t("draw.entered", { time: formatDateTime(new Date(drawAt).toISOString()) })}</p>;
+    body = (
+      <p class="text-slate-900">
+        {now >= drawAt
+          ? t("draw.running")
+          : t("draw.entered", { time: formatDateTime(new Date(drawAt).toISOString()) })}
+      </p>
+    );
   } else if (!started) {
     body = <p class="text-slate-800">{t("draw.notStarted")}</p>;
   } else if (open) {
     body = (
-      <button type="button" class={buttonClass.primary} disabled={busy || entry === undefined} onClick={() => void enter()}>
+      <button
+        type="button"
+        class={buttonClass.primary}
+        disabled={busy || entry === undefined}
+        onClick={() => void enter()}
+      >
         {busy ? t("draw.entering") : t("draw.enter")}
       </button>
     );

@@ -5,8 +5,8 @@
  */
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
-import type { Registration } from "../../../lib/draw.ts";
-import type { Sale } from "../../../lib/schemas.ts";
+import type { Registration } from "../../../lib/contract/draw.ts";
+import type { Sale } from "../../../lib/contract/schemas.ts";
 import { ApiFailure } from "../lib/api.ts";
 import { navigate } from "../lib/router.ts";
 import { currentUser, markSignedOut } from "../lib/shop.ts";
@@ -60,7 +60,10 @@ export function RegisterPanel({ sale, children }: { sale: Sale; children: Compon
   let body: ComponentChildren;
   if (!signedIn) {
     body = (
-      <Link href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`} class="font-semibold text-red-800 underline">
+      <Link
+        href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`}
+        class="font-semibold text-red-800 underline"
+      >
         {t("register.signIn")}
       </Link>
     );
@@ -70,7 +73,12 @@ export function RegisterPanel({ sale, children }: { sale: Sale; children: Compon
     body = <p class="text-slate-800">{t("register.closed")}</p>;
   } else {
     body = (
-      <button type="button" class={buttonClass.primary} disabled={busy || registration === undefined} onClick={() => void register()}>
+      <button
+        type="button"
+        class={buttonClass.primary}
+        disabled={busy || registration === undefined}
+        onClick={() => void register()}
+      >
         {busy ? t("register.working") : t("register.button")}
       </button>
     );

@@ -5,7 +5,7 @@
  * Nothing on this page trusts the server's ranking: it is checked, not shown as is.
  */
 import { useEffect, useState } from "preact/hooks";
-import type { PublicDraw } from "../../../lib/draw.ts";
+import type { PublicDraw } from "../../../lib/contract/draw.ts";
 import { ApiFailure } from "../lib/api.ts";
 import { currentUser } from "../lib/shop.ts";
 import { Alert, Link, PageHeading } from "../components/ui.tsx";
@@ -27,7 +27,9 @@ function UserList({ title, users, offset }: { title: string; users: string[]; of
           </li>
         ))}
       </ol>
-      {users.length > SHOWN && <p class="text-sm text-slate-700">{t("verify.more", { count: users.length - SHOWN })}</p>}
+      {users.length > SHOWN && (
+        <p class="text-sm text-slate-700">{t("verify.more", { count: users.length - SHOWN })}</p>
+      )}
     </section>
   );
 }
@@ -53,7 +55,10 @@ export function VerifyDrawPage({ id }: { id: string }) {
   }, [id]);
 
   return (
-    <article class="space-y-5" data-verify-state={result ? (result.commitmentMatches && result.rankingMatches ? "ok" : "mismatch") : "pending"}>
+    <article
+      class="space-y-5"
+      data-verify-state={result ? (result.commitmentMatches && result.rankingMatches ? "ok" : "mismatch") : "pending"}
+    >
       <p>
         <Link href={`/sales/${id}`} class="text-sm font-semibold text-red-800 underline underline-offset-2">
           <span aria-hidden="true">← </span>
@@ -83,10 +88,16 @@ export function VerifyDrawPage({ id }: { id: string }) {
       {draw && "seed" in draw && (
         <>
           <p class="text-slate-800">
-            {t("verify.entries", { count: draw.entries.length, winners: draw.winners.length, waitlist: draw.waitlist.length })}
+            {t("verify.entries", {
+              count: draw.entries.length,
+              winners: draw.winners.length,
+              waitlist: draw.waitlist.length,
+            })}
           </p>
           <div role="status" aria-live="polite">
-            {!result && progress && <p class="text-slate-700">{t("verify.computing", { done: progress.done, total: progress.total })}</p>}
+            {!result && progress && (
+              <p class="text-slate-700">{t("verify.computing", { done: progress.done, total: progress.total })}</p>
+            )}
             {result && result.commitmentMatches && result.rankingMatches && (
               <Alert kind="success">{t("verify.ok")}</Alert>
             )}

@@ -1,17 +1,26 @@
 /**
  * The draw and registration API of docs/api.md ("Draw", "Registration"), typed by the shared shapes, and the
- * draw's ranking recomputed in the browser with Web Crypto — the same `rankKey` the server uses (lib/draw.ts).
+ * draw's ranking recomputed in the browser with Web Crypto — the same `rankKey` the server uses (lib/contract/draw.ts).
  */
-import { rankKey, sha256hex, type Entry, type PublicDraw, type Registration } from "../../../lib/draw.ts";
+import { rankKey, sha256hex, type Entry, type PublicDraw, type Registration } from "../../../lib/contract/draw.ts";
 import { apiRequest } from "../lib/api.ts";
 
 export async function enterDraw(saleId: string): Promise<Entry> {
-  return (await apiRequest<{ entry: Entry }>(`/api/sales/${encodeURIComponent(saleId)}/entries`, { method: "POST" })).data.entry;
+  return (await apiRequest<{ entry: Entry }>(`/api/sales/${encodeURIComponent(saleId)}/entries`, { method: "POST" }))
+    .data.entry;
 }
 
 /** The shopper's entry and registration in a sale, each null when there is none (`GET /api/sales/:id/me`). */
-export async function fetchMine(saleId: string, signal?: AbortSignal): Promise<{ entry: Entry | null; registration: Registration | null }> {
-  return (await apiRequest<{ entry: Entry | null; registration: Registration | null }>(`/api/sales/${encodeURIComponent(saleId)}/me`, { signal })).data;
+export async function fetchMine(
+  saleId: string,
+  signal?: AbortSignal,
+): Promise<{ entry: Entry | null; registration: Registration | null }> {
+  return (
+    await apiRequest<{ entry: Entry | null; registration: Registration | null }>(
+      `/api/sales/${encodeURIComponent(saleId)}/me`,
+      { signal },
+    )
+  ).data;
 }
 
 /** The shopper's entry, or null when they have not entered. */

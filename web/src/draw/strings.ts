@@ -17,13 +17,15 @@ const en = {
   "draw.closed": "Entries are closed.",
   "draw.won": "You won! Your order is reserved — pay before the window closes.",
   "draw.viewOrder": "View your order",
-  "draw.waitlisted": "You're number {position} on the waitlist. If a winner does not pay, their unit comes to the next in line.",
+  "draw.waitlisted":
+    "You're number {position} on the waitlist. If a winner does not pay, their unit comes to the next in line.",
   "draw.lost": "The sale has ended. You were not drawn this time.",
   "draw.verify": "Verify this draw",
   "draw.commitment": "Commitment (SHA-256 of the secret seed)",
 
   "verify.heading": "Verify the draw",
-  "verify.intro": "Recompute the draw in your browser from the revealed seed: every entry is ranked by SHA-256(seed + \":\" + user id), lowest first.",
+  "verify.intro":
+    'Recompute the draw in your browser from the revealed seed: every entry is ranked by SHA-256(seed + ":" + user id), lowest first.',
   "verify.pending": "The draw has not run yet. The seed stays secret until then; its commitment is published now:",
   "verify.seed": "Seed",
   "verify.algorithm": "Algorithm",
@@ -71,7 +73,7 @@ const zh: { readonly [K in DrawTextKey]: string } = {
   "draw.commitment": "承诺值（秘密种子的 SHA-256）",
 
   "verify.heading": "验证抽签",
-  "verify.intro": "在浏览器中用公开的种子重新计算抽签：每个报名按 SHA-256(种子 + \":\" + 用户 ID) 从小到大排序。",
+  "verify.intro": '在浏览器中用公开的种子重新计算抽签：每个报名按 SHA-256(种子 + ":" + 用户 ID) 从小到大排序。',
   "verify.pending": "尚未抽签。种子在抽签前保密，现已公布其承诺值：",
   "verify.seed": "种子",
   "verify.algorithm": "算法",
@@ -116,5 +118,7 @@ function currentLanguage(): "en" | "zh" {
 export function t(key: DrawTextKey, params?: Record<string, string | number>): string {
   const message: string = drawCatalogs[currentLanguage()][key];
   if (!params) return message;
-  return message.replace(/\{(\w+)\}/g, (whole, name: string) => (params[name] === undefined ? whole : String(params[name])));
+  return message.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    params[name] === undefined ? whole : String(params[name]),
+  );
 }

@@ -34,7 +34,8 @@ const en = {
   "order.cancel": "Cancel order",
   "order.cancelling": "Cancelling…",
   "order.cancelQuestion": "Cancel this order?",
-  "order.cancelWarning": "The unit goes back on sale for other shoppers at once, and it's gone for good: it's one order per shopper, so you can't buy this sale again.",
+  "order.cancelWarning":
+    "The unit goes back on sale for other shoppers at once, and it's gone for good: it's one order per shopper, so you can't buy this sale again.",
   "order.cancelYes": "Yes, cancel the order",
   "order.cancelNo": "Keep my order",
   "order.paid": "Paid — thank you!",

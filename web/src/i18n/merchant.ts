@@ -73,7 +73,8 @@ const en = {
   "merchant.detail.loading": "Loading sale…",
   "merchant.detail.reconcile": "Reconcile",
   "merchant.detail.reconciling": "Reconciling…",
-  "merchant.detail.reconcileResult": "Ledger sold {ledgerSold}; {databaseOrders} orders in PostgreSQL; {missing} missing, {repaired} re-sent.",
+  "merchant.detail.reconcileResult":
+    "Ledger sold {ledgerSold}; {databaseOrders} orders in PostgreSQL; {missing} missing, {repaired} re-sent.",
   "merchant.stat.sold": "Sold",
   "merchant.stat.remaining": "Remaining",
   "merchant.stat.attempts": "Attempts",
@@ -84,7 +85,8 @@ const en = {
   "merchant.chart.series": "Sold",
   "merchant.chart.summary": "{title}: {sold} of {stock} sold ({percent}%) over the last {seconds} s",
   "merchant.chart.noData": "{title}: no data yet",
-  "merchant.rejected.summary": "Rejected: {soldOut} sold out · {duplicate} duplicate · {rateLimited} rate limited · {notStarted} not started · {ended} ended · {paused} paused",
+  "merchant.rejected.summary":
+    "Rejected: {soldOut} sold out · {duplicate} duplicate · {rateLimited} rate limited · {notStarted} not started · {ended} ended · {paused} paused",
 
   "merchant.orders.heading": "Orders in PostgreSQL",
   "merchant.orders.refresh": "Refresh orders",
@@ -133,7 +135,8 @@ const en = {
 
   "merchant.controls.label": "Sale controls",
   "merchant.controls.end": "End sale now",
-  "merchant.controls.endConfirm": "End “{title}” now? Nobody can buy from it after this; held orders can still be paid.",
+  "merchant.controls.endConfirm":
+    "End “{title}” now? Nobody can buy from it after this; held orders can still be paid.",
   "merchant.controls.ended": "The sale has ended.",
   "merchant.controls.delete": "Delete sale",
   "merchant.controls.deleteConfirm": "Delete “{title}” for good? Only a sale with no orders can be deleted.",
@@ -156,7 +159,8 @@ const en = {
   "merchant.orders.unknownShopper": "(unknown)",
   "merchant.orders.scrollRegion": "Orders table",
 
-  "merchant.reconcile.summary": "Sold (held or paid): {ledgerSold}. PostgreSQL holds {databaseOrders} orders of every status.",
+  "merchant.reconcile.summary":
+    "Sold (held or paid): {ledgerSold}. PostgreSQL holds {databaseOrders} orders of every status.",
   "merchant.reconcile.nothingMissing": "Nothing is missing.",
   "merchant.reconcile.missing": "{missing} missing, {repaired} sent again.",
   "merchant.reconcile.byStatus": "Orders by status (sale object / PostgreSQL)",
@@ -227,7 +231,8 @@ const zh: Translation<typeof en> = {
   "merchant.detail.loading": "正在加载活动…",
   "merchant.detail.reconcile": "对账",
   "merchant.detail.reconciling": "正在对账…",
-  "merchant.detail.reconcileResult": "账本已售 {ledgerSold}；PostgreSQL 中有 {databaseOrders} 个订单；缺失 {missing} 个，已重发 {repaired} 个。",
+  "merchant.detail.reconcileResult":
+    "账本已售 {ledgerSold}；PostgreSQL 中有 {databaseOrders} 个订单；缺失 {missing} 个，已重发 {repaired} 个。",
   "merchant.stat.sold": "已售",
   "merchant.stat.remaining": "剩余",
   "merchant.stat.attempts": "尝试次数",
@@ -238,7 +243,8 @@ const zh: Translation<typeof en> = {
   "merchant.chart.series": "已售",
   "merchant.chart.summary": "{title}：{stock} 件中已售 {sold} 件（{percent}%），统计时长 {seconds} 秒",
   "merchant.chart.noData": "{title}：暂无数据",
-  "merchant.rejected.summary": "被拒绝：已售罄 {soldOut} · 重复购买 {duplicate} · 限流 {rateLimited} · 未开始 {notStarted} · 已结束 {ended} · 已暂停 {paused}",
+  "merchant.rejected.summary":
+    "被拒绝：已售罄 {soldOut} · 重复购买 {duplicate} · 限流 {rateLimited} · 未开始 {notStarted} · 已结束 {ended} · 已暂停 {paused}",
 
   "merchant.orders.heading": "PostgreSQL 中的订单",
   "merchant.orders.refresh": "刷新订单",
@@ -310,7 +316,8 @@ const zh: Translation<typeof en> = {
   "merchant.orders.unknownShopper": "（未知）",
   "merchant.orders.scrollRegion": "订单表格",
 
-  "merchant.reconcile.summary": "已售（锁定或已付款）：{ledgerSold}。PostgreSQL 中共有 {databaseOrders} 个各状态的订单。",
+  "merchant.reconcile.summary":
+    "已售（锁定或已付款）：{ledgerSold}。PostgreSQL 中共有 {databaseOrders} 个各状态的订单。",
   "merchant.reconcile.nothingMissing": "没有缺失。",
   "merchant.reconcile.missing": "缺失 {missing} 个，已重发 {repaired} 个。",
   "merchant.reconcile.byStatus": "各状态订单数（活动对象 / PostgreSQL）",

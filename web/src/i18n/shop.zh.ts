@@ -1,6 +1,6 @@
-/** The storefront's words in Simplified Chinese: exactly the keys of ./shop.ts (see there). */
+/** The storefront's words in Simplified Chinese: exactly the keys of ./shop.en.ts (see ./shop.ts). */
 import type { Translation } from "./i18n.ts";
-import type { ShopCatalog } from "./shop.ts";
+import type { ShopCatalog } from "./shop.en.ts";
 
 const zh: Translation<ShopCatalog> = {
   "app.name": "MiniShop",
@@ -51,7 +51,7 @@ const zh: Translation<ShopCatalog> = {
   "unit.seconds": "{n}秒",
   "unit.separator": "、",
   "countdown.endsIn": "距结束",
-  "loading": "加载中…",
+  loading: "加载中…",
 
   "home.heading": "限时秒杀",
   "home.intro": "限量库存，每人一单。倒计时以商店的时钟为准，而不是您设备的时钟。",
@@ -100,7 +100,8 @@ const zh: Translation<ShopCatalog> = {
   "buy.signInLive": "后即可购买。",
   "buy.already": "您已经购买过这件商品 — 每人限一单。",
   "buy.viewOrder": "查看您的订单",
-  "buy.pastExpired": "您在本场活动的订单已过期：未在付款时限内付款，商品已重新上架。每人限一单，因此您无法再次购买本场活动。",
+  "buy.pastExpired":
+    "您在本场活动的订单已过期：未在付款时限内付款，商品已重新上架。每人限一单，因此您无法再次购买本场活动。",
   "buy.pastCancelled": "您已取消本场活动的订单，商品已重新上架。每人限一单，因此您无法再次购买本场活动。",
   "buy.soldOutNow": "已售罄 — 最后一件刚刚被抢走。",
 

@@ -5,7 +5,7 @@
  * A network failure (offline, connection reset) is an `ApiFailure` too, with status 0 and code `NETWORK`,
  * so callers handle one kind of error.
  */
-import type { ErrorBody, ErrorCode } from "../../../lib/errors.ts";
+import type { ErrorBody, ErrorCode } from "../../../lib/contract/errors.ts";
 import { errorText } from "../i18n/shop.ts";
 
 export type FailureCode = ErrorCode | "NETWORK" | "UNKNOWN";
@@ -64,13 +64,7 @@ async function failureFrom(response: Response, status: number): Promise<ApiFailu
   }
   const error = body?.error;
   if (error && typeof error.code === "string") {
-    return new ApiFailure(
-      status,
-      error.code,
-      error.message ?? response.statusText,
-      error.details,
-      retryAfterMs,
-    );
+    return new ApiFailure(status, error.code, error.message ?? response.statusText, error.details, retryAfterMs);
   }
   return new ApiFailure(status, "UNKNOWN", `The server answered ${status}`, undefined, retryAfterMs);
 }
@@ -110,7 +104,7 @@ export async function apiRequest<T>(path: string, init: ApiRequest = {}): Promis
 
 // ---------------------------------------------------------------- typed routes
 
-/** A route table like `ShopperRoutes` in lib/schemas.ts: `"METHOD /path/:param"` → body and answer. */
+/** A route table like `ShopperRoutes` in lib/contract/schemas.ts: `"METHOD /path/:param"` → body and answer. */
 export type RouteTable = { [route: string]: { body: unknown; response: unknown } };
 
 type PathOf<R extends string> = R extends `${HttpMethod} ${infer P}` ? P : never;
@@ -121,9 +115,9 @@ type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer R
     : never;
 
 /** What a call to route `R` takes: its path parameters and its body, each only when the route has them. */
-export type CallOptions<Routes extends RouteTable, R extends keyof Routes & string> = ([
-  ParamNames<PathOf<R>>,
-] extends [never]
+export type CallOptions<Routes extends RouteTable, R extends keyof Routes & string> = ([ParamNames<PathOf<R>>] extends [
+  never,
+]
   ? { params?: undefined }
   : { params: Record<ParamNames<PathOf<R>>, string> }) &
   (Routes[R]["body"] extends undefined ? { body?: undefined } : { body: Routes[R]["body"] }) & {

@@ -2,7 +2,7 @@
  * What a sale is *now*, on the server's clock: the list may be a couple of seconds old, and a scheduled sale
  * turns live at `startsAt` whether or not we have asked again.
  */
-import type { Sale, SaleStatus } from "../../../lib/schemas.ts";
+import type { Sale, SaleStatus } from "../../../lib/contract/schemas.ts";
 import { t } from "../i18n/shop.ts";
 
 export function effectiveStatus(sale: Sale, now: number): SaleStatus {

@@ -3,7 +3,7 @@
  * Every answer with `serverTime` also feeds the server clock (see clock.ts).
  */
 import { signal } from "@preact/signals";
-import type { Credentials, Order, ShopperRoutes, User } from "../../../lib/schemas.ts";
+import type { Credentials, Order, ShopperRoutes, User } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, createClient } from "./api.ts";
 import { recordServerTime } from "./clock.ts";
 
@@ -45,7 +45,7 @@ function markSignedIn(user: User): void {
   setSignedInHint(true);
 }
 
-/** The shopper API, typed by the contract's route table (lib/schemas.ts `ShopperRoutes`). */
+/** The shopper API, typed by the contract's route table (lib/contract/schemas.ts `ShopperRoutes`). */
 const shopper = createClient<ShopperRoutes>();
 
 /** Requests whose answer carries `serverTime` also feed the server clock (see clock.ts). */

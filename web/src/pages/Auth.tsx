@@ -1,11 +1,11 @@
 /**
  * Sign in and sign up: labelled Username and Password fields, checked before sending by the rules of
- * `credentialsSchema` (lib/schemas.ts; re-stated here in plain TypeScript so the storefront carries no zod,
+ * `credentialsSchema` (lib/contract/schemas.ts; re-stated here in plain TypeScript so the storefront carries no zod,
  * with messages in the shopper's language), and the API's own field errors (`details[].path`) shown under
  * the field they belong to.
  */
 import { useState } from "preact/hooks";
-import type { Credentials } from "../../../lib/schemas.ts";
+import type { Credentials } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, describeFailure, fieldErrors } from "../lib/api.ts";
 import { ta } from "../i18n/account.ts";
 import { currentSearch, navigate, safeNext } from "../lib/router.ts";

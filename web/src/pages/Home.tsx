@@ -3,7 +3,7 @@
  * ended — so a sold-out sale is never listed among the live ones.
  */
 import { useRef, useState } from "preact/hooks";
-import type { Sale, SaleStatus } from "../../../lib/schemas.ts";
+import type { Sale, SaleStatus } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatPrice } from "../lib/format.ts";
 import { effectiveStatus } from "../lib/sale-status.ts";

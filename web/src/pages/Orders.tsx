@@ -1,6 +1,6 @@
 /** "My orders" and one order: status (polled while reserved), pay / cancel, and the payment window. */
 import { useEffect, useState } from "preact/hooks";
-import type { Order, Sale } from "../../../lib/schemas.ts";
+import type { Order, Sale } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatDateTime, formatPrice, shortId } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
@@ -77,7 +77,10 @@ export function OrdersPage() {
         </p>
       )}
       {orders && orders.length > 0 && (
-        <ul class="divide-y divide-slate-200 rounded-xl border border-slate-300 bg-white" aria-label={ta("orders.list")}>
+        <ul
+          class="divide-y divide-slate-200 rounded-xl border border-slate-300 bg-white"
+          aria-label={ta("orders.list")}
+        >
           {orders.map((o) => (
             <li key={o.id} class="flex flex-wrap items-center justify-between gap-2 p-4">
               <div class="min-w-0">

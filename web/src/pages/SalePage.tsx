@@ -1,6 +1,6 @@
 /** One sale: what it is, when it starts (server clock), how much is left, and the Buy now button. */
 import { useState } from "preact/hooks";
-import type { Sale } from "../../../lib/schemas.ts";
+import type { Sale } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatDateTime, formatPrice } from "../lib/format.ts";
 import { effectiveStatus } from "../lib/sale-status.ts";
@@ -73,9 +73,7 @@ export function SalePage({ id }: { id: string }) {
         </div>
         <StatusBadge status={status} />
       </div>
-      {error && (
-        <Alert kind="info">{error.status === 0 ? t("sale.offlineStale") : describeFailure(error)}</Alert>
-      )}
+      {error && <Alert kind="info">{error.status === 0 ? t("sale.offlineStale") : describeFailure(error)}</Alert>}
       <div class="grid gap-6 rounded-xl border border-slate-300 bg-white p-5 shadow-sm md:grid-cols-2">
         <div class="space-y-3">
           <SaleImage sale={sale} lazy={false} />
@@ -98,7 +96,11 @@ export function SalePage({ id }: { id: string }) {
             <dt class="font-semibold">{t("sale.limit")}</dt>
             <dd>{t("sale.perShopper", { count: sale.perUserLimit })}</dd>
             <dt class="font-semibold">{t("sale.payWithin")}</dt>
-            <dd>{t("sale.payWithinValue", { window: formatPaymentWindow(sale.paymentWindowSeconds, LOCALE_TAG[locale.value]) })}</dd>
+            <dd>
+              {t("sale.payWithinValue", {
+                window: formatPaymentWindow(sale.paymentWindowSeconds, LOCALE_TAG[locale.value]),
+              })}
+            </dd>
           </dl>
         </div>
         <div>
@@ -120,6 +122,11 @@ export function SalePage({ id }: { id: string }) {
 
 /** The merchant's payment window, in the largest whole unit: "15 minutes", "1 hour", "90 seconds" (or the locale's words). */
 export function formatPaymentWindow(seconds: number, localeTag = "en"): string {
-  const [n, unit] = seconds % 3600 === 0 ? [seconds / 3600, "hour"] : seconds % 60 === 0 ? [seconds / 60, "minute"] : [seconds, "second"];
+  const [n, unit] =
+    seconds % 3600 === 0
+      ? [seconds / 3600, "hour"]
+      : seconds % 60 === 0
+        ? [seconds / 60, "minute"]
+        : [seconds, "second"];
   return new Intl.NumberFormat(localeTag, { style: "unit", unit, unitDisplay: "long" }).format(n);
 }

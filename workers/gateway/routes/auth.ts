@@ -4,10 +4,10 @@
 import { eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { users } from "../../../db/schema.ts";
-import { isUniqueViolation, withDatabase, withDatabaseOrUnavailable } from "../../../lib/db.ts";
+import { isUniqueViolation, withDatabase, withDatabaseOrUnavailable } from "../../../lib/server/db.ts";
 import type { LoginLimits } from "../../../durable-objects/account-guard.ts";
-import { ApiError } from "../../../lib/errors.ts";
-import { credentialsSchema } from "../../../lib/schemas.ts";
+import { ApiError } from "../../../lib/contract/errors.ts";
+import { credentialsSchema } from "../../../lib/contract/schemas.ts";
 import { getGuards, type GatewayApp, type GatewayContext } from "../context.ts";
 import {
   DUMMY_PASSWORD_HASH,
@@ -18,13 +18,13 @@ import {
   startSession,
   verifyPassword,
 } from "../session.ts";
-import { validate } from "../validate.ts";
+import { validate } from "../../../lib/server/http.ts";
 import { limitByIp } from "../limits.ts";
 
 /** Sign-in and sign-up never hang on a hung database: a clear 503 after this long. */
 export const ACCOUNTS_DB_TIMEOUT_MS = 4_000;
 
-/** Accounts live in PostgreSQL: while it is down or hung, sign-in and sign-up answer 503 (lib/db.ts). */
+/** Accounts live in PostgreSQL: while it is down or hung, sign-in and sign-up answer 503 (lib/server/db.ts). */
 function withAccounts<T>(c: GatewayContext, work: Parameters<typeof withDatabase<T>>[1]): Promise<T> {
   return withDatabaseOrUnavailable(c.env.HYPERDRIVE, work, {
     worker: "gateway",
@@ -69,9 +69,10 @@ export const auth = new Hono<GatewayApp>()
     try {
       await withAccounts(c, (db) => db.insert(users).values({ ...user, passwordHash }));
     } catch (err) {
-      if (isUniqueViolation(err)) throw new ApiError("USERNAME_TAKEN", "That username is taken", [
-        { path: ["username"], message: "That username is taken" },
-      ]);
+      if (isUniqueViolation(err))
+        throw new ApiError("USERNAME_TAKEN", "That username is taken", [
+          { path: ["username"], message: "That username is taken" },
+        ]);
       throw err;
     }
     await startSession(c, user);
@@ -90,7 +91,10 @@ export const auth = new Hono<GatewayApp>()
         "Retry-After": String(retryAfter),
       });
     }
-    const row = await withAccounts(c, async (db) => (await db.select().from(users).where(eq(users.username, username)).limit(1))[0]);
+    const row = await withAccounts(
+      c,
+      async (db) => (await db.select().from(users).where(eq(users.username, username)).limit(1))[0],
+    );
     // Verify against a dummy hash for unknown usernames: the answer takes as long either way.
     const ok = await verifyPassword(password, row?.passwordHash ?? DUMMY_PASSWORD_HASH);
     const recorded = throttle(() => c.env.SECKILL.loginResult(client, key, Boolean(row && ok), limits));

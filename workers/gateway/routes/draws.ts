@@ -4,8 +4,8 @@
  * from the sale's objects through the seckill Worker (workers/seckill/draws.ts says which object).
  */
 import { Hono } from "hono";
-import { ApiError, rejectionToError } from "../../../lib/errors.ts";
-import { isUuid } from "../../../lib/ids.ts";
+import { ApiError, rejectionToError } from "../../../lib/contract/errors.ts";
+import { isUuid } from "../../../lib/contract/ids.ts";
 import { callSeckill, type GatewayApp, type GatewayContext } from "../context.ts";
 import { overLimit, rateLimited } from "../limits.ts";
 import { requireUser } from "../session.ts";
@@ -24,7 +24,9 @@ function saleIdParam(c: GatewayContext): string {
 async function requireNoBody(c: GatewayContext): Promise<void> {
   const text = (await c.req.text()).trim();
   if (text === "" || text === "{}") return;
-  throw new ApiError("VALIDATION_FAILED", "This request takes no body", [{ path: [], message: "expected no body or {}" }]);
+  throw new ApiError("VALIDATION_FAILED", "This request takes no body", [
+    { path: [], message: "expected no body or {}" },
+  ]);
 }
 
 export const draws = new Hono<GatewayApp>()
@@ -32,7 +34,8 @@ export const draws = new Hono<GatewayApp>()
     const saleId = saleIdParam(c);
     const user = await requireUser(c);
     await requireNoBody(c);
-    if (await overLimit(c.env, "PURCHASE_LIMITER", `user:${user.id}`)) throw rateLimited("Too many attempts, slow down", 10);
+    if (await overLimit(c.env, "PURCHASE_LIMITER", `user:${user.id}`))
+      throw rateLimited("Too many attempts, slow down", 10);
     const result = await callSeckill(c, () => c.env.SECKILL.enterDraw(saleId, user.id));
     if (!result.ok) throw rejectionToError(result);
     return c.json({ entry: result.entry }, result.created ? 201 : 200);
@@ -54,8 +57,12 @@ export const draws = new Hono<GatewayApp>()
     try {
       draw = await c.env.SECKILL.getPublicDraw(saleId);
     } catch (err) {
-      console.error(JSON.stringify({ msg: "public draw failed", traceId: c.get("traceId"), saleId, error: String(err) }));
-      throw new ApiError("UNAVAILABLE", "The draw is unavailable, try again shortly", undefined, { "Retry-After": "2" });
+      console.error(
+        JSON.stringify({ msg: "public draw failed", traceId: c.get("traceId"), saleId, error: String(err) }),
+      );
+      throw new ApiError("UNAVAILABLE", "The draw is unavailable, try again shortly", undefined, {
+        "Retry-After": "2",
+      });
     }
     if (!draw) throw new ApiError("NOT_FOUND", "No such draw: the sale does not exist or is not a draw sale");
     if (!("seed" in draw)) return c.json(draw);
@@ -68,7 +75,8 @@ export const draws = new Hono<GatewayApp>()
     const saleId = saleIdParam(c);
     const user = await requireUser(c);
     await requireNoBody(c);
-    if (await overLimit(c.env, "PURCHASE_LIMITER", `user:${user.id}`)) throw rateLimited("Too many attempts, slow down", 10);
+    if (await overLimit(c.env, "PURCHASE_LIMITER", `user:${user.id}`))
+      throw rateLimited("Too many attempts, slow down", 10);
     const result = await callSeckill(c, () => c.env.SECKILL.register(saleId, user.id));
     if (!result.ok) throw rejectionToError(result);
     return c.json({ registration: result.registration }, result.created ? 201 : 200);

@@ -3,8 +3,8 @@
  * exactly like an id that does not exist, `404`.
  */
 import { Hono } from "hono";
-import { rejectionToError } from "../../../lib/errors.ts";
-import { saleIdOfOrder } from "../../../lib/ids.ts";
+import { rejectionToError } from "../../../lib/contract/errors.ts";
+import { saleIdOfOrder } from "../../../lib/contract/ids.ts";
 import { endHold } from "../holds.ts";
 import { assertKnownOrder } from "../known-sales.ts";
 import { callSeckill, type GatewayApp, type GatewayContext } from "../context.ts";

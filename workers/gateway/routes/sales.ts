@@ -5,10 +5,10 @@
  * the sale's object.
  */
 import { Hono, type Next } from "hono";
-import { ApiError, CLOSED_SALE_MESSAGES, rejectionToError } from "../../../lib/errors.ts";
-import { isUuid } from "../../../lib/ids.ts";
-import { idempotencyKeySchema, purchaseSchema, type Sale } from "../../../lib/schemas.ts";
-import type { PublishedBuyers } from "../../../lib/buyers-filter.ts";
+import { ApiError, CLOSED_SALE_MESSAGES, rejectionToError } from "../../../lib/contract/errors.ts";
+import { isUuid } from "../../../lib/contract/ids.ts";
+import { idempotencyKeySchema, purchaseSchema, type Sale } from "../../../lib/contract/schemas.ts";
+import type { PublishedBuyers } from "../../../lib/server/buyers-filter.ts";
 import { callSeckill, getGuards, type GatewayApp, type GatewayContext } from "../context.ts";
 import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
@@ -18,10 +18,10 @@ import { requireKnownSale } from "../known-sales.ts";
 import { reserveAtObject } from "../sale-object.ts";
 import { knownBuyers, learnBuyers, mayBeReplay } from "../replay.ts";
 import { traceAnswer } from "../trace.ts";
-import type { GatewayEnv } from "../../../lib/env.ts";
+import type { GatewayEnv } from "../env.ts";
 import { requireUser } from "../session.ts";
-import { validationFailed } from "../validate.ts";
-import { GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, observe, type Histogram } from "../../../lib/histogram.ts";
+import { validationFailed } from "../../../lib/server/http.ts";
+import { GATEWAY_LATENCY_BUCKETS_MS, emptyHistogram, observe, type Histogram } from "../../../lib/server/histogram.ts";
 
 /** How long a "sold out" is believed without asking the object: stock can come back (expiry, cancel). */
 const SOLD_OUT_TTL_MS = 1_000;
@@ -59,7 +59,12 @@ function countEdgeRejection(c: GatewayContext, saleId: string, kind: "rateLimite
   countEdgeRejectionIn(c.env, c.executionCtx as ExecutionContext, saleId, kind);
 }
 
-function countEdgeRejectionIn(env: GatewayEnv, ctx: ExecutionContext, saleId: string, kind: "rateLimited" | "soldOut" | "ended") {
+function countEdgeRejectionIn(
+  env: GatewayEnv,
+  ctx: ExecutionContext,
+  saleId: string,
+  kind: "rateLimited" | "soldOut" | "ended",
+) {
   const edgeRejections = getGuards(env).edgeRejections;
   const counts = edgeRejections.get(saleId) ?? { rateLimited: 0, soldOut: 0, ended: 0 };
   counts[kind]++;
@@ -115,7 +120,12 @@ const PURCHASE_PATH = /^\/api\/sales\/([0-9a-f-]{36})\/purchase$/;
  * headers the app's own answer carries (`headersLike`) and its own trace id and log line. Null when the sale is
  * not known to be closed: the app decides.
  */
-export function answerIfClosed(request: Request, env: GatewayEnv, ctx: ExecutionContext, headersLike: Headers): Response | null {
+export function answerIfClosed(
+  request: Request,
+  env: GatewayEnv,
+  ctx: ExecutionContext,
+  headersLike: Headers,
+): Response | null {
   if (request.method !== "POST") return null;
   const url = request.url;
   const pathStart = url.indexOf("/", url.indexOf("//") + 2);
@@ -304,7 +314,13 @@ export const sales = new Hono<GatewayApp>()
     let result;
     try {
       result = await callSeckill(c, () =>
-        reserveAtObject(c.env, saleId, { userId: user.id, quantity, idempotencyKey, traceId: c.get("traceId"), knownBuyers: knownBuyers(saleId)?.version }),
+        reserveAtObject(c.env, saleId, {
+          userId: user.id,
+          quantity,
+          idempotencyKey,
+          traceId: c.get("traceId"),
+          knownBuyers: knownBuyers(saleId)?.version,
+        }),
       );
     } catch (err) {
       settleHold(c, user.id, holdToken, null);
@@ -314,7 +330,8 @@ export const sales = new Hono<GatewayApp>()
     learnBuyers(saleId, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {
-      if (result.code === "UNAVAILABLE" || result.code === "RATE_LIMITED") throw rejectionToError(result, { "Retry-After": "1" });
+      if (result.code === "UNAVAILABLE" || result.code === "RATE_LIMITED")
+        throw rejectionToError(result, { "Retry-After": "1" });
       throw rejectionToError(result);
     }
     if (result.replayed) c.header("Idempotent-Replayed", "true");

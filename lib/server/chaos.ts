@@ -1,6 +1,6 @@
 /**
  * Fault injection for `npm run chaos` (scripts/chaos.ts), on the local runtime only: it is read only when
- * `ENVIRONMENT=development` (lib/env.ts), from a `CHAOS` var that no wrangler.toml sets — the chaos script passes it
+ * `ENVIRONMENT=development` (lib/server/env.ts), from a `CHAOS` var that no wrangler.toml sets — the chaos script passes it
  * to the lean runtime. Format: comma-separated `key=value`:
  *
  * - `consumerFail=0.2`: the order consumer fails that share of its batches before writing (every message retried);

@@ -29,7 +29,11 @@ export const purchaseSchema = z.strictObject({
 export type PurchaseInput = z.infer<typeof purchaseSchema>;
 
 /** `Idempotency-Key`: printable ASCII, short enough to keep per buyer. */
-export const idempotencyKeySchema = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/);
+export const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/);
 
 const isoDate = z.iso.datetime({ offset: true });
 
@@ -68,10 +72,15 @@ export function drawOptionIssues(s: {
   const issues: { path: string[]; message: string }[] = [];
   if (s.mode === "draw") {
     if (s.drawAt === undefined) issues.push({ path: ["drawAt"], message: "a draw sale needs drawAt" });
-    else if (s.startsAt && s.endsAt && !(Date.parse(s.startsAt) < Date.parse(s.drawAt) && Date.parse(s.drawAt) < Date.parse(s.endsAt))) {
+    else if (
+      s.startsAt &&
+      s.endsAt &&
+      !(Date.parse(s.startsAt) < Date.parse(s.drawAt) && Date.parse(s.drawAt) < Date.parse(s.endsAt))
+    ) {
       issues.push({ path: ["drawAt"], message: "drawAt must be after startsAt and before endsAt" });
     }
-    if (s.registrationRequired) issues.push({ path: ["registrationRequired"], message: "registration is for first-come sales only" });
+    if (s.registrationRequired)
+      issues.push({ path: ["registrationRequired"], message: "registration is for first-come sales only" });
   } else if (s.mode === "first_come" && s.drawAt !== undefined) {
     issues.push({ path: ["drawAt"], message: "drawAt is for draw sales only" });
   }
@@ -275,7 +284,10 @@ export interface AdminOrder extends Order {
 
 /** GET /admin/api/sales/:id/orders: keyset pagination by order id, or the whole sale as CSV. */
 export const orderPageQuerySchema = z.strictObject({
-  cursor: z.string().regex(/^[0-9a-f]{48}$/, "an order id").optional(),
+  cursor: z
+    .string()
+    .regex(/^[0-9a-f]{48}$/, "an order id")
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
   format: z.enum(["json", "csv"]).optional(),
 });

@@ -22,7 +22,5 @@ export function saleIdOfOrder(orderId: string): string {
 
 export function makeOrderId(saleId: string, sequence: number): string {
   const random = crypto.getRandomValues(new Uint32Array(1))[0];
-  return (
-    saleId.replaceAll("-", "") + sequence.toString(16).padStart(8, "0") + random.toString(16).padStart(8, "0")
-  );
+  return saleId.replaceAll("-", "") + sequence.toString(16).padStart(8, "0") + random.toString(16).padStart(8, "0");
 }

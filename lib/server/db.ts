@@ -9,9 +9,9 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { openSocket } from "./pg-socket.ts";
-import * as schema from "../db/schema.ts";
-import { ApiError } from "./errors.ts";
-import { withTimeout } from "./server/timeout.ts";
+import * as schema from "../../db/schema.ts";
+import { ApiError } from "../contract/errors.ts";
+import { withTimeout } from "./timeout.ts";
 
 function wantsTls(url: string): boolean {
   const mode = new URL(url).searchParams.get("sslmode");
@@ -27,7 +27,7 @@ export function connect(hyperdrive: Hyperdrive, options: { connectTimeoutSeconds
     prepare: false,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     onnotice: () => {},
-    // Our socket: the same as postgres.js's own on workerd, without its unhandled rejections (lib/pg-socket.ts).
+    // Our socket: the same as postgres.js's own on workerd, without its unhandled rejections (lib/server/pg-socket.ts).
     ...(wantsTls(hyperdrive.connectionString) ? {} : ({ socket: openSocket } as object)),
   });
   return { sql, db: drizzle(sql, { schema }) };
@@ -52,9 +52,6 @@ export async function withDatabase<T>(
   const { sql, db } = connect(hyperdrive, options);
   return await withTimeout(work(db, sql), options.timeoutMs, options.what ?? "PostgreSQL");
 }
-
-/** The timeout race lives in lib/server/timeout.ts; re-exported until the layout sweep points callers there. */
-export { withTimeout };
 
 /** drizzle wraps the driver's error; the cause is what PostgreSQL (or the socket) said. */
 export function databaseCause(err: unknown): unknown {
@@ -89,7 +86,14 @@ export function describeDatabaseError(err: unknown): string {
 export async function withDatabaseOrUnavailable<T>(
   hyperdrive: Hyperdrive,
   work: (db: Database, sql: postgres.Sql) => Promise<T>,
-  options: { worker: string; message?: string; passUniqueViolation?: boolean; connectTimeoutSeconds?: number; timeoutMs?: number; what?: string },
+  options: {
+    worker: string;
+    message?: string;
+    passUniqueViolation?: boolean;
+    connectTimeoutSeconds?: number;
+    timeoutMs?: number;
+    what?: string;
+  },
 ): Promise<T> {
   try {
     return await withDatabase(hyperdrive, work, {
@@ -109,7 +113,9 @@ export function databaseUnavailable(
 ): unknown {
   if (err instanceof ApiError) return err;
   if (options.passUniqueViolation && isUniqueViolation(err)) return err;
-  console.error(JSON.stringify({ worker: options.worker, msg: "database unavailable", error: describeDatabaseError(err) }));
+  console.error(
+    JSON.stringify({ worker: options.worker, msg: "database unavailable", error: describeDatabaseError(err) }),
+  );
   return new ApiError("UNAVAILABLE", options.message ?? "PostgreSQL is unavailable, try again shortly", undefined, {
     "Retry-After": "5",
   });

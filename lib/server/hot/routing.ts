@@ -80,7 +80,7 @@ export function autoShards(stock: number, attemptsPerSecond: number, objectMaxRp
 }
 
 /**
- * Order ids carry a per-sale 32-bit sequence (lib/ids.ts). In a sharded sale its top 6 bits are the shard and
+ * Order ids carry a per-sale 32-bit sequence (lib/contract/ids.ts). In a sharded sale its top 6 bits are the shard and
  * the low 26 bits the shard's own sequence, so any Worker sends an order's pay, cancel or read straight to its
  * shard. Shard 0's sequences are the plain numbers they were before sharding.
  */

@@ -4,9 +4,8 @@
  * within `READY_TIMEOUT_MS`, never a hang. The error text is for the log and the merchants' route only: the
  * public answer names what failed and nothing more (docs/api.md "Hardening").
  */
-import type { SeckillRpc } from "./env.ts";
 import { withDatabase } from "./db.ts";
-import { withTimeout } from "./server/timeout.ts";
+import { withTimeout } from "./timeout.ts";
 
 export const READY_TIMEOUT_MS = 1_500;
 
@@ -18,7 +17,13 @@ export interface Readiness {
   errors: Record<string, string>;
 }
 
-export async function checkReadiness(env: { HYPERDRIVE: Hyperdrive; SECKILL: SeckillRpc }): Promise<Readiness> {
+/** What readiness needs of a Worker's bindings: the database, and the seckill Worker's `ping` (its RPC type is the Worker's own). */
+export interface ReadinessEnv {
+  HYPERDRIVE: Hyperdrive;
+  SECKILL: { ping(): Promise<unknown> };
+}
+
+export async function checkReadiness(env: ReadinessEnv): Promise<Readiness> {
   const checks: Readiness["checks"] = {};
   const errors: Readiness["errors"] = {};
   const run = (name: string, probe: () => Promise<unknown>) =>
@@ -31,7 +36,10 @@ export async function checkReadiness(env: { HYPERDRIVE: Hyperdrive; SECKILL: Sec
     );
   await Promise.all([
     run("database", () =>
-      withDatabase(env.HYPERDRIVE, (_db, pg) => pg`select 1`, { connectTimeoutSeconds: 1, timeoutMs: READY_TIMEOUT_MS - 100 }),
+      withDatabase(env.HYPERDRIVE, (_db, pg) => pg`select 1`, {
+        connectTimeoutSeconds: 1,
+        timeoutMs: READY_TIMEOUT_MS - 100,
+      }),
     ),
     run("seckill", () => env.SECKILL.ping()),
   ]);

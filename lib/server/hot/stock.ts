@@ -158,12 +158,21 @@ export class StockCoordinator {
 
   /** The state to write after every change (a copy). */
   snapshot(): CoordinatorSnapshot {
-    return { stock: this.stock, reserve: this.reserveUnits, soldOut: this.soldOutFlag, shards: this.shards.map((s) => ({ ...s })) };
+    return {
+      stock: this.stock,
+      reserve: this.reserveUnits,
+      soldOut: this.soldOutFlag,
+      shards: this.shards.map((s) => ({ ...s })),
+    };
   }
 
   /** Rebuilds a coordinator from `snapshot()`; its ledger is checked before it is used. */
   static restore(snapshot: CoordinatorSnapshot, policy: StockPolicy = DEFAULT_STOCK_POLICY): StockCoordinator {
-    const coordinator = new StockCoordinator(snapshot.stock, snapshot.shards.map(() => 0), policy);
+    const coordinator = new StockCoordinator(
+      snapshot.stock,
+      snapshot.shards.map(() => 0),
+      policy,
+    );
     coordinator.reserveUnits = snapshot.reserve;
     coordinator.soldOutFlag = snapshot.soldOut;
     coordinator.shards.splice(0, coordinator.shards.length, ...snapshot.shards.map((s) => ({ ...s })));
@@ -193,7 +202,8 @@ export class StockCoordinator {
     if (request.seq === view.lastSeq) {
       return { answer: this.answer(view.lastSeq, view.lastGrant), reclaimFrom: [] };
     }
-    if (request.seq !== view.lastSeq + 1) throw new Error(`shard ${request.shard}: seq ${request.seq} after ${view.lastSeq}`);
+    if (request.seq !== view.lastSeq + 1)
+      throw new Error(`shard ${request.shard}: seq ${request.seq} after ${view.lastSeq}`);
     view.rate = request.rate;
     view.reportedLocal = request.local;
     let units = 0;
@@ -229,7 +239,8 @@ export class StockCoordinator {
     const view = this.shards[message.shard];
     if (!view) throw new RangeError(`no shard ${message.shard}`);
     if (message.seq <= view.lastReleaseSeq) return;
-    if (message.seq !== view.lastReleaseSeq + 1) throw new Error(`shard ${message.shard}: release ${message.seq} after ${view.lastReleaseSeq}`);
+    if (message.seq !== view.lastReleaseSeq + 1)
+      throw new Error(`shard ${message.shard}: release ${message.seq} after ${view.lastReleaseSeq}`);
     view.lastReleaseSeq = message.seq;
     view.releasedIn += message.units;
     this.reserveUnits += message.units;
@@ -266,9 +277,7 @@ export class StockCoordinator {
 }
 
 export type ReserveOutcome =
-  | { ok: true }
-  | { ok: false; soldOut: true }
-  | { ok: false; soldOut: false; retryAfterMs: number };
+  { ok: true } | { ok: false; soldOut: true } | { ok: false; soldOut: false; retryAfterMs: number };
 
 /** What a shard keeps in storage about its stock moves; `ShardStock.restore` reads it. */
 export interface ShardStockSnapshot {
@@ -398,7 +407,8 @@ export class ShardStock {
 
   /** Units of an expired or cancelled order come back here; the caller then runs `afterReturn`. */
   returnUnits(quantity: number): void {
-    if (quantity > this.soldUnits) throw new Error(`shard ${this.shard}: returning ${quantity} of ${this.soldUnits} sold`);
+    if (quantity > this.soldUnits)
+      throw new Error(`shard ${this.shard}: returning ${quantity} of ${this.soldUnits} sold`);
     this.soldUnits -= quantity;
     this.localUnits += quantity;
     if (this.shards > 1) this.mustReport = true;
@@ -410,7 +420,10 @@ export class ShardStock {
    * when the sale's reserve is empty and this shard's shoppers are gone (or the sale was sold out, so returned
    * units go where the buyers are). At most one request and one release at a time.
    */
-  nextAction(now: number, headroom = Number.MAX_SAFE_INTEGER): { request: RefillRequest } | { release: ReleaseMessage } | null {
+  nextAction(
+    now: number,
+    headroom = Number.MAX_SAFE_INTEGER,
+  ): { request: RefillRequest } | { release: ReleaseMessage } | null {
     if (this.shards === 1) return null;
     if (this.pendingReleases.length > 0) return { release: this.releaseToSend(now) };
     if (this.pendingRequest) return { request: this.pendingRequest };
@@ -481,7 +494,11 @@ export class ShardStock {
 
   /** local + sold = received − released: the shard's half of the stock invariant. */
   assertLedger(): void {
-    if (this.localUnits < 0 || this.soldUnits < 0 || this.localUnits + this.soldUnits !== this.received - this.releasedOut) {
+    if (
+      this.localUnits < 0 ||
+      this.soldUnits < 0 ||
+      this.localUnits + this.soldUnits !== this.received - this.releasedOut
+    ) {
       throw new Error(
         `shard ${this.shard} ledger broken: local ${this.localUnits} + sold ${this.soldUnits} ≠ received ${this.received} − released ${this.releasedOut}`,
       );
@@ -555,13 +572,16 @@ export function stockInvariant(stock: number, coordinator: StockCoordinator | nu
   if (coordinator) {
     for (const s of shards) {
       const transit = coordinator.shardBalance(s.shard) - (s.receivedTotal - s.releasedTotal);
-      if (transit < 0) throw new Error(`stock invariant broken: shard ${s.shard} holds ${-transit} units never granted`);
+      if (transit < 0)
+        throw new Error(`stock invariant broken: shard ${s.shard} holds ${-transit} units never granted`);
       inTransit += transit;
     }
   }
   // In transit per shard = (granted − received) + (releasedOut − releasedIn): grants the shard has not applied
   // yet plus releases the coordinator has not applied yet; both are ≥ 0 (checked below).
   if (local + reserve + inTransit + sold !== stock || local < 0 || reserve < 0 || sold < 0) {
-    throw new Error(`stock invariant broken: local ${local} + reserve ${reserve} + in transit ${inTransit} + sold ${sold} ≠ ${stock}`);
+    throw new Error(
+      `stock invariant broken: local ${local} + reserve ${reserve} + in transit ${inTransit} + sold ${sold} ≠ ${stock}`,
+    );
   }
 }

@@ -93,13 +93,3 @@ export function reject(code: ErrorCode, message: string, details?: Json): Reject
 export function rejectionToError(r: Rejection, headers?: Record<string, string>): ApiError {
   return new ApiError(r.code, r.message, r.details, headers);
 }
-
-/** A Durable Object call that failed because the object is overloaded: answer 503, never retry (it adds load). */
-export function isOverloaded(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { overloaded?: boolean }).overloaded === true;
-}
-
-/** A Durable Object call that the runtime says may be repeated (safe only when the call is idempotent). */
-export function isRetryable(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { retryable?: boolean }).retryable === true;
-}

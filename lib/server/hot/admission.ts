@@ -37,8 +37,7 @@ export interface ObjectAdmissionOptions {
 }
 
 export type AdmissionVerdict =
-  | { admitted: true; lease: { tokens: number; ttlMs: number } | null }
-  | { admitted: false; retryAfterMs: number };
+  { admitted: true; lease: { tokens: number; ttlMs: number } | null } | { admitted: false; retryAfterMs: number };
 
 const BIN_MS = 50;
 /**
