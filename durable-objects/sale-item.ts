@@ -10,7 +10,8 @@
  * - `orders.ts`    — the order state machine (S4);
  * - `outbox.ts`    — outbox, alarm and confirmations (S5);
  * - `registration.ts` — pre-registration (draw allocation is in `reserve.ts`);
- * - `telemetry.ts` — counters and latency histograms.
+ * - `telemetry.ts` — counters and latency histograms;
+ * - `shard.ts`     — a shard's stock moves to and from its sale's coordinator (sales with K > 1 shards only).
  *
  * Memory is a cache of storage, and storage only ever holds committed state: `remaining` in storage always
  * equals stock − Σ(held + paid) of the stored orders, a reservation is in memory until its round is written,
@@ -32,7 +33,6 @@ import {
   readSale,
   saveConfig,
   saveConfigAndRemaining,
-  saleStatus,
   toSale,
   upgradeSchema,
   type SaleConfig,
@@ -64,6 +64,7 @@ import {
   MAX_WAITS,
   allocateDrawUnits,
   checkAndReserve,
+  statusAt,
   type PurchaseRequest,
   type PurchaseResult,
   type ReserveState,
@@ -78,6 +79,20 @@ import {
 import type { Registration } from "../lib/contract/draw.ts";
 import { StockLedger } from "./sale-item/stock.ts";
 import { Telemetry } from "./sale-item/telemetry.ts";
+import {
+  SHARD_STOCK_SCHEMA,
+  StockPump,
+  assertAgree,
+  balanceOf,
+  coordinatorOf,
+  readShardStock,
+  restoredSnapshot,
+  writeSnapshotRow,
+  type ShardEnv,
+} from "./sale-item/shard.ts";
+import { SHARD_SEQUENCE_BITS, shardSequence } from "../lib/server/hot/routing.ts";
+import { ShardStock } from "../lib/server/hot/stock.ts";
+import type { ShardStats } from "../lib/contract/schemas.ts";
 
 export type { SaleConfig } from "./sale-item/lifecycle.ts";
 export type { PurchaseRequest, PurchaseResult } from "./sale-item/reserve.ts";
@@ -105,7 +120,17 @@ interface Loaded extends ReserveState {
   /** Buyers in the filter (it only grows): the version the edge compares. */
   filterVersion: number;
   published: PublishedBuyers | null;
+  /** A shard of a sharded sale: its stock moves (shard.ts); null when the sale has one shard. */
+  pump: StockPump | null;
 }
+
+/** A shard's figures for the sale's stats (docs/api.md "Hot sales"). */
+export type ShardFigures = ShardStats;
+
+/** Local sequence numbers of a shard (the low bits of an order id's sequence, lib/server/hot/routing.ts). */
+const LOCAL_SEQUENCE_SPAN = 2 ** SHARD_SEQUENCE_BITS;
+/** The alarm retries a shard's stock call that failed (or a pending move) after this long. */
+const STOCK_RETRY_MS = 200;
 
 export class SaleItem extends DurableObject<ObjectEnv> {
   /** Overridable clock, so tests can move time (payment windows, start and end) without waiting. */
@@ -144,7 +169,10 @@ export class SaleItem extends DurableObject<ObjectEnv> {
     if (!stored) return;
     upgradeSchema(this.sql);
     const holding = holdingUnits(this.sql);
-    const derived = stored.config.stock - holding;
+    const shardSnapshot = (stored.config.shards ?? 1) > 1 ? readShardStock(this.sql) : null;
+    // A shard's stock is its balance with the coordinator; a sale of one shard's is the sale's.
+    const balance = shardSnapshot ? balanceOf(shardSnapshot) : stored.config.stock;
+    const derived = balance - holding;
     if (derived !== stored.remaining) {
       console.error(
         JSON.stringify({
@@ -166,12 +194,13 @@ export class SaleItem extends DurableObject<ObjectEnv> {
       buyers.set(o.user_id, o.id);
       filter.add(o.user_id);
       filterVersion++;
-      maxSequence = Math.max(maxSequence, parseInt(o.id.slice(32, 40), 16));
+      maxSequence = Math.max(maxSequence, parseInt(o.id.slice(32, 40), 16) % LOCAL_SEQUENCE_SPAN);
     }
     this.sequence = maxSequence;
     this.telemetry.load(stored.counters);
-    const ledger = new StockLedger(stored.config.stock, derived);
-    this.sale = this.makeLoaded(stored.config, ledger, buyers, filter, filterVersion);
+    const ledger = new StockLedger(balance, derived);
+    const hot = shardSnapshot ? ShardStock.restore(restoredSnapshot(shardSnapshot, holding)) : null;
+    this.sale = this.makeLoaded(stored.config, ledger, buyers, filter, filterVersion, hot);
     this.series = new SellThroughSeries(this.sql);
     this.assertInvariants();
   }
@@ -182,6 +211,7 @@ export class SaleItem extends DurableObject<ObjectEnv> {
     buyers: Map<string, string>,
     filter: BuyersFilter,
     filterVersion: number,
+    hot: ShardStock | null = null,
   ): Loaded {
     const loaded: Loaded = {
       config,
@@ -190,6 +220,17 @@ export class SaleItem extends DurableObject<ObjectEnv> {
       filter,
       filterVersion,
       published: null,
+      hot,
+      pump: hot
+        ? new StockPump({
+            hot,
+            ledger,
+            storage: () => this.ctx.storage,
+            coordinator: () => coordinatorOf(this.env as ShardEnv, config.id),
+            clock: () => this.clock(),
+            buyers: () => loaded.buyers.size,
+          })
+        : null,
       commit: new GroupCommit(() => this.ctx.storage, {
         saleFields: () => ({ sequence: this.sequence, counters: this.telemetry.serialize() }),
         written: (rows) => {
@@ -204,6 +245,7 @@ export class SaleItem extends DurableObject<ObjectEnv> {
         rolledBack: (rows) => {
           for (const row of rows) {
             loaded.ledger.rolledBack(row.quantity);
+            loaded.hot?.returnUnits(row.quantity);
             if (loaded.buyers.get(row.user_id) === row.id) loaded.buyers.delete(row.user_id);
           }
           invariant(
@@ -217,7 +259,8 @@ export class SaleItem extends DurableObject<ObjectEnv> {
         },
       }),
       readDurableOrder: (id) => readOrder(this.sql, id),
-      nextOrderId: () => makeOrderId(config.id, ++this.sequence),
+      // A shard's order ids carry its index in the sequence's top bits; shard 0's are the plain numbers.
+      nextOrderId: () => makeOrderId(config.id, shardSequence(config.shard ?? 0, ++this.sequence)),
       isRegistered: (userId) => isRegistered(this.sql, userId),
     };
     return loaded;
@@ -243,6 +286,66 @@ export class SaleItem extends DurableObject<ObjectEnv> {
     }));
     const orphans = orphanOutboxRows(this.sql);
     invariant(orphans === 0, "S5 no outbox row without its order", () => ({ orphans }));
+    if (s.hot) {
+      assertAgree(s.hot, s.ledger, "check");
+      const snapshot = readShardStock(this.sql)!;
+      invariant(balanceOf(snapshot) === s.ledger.stock, "H3 stored balance = ledger stock", () => ({
+        stored: balanceOf(snapshot),
+        ledger: s.ledger.stock,
+      }));
+    }
+  }
+
+  /** A shard's stock book (tests: the whole invariant with the coordinator, lib/server/hot/stock.ts). */
+  shardStock(): ShardStock | null {
+    return this.sale?.hot ?? null;
+  }
+
+  /** This object's share of its sale: for the sale's stats and its public `remaining` (docs/api.md "Hot sales"). */
+  shardFigures(): ShardFigures | null {
+    const s = this.sale;
+    if (!s) return null;
+    return {
+      index: s.config.shard ?? 0,
+      stock: s.ledger.stock,
+      remaining: s.ledger.available,
+      sold: s.ledger.stock - s.ledger.available,
+    };
+  }
+
+  /**
+   * The coordinator asks for stock back (the reserve is empty and a shard's shopper is waiting): keep what this
+   * shard's own shoppers will want shortly, give back the rest (lib/server/hot/stock.ts `onReclaim`).
+   */
+  reclaimStock(): void {
+    const s = this.sale;
+    if (!s?.hot || !s.pump) return;
+    s.hot.onReclaim(this.clock());
+    s.pump.settle("reclaim");
+    this.kickStock(s);
+  }
+
+  /**
+   * Runs a shard's stock moves in the background (never awaited by a purchase), then arms the alarm for what is
+   * left: a call that failed is made again, and idle stock is given back near the end, with no shopper needed.
+   */
+  private kickStock(s: Loaded): void {
+    const pump = s.pump;
+    const hot = s.hot;
+    if (!pump || !hot) return;
+    this.ctx.waitUntil(
+      pump.kick().then(() => {
+        if (this.sale !== s) return;
+        const now = this.clock();
+        const at = hot.nextIdleCheckAt(now);
+        if (at !== null) this.alarms.arm(Math.max(at, now + STOCK_RETRY_MS));
+      }),
+    );
+  }
+
+  /** Runs this shard's pending stock moves now and waits for them (tests, the alarm). */
+  async pumpStock(): Promise<void> {
+    await this.sale?.pump?.kick();
   }
 
   /** The stock ledger's figures, for tests and stats. */
@@ -253,25 +356,38 @@ export class SaleItem extends DurableObject<ObjectEnv> {
 
   // ---------------------------------------------------------------- merchant side
 
-  /** Creates the sale in this object (its first write ever). Safe to call twice with the same sale. */
-  initialize(config: Omit<SaleConfig, "paused"> & { paused?: boolean }): Sale {
+  /**
+   * Creates the sale in this object (its first write ever). Safe to call twice with the same sale. A shard of a
+   * sharded sale (`config.shards` > 1) starts with `allotment` units (lib/server/hot/stock.ts `initialAllotments`);
+   * the rest of the stock is in the coordinator, created first by the seckill Worker.
+   */
+  initialize(config: Omit<SaleConfig, "paused"> & { paused?: boolean }, allotment?: number): Sale {
     if (this.sale) {
-      if (this.sale.config.id !== config.id) throw new Error("object already holds another sale");
+      if (this.sale.config.id !== config.id || (this.sale.config.shard ?? 0) !== (config.shard ?? 0))
+        throw new Error("object already holds another sale");
       return toSale(this.sale.config, this.sale.ledger.available, this.clock());
     }
     const full: SaleConfig = { ...config, paused: config.paused ?? false };
-    createSale(this.ctx.storage, full, this.telemetry.serialize());
+    const shards = full.shards ?? 1;
+    const hot = shards > 1 ? new ShardStock(full.shard ?? 0, shards, allotment ?? 0) : null;
+    const units = hot ? hot.local : full.stock;
+    createSale(this.ctx.storage, full, this.telemetry.serialize(), units, () => {
+      if (!hot) return;
+      this.sql.exec(SHARD_STOCK_SCHEMA);
+      writeSnapshotRow(this.sql, hot.snapshot());
+    });
     this.sequence = 0;
     this.sale = this.makeLoaded(
       full,
-      new StockLedger(full.stock, full.stock),
+      new StockLedger(units, units),
       new Map(),
-      BuyersFilter.sized(full.stock),
+      BuyersFilter.sized(hot ? Math.ceil(full.stock / shards) : full.stock),
       0,
+      hot,
     );
     this.series = new SellThroughSeries(this.sql);
     this.series.record(this.clock(), this.seriesValues());
-    return toSale(full, full.stock, this.clock());
+    return toSale(full, units, this.clock());
   }
 
   /** Changes a sale that has not started. Stock may go down only as far as what is already held. */
@@ -284,6 +400,14 @@ export class SaleItem extends DurableObject<ObjectEnv> {
     if (next.endsAt <= next.startsAt) return reject("VALIDATION_FAILED", "endsAt must be after startsAt");
     const drawError = drawPatchError(s.config, patch, next);
     if (drawError) return reject("VALIDATION_FAILED", drawError);
+    if (s.hot && patch.stock !== undefined && patch.stock !== s.config.stock)
+      return reject("VALIDATION_FAILED", "The stock of a sale with more than one shard is fixed at creation");
+    if (s.hot) {
+      // Only the config changes; the shard's balance and remaining stay as the coordinator gave them.
+      saveConfig(this.sql, next);
+      s.config = next;
+      return { ok: true, sale: toSale(next, s.ledger.available, now) };
+    }
     const sold = s.config.stock - s.ledger.durableRemaining;
     if (next.stock < sold) return reject("VALIDATION_FAILED", `stock cannot go below the ${sold} already sold`);
     saveConfigAndRemaining(this.ctx.storage, next, next.stock - sold);
@@ -417,7 +541,7 @@ export class SaleItem extends DurableObject<ObjectEnv> {
     const { attempts, orderConflicts: _c, ...rejected } = this.telemetry.counters;
     return {
       attempts,
-      sold: s.config.stock - s.ledger.available,
+      sold: s.ledger.stock - s.ledger.available,
       rejected: Object.values(rejected).reduce((a, b) => a + b, 0),
     };
   }
@@ -453,6 +577,8 @@ export class SaleItem extends DurableObject<ObjectEnv> {
     this.countAttempt("attempts");
     for (let waits = 0; ; waits++) {
       const decision = checkAndReserve(s, request, this.clock());
+      // A shard looks at its stock after every attempt, in the background (never awaited here, shard.ts).
+      if (s.pump) this.kickStock(s);
       if (decision.kind === "wait") {
         // The shopper's earlier order is in a round that is not durable yet: its outcome decides this answer.
         if (waits >= MAX_WAITS)
@@ -470,7 +596,7 @@ export class SaleItem extends DurableObject<ObjectEnv> {
         ok: true,
         order: toOrder(decision.row, s.config.id),
         replayed: false,
-        saleStatus: saleStatus(s.config, s.ledger.available, this.clock()),
+        saleStatus: statusAt(s, this.clock()),
       };
       return this.withBuyers(result, request);
     }
@@ -512,7 +638,14 @@ export class SaleItem extends DurableObject<ObjectEnv> {
       to: status,
     }));
     const changed = writeStatusChange(this.ctx.storage, row, status, now);
-    if (changed.released > 0) s.ledger.released(changed.released);
+    if (changed.released > 0) {
+      s.ledger.released(changed.released);
+      // A shard's returned units are offered again at once and reported (or given back) in the background.
+      if (s.hot && s.pump) {
+        s.hot.returnUnits(changed.released);
+        this.kickStock(s);
+      }
+    }
     this.alarms.arm(now);
     return changed.row;
   }
@@ -616,8 +749,12 @@ export class SaleItem extends DurableObject<ObjectEnv> {
     const sent = await drainOutbox(this.sql, this.env.ORDERS, s.config.id, now, this.clock);
     if (this.telemetry.dirty) this.telemetry.persist(this.sql);
     if (this.sale) this.series?.record(this.clock(), this.seriesValues());
+    if (s.pump) await s.pump.kick();
     const later = this.clock();
-    const next = nextWakeAt(this.sql, later, this.telemetry.dirty ? later + COUNTER_FLUSH_MS : null);
+    let next = nextWakeAt(this.sql, later, this.telemetry.dirty ? later + COUNTER_FLUSH_MS : null);
+    // A shard's stock work no shopper will trigger: a move to retry, or idle stock to give back near the end.
+    const stockAt = s.hot?.nextIdleCheckAt(later) ?? null;
+    if (stockAt !== null) next = Math.min(next ?? Infinity, Math.max(stockAt, later + STOCK_RETRY_MS));
     // A full drain goes on at once; otherwise what was committed meanwhile waits for the next window.
     this.alarms.arm(next === null || sent >= DRAIN_LIMIT ? next : Math.max(next, later + DRAIN_DELAY_MS));
   }

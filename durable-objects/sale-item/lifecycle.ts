@@ -26,6 +26,17 @@ export interface SaleConfig {
   registrationRequired?: boolean;
   /** The product photo's URL (docs/api.md "Product image"); the bytes live in R2, not here. */
   imageUrl?: string;
+  /**
+   * A sharded sale (docs/api.md "Hot sales", docs/design.md "Hot sales"): how many SaleItem objects hold its
+   * stock (absent = 1) and which of them this object is (absent = 0). Fixed at creation.
+   */
+  shards?: number;
+  shard?: number;
+}
+
+/** The sale's shard count (1 for every sale created before sharding). */
+export function shardsOf(config: SaleConfig): number {
+  return config.shards ?? 1;
 }
 
 /** Pre-registered shoppers (registration.ts); keyed by user id, so the purchase's check is one indexed read. */
@@ -107,16 +118,27 @@ export function upgradeSchema(sql: SqlStorage): void {
   sql.exec(REGISTRATIONS);
 }
 
-/** The first write an object ever makes: its schema and its sale row, in one transaction. */
-export function createSale(storage: DurableObjectStorage, config: SaleConfig, counters: string): void {
+/**
+ * The first write an object ever makes: its schema and its sale row, in one transaction (`more` writes what
+ * else must exist from the start in the same transaction: a shard's stock snapshot). `remaining` is the
+ * sale's stock, or a shard's first allotment.
+ */
+export function createSale(
+  storage: DurableObjectStorage,
+  config: SaleConfig,
+  counters: string,
+  remaining = config.stock,
+  more?: () => void,
+): void {
   storage.transactionSync(() => {
     storage.sql.exec(SCHEMA);
     storage.sql.exec(
       "INSERT INTO sale (id, config, remaining, sequence, counters) VALUES (1, ?, ?, 0, ?)",
       JSON.stringify(config),
-      config.stock,
+      remaining,
       counters,
     );
+    more?.();
   });
 }
 
@@ -173,5 +195,6 @@ export function toSale(config: SaleConfig, available: number, now: number): Sale
       ? { drawAt: new Date(config.drawAt!).toISOString(), drawCommitment: config.drawCommitment }
       : {}),
     ...(config.imageUrl ? { imageUrl: config.imageUrl } : {}),
+    shards: shardsOf(config),
   };
 }

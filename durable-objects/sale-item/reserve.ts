@@ -22,6 +22,7 @@ import { invariant } from "./invariants.ts";
 import { saleStatus, type SaleConfig } from "./lifecycle.ts";
 import { toOrder, type OrderRow } from "./orders.ts";
 import type { StockLedger } from "./stock.ts";
+import type { ShardStock } from "../../lib/server/hot/stock.ts";
 import type { Counters } from "./telemetry.ts";
 
 export interface PurchaseRequest {
@@ -194,6 +195,21 @@ export interface ReserveState {
   nextOrderId(): string;
   /** Pre-registration (registration.ts): one indexed read, synchronous, so it belongs to this block. */
   isRegistered(userId: string): boolean;
+  /**
+   * A shard of a sharded sale (shard.ts): its local stock, taken in this same block. Null for a sale of one
+   * shard, which decides from the ledger alone, exactly as before sharding.
+   */
+  readonly hot: ShardStock | null;
+}
+
+/**
+ * The sale's status as this object answers it. A shard of a sharded sale is `sold_out` only on the
+ * coordinator's verdict (no stock anywhere), never because its own stock is empty (docs/api.md "Hot sales").
+ */
+export function statusAt(s: Pick<ReserveState, "config" | "ledger" | "hot">, now: number): SaleStatus {
+  const available = s.ledger.available;
+  if (!s.hot) return saleStatus(s.config, available, now);
+  return saleStatus(s.config, available > 0 || !s.hot.isSoldOut(now) ? Math.max(1, available) : 0, now);
 }
 
 export type Decision =
@@ -218,7 +234,7 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
       userId: request.userId,
       orderId: existingId,
     }));
-    const status = saleStatus(config, s.ledger.available, now);
+    const status = statusAt(s, now);
     if (request.idempotencyKey !== undefined && row.idempotency_key === request.idempotencyKey) {
       return {
         kind: "answer",
@@ -235,7 +251,7 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
     };
   }
 
-  const status = saleStatus(config, s.ledger.available, now);
+  const status = statusAt(s, now);
   switch (status) {
     case "ended":
       return {
@@ -288,6 +304,32 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
     };
   }
   const available = s.ledger.available;
+  if (s.hot) {
+    // A shard: its local stock decides, in this block. Short of it, the shopper is told to come back while stock
+    // may remain elsewhere (the shard asks the coordinator in the background), and SOLD_OUT only on the verdict.
+    const outcome = s.hot.reserve(now, quantity);
+    if (!outcome.ok) {
+      if (!outcome.soldOut) {
+        return {
+          kind: "answer",
+          result: {
+            ...reject("RATE_LIMITED", "More stock is on its way to this sale, try again in a moment", {
+              retryAfterMs: outcome.retryAfterMs,
+            }),
+            saleStatus: status,
+          },
+          counted: "rateLimited",
+        };
+      }
+      if (available <= 0) {
+        return {
+          kind: "answer",
+          result: { ...reject("SOLD_OUT", CLOSED_SALE_MESSAGES.SOLD_OUT), saleStatus: "sold_out" },
+          counted: "soldOut",
+        };
+      }
+    }
+  }
   if (quantity > available) {
     return {
       kind: "answer",

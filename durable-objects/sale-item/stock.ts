@@ -9,7 +9,10 @@
  * transaction, and nothing else writes `remaining`. So storage never counts a reservation that may still fail,
  * and a failed round only gives back `reserved` (memory), never touching storage.
  *
- * Shards (issue 13) will move units between objects through `restock`; nothing else changes `stock`.
+ * In a sharded sale (docs/design.md, "Hot sales") a shard's `stock` is its balance — units the coordinator
+ * granted it less units it gave back — and only `transfer` moves it while the sale runs (a grant or a release,
+ * written with the shard's stock snapshot in one transaction, shard.ts); a merchant's change before the start
+ * moves it through `restock`. Nothing else changes `stock`.
  */
 import { invariant } from "./invariants.ts";
 
@@ -74,6 +77,20 @@ export class StockLedger {
     this.durable = stock - (this.stockUnits - this.durable);
     this.stockUnits = stock;
     this.check("restock");
+  }
+
+  /**
+   * A sharded sale moved `delta` units into (> 0, a grant) or out of (< 0, a release) this shard: its balance and
+   * what it may sell move together. A release never takes units that are reserved or held.
+   */
+  transfer(delta: number): void {
+    invariant(Number.isInteger(delta) && this.available + delta >= 0, "S2 transfer within available", () => ({
+      delta,
+      available: this.available,
+    }));
+    this.stockUnits += delta;
+    this.durable += delta;
+    this.check("transfer");
   }
 
   /** S1 from both sides: memory against storage's own figures. */

@@ -93,14 +93,21 @@ const endsInTheFuture = {
   params: { message: "endsAt must be in the future", path: ["endsAt"] },
 };
 
+/** docs/api.md "Hot sales": `shards` is chosen at creation only (a patch cannot carry it). */
+export const MAX_SALE_SHARDS = 64;
+
 export const createSaleSchema = z
-  .strictObject(saleFields)
+  .strictObject({ ...saleFields, shards: z.number().int().min(1).max(MAX_SALE_SHARDS).optional() })
   .refine((s) => Date.parse(s.endsAt) > Date.parse(s.startsAt), {
     message: "endsAt must be after startsAt",
     path: ["endsAt"],
   })
   .superRefine((s, ctx) => {
     const issues = drawOptionIssues({ ...s, mode: s.mode ?? "first_come" });
+    // A sharded sale is first-come with no registration: draws and registrations live in one object per sale.
+    if (s.shards !== undefined && s.shards > 1 && (s.mode === "draw" || s.registrationRequired)) {
+      issues.push({ path: ["shards"], message: "a sale with more than one shard is first-come, without registration" });
+    }
     for (const issue of issues) ctx.addIssue({ code: "custom", ...issue });
   })
   .refine(endsInTheFuture.check, endsInTheFuture.params);
@@ -142,6 +149,8 @@ export interface Sale {
   drawCommitment?: string;
   /** The product photo (docs/api.md "Product image"): a new URL per upload; absent when there is none. */
   imageUrl?: string;
+  /** docs/api.md "Hot sales": how many SaleItem objects hold the stock (1..64), fixed at creation. */
+  shards?: number;
 }
 
 export interface SaleStats {
@@ -165,6 +174,21 @@ export interface SaleStats {
   /** `sold` split by what the shopper did: units (and their price) still held for payment, and paid. */
   held?: { units: number; revenueCents: number };
   paid?: { units: number; revenueCents: number };
+  /**
+   * docs/api.md "Hot sales": one entry per shard. `stock` is the units the shard holds or has sold (its balance),
+   * `remaining` what it can sell now, `sold` its held and paid units. Σ sold = `sold`; Σ stock + `reserve` = the
+   * sale's stock; Σ remaining + `reserve` = `remaining`.
+   */
+  shards?: ShardStats[];
+  /** Units of a sharded sale in no shard: the coordinator's reserve and units moving between objects. */
+  reserve?: number;
+}
+
+export interface ShardStats {
+  index: number;
+  stock: number;
+  remaining: number;
+  sold: number;
 }
 
 /**

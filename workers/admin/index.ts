@@ -9,6 +9,7 @@
  * - /metrics: every sale object's `getStats()` (metrics.ts), also written to Analytics Engine in production
  *   (analytics.ts).
  */
+import { defaultShardsForStock } from "../../lib/server/hot/routing.ts";
 import { and, asc, count, desc, eq, gt, inArray } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { failedOrders, orders, sales, users } from "../../db/schema.ts";
@@ -262,6 +263,8 @@ const api = new Hono<AdminApp>()
       mode: input.mode ?? "first_come",
       registrationRequired: input.registrationRequired ?? false,
       ...(input.mode === "draw" ? { drawAt: Date.parse(input.drawAt!) } : {}),
+      // docs/api.md "Hot sales": fixed at creation; by default 1 unless the stock is too large for one object.
+      shards: input.shards ?? (input.mode === "draw" || input.registrationRequired ? 1 : defaultShardsForStock(input.stock)),
     });
     return c.json({ sale }, 201);
   })

@@ -24,6 +24,8 @@ const MAX_KNOWN = 100_000;
 
 class KnownSales {
   private ids = new Set<string>();
+  /** Sales with more than one shard (docs/api.md "Hot sales"); a shard count never changes after creation. */
+  private sharded = new Map<string, number>();
   private fetchedAt = 0;
   private refreshing: Promise<void> | null = null;
 
@@ -44,6 +46,11 @@ class KnownSales {
     return this.ids.has(saleId);
   }
 
+  /** The shard count of a sale this isolate knows (1 unless the catalog says more). */
+  shardsOf(saleId: string): number {
+    return this.sharded.get(saleId) ?? 1;
+  }
+
   /** The catalog changed (a sale was created through this isolate): the next miss reads it at once. */
   invalidate(): void {
     this.fetchedAt = 0;
@@ -56,11 +63,12 @@ class KnownSales {
     this.refreshing = slot
       .then(() => {
         this.fetchedAt = this.now();
-        return env.SECKILL.saleIds();
+        return env.SECKILL.saleCatalog();
       })
       .then(
-        (ids) => {
+        ({ ids, sharded }) => {
           this.ids = new Set(ids.slice(0, MAX_KNOWN));
+          this.sharded = new Map(sharded.slice(0, MAX_KNOWN));
         },
         (err: unknown) => {
           // Keep what was known; with nothing known at all the caller cannot tell, and says so (503).
@@ -80,6 +88,14 @@ const known = new KnownSales();
 /** A sale was just created through this isolate: it is known on the next request, not after a refresh slot. */
 export function catalogChanged(): void {
   known.invalidate();
+}
+
+/**
+ * How many shards a known sale has (after `assertKnownSale` / `requireKnownSale` let the request through): the
+ * gateway sends a purchase to the shopper's home shard (lib/server/hot/routing.ts).
+ */
+export function shardsOfKnownSale(saleId: string): number {
+  return known.shardsOf(saleId);
 }
 
 /** For tests: how many ids this isolate holds (must not grow with unknown ids). */

@@ -10,16 +10,22 @@
  * naming a buyer earns the full path's 401, never an order; a cookie that names nobody is shed like an
  * anonymous attempt (a sold-out purchase may be answered before the session is looked at, docs/api.md).
  * Decoded subjects are kept per isolate, for at most SUBJECTS_MAX cookies (the least recently used goes first).
+ *
+ * A sharded sale (docs/design.md "Hot sales"): filters are kept per shard object (`learnBuyers` and
+ * `knownBuyers` take the object's name, which is the sale id for a sale of one shard), and `mayBeReplay` looks at
+ * the claimed shopper's home shard's filter. The "closed" verdict itself is per sale: a shard only says sold out
+ * when the whole sale is.
  */
 import { BuyersFilter, type PublishedBuyers } from "../../lib/server/buyers-filter.ts";
 import { SESSION_COOKIE } from "./session.ts";
+import { homeShard, shardObjectName } from "../../lib/server/hot/routing.ts";
 
 const SUBJECTS_MAX = 10_000;
 const FILTERS_MAX = 1_000;
 
 /** Session cookie value → the `sub` it claims (null: none). */
 const subjects = new Map<string, string | null>();
-/** Sale id → the newest buyers filter this isolate has seen. */
+/** Object name (a sale id, or a shard's `saleId#i`) → the newest buyers filter this isolate has seen. */
 const filters = new Map<string, { version: number; filter: BuyersFilter | null; text: string }>();
 
 function cookieValue(header: string, name: string): string | null {
@@ -84,11 +90,13 @@ export function knownBuyers(saleId: string): PublishedBuyers | undefined {
  * it has an Idempotency-Key, and its session names a shopper the sale's filter may hold. Without a filter yet
  * (the object sends one with its next answer), a keyed attempt with a session goes on.
  */
-export function mayBeReplay(saleId: string, headers: Headers): boolean {
+export function mayBeReplay(saleId: string, headers: Headers, shards = 1): boolean {
   if (headers.get("Idempotency-Key") === null) return false;
   const shopper = claimedShopper(headers.get("Cookie"));
   if (shopper === null) return false;
-  const known = filters.get(saleId);
+  // A sharded sale: each shard publishes the filter of its own buyers, and the shopper can only hold an order in
+  // their home shard, so that shard's filter decides (exact per shard, never merged).
+  const known = filters.get(shardObjectName(saleId, homeShard(shopper, shards)));
   if (!known || !known.filter) return true;
   return known.filter.has(shopper);
 }

@@ -28,19 +28,20 @@ function objectId(namespace: GatewayEnv["SALE_ITEM"], saleId: string): DurableOb
 }
 
 /**
- * Reserves a purchase in the sale's object. Repeated only when it carries an Idempotency-Key and the object was
+ * Reserves a purchase in the object named `objectName`: the sale's id for a sale of one shard, else the shopper's
+ * home shard (`shardObjectName(saleId, homeShard(userId, shards))`, lib/server/hot/routing.ts). Repeated only when it carries an Idempotency-Key and the object was
  * reset under the call (the key makes the repeat safe); otherwise the first attempt may have committed. An overloaded object is over capacity, not
  * broken: it is answered RATE_LIMITED (429 + Retry-After), never a 5xx (docs/design.md, "Hot sales: admission"),
  * as the seckill Worker does; other failures go to the circuit breaker.
  */
 export async function reserveAtObject(
   env: GatewayEnvWithObjects,
-  saleId: string,
+  objectName: string,
   request: PurchaseRequest,
 ): Promise<PurchaseResult> {
   const namespace = env.SALE_ITEM;
-  if (!namespace) return await env.SECKILL.purchase(saleId, request);
-  const stub = namespace.get(objectId(namespace, saleId)) as unknown as StubOf<SaleItem>;
+  if (!namespace) return await env.SECKILL.purchase(objectName, request);
+  const stub = namespace.get(objectId(namespace, objectName)) as unknown as StubOf<SaleItem>;
   try {
     return (await stub.reservePurchase(request)) as PurchaseResult;
   } catch (err) {
@@ -49,7 +50,7 @@ export async function reserveAtObject(
     // send once more — if the first attempt committed, the object answers it again (the same order), else it is
     // made now. Without a key it is not repeated (the first attempt may have committed).
     if (request.idempotencyKey !== undefined && isRetryable(err)) {
-      const again = namespace.get(objectId(namespace, saleId)) as unknown as StubOf<SaleItem>;
+      const again = namespace.get(objectId(namespace, objectName)) as unknown as StubOf<SaleItem>;
       return (await again.reservePurchase(request)) as PurchaseResult;
     }
     throw err;

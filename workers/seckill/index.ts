@@ -29,6 +29,18 @@ import type {
 } from "../../durable-objects/sale-item.ts";
 
 import * as draws from "./draws.ts";
+import {
+  FiguresCache,
+  groupByObject,
+  objectOfOrder,
+  shardNames,
+  shardOfOrder,
+  wholeSale,
+  wholeStats,
+} from "./shards.ts";
+import { homeShard, shardObjectName } from "../../lib/server/hot/routing.ts";
+import { initialAllotments } from "../../lib/server/hot/stock.ts";
+import type { ShardStats } from "../../lib/contract/schemas.ts";
 
 import { SaleItem as SaleItemCore } from "../../durable-objects/sale-item.ts";
 import { chaosOf, sendRefusedNow, type Chaos } from "../../lib/server/chaos.ts";
@@ -82,6 +94,9 @@ export { SaleReserve } from "../../durable-objects/sale-reserve.ts";
 /** How many sales a shopper's "my orders" looks through (newest first). */
 const ORDERS_LOOKUP_SALES = 200;
 
+/** A sharded sale's figures, per seckill isolate (shards.ts): browsing never fans out more than once a second. */
+const figuresCache = new FiguresCache();
+
 export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   async fetch(): Promise<Response> {
     return Response.json(
@@ -90,8 +105,46 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     );
   }
 
-  private sale(saleId: string): StubOf<SaleItem> {
-    return this.env.SALE_ITEM.get(this.env.SALE_ITEM.idFromName(saleId)) as unknown as StubOf<SaleItem>;
+  /** A SaleItem object by name: a sale's id is its shard 0 (the whole sale when it has one shard). */
+  private sale(objectName: string): StubOf<SaleItem> {
+    return this.env.SALE_ITEM.get(this.env.SALE_ITEM.idFromName(objectName)) as unknown as StubOf<SaleItem>;
+  }
+
+  /** The object that holds an order (its shard is in the id: lib/server/hot/routing.ts). */
+  private orderObject(orderId: string): StubOf<SaleItem> {
+    return this.sale(objectOfOrder(orderId));
+  }
+
+  /** How many shards a sale has, from its shard 0 (null: no such sale). */
+  private async shardsOf(saleId: string): Promise<number | null> {
+    const sale = (await this.sale(saleId).getSale()) as Sale | null;
+    return sale ? (sale.shards ?? 1) : null;
+  }
+
+  /** Every shard's figures of a sharded sale (cached per isolate, shards.ts). */
+  private figures(saleId: string, shards: number): Promise<ShardStats[]> {
+    return figuresCache.get(saleId, async () => {
+      const all = await Promise.all(shardNames(saleId, shards).map((name) => this.sale(name).shardFigures()));
+      return all.filter((f): f is ShardStats => f !== null);
+    });
+  }
+
+  /**
+   * A merchant's change reaches every shard: shard 0 first (it decides, e.g. 409 once the sale started), then the
+   * others with the same change. The answer is shard 0's, with the whole sale's figures.
+   */
+  private async everyShard<R extends { ok: boolean }>(
+    saleId: string,
+    change: (shard: StubOf<SaleItem>) => Promise<R>,
+  ): Promise<R> {
+    const first = await change(this.sale(saleId));
+    if (!first.ok || !("sale" in first)) return first;
+    const sale = first.sale as Sale;
+    const shards = sale.shards ?? 1;
+    if (shards === 1) return first;
+    await Promise.all(shardNames(saleId, shards).slice(1).map((name) => change(this.sale(name))));
+    figuresCache.forget(saleId);
+    return { ...first, sale: wholeSale(sale, await this.figures(saleId, shards), Date.now()) };
   }
 
   private catalog(): StubOf<SaleCatalog> {
@@ -116,20 +169,24 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   /**
    * Not retried on a retryable error: the first attempt may have committed. The shopper's retry (with its
-   * Idempotency-Key) is the safe way to repeat a purchase.
+   * Idempotency-Key) is the safe way to repeat a purchase. `objectName` is the shopper's home shard's object
+   * (`shardObjectName(saleId, homeShard(userId, shards))`; the sale id itself for a sale of one shard).
    */
-  async purchase(saleId: string, request: PurchaseRequest): Promise<PurchaseResult> {
+  async purchase(objectName: string, request: PurchaseRequest): Promise<PurchaseResult> {
     // An overloaded object is over capacity: the shopper is told to retry (429), never given a 5xx.
     try {
-      return (await this.sale(saleId).reservePurchase(request)) as PurchaseResult;
+      return (await this.sale(objectName).reservePurchase(request)) as PurchaseResult;
     } catch (err) {
       if (isOverloaded(err)) return reject("RATE_LIMITED", "The sale is busy, try again shortly") as PurchaseResult;
       throw err;
     }
   }
 
+  /** The sale; a sharded sale's `remaining` and `status` are the whole sale's (at most ~1 s old, shards.ts). */
   async getSale(saleId: string): Promise<Sale | null> {
-    return (await this.sale(saleId).getSale()) as Sale | null;
+    const sale = (await this.sale(saleId).getSale()) as Sale | null;
+    if (!sale || (sale.shards ?? 1) === 1) return sale;
+    return wholeSale(sale, await this.figures(saleId, sale.shards!), Date.now());
   }
 
   /** Whether the catalog lists this sale: asked before any call that would reach (and create) its object. */
@@ -142,6 +199,13 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     return await this.catalog().list();
   }
 
+  /** Every sale id (newest first) and the shard counts of sharded sales: the gateway's known sales and routing. */
+  async saleCatalog(): Promise<{ ids: string[]; sharded: [string, number][] }> {
+    const catalog = this.catalog();
+    const [ids, sharded] = await Promise.all([catalog.list(), catalog.shardCounts()]);
+    return { ids, sharded: sharded as [string, number][] };
+  }
+
   async listSales(): Promise<Sale[]> {
     const ids = await this.catalog().list();
     const sales = await Promise.all(ids.map((id) => this.getSale(id)));
@@ -149,27 +213,34 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   }
 
   async getOrder(orderId: string, userId: string): Promise<OrderResult> {
-    return (await this.sale(saleIdOfOrder(orderId)).getOrder(orderId, userId)) as OrderResult;
+    return (await this.orderObject(orderId).getOrder(orderId, userId)) as OrderResult;
   }
 
   async payOrder(orderId: string, userId: string): Promise<OrderResult> {
-    const result = await this.call(() => this.sale(saleIdOfOrder(orderId)).payOrder(orderId, userId), true);
+    const result = await this.call(() => this.orderObject(orderId).payOrder(orderId, userId), true);
     return result as OrderResult;
   }
 
   async cancelOrder(orderId: string, userId: string): Promise<OrderResult> {
-    const result = await this.call(() => this.sale(saleIdOfOrder(orderId)).cancelOrder(orderId, userId), true);
+    const result = await this.call(() => this.orderObject(orderId).cancelOrder(orderId, userId), true);
     return result as OrderResult;
   }
 
+  /** The shopper's order in each sale, from the one object that can hold it: the shopper's home shard. */
   async listOrdersForUser(userId: string): Promise<Order[]> {
-    const ids = (await this.catalog().list()).slice(0, ORDERS_LOOKUP_SALES);
-    const orders = await Promise.all(ids.map((id) => this.sale(id).getOrderForUser(userId)));
+    const catalog = this.catalog();
+    const [all, counts] = await Promise.all([catalog.list(), catalog.shardCounts()]);
+    const shards = new Map(counts as [string, number][]);
+    const ids = all.slice(0, ORDERS_LOOKUP_SALES);
+    const orders = await Promise.all(
+      ids.map((id) => this.sale(shardObjectName(id, homeShard(userId, shards.get(id) ?? 1))).getOrderForUser(userId)),
+    );
     return (orders as (Order | null)[])
       .filter((o): o is Order => o !== null)
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
   }
 
+  /** The gateway's own counts and latencies for a sale are kept by its shard 0 (they are the sale's, not a shard's). */
   async recordEdgeRejections(saleId: string, counts: { rateLimited?: number; soldOut?: number; ended?: number }) {
     await this.sale(saleId).recordEdgeRejections(counts);
   }
@@ -194,13 +265,31 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
       });
       config = { ...config, drawCommitment };
     }
-    const sale = (await this.sale(config.id).initialize(config)) as Sale;
-    await this.catalog().register(config.id);
-    return sale;
+    const shards = config.shards ?? 1;
+    if (shards === 1) {
+      const sale = (await this.sale(config.id).initialize(config)) as Sale;
+      await this.catalog().register(config.id);
+      return sale;
+    }
+    // A sharded sale: the coordinator with the reserve first, then every shard with its allotment, then the
+    // catalog (a failure part-way leaves objects no shopper can reach; every step is idempotent).
+    const allotments = initialAllotments(config.stock, shards);
+    await this.env.SALE_RESERVE.get(this.env.SALE_RESERVE.idFromName(config.id)).initialize(
+      config.id,
+      config.stock,
+      allotments,
+    );
+    const created = (await Promise.all(
+      shardNames(config.id, shards).map((name, shard) =>
+        this.sale(name).initialize({ ...config, shards, shard }, allotments[shard]),
+      ),
+    )) as Sale[];
+    await this.catalog().register(config.id, shards);
+    return { ...created[0], remaining: config.stock };
   }
 
-  async updateSale(saleId: string, patch: Partial<Omit<SaleConfig, "id" | "paused">>) {
-    const result = await this.sale(saleId).update(patch);
+  async updateSale(saleId: string, patch: Partial<Omit<SaleConfig, "id" | "paused" | "shards" | "shard">>) {
+    const result = await this.everyShard(saleId, (shard) => shard.update(patch));
     if (result.ok && result.sale.mode === "draw") {
       const s = result.sale;
       await draws.drawObject(this.env, saleId).update({
@@ -244,19 +333,32 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   }
 
   async setPaused(saleId: string, paused: boolean) {
-    return await this.sale(saleId).setPaused(paused);
+    return await this.everyShard(saleId, (shard) => shard.setPaused(paused));
   }
 
   async setImage(saleId: string, imageUrl: string | null) {
-    return await this.sale(saleId).setImage(imageUrl);
+    return await this.everyShard(saleId, (shard) => shard.setImage(imageUrl));
   }
 
   async endSale(saleId: string) {
-    return await this.sale(saleId).endNow();
+    return await this.everyShard(saleId, (shard) => shard.endNow());
   }
 
-  /** Deletes a sale with no orders: the object first (it refuses if it has any), then the catalog entry. */
+  /**
+   * Deletes a sale with no orders: the objects first (each refuses if it has any; a sharded sale's shards are
+   * all checked before any is deleted), then the catalog entry.
+   */
   async deleteSale(saleId: string) {
+    const shards = (await this.shardsOf(saleId)) ?? 1;
+    if (shards > 1) {
+      const names = shardNames(saleId, shards);
+      const firsts = await Promise.all(names.map((name) => this.sale(name).ledger("", 1)));
+      const orders = firsts.reduce((a, page) => a + page.length, 0);
+      if (orders > 0) {
+        return reject("SALE_HAS_ORDERS", "The sale has orders: end it instead of deleting it", { orders });
+      }
+      for (const name of names.slice(1).reverse()) await this.sale(name).deleteIfNoOrders();
+    }
     const result = await this.sale(saleId).deleteIfNoOrders();
     if (result.ok) await this.catalog().unregister(saleId);
     return result;
@@ -266,8 +368,21 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     return await this.sale(saleId).getSeries();
   }
 
+  /** A sharded sale's stats are every shard's summed, with `stats.shards` (docs/api.md "Hot sales"). */
   async getStats(saleId: string) {
-    return await this.sale(saleId).getStats();
+    const first = await this.sale(saleId).getStats();
+    if (!first || (first.shards ?? 1) === 1) return first;
+    const names = shardNames(saleId, first.shards!);
+    const [rest, figures] = await Promise.all([
+      Promise.all(names.slice(1).map((name) => this.sale(name).getStats())),
+      Promise.all(names.map((name) => this.sale(name).shardFigures())),
+    ]);
+    const parts = [first, ...rest].filter((p) => p !== null);
+    return wholeStats(
+      parts,
+      figures.filter((f) => f !== null),
+      Date.now(),
+    );
   }
 
   async listStats() {
@@ -276,12 +391,33 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     return all.filter((s) => s !== null);
   }
 
+  /**
+   * The sale's ledger in order-id order, a page at a time. A sharded sale's is its shards' ledgers one after the
+   * other: an order id's sequence starts with its shard, so every id of shard i sorts before every id of i + 1.
+   */
   async ledger(saleId: string, after: string, limit: number): Promise<LedgerEntry[]> {
-    return (await this.sale(saleId).ledger(after, limit)) as LedgerEntry[];
+    const shards = (await this.shardsOf(saleId)) ?? 1;
+    if (shards === 1) return (await this.sale(saleId).ledger(after, limit)) as LedgerEntry[];
+    const out: LedgerEntry[] = [];
+    let cursor = after;
+    for (let shard = after ? shardOfOrder(after) : 0; shard < shards && out.length < limit; shard++) {
+      const want = limit - out.length;
+      const page = (await this.sale(shardObjectName(saleId, shard)).ledger(cursor, want)) as LedgerEntry[];
+      out.push(...page);
+      if (page.length >= want) break;
+      cursor = "";
+    }
+    return out;
   }
 
+  /** Puts orders back in their objects' outboxes (reconcile, replay): each order goes to its own shard. */
   async requeue(saleId: string, orderIds: string[]): Promise<number> {
-    return await this.sale(saleId).requeue(orderIds);
+    const groups = groupByObject(
+      orderIds.filter((id) => saleIdOfOrder(id) === saleId),
+      (id) => id,
+    );
+    const counts = await Promise.all([...groups].map(([name, ids]) => this.sale(name).requeue(ids)));
+    return counts.reduce((a, n) => a + n, 0);
   }
 
   // ---------------------------------------------------------------- accounts (durable-objects/account-guard.ts)
@@ -336,13 +472,16 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   // ---------------------------------------------------------------- pipeline
 
-  async confirmPersisted(saleId: string, items: { orderId: string; version: number }[]): Promise<void> {
-    await this.sale(saleId).confirmPersisted(items);
+  /** Each order's confirmation goes to the object that holds it (its shard; the sale's object when it has one). */
+  async confirmPersisted(_saleId: string, items: { orderId: string; version: number }[]): Promise<void> {
+    const groups = groupByObject(items, (i) => i.orderId);
+    await Promise.all([...groups].map(([name, group]) => this.sale(name).confirmPersisted(group)));
   }
 
   /** Orders PostgreSQL refused on unique (sale_id, user_id): counted, and not re-sent (queues/consumer.ts). */
-  async reportOrderConflicts(saleId: string, items: { orderId: string; version: number }[]): Promise<void> {
-    await this.sale(saleId).reportOrderConflicts(items);
+  async reportOrderConflicts(_saleId: string, items: { orderId: string; version: number }[]): Promise<void> {
+    const groups = groupByObject(items, (i) => i.orderId);
+    await Promise.all([...groups].map(([name, group]) => this.sale(name).reportOrderConflicts(group)));
   }
 
   /** Readiness: the catalog object answers. */

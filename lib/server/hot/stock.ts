@@ -487,6 +487,23 @@ export class ShardStock {
     if (this.pendingReleases.length > 0 && this.pendingReleases[0].seq === seq) this.pendingReleases.shift();
   }
 
+  /** Whether this shard may answer `SOLD_OUT` now: the coordinator's sold-out verdict is younger than its TTL. */
+  isSoldOut(now: number): boolean {
+    return this.shards === 1 ? this.localUnits === 0 : now - this.soldOutAt < this.policy.soldOutTtlMs;
+  }
+
+  /**
+   * When this shard next has stock work that no shopper will trigger (an idle shard giving its stock back near
+   * the end or after a sell-out): the object arms its alarm for it. Null when there is none.
+   */
+  nextIdleCheckAt(now: number): number | null {
+    if (this.shards === 1) return null;
+    if (this.pendingReleases.length > 0 || this.pendingRequest || this.mustReport) return now;
+    if (this.localUnits === 0) return null;
+    if (!this.reserveEmpty && now - this.soldOutAt >= this.policy.soldOutTtlMs) return null;
+    return Math.max(now, this.lastAttemptAt + this.policy.idleMs);
+  }
+
   /** The shard learned the sale is sold out (or not) some other way, e.g. the coordinator's answer to a peer. */
   noteSoldOut(now: number): void {
     this.soldOutAt = now;

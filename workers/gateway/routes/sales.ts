@@ -14,7 +14,8 @@ import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
 import { overLimit, rateLimited } from "../limits.ts";
 import { settleHold, takeHold } from "../holds.ts";
-import { requireKnownSale } from "../known-sales.ts";
+import { requireKnownSale, shardsOfKnownSale } from "../known-sales.ts";
+import { homeShard, shardObjectName } from "../../../lib/server/hot/routing.ts";
 import { reserveAtObject } from "../sale-object.ts";
 import { knownBuyers, learnBuyers, mayBeReplay } from "../replay.ts";
 import { traceAnswer } from "../trace.ts";
@@ -135,7 +136,7 @@ export function answerIfClosed(
   const closed = getGuards(env).closed.get(saleId);
   if (!closed) return null;
   // A retry that may replay an accepted purchase goes on to the app and the object (replay.ts).
-  if (mayBeReplay(saleId, request.headers)) return null;
+  if (mayBeReplay(saleId, request.headers, shardsOfKnownSale(saleId))) return null;
   countEdgeRejectionIn(env, ctx, saleId, closed === "ended" ? "ended" : "soldOut");
   const { status, body } = CLOSED_BODIES[closed];
   const headers = new Headers(headersLike);
@@ -284,7 +285,7 @@ export const sales = new Hono<GatewayApp>()
     //    (an exception's stack trace costs more than the rest of this answer).
     //    A keyed retry by a shopper who may hold an order goes on (replay.ts).
     const closed = getGuards(c.env).closed.get(saleId) ?? (await sharedClosedReason(c, saleId));
-    if (closed && !mayBeReplay(saleId, c.req.raw.headers)) {
+    if (closed && !mayBeReplay(saleId, c.req.raw.headers, shardsOfKnownSale(saleId))) {
       countEdgeRejection(c, saleId, closed === "ended" ? "ended" : "soldOut");
       return closedResponse(closed);
     }
@@ -309,17 +310,19 @@ export const sales = new Hono<GatewayApp>()
       throw rateLimited("The sale is busy, retrying shortly will get you in", 1, "sale");
     }
 
-    // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides.
+    // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides: the
+    //    shopper's home shard (lib/server/hot/routing.ts; the sale's own object when it has one shard).
+    const objectName = shardObjectName(saleId, homeShard(user.id, shardsOfKnownSale(saleId)));
     const holdToken = await takeHold(c, user.id, saleId);
     let result;
     try {
       result = await callSeckill(c, () =>
-        reserveAtObject(c.env, saleId, {
+        reserveAtObject(c.env, objectName, {
           userId: user.id,
           quantity,
           idempotencyKey,
           traceId: c.get("traceId"),
-          knownBuyers: knownBuyers(saleId)?.version,
+          knownBuyers: knownBuyers(objectName)?.version,
         }),
       );
     } catch (err) {
@@ -327,7 +330,7 @@ export const sales = new Hono<GatewayApp>()
       throw err;
     }
     settleHold(c, user.id, holdToken, result.ok && !result.replayed ? result.order : null);
-    learnBuyers(saleId, result.buyers);
+    learnBuyers(objectName, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {
       if (result.code === "UNAVAILABLE" || result.code === "RATE_LIMITED")
