@@ -113,6 +113,11 @@ export class SaleReserve extends DurableObject<ReserveEnv> {
     };
   }
 
+  /** The coordinator's whole state (tests: the stock invariant with every shard's book, `stockInvariant`). */
+  snapshot(): CoordinatorSnapshot {
+    return this.loaded().snapshot();
+  }
+
   private loaded(): StockCoordinator {
     if (!this.coordinator) throw new Error("reserve not initialized");
     return this.coordinator;

@@ -52,8 +52,9 @@ export function coordinatorOf(env: ShardEnv, saleId: string): CoordinatorRpc {
 
 export function readShardStock(sql: SqlStorage): ShardStockSnapshot | null {
   const exists =
-    sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'shard_stock'").one()
-      .n > 0;
+    sql
+      .exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'shard_stock'")
+      .one().n > 0;
   if (!exists) return null;
   const row = sql.exec<{ snapshot: string }>("SELECT snapshot FROM shard_stock WHERE id = 1").toArray()[0];
   return row ? (JSON.parse(row.snapshot) as ShardStockSnapshot) : null;

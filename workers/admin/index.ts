@@ -264,7 +264,8 @@ const api = new Hono<AdminApp>()
       registrationRequired: input.registrationRequired ?? false,
       ...(input.mode === "draw" ? { drawAt: Date.parse(input.drawAt!) } : {}),
       // docs/api.md "Hot sales": fixed at creation; by default 1 unless the stock is too large for one object.
-      shards: input.shards ?? (input.mode === "draw" || input.registrationRequired ? 1 : defaultShardsForStock(input.stock)),
+      shards:
+        input.shards ?? (input.mode === "draw" || input.registrationRequired ? 1 : defaultShardsForStock(input.stock)),
     });
     return c.json({ sale }, 201);
   })

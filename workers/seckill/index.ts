@@ -142,7 +142,11 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     const sale = first.sale as Sale;
     const shards = sale.shards ?? 1;
     if (shards === 1) return first;
-    await Promise.all(shardNames(saleId, shards).slice(1).map((name) => change(this.sale(name))));
+    await Promise.all(
+      shardNames(saleId, shards)
+        .slice(1)
+        .map((name) => change(this.sale(name))),
+    );
     figuresCache.forget(saleId);
     return { ...first, sale: wholeSale(sale, await this.figures(saleId, shards), Date.now()) };
   }

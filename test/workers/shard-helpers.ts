@@ -1,0 +1,25 @@
+/**
+ * Helpers for tests of sharded sales (docs/design.md "Hot sales").
+ */
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { shardObjectName } from "../../lib/server/hot/routing.ts";
+import { stockInvariant, StockCoordinator, type ShardStock } from "../../lib/server/hot/stock.ts";
+import type { SaleItem } from "../../durable-objects/sale-item.ts";
+import type { SaleReserve } from "../../durable-objects/sale-reserve.ts";
+
+/** Every shard's book and the coordinator, read at once (each in its object), and the whole invariant checked. */
+export async function checkStockInvariant(saleId: string, shards: number, stock: number): Promise<void> {
+  const books: ShardStock[] = [];
+  for (let i = 0; i < shards; i++) {
+    const stub = env.SALE_ITEM.get(env.SALE_ITEM.idFromName(shardObjectName(saleId, i)));
+    await runInDurableObject(stub, (object: SaleItem) => {
+      object.assertInvariants();
+      books.push(object.shardStock()!);
+    });
+  }
+  const reserve = env.SALE_RESERVE.get(env.SALE_RESERVE.idFromName(saleId));
+  await runInDurableObject(reserve, (coordinator: SaleReserve) => {
+    stockInvariant(stock, StockCoordinator.restore(coordinator.snapshot()), books);
+  });
+}
