@@ -60,6 +60,13 @@ export const saleSchema = component(
     registrationRequired: z.boolean().optional().describe('docs/api.md "Registration": false unless set'),
     drawAt: time.optional().describe("Draw sales only: when the draw runs"),
     drawCommitment: z.string().optional().describe("Draw sales only: sha256hex of the draw's secret seed"),
+    shards: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('docs/api.md "Hot sales": SaleItem objects holding the stock, fixed at creation'),
   }),
 );
 
@@ -103,6 +110,23 @@ export const saleStatsSchema = component(
       .int()
       .optional()
       .describe('Shoppers registered for the sale (docs/api.md "Registration")'),
+    shards: z
+      .array(
+        z.object({
+          index: z.number().int().min(0),
+          stock: z.number().int().min(0),
+          remaining: z.number().int().min(0),
+          sold: z.number().int().min(0),
+        }),
+      )
+      .optional()
+      .describe('docs/api.md "Hot sales": one entry per shard of a sharded sale'),
+    reserve: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("A sharded sale's units in no shard: the coordinator's reserve and units moving"),
   }),
 );
 
