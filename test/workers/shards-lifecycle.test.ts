@@ -133,6 +133,17 @@ describe("a sale over 4 shards", () => {
     expect(stats.shards.reduce((x, s) => x + s.sold, 0)).toBe(STOCK);
     expect(stats.shards.reduce((x, s) => x + s.stock, 0) + stats.reserve).toBe(STOCK);
     await checkStockInvariant(sale.id, SHARDS, STOCK);
+    // /metrics: each shard's figures under a `shard` label.
+    const metrics = await (await call("/metrics", { headers: ADMIN })).text();
+    for (const s of stats.shards) {
+      const line = metrics
+        .split("\n")
+        .find(
+          (l) => l.startsWith("minishop_shard_sold_units{") && l.includes(sale.id) && l.includes(`shard="${s.index}"`),
+        );
+      expect(line?.split(" ").pop()).toBe(String(s.sold));
+    }
+    expect(metrics).toContain(`minishop_sale_reserve_units{sale="${sale.id}"`);
 
     // Reconcile: PostgreSQL loses a row of shard 1; reconcile finds it and its shard sends it again.
     const sql = database();

@@ -104,6 +104,43 @@ export function renderMetrics(sales: SaleWithStats[]): string {
     "Units put on sale.",
     per((s, l) => `minishop_stock_units{${l}} ${s.stock}`),
   );
+  // Sharded sales (docs/api.md "Hot sales"): each shard's figures under a `shard` label, and the units in no shard.
+  // Only when some sale has more than one shard, so a shop without sharded sales exposes what it always did.
+  const sharded = sales.filter((s) => (s.stats.shards?.length ?? 0) > 1);
+  if (sharded.length > 0) {
+    const perShard = (name: string, pick: (f: NonNullable<SaleStats["shards"]>[number]) => number) =>
+      sharded.flatMap((s) =>
+        s.stats.shards!.map(
+          (f) => `${name}{sale="${label(s.id)}",title="${label(s.title)}",shard="${f.index}"} ${pick(f)}`,
+        ),
+      );
+    family(
+      "minishop_shard_stock_units",
+      "gauge",
+      "Units a shard of a sharded sale holds or has sold (granted less given back).",
+      perShard("minishop_shard_stock_units", (f) => f.stock),
+    );
+    family(
+      "minishop_shard_remaining_units",
+      "gauge",
+      "Units a shard of a sharded sale can sell now.",
+      perShard("minishop_shard_remaining_units", (f) => f.remaining),
+    );
+    family(
+      "minishop_shard_sold_units",
+      "gauge",
+      "Units held or paid in a shard of a sharded sale.",
+      perShard("minishop_shard_sold_units", (f) => f.sold),
+    );
+    family(
+      "minishop_sale_reserve_units",
+      "gauge",
+      "Units of a sharded sale in no shard: the coordinator's reserve and units moving between objects.",
+      sharded.map(
+        (s) => `minishop_sale_reserve_units{sale="${label(s.id)}",title="${label(s.title)}"} ${s.stats.reserve ?? 0}`,
+      ),
+    );
+  }
   family(
     "minishop_outbox_depth",
     "gauge",

@@ -27,6 +27,7 @@ import {
 import { CreateSaleForm } from "./CreateSaleForm.tsx";
 import { HotSaleAdmin } from "./HotSaleAdmin.tsx";
 import { SellThroughChart } from "./SellThroughChart.tsx";
+import { ShardBars } from "./ShardBars.tsx";
 import { tm, unitsText } from "../i18n/merchant.ts";
 
 function rejectedTotal(s: SaleWithStats): number {
@@ -732,6 +733,7 @@ function SaleDetail({ id }: { id: string }) {
           started · {r.ended} ended · {r.paused} paused
         </p>
       </section>
+      <ShardBars stats={sale.stats} />
       <HotSaleAdmin sale={sale} />
       <SaleOrders saleId={sale.id} />
       <SalePhoto sale={sale} onChanged={changed} />
