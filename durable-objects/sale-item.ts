@@ -92,6 +92,8 @@ import {
 } from "./sale-item/shard.ts";
 import { SHARD_SEQUENCE_BITS, shardSequence } from "../lib/server/hot/routing.ts";
 import { ShardStock } from "../lib/server/hot/stock.ts";
+import { ObjectAdmission } from "../lib/server/hot/admission.ts";
+import { DEFAULT_OBJECT_MAX_RPS } from "../lib/server/hot/routing.ts";
 import type { ShardStats } from "../lib/contract/schemas.ts";
 
 export type { SaleConfig } from "./sale-item/lifecycle.ts";
@@ -142,6 +144,11 @@ export class SaleItem extends DurableObject<ObjectEnv> {
   private readonly alarms = new AlarmSchedule(() => this.ctx.storage);
   /** Sold, attempts and rejections over time, for the merchant's chart (sell-through-series.ts); with the sale. */
   private series: SellThroughSeries | null = null;
+  /**
+   * Global admission (docs/design.md "Hot sales: admission"): this object's ceiling on accepted purchases,
+   * `OBJECT_MAX_RPS` (default 800/s), whatever the number of gateway isolates. Memory only: a restart forgets it.
+   */
+  private admission: ObjectAdmission | null = null;
 
   constructor(ctx: DurableObjectState, env: ObjectEnv) {
     super(ctx, env);
@@ -574,6 +581,39 @@ export class SaleItem extends DurableObject<ObjectEnv> {
     const started = performance.now();
     const s = this.sale;
     if (!s) return reject("NOT_FOUND", "No such sale");
+    // Admission first, from memory, with no storage work and no await: over the ceiling the isolate is told when
+    // to come back (its shoppers get 429 + Retry-After from the gateway).
+    if (!request.admission) return this.reserveAdmitted(s, request, started);
+    const admitted = this.admissionGate().admit(this.clock(), request.admission.isolate, request.admission.wantTokens);
+    if (!admitted.admitted) {
+      return {
+        ...reject("RATE_LIMITED", "The sale is busy, try again shortly", { retryAfterMs: admitted.retryAfterMs }),
+        admission: admitted,
+      };
+    }
+    return { ...(await this.reserveAdmitted(s, request, started)), admission: admitted };
+  }
+
+  /**
+   * This object's admission ceiling: `OBJECT_MAX_RPS` of the seckill Worker's vars (default 800), made on first
+   * use; `setAdmissionCeiling` replaces it (tests, an operator's change through a redeploy).
+   */
+  private admissionGate(): ObjectAdmission {
+    if (!this.admission) {
+      const configured = Number((this.env as { OBJECT_MAX_RPS?: string }).OBJECT_MAX_RPS);
+      this.admission = new ObjectAdmission({
+        maxRps: Number.isFinite(configured) && configured >= 1 ? configured : DEFAULT_OBJECT_MAX_RPS,
+      });
+    }
+    return this.admission;
+  }
+
+  /** A new admission ceiling for this object (accepted purchases per second). */
+  setAdmissionCeiling(maxRps: number): void {
+    this.admission = new ObjectAdmission({ maxRps });
+  }
+
+  private async reserveAdmitted(s: Loaded, request: PurchaseRequest, started: number): Promise<PurchaseResult> {
     this.countAttempt("attempts");
     for (let waits = 0; ; waits++) {
       const decision = checkAndReserve(s, request, this.clock());

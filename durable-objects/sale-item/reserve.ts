@@ -23,6 +23,7 @@ import { saleStatus, type SaleConfig } from "./lifecycle.ts";
 import { toOrder, type OrderRow } from "./orders.ts";
 import type { StockLedger } from "./stock.ts";
 import type { ShardStock } from "../../lib/server/hot/stock.ts";
+import type { AdmissionVerdict } from "../../lib/server/hot/admission.ts";
 import type { Counters } from "./telemetry.ts";
 
 export interface PurchaseRequest {
@@ -32,12 +33,24 @@ export interface PurchaseRequest {
   traceId?: string;
   /** The version of the buyers filter the edge already holds (it is sent again only when it changed). */
   knownBuyers?: number;
+  /**
+   * Global admission (docs/design.md "Hot sales: admission"), sent by the gateway for a sharded sale: which
+   * isolate asks, and how many tokens it would like leased (lib/server/hot/admission.ts).
+   */
+  admission?: { isolate: string; wantTokens: number };
 }
 
 /** With a sold-out or ended `saleStatus`, `buyers` is the sale's buyers filter when the edge's copy is older. */
 export type PurchaseResult =
-  | { ok: true; order: Order; replayed: boolean; saleStatus: SaleStatus; buyers?: PublishedBuyers }
-  | (Rejection & { saleStatus?: SaleStatus; buyers?: PublishedBuyers });
+  | {
+      ok: true;
+      order: Order;
+      replayed: boolean;
+      saleStatus: SaleStatus;
+      buyers?: PublishedBuyers;
+      admission?: AdmissionVerdict;
+    }
+  | (Rejection & { saleStatus?: SaleStatus; buyers?: PublishedBuyers; admission?: AdmissionVerdict });
 
 /** How often one purchase waits for an earlier order of the same shopper to become durable before giving up. */
 export const MAX_WAITS = 3;

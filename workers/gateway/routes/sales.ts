@@ -16,6 +16,7 @@ import { overLimit, rateLimited } from "../limits.ts";
 import { settleHold, takeHold } from "../holds.ts";
 import { requireKnownSale, shardsOfKnownSale } from "../known-sales.ts";
 import { homeShard, shardObjectName } from "../../../lib/server/hot/routing.ts";
+import { IsolateAdmission } from "../../../lib/server/hot/admission.ts";
 import { reserveAtObject } from "../sale-object.ts";
 import { knownBuyers, learnBuyers, mayBeReplay } from "../replay.ts";
 import { traceAnswer } from "../trace.ts";
@@ -33,6 +34,15 @@ const EDGE_FLUSH_MS = 2_000;
 const CLOSED_CACHE_ORIGIN = "https://closed-sales.minishop.internal/";
 
 const listCache: { at: number; sales: Sale[] | null } = { at: 0, sales: null };
+
+/**
+ * Global admission for sharded sales (docs/design.md "Hot sales: admission"): this isolate's half, one slot per
+ * shard object. It calls a shard only with a leased token or as its one probe in flight, and after a busy answer
+ * answers its own shoppers 429 until the object's retry time has passed. The object (ObjectAdmission) decides.
+ */
+const isolateAdmission = new IsolateAdmission();
+/** This isolate's name to the objects' admission (leases are per isolate). */
+const ISOLATE_ID = crypto.randomUUID();
 const saleCache = new Map<string, { at: number; sale: Sale }>();
 
 function notFound(): ApiError {
@@ -235,6 +245,11 @@ function admit(c: GatewayContext, saleId: string): boolean {
   return bucket.take();
 }
 
+/** Retry-After is whole seconds: at least 1. */
+function retrySeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
 export const sales = new Hono<GatewayApp>()
   .get("/", async (c) => {
     const now = Date.now();
@@ -305,14 +320,31 @@ export const sales = new Hono<GatewayApp>()
       countEdgeRejection(c, saleId, "rateLimited");
       throw rateLimited("Too many purchase attempts, slow down", 10, "shopper");
     }
-    if (!admit(c, saleId)) {
-      countEdgeRejection(c, saleId, "rateLimited");
-      throw rateLimited("The sale is busy, retrying shortly will get you in", 1, "sale");
+    // A sale of one shard keeps its per-isolate bucket (as before sharding); a sharded sale's shards admit
+    // globally: the isolate's lease or probe here, the object's ceiling there.
+    const shards = shardsOfKnownSale(saleId);
+    const objectName = shardObjectName(saleId, homeShard(user.id, shards));
+    let edge: { probe: boolean } | null = null;
+    if (shards === 1) {
+      if (!admit(c, saleId)) {
+        countEdgeRejection(c, saleId, "rateLimited");
+        throw rateLimited("The sale is busy, retrying shortly will get you in", 1, "sale");
+      }
+    } else {
+      const decision = isolateAdmission.decide(Date.now(), objectName);
+      if (!decision.send) {
+        countEdgeRejection(c, saleId, "rateLimited");
+        throw rateLimited(
+          "The sale is busy, retrying shortly will get you in",
+          retrySeconds(decision.retryAfterMs),
+          "sale",
+        );
+      }
+      edge = { probe: decision.probe };
     }
 
     // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides: the
     //    shopper's home shard (lib/server/hot/routing.ts; the sale's own object when it has one shard).
-    const objectName = shardObjectName(saleId, homeShard(user.id, shardsOfKnownSale(saleId)));
     const holdToken = await takeHold(c, user.id, saleId);
     let result;
     try {
@@ -323,16 +355,28 @@ export const sales = new Hono<GatewayApp>()
           idempotencyKey,
           traceId: c.get("traceId"),
           knownBuyers: knownBuyers(objectName)?.version,
+          ...(edge
+            ? { admission: { isolate: ISOLATE_ID, wantTokens: isolateAdmission.wantTokens(Date.now(), objectName) } }
+            : {}),
         }),
       );
     } catch (err) {
+      if (edge) isolateAdmission.onAnswer(Date.now(), objectName, edge.probe, null);
       settleHold(c, user.id, holdToken, null);
       throw err;
     }
+    if (edge) isolateAdmission.onAnswer(Date.now(), objectName, edge.probe, result.admission ?? null);
     settleHold(c, user.id, holdToken, result.ok && !result.replayed ? result.order : null);
     learnBuyers(objectName, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {
+      if (result.code === "RATE_LIMITED" && result.admission && !result.admission.admitted) {
+        countEdgeRejection(c, saleId, "rateLimited");
+        throw rejectionToError(
+          { ...result, details: { scope: "sale" } },
+          { "Retry-After": String(retrySeconds(result.admission.retryAfterMs)) },
+        );
+      }
       if (result.code === "UNAVAILABLE" || result.code === "RATE_LIMITED")
         throw rejectionToError(result, { "Retry-After": "1" });
       throw rejectionToError(result);

@@ -1,0 +1,71 @@
+/**
+ * Global admission for a sharded sale (docs/design.md "Hot sales: admission"): each shard object accepts at most
+ * its ceiling (`OBJECT_MAX_RPS`) whatever the number of isolates calling it, answers the rest "busy, retry after"
+ * from memory (no order, no storage work), and the gateway turns that into `429` + `Retry-After`, never a 5xx.
+ */
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { sign } from "hono/jwt";
+import { describe, expect, it } from "vitest";
+import { DEV_SESSION_SECRET } from "../../lib/server/env.ts";
+import { shardObjectName } from "../../lib/server/hot/routing.ts";
+import type { PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
+import { call, createSale } from "./helpers.ts";
+
+function shard(saleId: string, index: number) {
+  return env.SALE_ITEM.get(env.SALE_ITEM.idFromName(shardObjectName(saleId, index)));
+}
+
+describe("admission across isolates", () => {
+  it("holds each shard to its ceiling whatever the number of isolates, busy answers from memory", async () => {
+    const sale = await createSale({ stock: 200, shards: 2 });
+    const CEILING = 4;
+    await runInDurableObject(shard(sale.id, 1), (object: SaleItem) => object.setAdmissionCeiling(CEILING));
+    // 60 isolates, each with its first request, all at once, at one shard.
+    const answers = (await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        shard(sale.id, 1).reservePurchase({
+          userId: crypto.randomUUID(),
+          quantity: 1,
+          admission: { isolate: `isolate-${i}`, wantTokens: 5 },
+        }),
+      ),
+    )) as PurchaseResult[];
+    const accepted = answers.filter((a) => a.admission?.admitted);
+    const busy = answers.filter((a) => a.admission && !a.admission.admitted);
+    expect(accepted.length).toBeGreaterThan(0);
+    expect(accepted.length).toBeLessThanOrEqual(CEILING);
+    expect(accepted.length + busy.length).toBe(60);
+    for (const b of busy) {
+      expect(b.ok).toBe(false);
+      if (!b.ok) expect(b.code).toBe("RATE_LIMITED");
+      if (b.admission && !b.admission.admitted) expect(b.admission.retryAfterMs).toBeGreaterThan(0);
+    }
+    // Only admitted purchases became orders (reserved units, or "more stock is on its way").
+    const figures = (await shard(sale.id, 1).shardFigures())!;
+    const orders = accepted.filter((a) => a.ok).length;
+    expect(figures.sold).toBe(orders);
+  });
+
+  it("answers a busy shard 429 with Retry-After through the gateway, never a 5xx", async () => {
+    const sale = await createSale({ stock: 100, shards: 2 });
+    for (const i of [0, 1]) {
+      await runInDurableObject(shard(sale.id, i), (object: SaleItem) => object.setAdmissionCeiling(1));
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const cookies = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const userId = crypto.randomUUID();
+        const token = await sign({ sub: userId, name: "adm", iat: now, exp: now + 3600 }, DEV_SESSION_SECRET, "HS256");
+        return `minishop_session=${token}`;
+      }),
+    );
+    const responses = await Promise.all(
+      cookies.map((cookie) => call(`/api/sales/${sale.id}/purchase`, { method: "POST", cookie })),
+    );
+    const statuses = responses.map((r) => r.status);
+    for (const s of statuses) expect([202, 429]).toContain(s);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    for (const r of responses) if (r.status === 429) expect(Number(r.headers.get("Retry-After"))).toBeGreaterThan(0);
+  });
+});
