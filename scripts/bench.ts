@@ -84,6 +84,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CHUNK_SECONDS = Number(process.env.BENCH_CHUNK_SECONDS ?? 2);
 const OPEN_SECONDS = Number(process.env.BENCH_OPEN_SECONDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** issue 13: the shard count of the sharded scenarios (purchaseSharded, crowdSharded). */
+const SHARDED = 8;
 const TIMEOUT_SECONDS = Number(process.env.BENCH_TIMEOUT_SECONDS ?? 1200);
 const ADMIN_TOKEN = "bench-admin-token";
 const SESSION_SECRET = randomBytes(32).toString("hex");
@@ -256,7 +258,8 @@ async function startStackOn(
     persistDir,
     buildDir: path.join(WORK_DIR, "build"),
     reuseBuild: true,
-    secrets: { SESSION_SECRET, ADMIN_TOKEN },
+    // OBJECT_MAX_RPS lifted: a sharded sale's per-object ceiling is tested on its own (test/workers), as ADMISSION_RPS is.
+    secrets: { SESSION_SECRET, ADMIN_TOKEN, OBJECT_MAX_RPS: "1000000" },
     gatewayVars,
     extraWorkers: [{ name: "bench-empty-worker", script: EMPTY_WORKER, port: rawPort }],
     workerLogs: false,
@@ -278,7 +281,7 @@ async function stopStack(stack: Stack): Promise<void> {
   await stack.runtime.stop();
 }
 
-async function createSale(url: string, stock: number, title: string): Promise<string> {
+async function createSale(url: string, stock: number, title: string, shards?: number): Promise<string> {
   const now = Date.now();
   const res = await fetch(`${url}/admin/api/sales`, {
     method: "POST",
@@ -289,6 +292,7 @@ async function createSale(url: string, stock: number, title: string): Promise<st
       stock,
       startsAt: new Date(now - 1000).toISOString(),
       endsAt: new Date(now + 3 * 3600_000).toISOString(),
+      ...(shards ? { shards } : {}),
     }),
   });
   if (res.status !== 201) throw new Error(`creating a sale failed: ${res.status} ${await res.text()}`);
@@ -590,6 +594,8 @@ async function main() {
     bare: makeShoppers(SESSION_SECRET, perPool, "bare", 12),
     admission: makeShoppers(SESSION_SECRET, perPool, "adm", 13),
     crowd: makeShoppers(SESSION_SECRET, CROWD_USERS, "crowd", 14, true),
+    sharded: makeShoppers(SESSION_SECRET, perPool, "hot", 16),
+    crowdSharded: makeShoppers(SESSION_SECRET, CROWD_USERS, "crowdhot", 17, true),
   };
   const tokenFiles = Object.fromEntries(
     Object.entries(pools).map(([name, shoppers]) => {
@@ -600,6 +606,7 @@ async function main() {
   ) as Record<keyof typeof pools, string>;
   const purchaseSale = await createSale(url, 1_000_000, "bench: purchase");
   const bareSale = await createSale(url, 1_000_000, "bench: purchase {}");
+  const shardedSale = await createSale(url, 1_000_000, "bench: purchase, 8 shards", SHARDED);
   const soldOutSale = await createSale(url, 1, "bench: sold out");
   const seller = makeShoppers(SESSION_SECRET, 1, "seller", 15)[0];
   const sell = await request(
@@ -675,6 +682,20 @@ async function main() {
         collectOrders: true,
       },
       bareSale,
+    ),
+    // issue 13: the same purchase against a sale of 8 shards (target: cost within 10 % of `purchase`'s).
+    billed(
+      "purchaseSharded",
+      `${LIFTED}; ${SHARDED} shards, OBJECT_MAX_RPS lifted (each shard's ceiling is not what is measured)`,
+      "202",
+      {
+        method: "POST",
+        paths: [`/api/sales/${shardedSale}/purchase`],
+        tokensFile: tokenFiles.sharded,
+        shape: "client",
+        collectOrders: true,
+      },
+      shardedSale,
     ),
   ];
   for (let r = 0; r < ROUNDS; r++) {
@@ -833,7 +854,31 @@ async function main() {
     `crowd: sold ${crowdResult.sold} (${crowdResult.sellOutSeconds} s), ${fmt(crowdResult.requests)} requests, retried after ${JSON.stringify(crowdResult.retriedAfter)}; final ${JSON.stringify(crowdResult.statuses)} ${JSON.stringify(crowdResult.codes)}; oversold ${crowdResult.oversold}, duplicates ${crowdResult.duplicates}, lost ${crowdResult.lost}, replays ${crowdResult.replays} (mismatched ${crowdResult.replayMismatches}); in PostgreSQL after ${crowdResult.drainSeconds ?? "(timed out)"} s`,
   );
 
-  // crowdSharded (issue 13): the same crowd() and crowdOutcome() against a sharded sale go here.
+  // crowdSharded (issue 13): the same crowd against a sale of 8 shards; stock moves to where the shoppers are.
+  const shardedCrowdSale = await createSale(stack.url, CROWD_STOCK, "bench: crowd, 8 shards", SHARDED);
+  log(`crowdSharded: ${fmt(CROWD_USERS)} shoppers at once against ${CROWD_STOCK} items in ${SHARDED} shards`);
+  const shardedCrowdStart = performance.now();
+  const shardedCrowdRun = await crowd({
+    target: { host: HOST, port: stack.port },
+    shoppers: crowdShoppersOf(pools.crowdSharded),
+    path: `/api/sales/${shardedCrowdSale}/purchase`,
+    connections: 250,
+    retryDelay: (after, attempt) => retryDelayMs(after, attempt),
+    maxRetries: MAX_RATE_LIMITED_RETRIES,
+    retryWindowMs: CROWD_RETRY_WINDOW_MS,
+  });
+  const shardedCrowdSold = new Set(shardedCrowdRun.attempts.filter((a) => a.status === 202).map((a) => a.orderId)).size;
+  const shardedCrowdDrain = await waitForOrders(sql, shardedCrowdSale, shardedCrowdSold, shardedCrowdStart);
+  const crowdShardedResult = crowdOutcome(
+    shardedCrowdRun,
+    await orderRows(sql, shardedCrowdSale),
+    CROWD_STOCK,
+    CROWD_USERS,
+    shardedCrowdDrain.seconds,
+  );
+  log(
+    `crowdSharded: sold ${crowdShardedResult.sold} (${crowdShardedResult.sellOutSeconds} s), ${fmt(crowdShardedResult.requests)} requests; final ${JSON.stringify(crowdShardedResult.statuses)} ${JSON.stringify(crowdShardedResult.codes)}; oversold ${crowdShardedResult.oversold}, duplicates ${crowdShardedResult.duplicates}, lost ${crowdShardedResult.lost}`,
+  );
 
   // admission: one sale offered more than the shipped ceiling; the object's own attempt rate stays under it.
   const admissionSale = await createSale(stack.url, 1_000_000, "bench: admission");
@@ -978,6 +1023,7 @@ async function main() {
     consumer: { purchase: purchaseConsumer },
     openLoop: openLoopResult,
     crowd: crowdResult,
+    crowdSharded: crowdShardedResult,
     admission,
     redisLua,
     ratios: {
@@ -990,6 +1036,9 @@ async function main() {
       // The old figure: chunk rates with the tail off the clock (and the old table's request was purchaseBare's).
       purchaseToNoopBurst: ratio(fig.purchase.burstRps, fig.noop.burstRps),
       purchaseBareToNoopBurst: ratio(fig.purchaseBare.burstRps, fig.noop.burstRps),
+      // issue 13: workerd CPU per purchase with 8 shards over with 1 (target ≤ 1.10).
+      purchaseShardedToPurchaseCpu: ratio(fig.purchaseSharded.cpuMsPerRequest, fig.purchase.cpuMsPerRequest),
+      purchaseShardedToPurchase: ratio(fig.purchaseSharded.perCpuSecond, fig.purchase.perCpuSecond),
     },
     targets: {} as Record<string, boolean>,
     timeline,
@@ -1015,6 +1064,13 @@ async function main() {
       crowdResult.rowsWithoutAnswer === 0,
     "crowd: zero oversold, duplicates, lost; replays same order": crowdOk,
     "crowd sells out (sold = stock)": crowdResult.sold === CROWD_STOCK,
+    "crowdSharded: sold = stock, zero oversold, duplicates, lost":
+      crowdShardedResult.sold === CROWD_STOCK &&
+      crowdShardedResult.oversold === 0 &&
+      crowdShardedResult.duplicates === 0 &&
+      crowdShardedResult.lost === 0,
+    "purchase with 8 shards within 10 % of 1 shard's CPU per request":
+      results.ratios.purchaseShardedToPurchaseCpu <= 1.1,
     "admission: the shipped ceiling bound (429s) and the object stayed under it":
       admission.bound && admission.underCeiling,
   };
