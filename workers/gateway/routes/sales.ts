@@ -41,8 +41,14 @@ const listCache: { at: number; sales: Sale[] | null } = { at: 0, sales: null };
  * answers its own shoppers 429 until the object's retry time has passed. The object (ObjectAdmission) decides.
  */
 const isolateAdmission = new IsolateAdmission();
-/** This isolate's name to the objects' admission (leases are per isolate). */
-const ISOLATE_ID = crypto.randomUUID();
+/**
+ * This isolate's name to the objects' admission (leases are per isolate): made on first use, inside a request
+ * (a Worker may not generate random values in its global scope).
+ */
+let isolateId: string | null = null;
+function isolateName(): string {
+  return (isolateId ??= crypto.randomUUID());
+}
 const saleCache = new Map<string, { at: number; sale: Sale }>();
 
 function notFound(): ApiError {
@@ -356,7 +362,7 @@ export const sales = new Hono<GatewayApp>()
           traceId: c.get("traceId"),
           knownBuyers: knownBuyers(objectName)?.version,
           ...(edge
-            ? { admission: { isolate: ISOLATE_ID, wantTokens: isolateAdmission.wantTokens(Date.now(), objectName) } }
+            ? { admission: { isolate: isolateName(), wantTokens: isolateAdmission.wantTokens(Date.now(), objectName) } }
             : {}),
         }),
       );
