@@ -30,6 +30,7 @@ import {
 } from "../lib/contract/draw.ts";
 import type { DrawEntries, EntryShardConfig } from "./draw-entries.ts";
 import type { SaleItem } from "./sale-item.ts";
+import { ObjectSchema } from "./object-schema.ts";
 
 export interface DrawConfig {
   saleId: string;
@@ -54,7 +55,10 @@ const PROMOTE_POLL_MS = 1_000;
 const ALLOCATE_STEP = 500;
 const PUBLIC_PAGE_LIMIT = 20_000;
 
-const SCHEMA = `
+/** Created by `initialize` only: a draw object named by anyone else stays empty (object-schema.ts). */
+const SCHEMA = new ObjectSchema(
+  "draw",
+  `
   CREATE TABLE IF NOT EXISTS draw (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     config TEXT NOT NULL,
@@ -79,7 +83,8 @@ const SCHEMA = `
     order_id TEXT NOT NULL,
     at INTEGER NOT NULL
   );
-`;
+`,
+);
 
 interface DrawRow extends Record<string, SqlStorageValue> {
   config: string;
@@ -113,12 +118,11 @@ export class SaleDraw extends DurableObject<DrawEnv> {
   constructor(ctx: DurableObjectState, env: DrawEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(SCHEMA);
-    });
   }
 
+  /** The draw, or null when this object was never initialised (then nothing is read or written). */
   private row(): DrawRow | null {
+    if (!SCHEMA.exists(this.sql)) return null;
     return this.sql.exec<DrawRow>("SELECT * FROM draw WHERE id = 1").toArray()[0] ?? null;
   }
 
@@ -142,6 +146,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
    * `drawAt`. Safe to call twice for the same sale (the same seed stays). Returns the commitment.
    */
   async initialize(config: DrawConfig): Promise<string> {
+    SCHEMA.create(this.sql);
     let row = this.row();
     if (row) {
       if ((JSON.parse(row.config) as DrawConfig).saleId !== config.saleId)
@@ -235,6 +240,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
 
   /** Merchants' view of the ranking after the draw: a page of ranks from `fromRank`, with each rank's order. */
   rankingRows(fromRank: number, limit: number): { rank: number; userId: string; orderId: string | null }[] {
+    if (!this.row()) return [];
     return this.sql
       .exec<{ rank: number; user_id: string; order_id: string | null }>(
         "SELECT rank, user_id, order_id FROM ranked WHERE rank >= ? ORDER BY rank LIMIT ?",

@@ -1,11 +1,14 @@
 /**
  * The SaleItem object's runtime assertions fire (docs/design.md, "SaleItem invariants"), and an object that
- * was never initialised writes nothing, whatever is called on it.
+ * was never initialised writes nothing, whatever is called on it — nor does a draw or an entry shard (the one
+ * mechanism of durable-objects/object-schema.ts).
  */
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SaleItem } from "../../durable-objects/sale-item.ts";
+import { entryShardName, type SaleDraw } from "../../durable-objects/sale-draw.ts";
+import type { DrawEntries } from "../../durable-objects/draw-entries.ts";
 import { InvariantViolation } from "../../durable-objects/sale-item/invariants.ts";
 import { StockLedger } from "../../durable-objects/sale-item/stock.ts";
 import { writeStatusChange, readOrder } from "../../durable-objects/sale-item/orders.ts";
@@ -122,6 +125,44 @@ describe("an object that was never initialised", () => {
       expect(tables()).toBe(0);
       expect(await state.storage.getAlarm()).toBeNull();
       expect(state.storage.sql.databaseSize).toBeLessThanOrEqual(4096);
+    });
+  });
+});
+
+describe("a draw or an entry shard that was never initialised", () => {
+  it("answers 'not initialised' to every method a request can reach and leaves its storage empty", async () => {
+    const saleId = crypto.randomUUID();
+    const draw = env.SALE_DRAW.get(env.SALE_DRAW.idFromName(saleId));
+    await runInDurableObject(draw, async (instance: SaleDraw, state) => {
+      expect(instance.entryShards()).toBeNull();
+      expect(instance.resultFor("u")).toBeNull();
+      expect(instance.rankingPage(1, 10)).toEqual([]);
+      expect(instance.rankingRows(1, 10)).toEqual([]);
+      expect(await instance.stats()).toBeNull();
+      await instance.update({ stock: 3 });
+      await instance.alarm();
+      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master").one().n).toBe(0);
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+    const shard = env.DRAW_ENTRIES.get(env.DRAW_ENTRIES.idFromName(entryShardName(saleId, 0)));
+    await runInDurableObject(shard, async (instance: DrawEntries, state) => {
+      expect(instance.enter("u")).toMatchObject({ ok: false, code: "NOT_FOUND" });
+      expect(instance.entryOf("u")).toBeNull();
+      expect(instance.entryCount()).toBe(0);
+      await expect(instance.rankEntries("seed")).rejects.toThrow(/never configured/);
+      await expect(instance.rankedPage(null, 10)).rejects.toThrow(/never configured/);
+      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master").one().n).toBe(0);
+    });
+  });
+
+  it("creates its schema on the initialising call", async () => {
+    const saleId = crypto.randomUUID();
+    const now = Date.now();
+    const shard = env.DRAW_ENTRIES.get(env.DRAW_ENTRIES.idFromName(entryShardName(saleId, 0)));
+    await runInDurableObject(shard, async (instance: DrawEntries) => {
+      instance.configure({ saleId, index: 0, startsAt: now - 1_000, drawAt: now + 60_000 });
+      expect(instance.enter("u")).toMatchObject({ ok: true, created: true });
+      expect(instance.entryOf("u")).toMatchObject({ closed: false });
     });
   });
 });
