@@ -19,6 +19,9 @@
 import { ApiError } from "../../lib/contract/errors.ts";
 import type { Order } from "../../lib/contract/schemas.ts";
 import type { PurchaseResult } from "../../durable-objects/sale-item.ts";
+import type { AccountGuard, HoldGrant } from "../../durable-objects/account-guard.ts";
+import type { StubOf } from "../../lib/server/env.ts";
+import { holdsObjectName } from "../../lib/server/hold-shards.ts";
 import { getGuards, type GatewayContext } from "./context.ts";
 
 /** Bound on the (shopper, sale) pairs this isolate remembers as holding an order; the oldest goes first. */
@@ -68,6 +71,30 @@ function log(c: GatewayContext, msg: string, err: unknown) {
   console.error(JSON.stringify({ msg, traceId: c.get("traceId"), error: String(err) }));
 }
 
+/** The hold calls, as the shopper's shard object answers them. */
+interface HoldCalls {
+  acquireHold(userId: string, cap: number, saleIdHex: string): Promise<HoldGrant>;
+  settleHold(userId: string, token: string, orderId: string, expiresAt: number): Promise<void>;
+  releaseHold(userId: string, token: string): Promise<void>;
+  endHold(userId: string, orderId: string): Promise<void>;
+}
+
+/**
+ * The shopper's `holds:` shard: called directly when the gateway binds ACCOUNT_GUARD (one RPC hop, like the sale's
+ * object in sale-object.ts), else through the seckill Worker (two hops; same object, same answers).
+ */
+function holds(c: GatewayContext, userId: string): HoldCalls {
+  const namespace = c.env.ACCOUNT_GUARD;
+  if (!namespace) return c.env.SECKILL;
+  const stub = namespace.get(namespace.idFromName(holdsObjectName(userId))) as unknown as StubOf<AccountGuard>;
+  return {
+    acquireHold: async (...args) => (await stub.acquireHold(...args)) as HoldGrant,
+    settleHold: async (...args) => void (await stub.settleHold(...args)),
+    releaseHold: async (...args) => void (await stub.releaseHold(...args)),
+    endHold: async (...args) => void (await stub.endHold(...args)),
+  };
+}
+
 /**
  * Takes a slot for a purchase in `saleId`, or throws `409 TOO_MANY_UNPAID_ORDERS`. Returns the slot's token (to
  * settle or release after the object's answer), or undefined when there is nothing to settle.
@@ -77,7 +104,7 @@ export async function takeHold(c: GatewayContext, userId: string, saleId: string
   if (cap <= 0) return undefined;
   let grant;
   try {
-    grant = await c.env.SECKILL.acquireHold(userId, cap, saleId.replaceAll("-", ""));
+    grant = await holds(c, userId).acquireHold(userId, cap, saleId.replaceAll("-", ""));
   } catch (err) {
     log(c, "holds: shopper's object unavailable, purchase not capped", err);
     return undefined;
@@ -96,8 +123,8 @@ export async function takeHold(c: GatewayContext, userId: string, saleId: string
 export function settleHold(c: GatewayContext, userId: string, token: string | undefined, order: Order | null): void {
   if (!token) return;
   const work = order
-    ? c.env.SECKILL.settleHold(userId, token, order.id, Date.parse(order.expiresAt))
-    : c.env.SECKILL.releaseHold(userId, token);
+    ? holds(c, userId).settleHold(userId, token, order.id, Date.parse(order.expiresAt))
+    : holds(c, userId).releaseHold(userId, token);
   c.executionCtx.waitUntil(work.catch((err: unknown) => log(c, "holds: settle failed", err)));
 }
 
@@ -105,6 +132,8 @@ export function settleHold(c: GatewayContext, userId: string, token: string | un
 export function endHold(c: GatewayContext, userId: string, orderId: string): void {
   if (getGuards(c.env).maxUnpaidHolds <= 0) return;
   c.executionCtx.waitUntil(
-    c.env.SECKILL.endHold(userId, orderId).catch((err: unknown) => log(c, "holds: end failed", err)),
+    holds(c, userId)
+      .endHold(userId, orderId)
+      .catch((err: unknown) => log(c, "holds: end failed", err)),
   );
 }
