@@ -14,7 +14,7 @@ import { DurableObject } from "cloudflare:workers";
 import { reject, type Rejection } from "../lib/contract/errors.ts";
 import type { ObjectEnv } from "./env.ts";
 import { compareRanked, rankKeySync, type RankedEntry } from "../lib/contract/draw.ts";
-import { ObjectSchema } from "./object-schema.ts";
+import { ObjectSchema, configText, parseConfig } from "./object-schema.ts";
 
 export interface EntryShardConfig {
   saleId: string;
@@ -63,7 +63,7 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
         .exec<{ config: string; closed: number }>("SELECT config, closed FROM shard WHERE id = 1")
         .toArray()[0];
       if (row) {
-        this.config = JSON.parse(row.config) as EntryShardConfig;
+        this.config = parseConfig<EntryShardConfig>(row);
         this.closed = row.closed === 1;
       }
       this.count = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM entries").one().n;
@@ -78,7 +78,7 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
     this.config = config;
     this.sql.exec(
       "INSERT INTO shard (id, config) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET config = excluded.config",
-      JSON.stringify(config),
+      configText(config),
     );
   }
 

@@ -34,3 +34,16 @@ export class ObjectSchema {
     sql.exec(this.ddl);
   }
 }
+
+/**
+ * An object's config as its row stores it: the `config` column (JSON text) of the one row of its marker table —
+ * how SaleItem (`sale`), SaleDraw (`draw`) and DrawEntries (`shard`) all keep theirs. The one place it is parsed.
+ */
+export function parseConfig<T>(row: { config: string }): T {
+  return JSON.parse(row.config) as T;
+}
+
+/** The `config` column's text for `config` (the inverse of `parseConfig`). */
+export function configText(config: object): string {
+  return JSON.stringify(config);
+}

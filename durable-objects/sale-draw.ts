@@ -30,7 +30,7 @@ import {
 } from "../lib/contract/draw.ts";
 import type { DrawEntries, EntryShardConfig } from "./draw-entries.ts";
 import type { SaleItem } from "./sale-item.ts";
-import { ObjectSchema } from "./object-schema.ts";
+import { ObjectSchema, configText, parseConfig } from "./object-schema.ts";
 
 export interface DrawConfig {
   saleId: string;
@@ -149,19 +149,18 @@ export class SaleDraw extends DurableObject<DrawEnv> {
     SCHEMA.create(this.sql);
     let row = this.row();
     if (row) {
-      if ((JSON.parse(row.config) as DrawConfig).saleId !== config.saleId)
-        throw new Error("object already holds another draw");
+      if (parseConfig<DrawConfig>(row).saleId !== config.saleId) throw new Error("object already holds another draw");
     } else {
       const seed = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
       this.sql.exec(
         "INSERT INTO draw (id, config, seed, commitment, phase) VALUES (1, ?, ?, ?, 'open')",
-        JSON.stringify(config),
+        configText(config),
         seed,
         await sha256hex(seed),
       );
       row = this.row()!;
     }
-    const stored = JSON.parse(row.config) as DrawConfig;
+    const stored = parseConfig<DrawConfig>(row);
     await Promise.all(
       Array.from({ length: stored.entryShards }, (_, i) =>
         this.shard(i, stored.saleId).configure(this.shardConfig(stored, i)),
@@ -175,8 +174,8 @@ export class SaleDraw extends DurableObject<DrawEnv> {
   async update(patch: Partial<Pick<DrawConfig, "stock" | "startsAt" | "drawAt" | "endsAt">>): Promise<void> {
     const row = this.row();
     if (!row || row.phase !== "open") return;
-    const config = { ...(JSON.parse(row.config) as DrawConfig), ...patch };
-    this.sql.exec("UPDATE draw SET config = ? WHERE id = 1", JSON.stringify(config));
+    const config = { ...parseConfig<DrawConfig>(row), ...patch };
+    this.sql.exec("UPDATE draw SET config = ? WHERE id = 1", configText(config));
     await Promise.all(
       Array.from({ length: config.entryShards }, (_, i) =>
         this.shard(i, config.saleId).configure(this.shardConfig(config, i)),
@@ -188,7 +187,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
   /** The entry shard count (null: no draw here), for routing entries to their home shard. */
   entryShards(): number | null {
     const row = this.row();
-    return row ? (JSON.parse(row.config) as DrawConfig).entryShards : null;
+    return row ? parseConfig<DrawConfig>(row).entryShards : null;
   }
 
   // ---------------------------------------------------------------- shopper side
@@ -202,7 +201,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
       .exec<{ rank: number; order_id: string | null }>("SELECT rank, order_id FROM ranked WHERE user_id = ?", userId)
       .toArray()[0];
     if (!ranked) return { phase: "drawn", rank: null };
-    const config = JSON.parse(row.config) as DrawConfig;
+    const config = parseConfig<DrawConfig>(row);
     return {
       phase: "drawn",
       rank: ranked.rank,
@@ -220,7 +219,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
     const row = this.row();
     if (!row) return null;
     if (row.phase !== "drawn") return { commitment: row.commitment, drawn: false };
-    const config = JSON.parse(row.config) as DrawConfig;
+    const config = parseConfig<DrawConfig>(row);
     return { commitment: row.commitment, drawn: true, seed: row.seed, stock: config.stock, total: row.ranked_count };
   }
 
@@ -255,7 +254,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
   async stats(): Promise<DrawStats | null> {
     const row = this.row();
     if (!row) return null;
-    const config = JSON.parse(row.config) as DrawConfig;
+    const config = parseConfig<DrawConfig>(row);
     const drawn = row.phase === "drawn";
     const entries = drawn
       ? row.ranked_count
@@ -299,7 +298,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
     const started = this.clock();
     let row = this.row();
     if (!row) return;
-    const config = JSON.parse(row.config) as DrawConfig;
+    const config = parseConfig<DrawConfig>(row);
     if (row.phase === "open") {
       if (started < config.drawAt) {
         await this.ctx.storage.setAlarm(config.drawAt);

@@ -5,7 +5,7 @@
  * for it with a read of `sqlite_master` — the mechanism the draw objects share (durable-objects/object-schema.ts).
  */
 import type { Sale, SaleMode, SaleStatus } from "../../lib/contract/schemas.ts";
-import { ObjectSchema } from "../object-schema.ts";
+import { ObjectSchema, configText, parseConfig } from "../object-schema.ts";
 
 /** The sale as the object keeps it: times in epoch milliseconds. */
 export interface SaleConfig {
@@ -93,7 +93,7 @@ export function readSale(sql: SqlStorage): StoredSale | null {
     .toArray()[0];
   if (!row) return null;
   return {
-    config: JSON.parse(row.config) as SaleConfig,
+    config: parseConfig<SaleConfig>(row),
     remaining: row.remaining,
     sequence: row.sequence,
     counters: row.counters,
@@ -114,7 +114,7 @@ export function createSale(storage: DurableObjectStorage, config: SaleConfig, co
     SCHEMA.create(storage.sql);
     storage.sql.exec(
       "INSERT INTO sale (id, config, remaining, sequence, counters) VALUES (1, ?, ?, 0, ?)",
-      JSON.stringify(config),
+      configText(config),
       config.stock,
       counters,
     );
@@ -123,12 +123,12 @@ export function createSale(storage: DurableObjectStorage, config: SaleConfig, co
 
 /** The config only: `remaining` is written with the orders that move it (stock.ts), never from here. */
 export function saveConfig(sql: SqlStorage, config: SaleConfig): void {
-  sql.exec("UPDATE sale SET config = ? WHERE id = 1", JSON.stringify(config));
+  sql.exec("UPDATE sale SET config = ? WHERE id = 1", configText(config));
 }
 
 /** A stock change before the start: config and remaining together (nothing can be reserved then). */
 export function saveConfigAndRemaining(storage: DurableObjectStorage, config: SaleConfig, remaining: number): void {
-  storage.sql.exec("UPDATE sale SET config = ?, remaining = ? WHERE id = 1", JSON.stringify(config), remaining);
+  storage.sql.exec("UPDATE sale SET config = ?, remaining = ? WHERE id = 1", configText(config), remaining);
 }
 
 /** The draw and registration rules of a change before the start (`update`); null when the change is valid. */

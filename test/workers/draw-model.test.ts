@@ -15,6 +15,7 @@ import type { SaleDraw } from "../../durable-objects/sale-draw.ts";
 import type { SaleItem } from "../../durable-objects/sale-item.ts";
 import type { Entry, PublicDraw } from "../../lib/contract/draw.ts";
 import type { Sale } from "../../lib/contract/schemas.ts";
+import { drawSaleInput, pastTheDraw } from "./draw-sale.ts";
 import { ADMIN, call, json } from "./helpers.ts";
 
 type ModelStatus = "held" | "paid" | "cancelled" | "expired";
@@ -219,22 +220,14 @@ async function drawnSale(stock: number, entries: number): Promise<Model> {
   const res = await call("/admin/api/sales", {
     method: "POST",
     headers: ADMIN,
-    body: json({
-      title: "Model draw",
-      priceCents: 5_000,
-      stock,
-      mode: "draw",
-      startsAt: new Date(now - 1_000).toISOString(),
-      drawAt: new Date(now + 3_600_000).toISOString(),
-      endsAt: new Date(now + 36_000_000).toISOString(),
-    }),
+    body: json(drawSaleInput({ title: "Model draw", priceCents: 5_000, stock }, now)),
   });
   expect(res.status).toBe(201);
   const sale = ((await res.json()) as { sale: Sale }).sale;
   const users = Array.from({ length: entries }, () => crypto.randomUUID());
   for (const u of users) expect((await env.SECKILL.enterDraw(sale.id, u)).ok).toBe(true);
   await runInDurableObject(drawStub(sale.id), async (draw: SaleDraw) => {
-    draw.clock = () => Date.now() + 3_601_000;
+    draw.clock = pastTheDraw;
     await draw.alarm();
     draw.clock = Date.now;
   });

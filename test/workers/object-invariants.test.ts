@@ -5,8 +5,8 @@
  */
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import type { SaleItem } from "../../durable-objects/sale-item.ts";
+import { afterEach, describe, expect, it, vi, type MockInstance } from "vitest";
+import type { PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
 import { entryShardName, type SaleDraw } from "../../durable-objects/sale-draw.ts";
 import type { DrawEntries } from "../../durable-objects/draw-entries.ts";
 import { InvariantViolation } from "../../durable-objects/sale-item/invariants.ts";
@@ -19,6 +19,28 @@ function objectOf(name: string) {
 }
 
 afterEach(() => vi.restoreAllMocks());
+
+/**
+ * The arrange step of the runtime-assertion tests: a sale of 3 in its object, one order of shopper "a" made
+ * durable, console.error captured. `act` gets the world, the object's state, the order and the captured log.
+ */
+async function withOneOrder(
+  act: (
+    w: Awaited<ReturnType<typeof makeWorld>>,
+    state: DurableObjectState,
+    order: PurchaseResult,
+    logged: MockInstance<typeof console.error>,
+  ) => Promise<void>,
+): Promise<void> {
+  const config = saleConfig({ stock: 3 });
+  await runInDurableObject(objectOf(config.id), async (instance: SaleItem, state) => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const w = await makeWorld(state, config, Date.now(), instance);
+    const p = w.item.reservePurchase({ userId: "a", quantity: 1 });
+    while (w.settleOne()) await new Promise((r) => setTimeout(r, 0));
+    await act(w, state, await p, logged);
+  });
+}
 
 describe("runtime assertions", () => {
   it("the stock ledger refuses a reservation past what is available, and says so in the log", () => {
@@ -34,13 +56,7 @@ describe("runtime assertions", () => {
   });
 
   it("fires when storage and memory disagree about the stock, and when an outbox row has no order", async () => {
-    const config = saleConfig({ stock: 3 });
-    await runInDurableObject(objectOf(config.id), async (instance: SaleItem, state) => {
-      const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-      const w = await makeWorld(state, config, Date.now(), instance);
-      const p = w.item.reservePurchase({ userId: "a", quantity: 1 });
-      while (w.settleOne()) await new Promise((r) => setTimeout(r, 0));
-      await p;
+    await withOneOrder(async (w, _state, _order, logged) => {
       w.item.assertInvariants();
       // Someone writes `remaining` behind the object's back.
       w.sql.exec("UPDATE sale SET remaining = remaining - 1 WHERE id = 1");
@@ -55,13 +71,7 @@ describe("runtime assertions", () => {
   });
 
   it("refuses a status change an order cannot make (paid → cancelled)", async () => {
-    const config = saleConfig({ stock: 3 });
-    await runInDurableObject(objectOf(config.id), async (instance: SaleItem, state) => {
-      vi.spyOn(console, "error").mockImplementation(() => {});
-      const w = await makeWorld(state, config, Date.now(), instance);
-      const p = w.item.reservePurchase({ userId: "a", quantity: 1 });
-      while (w.settleOne()) await new Promise((r) => setTimeout(r, 0));
-      const order = await p;
+    await withOneOrder(async (w, state, order) => {
       if (!order.ok) throw new Error("purchase failed");
       expect((await w.item.payOrder(order.order.id, "a")).ok).toBe(true);
       const paid = readOrder(w.sql, order.order.id)!;
@@ -73,13 +83,7 @@ describe("runtime assertions", () => {
   });
 
   it("repairs `remaining` from the orders at load when storage was written wrong, loudly", async () => {
-    const config = saleConfig({ stock: 3 });
-    await runInDurableObject(objectOf(config.id), async (instance: SaleItem, state) => {
-      const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-      const w = await makeWorld(state, config, Date.now(), instance);
-      const p = w.item.reservePurchase({ userId: "a", quantity: 1 });
-      while (w.settleOne()) await new Promise((r) => setTimeout(r, 0));
-      await p;
+    await withOneOrder(async (w, _state, _order, logged) => {
       // Storage as the stranded-stock bug left it: a unit gone to nobody.
       w.sql.exec("UPDATE sale SET remaining = 1 WHERE id = 1");
       await w.restart();
