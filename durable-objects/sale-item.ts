@@ -614,7 +614,9 @@ export class SaleItem extends DurableObject<ObjectEnv> {
   }
 
   private async reserveAdmitted(s: Loaded, request: PurchaseRequest, started: number): Promise<PurchaseResult> {
-    this.countAttempt("attempts");
+    // A purchase sent without a hold slot is counted once it is answered: one that comes back `holdNeeded` is sent
+    // again with a slot, and counted then.
+    if (!request.withoutHold) this.countAttempt("attempts");
     for (let waits = 0; ; waits++) {
       const decision = checkAndReserve(s, request, this.clock());
       // A shard looks at its stock after every attempt, in the background (never awaited here, shard.ts).
@@ -627,6 +629,8 @@ export class SaleItem extends DurableObject<ObjectEnv> {
         continue;
       }
       if (decision.kind === "answer") {
+        if (decision.result.holdNeeded) return decision.result;
+        if (request.withoutHold) this.countAttempt("attempts");
         if (decision.counted) this.countAttempt(decision.counted);
         return this.withBuyers(decision.result, request);
       }

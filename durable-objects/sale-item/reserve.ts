@@ -34,10 +34,29 @@ export interface PurchaseRequest {
   /** The version of the buyers filter the edge already holds (it is sent again only when it changed). */
   knownBuyers?: number;
   /**
+   * The gateway took no unpaid-holds slot for this purchase, because it expects a replay or a refusal
+   * (workers/gateway/holds.ts). A purchase that would make a new order is then answered `holdNeeded`, taking
+   * nothing, and the gateway sends it again with a slot: no order is ever made without one (docs/design.md,
+   * "Holds with a price").
+   */
+  withoutHold?: boolean;
+  /**
    * Global admission (docs/design.md "Hot sales: admission"), sent by the gateway for a sharded sale: which
    * isolate asks, and how many tokens it would like leased (lib/server/hot/admission.ts).
    */
   admission?: { isolate: string; wantTokens: number };
+}
+
+/** The answer to a `withoutHold` purchase that would have made a new order: nothing was taken. */
+export interface HoldNeeded {
+  ok: false;
+  holdNeeded: true;
+  code?: undefined;
+  message?: undefined;
+  details?: undefined;
+  saleStatus?: undefined;
+  buyers?: undefined;
+  admission?: AdmissionVerdict;
 }
 
 /** With a sold-out or ended `saleStatus`, `buyers` is the sale's buyers filter when the edge's copy is older. */
@@ -49,8 +68,15 @@ export type PurchaseResult =
       saleStatus: SaleStatus;
       buyers?: PublishedBuyers;
       admission?: AdmissionVerdict;
+      holdNeeded?: undefined;
     }
-  | (Rejection & { saleStatus?: SaleStatus; buyers?: PublishedBuyers; admission?: AdmissionVerdict });
+  | (Rejection & {
+      saleStatus?: SaleStatus;
+      buyers?: PublishedBuyers;
+      admission?: AdmissionVerdict;
+      holdNeeded?: undefined;
+    })
+  | HoldNeeded;
 
 /** How often one purchase waits for an earlier order of the same shopper to become durable before giving up. */
 export const MAX_WAITS = 3;
@@ -317,6 +343,9 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
     };
   }
   const available = s.ledger.available;
+  // A purchase sent without a holds slot that a shard could serve is sent again with one; nothing is taken.
+  if (s.hot && request.withoutHold && s.hot.local >= quantity)
+    return { kind: "answer", result: { ok: false, holdNeeded: true } };
   if (s.hot) {
     // A shard: its local stock decides, in this block. Short of it, the shopper is told to come back while stock
     // may remain elsewhere (the shard asks the coordinator in the background), and SOLD_OUT only on the verdict.
@@ -353,6 +382,9 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
       counted: "soldOut",
     };
   }
+
+  // Every refusal is above: only a new order needs a slot of the shopper's cap on unpaid holds.
+  if (request.withoutHold) return { kind: "answer", result: { ok: false, holdNeeded: true } };
 
   const row: OrderRow = {
     id: s.nextOrderId(),

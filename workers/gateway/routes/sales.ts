@@ -13,7 +13,7 @@ import { callSeckill, getGuards, type GatewayApp, type GatewayContext } from "..
 import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
 import { overLimit, rateLimited } from "../limits.ts";
-import { settleHold, takeHold } from "../holds.ts";
+import { expectsNoNewOrder, holdsCapped, learnFromAnswer, settleHold, takeHold } from "../holds.ts";
 import { requireKnownSale, shardsOfKnownSale } from "../known-sales.ts";
 import { homeShard, shardObjectName } from "../../../lib/server/hot/routing.ts";
 import { IsolateAdmission } from "../../../lib/server/hot/admission.ts";
@@ -350,29 +350,37 @@ export const sales = new Hono<GatewayApp>()
     }
 
     // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides: the
-    //    shopper's home shard (lib/server/hot/routing.ts; the sale's own object when it has one shard).
-    const holdToken = await takeHold(c, user.id, saleId);
+    //    shopper's home shard (lib/server/hot/routing.ts; the sale's own object when it has one shard). A purchase
+    //    expected to make no new order (a replay, a refusal) takes no slot: it goes `withoutHold`, and comes back
+    //    `holdNeeded` (nothing taken) if it would have made one, to be sent again with a slot.
+    const request = {
+      userId: user.id,
+      quantity,
+      idempotencyKey,
+      traceId: c.get("traceId"),
+      knownBuyers: knownBuyers(objectName)?.version,
+      ...(edge
+        ? { admission: { isolate: isolateName(), wantTokens: isolateAdmission.wantTokens(Date.now(), objectName) } }
+        : {}),
+    };
+    const withoutHold = holdsCapped(c) && expectsNoNewOrder(user.id, saleId, closed !== null);
+    let holdToken = withoutHold ? undefined : await takeHold(c, user.id, saleId);
     let result;
     try {
-      result = await callSeckill(c, () =>
-        reserveAtObject(c.env, objectName, {
-          userId: user.id,
-          quantity,
-          idempotencyKey,
-          traceId: c.get("traceId"),
-          knownBuyers: knownBuyers(objectName)?.version,
-          ...(edge
-            ? { admission: { isolate: isolateName(), wantTokens: isolateAdmission.wantTokens(Date.now(), objectName) } }
-            : {}),
-        }),
-      );
+      result = await callSeckill(c, () => reserveAtObject(c.env, objectName, { ...request, withoutHold }));
+      if (result.holdNeeded) {
+        holdToken = await takeHold(c, user.id, saleId);
+        result = await callSeckill(c, () => reserveAtObject(c.env, objectName, request));
+      }
     } catch (err) {
       if (edge) isolateAdmission.onAnswer(Date.now(), objectName, edge.probe, null);
       settleHold(c, user.id, holdToken, null);
       throw err;
     }
     if (edge) isolateAdmission.onAnswer(Date.now(), objectName, edge.probe, result.admission ?? null);
+    if (result.holdNeeded) throw new Error("the sale's object asked for a slot on a purchase that had one");
     settleHold(c, user.id, holdToken, result.ok && !result.replayed ? result.order : null);
+    learnFromAnswer(user.id, saleId, result);
     learnBuyers(objectName, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {
