@@ -53,6 +53,7 @@ import {
   DRAIN_LIMIT,
   confirmPersisted,
   drainOutbox,
+  OutboxPacer,
   dropRefused,
   nextWakeAt,
   orphanOutboxRows,
@@ -93,7 +94,7 @@ import {
 import { SHARD_SEQUENCE_BITS, shardSequence } from "../lib/server/hot/routing.ts";
 import { ShardStock } from "../lib/server/hot/stock.ts";
 import { ObjectAdmission } from "../lib/server/hot/admission.ts";
-import { DEFAULT_OBJECT_MAX_RPS } from "../lib/server/hot/routing.ts";
+import { DEFAULT_OBJECT_MAX_RPS, outboxMessagesPerSecond } from "../lib/server/hot/routing.ts";
 import type { ShardStats } from "../lib/contract/schemas.ts";
 
 export type { SaleConfig } from "./sale-item/lifecycle.ts";
@@ -149,6 +150,8 @@ export class SaleItem extends DurableObject<ObjectEnv> {
    * `OBJECT_MAX_RPS` (default 800/s), whatever the number of gateway isolates. Memory only: a restart forgets it.
    */
   private admission: ObjectAdmission | null = null;
+  /** A shard's outbox pacing (outbox.ts `OutboxPacer`); null for a sale of one shard. */
+  private pacer: OutboxPacer | null = null;
 
   constructor(ctx: DurableObjectState, env: ObjectEnv) {
     super(ctx, env);
@@ -790,7 +793,11 @@ export class SaleItem extends DurableObject<ObjectEnv> {
       // An order written by a round that is not synced yet waits for the next run (S4).
       if (!s.commit.isPending(row.id)) this.changeStatus(row, "expired", now);
     }
-    const sent = await drainOutbox(this.sql, this.env.ORDERS, s.config.id, now, this.clock);
+    // A shard paces its outbox so the sale's K shards never offer the queue more than it accepts (outbox.ts).
+    const pacer = s.hot ? (this.pacer ??= new OutboxPacer(outboxMessagesPerSecond(s.hot.shards))) : null;
+    const limit = pacer ? pacer.budget(now) : DRAIN_LIMIT;
+    const sent = await drainOutbox(this.sql, this.env.ORDERS, s.config.id, now, this.clock, limit);
+    pacer?.spent(now, sent);
     if (this.telemetry.dirty) this.telemetry.persist(this.sql);
     if (this.sale) this.series?.record(this.clock(), this.seriesValues());
     if (s.pump) await s.pump.kick();
@@ -800,6 +807,8 @@ export class SaleItem extends DurableObject<ObjectEnv> {
     const stockAt = s.hot?.nextIdleCheckAt(later) ?? null;
     if (stockAt !== null) next = Math.min(next ?? Infinity, Math.max(stockAt, later + STOCK_RETRY_MS));
     // A full drain goes on at once; otherwise what was committed meanwhile waits for the next window.
-    this.alarms.arm(next === null || sent >= DRAIN_LIMIT ? next : Math.max(next, later + DRAIN_DELAY_MS));
+    if (pacer && next !== null && sent >= limit) next = Math.max(next, pacer.nextAt(later));
+    else if (next !== null && sent < DRAIN_LIMIT) next = Math.max(next, later + DRAIN_DELAY_MS);
+    this.alarms.arm(next);
   }
 }

@@ -24,7 +24,7 @@ export const DRAIN_DELAY_MS = 50;
  * Sends due outbox rows to the ORDERS queue, 100 per `sendBatch`. A row is only marked as sent (and due
  * again later, until confirmed) after its batch was accepted; a refused batch is retried with backoff.
  * A purchase never waits for this: it runs in the alarm, after the purchase has been answered. Returns how
- * many rows it sent or tried to send.
+ * many rows it sent or tried to send (at most `limit`: a shard's pacing, `OutboxPacer`).
  */
 export async function drainOutbox(
   sql: SqlStorage,
@@ -32,14 +32,16 @@ export async function drainOutbox(
   saleId: string,
   now: number,
   clock: () => number,
+  limit = DRAIN_LIMIT,
 ): Promise<number> {
+  if (limit < 1) return 0;
   const due = sql
     .exec<OrderRow & { outbox_version: number; attempts: number }>(
       `SELECT o.*, b.version AS outbox_version, b.attempts AS attempts
        FROM outbox b JOIN orders o ON o.id = b.order_id
        WHERE b.next_send_at <= ? ORDER BY b.next_send_at LIMIT ?`,
       now,
-      DRAIN_LIMIT,
+      Math.min(limit, DRAIN_LIMIT),
     )
     .toArray();
   for (let i = 0; i < due.length; i += SEND_CHUNK) {
@@ -163,5 +165,43 @@ export class AlarmSchedule {
     if (this.at !== null && this.at <= at) return;
     this.at = at;
     void this.storage().setAlarm(at);
+  }
+}
+
+/**
+ * A shard's outbox pacing (docs/design.md "Hot sales: orders to the queue"): the K shards of a sale share one
+ * ORDERS queue, so each sends at most `perSecond` = `outboxMessagesPerSecond(K)` messages a second (90 % of the
+ * queue's 5,000 msg/s over K). The budget is earned with time and capped at one drain window's worth (`runCap`),
+ * so in any second a shard sends at most `perSecond + runCap`, and K shards stay under 5,000 msg/s. A sale of one
+ * shard is not paced.
+ */
+export class OutboxPacer {
+  /** What one drain window earns: the most a run may send at once. */
+  readonly runCap: number;
+  private lastAt = -Infinity;
+  private carried = 0;
+
+  constructor(readonly perSecond: number) {
+    this.runCap = Math.max(1, Math.min(DRAIN_LIMIT, Math.ceil((perSecond * DRAIN_DELAY_MS) / 1000)));
+  }
+
+  /** How many rows a run may send now: the budget earned since the last run, at most `runCap`. */
+  budget(now: number): number {
+    return Math.floor(this.earned(now));
+  }
+
+  /** The run sent `sent` rows at `now` (never more than `budget(now)`). */
+  spent(now: number, sent: number): void {
+    this.carried = Math.max(0, this.earned(now) - sent);
+    this.lastAt = now;
+  }
+
+  /** When the next run may send again, after one that used its whole budget. */
+  nextAt(now: number): number {
+    return now + Math.max(DRAIN_DELAY_MS, Math.ceil(1000 / this.perSecond));
+  }
+
+  private earned(now: number): number {
+    return Math.min(this.runCap, this.carried + (Math.max(0, now - this.lastAt) * this.perSecond) / 1000);
   }
 }
