@@ -16,6 +16,7 @@ import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 import type { AccountGuard, HoldGrant, LoginLimits, SessionChange } from "../../durable-objects/account-guard.ts";
 import { holdsObjectName } from "../../lib/server/hold-shards.ts";
 import type {
+  ClosedVerdict,
   LedgerEntry,
   OrderResult,
   PurchaseRequest,
@@ -125,6 +126,11 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   async getSale(saleId: string): Promise<Sale | null> {
     return (await this.sale(saleId).getSale()) as Sale | null;
+  }
+
+  /** The edge's lapsed sold-out/ended verdict, asked again (SaleItem.closedVerdict). */
+  async closedVerdict(saleId: string, knownBuyers?: number): Promise<ClosedVerdict | null> {
+    return (await this.sale(saleId).closedVerdict(knownBuyers)) as ClosedVerdict | null;
   }
 
   /** Whether the catalog lists this sale: asked before any call that would reach (and create) its object. */

@@ -15,7 +15,7 @@ import { TokenBucket } from "../guards.ts";
 import { overLimit, rateLimited } from "../limits.ts";
 import { expectsNoNewOrder, holdsCapped, learnFromAnswer, settleHold, takeHold } from "../holds.ts";
 import { requireKnownSale } from "../known-sales.ts";
-import { reserveAtObject } from "../sale-object.ts";
+import { closedVerdictAtObject, reserveAtObject } from "../sale-object.ts";
 import { knownBuyers, learnBuyers, mayBeReplay } from "../replay.ts";
 import { traceAnswer } from "../trace.ts";
 import type { GatewayEnv } from "../env.ts";
@@ -132,7 +132,7 @@ export function answerIfClosed(
   const match = PURCHASE_PATH.exec(url.slice(pathStart));
   if (!match) return null;
   const saleId = match[1];
-  const closed = getGuards(env).closed.get(saleId);
+  const closed = closedNow(env, ctx, saleId);
   if (!closed) return null;
   // A retry that may replay an accepted purchase goes on to the app and the object (replay.ts).
   if (mayBeReplay(saleId, request.headers)) return null;
@@ -146,9 +146,18 @@ export function answerIfClosed(
 
 /** Shares a "closed" verdict (and the sale's buyers filter) with the other isolates of this location, for as long as it holds. */
 function publishClosed(c: GatewayContext, saleId: string, reason: ClosedReason) {
+  publishClosedIn(c.env, c.executionCtx, saleId, reason);
+}
+
+function publishClosedIn(
+  env: GatewayEnv,
+  ctx: Pick<ExecutionContext, "waitUntil">,
+  saleId: string,
+  reason: ClosedReason,
+) {
   const ttl = reason === "ended" ? ENDED_TTL_MS : SOLD_OUT_TTL_MS;
-  getGuards(c.env).closed.set(saleId, reason, ttl);
-  c.executionCtx.waitUntil(
+  getGuards(env).closed.set(saleId, reason, ttl);
+  ctx.waitUntil(
     caches.default
       .put(
         CLOSED_CACHE_ORIGIN + saleId,
@@ -161,8 +170,40 @@ function publishClosed(c: GatewayContext, saleId: string, reason: ClosedReason) 
 }
 
 function forgetClosed(c: GatewayContext, saleId: string) {
-  getGuards(c.env).closed.clear(saleId);
-  c.executionCtx.waitUntil(caches.default.delete(CLOSED_CACHE_ORIGIN + saleId).catch(() => false));
+  forgetClosedIn(c.env, c.executionCtx, saleId);
+}
+
+function forgetClosedIn(env: GatewayEnv, ctx: Pick<ExecutionContext, "waitUntil">, saleId: string) {
+  getGuards(env).closed.clear(saleId);
+  ctx.waitUntil(caches.default.delete(CLOSED_CACHE_ORIGIN + saleId).catch(() => false));
+}
+
+/**
+ * This isolate's verdict on a sale, from memory: fresh, or lapsed less than a second ago while ONE background
+ * call asks the sale's object again (stale-while-revalidate, `ClosedSales.lookup`). Renewed, it holds another
+ * TTL; dropped when the sale is open again, so stock that comes back is buyable here within TTL + 1 s. Without
+ * this, a lapsed verdict sent every attempt down the full path, where most stopped at a rate limit and never
+ * reached the object that would renew it: a sold-out crowd cost the edge as much as a live one.
+ */
+function closedNow(env: GatewayEnv, ctx: Pick<ExecutionContext, "waitUntil">, saleId: string): ClosedReason | null {
+  const verdict = getGuards(env).closed.lookup(saleId);
+  if (!verdict) return null;
+  if (verdict.refresh) ctx.waitUntil(renewClosed(env, ctx, saleId));
+  return verdict.reason;
+}
+
+async function renewClosed(env: GatewayEnv, ctx: Pick<ExecutionContext, "waitUntil">, saleId: string): Promise<void> {
+  try {
+    const verdict = await closedVerdictAtObject(env, saleId, knownBuyers(saleId)?.version);
+    learnBuyers(saleId, verdict?.buyers);
+    if (verdict?.saleStatus === "sold_out" || verdict?.saleStatus === "ended") {
+      publishClosedIn(env, ctx, saleId, verdict.saleStatus);
+    } else {
+      forgetClosedIn(env, ctx, saleId);
+    }
+  } catch {
+    getGuards(env).closed.refreshFailed(saleId);
+  }
 }
 
 /**
@@ -283,7 +324,7 @@ export const sales = new Hono<GatewayApp>()
     //    without even a microtask when it knows, else from the Cache API — and answered without throwing
     //    (an exception's stack trace costs more than the rest of this answer).
     //    A keyed retry by a shopper who may hold an order goes on (replay.ts).
-    const closed = getGuards(c.env).closed.get(saleId) ?? (await sharedClosedReason(c, saleId));
+    const closed = closedNow(c.env, c.executionCtx, saleId) ?? (await sharedClosedReason(c, saleId));
     if (closed && !mayBeReplay(saleId, c.req.raw.headers)) {
       countEdgeRejection(c, saleId, closed === "ended" ? "ended" : "soldOut");
       return closedResponse(closed);
