@@ -257,7 +257,8 @@ async function startStackOn(
     buildDir: path.join(WORK_DIR, "build"),
     reuseBuild: true,
     secrets: { SESSION_SECRET, ADMIN_TOKEN },
-    gatewayVars,
+    // The bench plays shoppers on many networks through CF-Connecting-IP (workers/gateway/client-address.ts).
+    gatewayVars: { TRUST_CLIENT_IP_HEADER: "true", ...gatewayVars },
     extraWorkers: [{ name: "bench-empty-worker", script: EMPTY_WORKER, port: rawPort }],
     workerLogs: false,
     log,
