@@ -1,14 +1,12 @@
 /**
- * The proof of work a `challenge` sale's purchase and (in production) a sign-up cost (docs/api.md "Proof of
- * work"): fetch a challenge from `GET /api/challenge` (the signed-in shopper's own, by the session cookie), solve
- * it with altcha-lib's solver on the browser's WebCrypto, and return the `X-Altcha` header value.
+ * The solver of the proof of work (docs/api.md "Proof of work"): altcha-lib's `solveChallenge` on the browser's
+ * WebCrypto (PBKDF2/SHA-256), as the gateway verifies it.
  *
  * Loaded only when a shopper needs it (`import("./proof-of-work.ts")` from ./challenge.ts): altcha-lib and this
- * module are a chunk of their own, so the storefront's first load does not carry them.
+ * module are a chunk of their own that imports nothing of the app's, so the storefront's first load carries none of it.
  */
 import { solveChallenge, type Challenge } from "altcha-lib";
 import { deriveKey } from "altcha-lib/algorithms/web/pbkdf2";
-import { apiRequest } from "./api.ts";
 
 /** What one solve took: the header to send, and the work (PBKDF2 attempts) and time it cost. */
 export interface Proof {
@@ -18,11 +16,10 @@ export interface Proof {
 }
 
 /**
- * Fetches and solves one challenge. Throws the `ApiFailure` of the challenge request, an `AbortError` when
- * `signal` aborts, or an Error when the solver gives up (its own 90 s timeout).
+ * Solves `challenge` (as `GET /api/challenge` answered it). Throws an `AbortError` when `signal` aborts, or an
+ * Error when the solver gives up (its own 90 s timeout).
  */
-export async function solveProofOfWork(signal?: AbortSignal): Promise<Proof> {
-  const { data: challenge } = await apiRequest<Challenge>("/api/challenge", { signal });
+export async function solveProofOfWork(challenge: Challenge, signal?: AbortSignal): Promise<Proof> {
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
