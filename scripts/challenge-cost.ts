@@ -1,7 +1,7 @@
 /**
- * `npm run bench:challenge` (tsx: it imports the gateway's own module): what one proof-of-work solve costs a client (docs/design.md "Scalpers made
+ * `npm run bench:challenge` (tsx: it imports the gateway's own lib/server/pow.ts): what one proof-of-work solve costs a client (docs/design.md "Scalpers made
  * expensive"), at the shipped difficulty (wrangler.toml's CHALLENGE_DIFFICULTY) or `--difficulty=N`. Issues
- * challenges exactly as the gateway does (workers/gateway/challenge.ts `issueChallenge`, development key), solves
+ * challenges exactly as the gateway does (lib/server/pow.ts `issueChallenge`, development key), solves
  * them with altcha-lib's solver on WebCrypto (what the web app runs in a browser), verifies each as the gateway
  * does, and prints attempts (PBKDF2 derivations), PBKDF2 iterations and milliseconds per solve, and, for scale,
  * the ms of one attempt. Single thread, in this process; no server, no network. `--solves=N` (default 20).
@@ -15,15 +15,15 @@ import {
   checkSolution,
   issueChallenge,
   resetSpentChallenges,
-} from "../workers/gateway/challenge.ts";
-import type { GatewayEnv } from "../workers/gateway/env.ts";
+  type ChallengeEnv,
+} from "../lib/server/pow.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const shipped = /^CHALLENGE_DIFFICULTY = "(\d+)"/m.exec(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"))?.[1];
 const difficulty = Number(arg("difficulty") ?? shipped ?? 10_000);
 const solves = Number(arg("solves") ?? 20);
-const env = { ENVIRONMENT: "development", CHALLENGE_DIFFICULTY: String(difficulty) } as GatewayEnv;
+const env = { ENVIRONMENT: "development", CHALLENGE_DIFFICULTY: String(difficulty) } as ChallengeEnv;
 
 const attempts: number[] = [];
 const ms: number[] = [];

@@ -150,9 +150,13 @@ async function main() {
   async function startWrangler(url: string, secret: string) {
     const envFile = path.join(DATA_DIR, "workers.env");
     const switches = Object.entries(LOCAL_SWITCHES).map(([k, v]) => `${k}=${v}\n`);
-    writeFileSync(envFile, `ENVIRONMENT=development\nADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n${switches.join("")}`, {
-      mode: 0o600,
-    });
+    writeFileSync(
+      envFile,
+      `ENVIRONMENT=development\nADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n${switches.join("")}`,
+      {
+        mode: 0o600,
+      },
+    );
     // `--env-file` reaches only the first config's Worker; the others read the .dev.vars beside their own
     // wrangler.toml (gitignored, rewritten on each start). ENVIRONMENT=development is what turns the local
     // defaults on: no wrangler.toml sets it, so a deployed Worker without it behaves as production (lib/server/env.ts).

@@ -143,7 +143,8 @@ export const API_ROUTES: ApiRoute[] = [
   }),
   route("GET /api/challenge", {
     tag: "accounts",
-    summary: 'A proof-of-work challenge (ALTCHA): the signed-in shopper\'s own, else anonymous (docs/api.md "Proof of work")',
+    summary:
+      'A proof-of-work challenge (ALTCHA): the signed-in shopper\'s own, else anonymous (docs/api.md "Proof of work")',
     ok: [json(200, challengeAnswer)],
   }),
   route("GET /api/me", {

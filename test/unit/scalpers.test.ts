@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { LOCAL_CLIENT, addressKey, clientAddressKey } from "../../workers/gateway/client-address.ts";
-import { SpentChallenges } from "../../workers/gateway/spent-challenges.ts";
+import { SpentChallenges } from "../../lib/server/spent-challenges.ts";
 
 describe("client address keys", () => {
   it("groups IPv6 addresses by /64, whatever their spelling, and keeps IPv4 addresses apart", () => {
@@ -34,9 +34,9 @@ describe("client address keys", () => {
     );
     // Locally a client writes the header itself: rotating it does not make it another client.
     expect(clientAddressKey({ ENVIRONMENT: "development" }, headers)).toBe(LOCAL_CLIENT);
-    expect(
-      clientAddressKey({ ENVIRONMENT: "development" }, new Headers({ "CF-Connecting-IP": "198.51.100.1" })),
-    ).toBe(LOCAL_CLIENT);
+    expect(clientAddressKey({ ENVIRONMENT: "development" }, new Headers({ "CF-Connecting-IP": "198.51.100.1" }))).toBe(
+      LOCAL_CLIENT,
+    );
     expect(clientAddressKey({ ENVIRONMENT: "development", TRUST_CLIENT_IP_HEADER: "true" }, headers)).toBe(
       "2001:db8:0:1::/64",
     );

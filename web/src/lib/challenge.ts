@@ -30,4 +30,3 @@ export async function proveWork(signal?: AbortSignal): Promise<string> {
   ]);
   return (await solveProofOfWork(challenge, signal)).header;
 }
-

@@ -2,7 +2,7 @@
  * The solver of the proof of work (docs/api.md "Proof of work"): altcha-lib's `solveChallenge` on the browser's
  * WebCrypto (PBKDF2/SHA-256), as the gateway verifies it.
  *
- * Loaded only when a shopper needs it (`import("./proof-of-work.ts")` from ./challenge.ts): altcha-lib and this
+ * Loaded only when a shopper needs it (a dynamic import in ./challenge.ts): altcha-lib and this
  * module are a chunk of their own that imports nothing of the app's, so the storefront's first load carries none of it.
  */
 import { solveChallenge, type Challenge } from "altcha-lib";

@@ -130,7 +130,13 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
         </Field>
         {solving && <WorkProgress />}
         <button type="submit" class={`${buttonClass.primary} w-full`} disabled={busy} aria-busy={busy}>
-          {solving ? t("pow.label") : busy ? ta("auth.wait") : mode === "signin" ? ta("auth.signIn") : ta("auth.signUp")}
+          {solving
+            ? t("pow.label")
+            : busy
+              ? ta("auth.wait")
+              : mode === "signin"
+                ? ta("auth.signIn")
+                : ta("auth.signUp")}
         </button>
       </form>
       <p class="text-center text-sm text-slate-800">

@@ -4,7 +4,7 @@
  * (sign-up). Never cached: each challenge is solved and spent once.
  */
 import { Hono } from "hono";
-import { issueChallenge } from "../challenge.ts";
+import { issueChallenge } from "../../../lib/server/pow.ts";
 import type { GatewayApp } from "../context.ts";
 import { readSession } from "../session.ts";
 

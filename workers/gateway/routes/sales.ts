@@ -13,7 +13,8 @@ import { callSeckill, getGuards, type GatewayApp, type GatewayContext } from "..
 import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
 import { overPurchaseLimits, rateLimited } from "../limits.ts";
-import { CHALLENGE_HEADER, challengeError, challengeSettings, requireChallenge } from "../challenge.ts";
+import { CHALLENGE_HEADER, challengeError, requireChallenge } from "../challenge.ts";
+import { challengeSettings } from "../../../lib/server/pow.ts";
 import { settleHold, takeHold } from "../holds.ts";
 import { requireKnownSale } from "../known-sales.ts";
 import { reserveAtObject } from "../sale-object.ts";
