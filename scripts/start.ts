@@ -31,7 +31,7 @@ const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? "dev-admin-token";
 /**
  * The gateway's local switches, passed on from this process's environment when set (README "Configuration"):
  * `CHALLENGE=off` turns the proof-of-work checks off for a local load test; `TRUST_CLIENT_IP_HEADER=true` takes
- * the `CF-Connecting-IP` a local client sends as its address (otherwise every local client is one address).
+ * the `CF-Connecting-IP` a local client sends as its address (otherwise it is ignored and the per-address limits are off locally).
  */
 const LOCAL_SWITCHES: Record<string, string> = Object.fromEntries(
   (["CHALLENGE", "TRUST_CLIENT_IP_HEADER"] as const)

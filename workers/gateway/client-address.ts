@@ -6,16 +6,16 @@
  *   (a value the client sent is replaced at the edge). Nothing else — `X-Forwarded-For`, `X-Real-IP`, `True-Client-IP`
  *   — is ever read: those are whatever the client wrote.
  * - Locally (`ENVIRONMENT=development`) nothing stands in front of the Worker, so `CF-Connecting-IP` is whatever
- *   the client sent. The local runtime trusts it only with `TRUST_CLIENT_IP_HEADER = "true"` (the bench and the
- *   test Worker set it, to play shoppers on many networks); otherwise every local client is the one address
- *   `local`, so a script that rotates the header locally is still counted as one client.
+ *   the client sent, and workerd shows no peer address. The local runtime trusts the header only with
+ *   `TRUST_CLIENT_IP_HEADER = "true"` (the bench and the test Worker set it, to play shoppers on many networks);
+ *   otherwise it ignores it: there is no address to count under, so the per-address limits are off locally and a
+ *   client's own header can neither escape a limit nor put another client over one. The per-shopper limits hold
+ *   everywhere. (Counting every local client as one address instead would put the whole test suite's sign-ups
+ *   under one `AUTH_LIMITER` budget of 30 a minute.)
  * - IPv6 addresses count per /64 (the block one subscriber or one LAN is given: rotating addresses inside it is
  *   free), IPv4 addresses one by one, and an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) as its IPv4 address.
  */
 import { isProduction, type CommonEnv } from "../../lib/server/env.ts";
-
-/** The address every local client shares while the local runtime does not trust the header. */
-export const LOCAL_CLIENT = "local";
 
 /** The bindings this module reads. */
 export interface ClientAddressEnv extends CommonEnv {
@@ -24,14 +24,14 @@ export interface ClientAddressEnv extends CommonEnv {
 
 /**
  * The counting key of the client that sent `headers` (see the module comment), or undefined when there is none
- * to count under: on Cloudflare without the header (never happens for a request from the internet), or locally
- * with a trusted header that the client did not send.
+ * to count under: locally without `TRUST_CLIENT_IP_HEADER = "true"`, or without the header (on Cloudflare that
+ * never happens for a request from the internet).
  *
  * @example
- * clientAddressKey(env, req.headers) // "203.0.113.7", "2001:db8:0:1::/64", "local"
+ * clientAddressKey(env, req.headers) // "203.0.113.7", "2001:db8:0:1::/64", or undefined
  */
 export function clientAddressKey(env: ClientAddressEnv, headers: Headers): string | undefined {
-  if (!isProduction(env) && env.TRUST_CLIENT_IP_HEADER !== "true") return LOCAL_CLIENT;
+  if (!isProduction(env) && env.TRUST_CLIENT_IP_HEADER !== "true") return undefined;
   const ip = headers.get("CF-Connecting-IP");
   if (!ip) return undefined;
   return addressKey(ip);

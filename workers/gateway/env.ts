@@ -39,7 +39,7 @@ export interface GatewayEnv extends CommonEnv {
   SECKILL_TIMEOUT_MS?: string;
   /**
    * Local runtime only: `"true"` trusts the `CF-Connecting-IP` a local client sends (the bench and tests play many
-   * networks); otherwise every local client is one address. Ignored in production (workers/gateway/client-address.ts).
+   * networks); otherwise the header is ignored and the per-address limits are off locally. Ignored in production (workers/gateway/client-address.ts).
    */
   TRUST_CLIENT_IP_HEADER?: string;
   /** HMAC key of the proof-of-work challenges (a secret in production; workers/gateway/challenge.ts). */
