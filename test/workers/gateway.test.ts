@@ -216,7 +216,7 @@ describe("validation and the error body", () => {
 });
 
 describe("rate limits in layers", () => {
-  it("limits one shopper through the Rate Limiting binding, keyed by shopper and by IP", async () => {
+  it("limits one shopper through the Rate Limiting binding, keyed by shopper, and the address by its own budget", async () => {
     const sale = await createSale({ stock: 100 });
     const { cookie, userId } = await shopper();
     const keys: string[] = [];
@@ -231,11 +231,11 @@ describe("rate limits in layers", () => {
     await expectError(res, 429, "RATE_LIMITED");
     expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
     expect(keys).toContain(`user:${userId}`);
-    // Per IP: a different shopper on a limited network.
+    // Per address: a different shopper on a limited network (the address's own budget, PURCHASE_IP_LIMITER).
     const other = await shopper();
     const byIp = { limit: async ({ key }: { key: string }) => ({ success: key !== "ip:203.0.113.9" }) };
     await expectError(
-      await callWith({ PURCHASE_LIMITER: byIp as RateLimit }, `/api/sales/${sale.id}/purchase`, {
+      await callWith({ PURCHASE_IP_LIMITER: byIp as RateLimit }, `/api/sales/${sale.id}/purchase`, {
         method: "POST",
         cookie: other.cookie,
         headers: { "CF-Connecting-IP": "203.0.113.9" },

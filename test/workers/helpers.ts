@@ -27,6 +27,8 @@ export interface SaleOptions {
   durationSeconds?: number;
   paymentWindowSeconds?: number;
   title?: string;
+  /** Buying needs a solved proof-of-work challenge (docs/api.md "Proof of work"). */
+  challenge?: boolean;
 }
 
 export async function createSale(options: SaleOptions = {}): Promise<Sale> {
@@ -42,6 +44,7 @@ export async function createSale(options: SaleOptions = {}): Promise<Sale> {
       startsAt: new Date(start).toISOString(),
       endsAt: new Date(start + (options.durationSeconds ?? 3600) * 1000).toISOString(),
       paymentWindowSeconds: options.paymentWindowSeconds,
+      challenge: options.challenge,
     }),
   });
   if (res.status !== 201) throw new Error(`create sale: ${res.status} ${await res.text()}`);

@@ -12,7 +12,9 @@ import type { PublishedBuyers } from "../../../lib/server/buyers-filter.ts";
 import { callSeckill, getGuards, type GatewayApp, type GatewayContext } from "../context.ts";
 import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
-import { overLimit, rateLimited } from "../limits.ts";
+import { overPurchaseLimits, rateLimited } from "../limits.ts";
+import { CHALLENGE_HEADER, challengeError, requireChallenge } from "../challenge.ts";
+import { challengeSettings } from "../../../lib/server/pow.ts";
 import { expectsNoNewOrder, holdsCapped, learnFromAnswer, settleHold, takeHold } from "../holds.ts";
 import { requireKnownSale } from "../known-sales.ts";
 import { closedVerdictAtObject, reserveAtObject } from "../sale-object.ts";
@@ -265,6 +267,31 @@ function readIdempotencyKey(c: GatewayContext): string | undefined {
   return parsed.data;
 }
 
+/** How long this isolate believes a sale needs a challenge after its object said so (a merchant may turn it off). */
+const CHALLENGE_SALE_TTL_MS = 30_000;
+/** Sales whose object refused a purchase for want of a challenge, until when (bounded like `saleCache`). */
+const challengeSales = new Map<string, number>();
+
+/**
+ * Whether this purchase passed the proof of work (docs/api.md "Proof of work"): true when challenges are off
+ * (locally) or the request carries the shopper's own good, unspent solution; false when it carries none and the
+ * sale is not known to need one (the object decides). Throws `403 CHALLENGE_REQUIRED` for a bad, expired, spent
+ * or another shopper's solution, and for no solution on a sale this isolate knows needs one.
+ */
+async function purchaseChallenge(c: GatewayContext, saleId: string, userId: string): Promise<boolean> {
+  if (challengeSettings(c.env).off) return true;
+  const header = c.req.header(CHALLENGE_HEADER);
+  if (header === undefined) {
+    const until = challengeSales.get(saleId);
+    if (until !== undefined && until > Date.now()) throw challengeError("missing");
+    if (until !== undefined) challengeSales.delete(saleId);
+    return false;
+  }
+  await requireChallenge(c, { subject: userId });
+  if (challengeSales.size > 1000) challengeSales.clear();
+  return true;
+}
+
 function admit(c: GatewayContext, saleId: string): boolean {
   const g = getGuards(c.env);
   let bucket = g.admission.get(saleId);
@@ -337,11 +364,7 @@ export const sales = new Hono<GatewayApp>()
     const { quantity } = await readPurchaseBody(c);
 
     // 3. Rate limits: the shopper, the shopper's network, then the sale's admission ceiling.
-    const ip = c.req.header("CF-Connecting-IP");
-    if (
-      (await overLimit(c.env, "PURCHASE_LIMITER", `user:${user.id}`)) ||
-      (ip !== undefined && (await overLimit(c.env, "PURCHASE_LIMITER", `ip:${ip}`)))
-    ) {
+    if (await overPurchaseLimits(c, user.id)) {
       countEdgeRejection(c, saleId, "rateLimited");
       throw rateLimited("Too many purchase attempts, slow down", 10, "shopper");
     }
@@ -350,7 +373,12 @@ export const sales = new Hono<GatewayApp>()
       throw rateLimited("The sale is busy, retrying shortly will get you in", 1, "sale");
     }
 
-    // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides. A purchase
+    // 4. Proof of work (challenge.ts), after the limits so a rate-limited click does not spend its solution: a
+    //    solution sent is verified and spent here; without one, the object refuses a `challenge` sale, and this
+    //    isolate remembers that sale to refuse the next such purchase itself.
+    const challengePassed = await purchaseChallenge(c, saleId, user.id);
+
+    // 5. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides. A purchase
     //    expected to make no new order (a replay, a refusal) takes no slot: it goes `withoutHold`, and comes back
     //    `holdNeeded` (nothing taken) if it would have made one, to be sent again with a slot.
     const request = {
@@ -359,6 +387,7 @@ export const sales = new Hono<GatewayApp>()
       idempotencyKey,
       traceId: c.get("traceId"),
       knownBuyers: knownBuyers(saleId)?.version,
+      challengePassed,
     };
     const withoutHold = holdsCapped(c) && expectsNoNewOrder(user.id, saleId, closed !== null);
     let holdToken = withoutHold ? undefined : await takeHold(c, user.id, saleId);
@@ -379,6 +408,7 @@ export const sales = new Hono<GatewayApp>()
     learnBuyers(saleId, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {
+      if (result.code === "CHALLENGE_REQUIRED") challengeSales.set(saleId, Date.now() + CHALLENGE_SALE_TTL_MS);
       if (result.code === "UNAVAILABLE" || result.code === "RATE_LIMITED")
         throw rejectionToError(result, { "Retry-After": "1" });
       throw rejectionToError(result);
