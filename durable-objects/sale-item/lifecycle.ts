@@ -25,6 +25,8 @@ export interface SaleConfig {
   drawAt?: number;
   drawCommitment?: string;
   registrationRequired?: boolean;
+  /** Buying needs a proof of work, verified at the edge (docs/api.md "Proof of work"); the object checks the flag. */
+  challenge?: boolean;
   /** The product photo's URL (docs/api.md "Product image"); the bytes live in R2, not here. */
   imageUrl?: string;
   /**
@@ -192,6 +194,7 @@ export function toSale(config: SaleConfig, available: number, now: number): Sale
     paymentWindowSeconds: config.paymentWindowSeconds,
     mode: config.mode ?? "first_come",
     registrationRequired: config.registrationRequired ?? false,
+    challenge: config.challenge ?? false,
     ...(config.mode === "draw"
       ? { drawAt: new Date(config.drawAt!).toISOString(), drawCommitment: config.drawCommitment }
       : {}),

@@ -34,6 +34,11 @@ export interface PurchaseRequest {
   /** The version of the buyers filter the edge already holds (it is sent again only when it changed). */
   knownBuyers?: number;
   /**
+   * The edge verified a proof-of-work solution for this purchase (workers/gateway/challenge.ts), or challenges are
+   * off. A `challenge` sale refuses a purchase without it (`403 CHALLENGE_REQUIRED`).
+   */
+  challengePassed?: boolean;
+  /**
    * The gateway took no unpaid-holds slot for this purchase, because it expects a replay or a refusal
    * (workers/gateway/holds.ts). A purchase that would make a new order is then answered `holdNeeded`, taking
    * nothing, and the gateway sends it again with a slot: no order is ever made without one (docs/design.md,
@@ -324,6 +329,16 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
       };
     case "live":
       break;
+  }
+  // Proof of work (docs/api.md "Proof of work"): verified at the edge, required here, where the sale's flag is
+  // authoritative (a gateway that has not yet learnt the sale needs a challenge cannot let a purchase through).
+  if (config.challenge && !request.challengePassed) {
+    return {
+      kind: "answer",
+      result: reject("CHALLENGE_REQUIRED", "Solve a proof-of-work challenge first (GET /api/challenge)", {
+        reason: "missing",
+      }),
+    };
   }
   // Pre-registration: checked here, in the same synchronous block as the reservation below (an indexed read,
   // no await), so no registration can change between the check and the reserve.

@@ -58,6 +58,10 @@ export const saleSchema = component(
     imageUrl: z.string().optional().describe("The product photo: a new URL per upload"),
     mode: z.enum(["first_come", "draw"]).optional().describe('docs/api.md "Draw": `first_come` unless set'),
     registrationRequired: z.boolean().optional().describe('docs/api.md "Registration": false unless set'),
+    challenge: z
+      .boolean()
+      .optional()
+      .describe('docs/api.md "Proof of work": buying needs a solved challenge (X-Altcha); false unless set'),
     drawAt: time.optional().describe("Draw sales only: when the draw runs"),
     drawCommitment: z.string().optional().describe("Draw sales only: sha256hex of the draw's secret seed"),
     shards: z
@@ -188,6 +192,26 @@ export const salesAnswer = component(
 export const saleAnswer = component("SaleAnswer", z.object({ serverTime: time, sale: saleSchema, degraded }));
 export const orderAnswer = component("OrderAnswer", z.object({ order: orderSchema }));
 export const ordersAnswer = component("OrdersAnswer", z.object({ orders: z.array(orderSchema) }));
+/** `GET /api/challenge`: an ALTCHA v2 challenge, as `altcha-lib` makes it (docs/api.md "Proof of work"). */
+export const challengeAnswer = component(
+  "ChallengeAnswer",
+  z.object({
+    parameters: z
+      .object({
+        algorithm: z.literal("PBKDF2/SHA-256"),
+        nonce: z.string(),
+        salt: z.string(),
+        cost: z.number().int().describe("PBKDF2 iterations per attempt"),
+        keyLength: z.number().int(),
+        keyPrefix: z.string().describe("The derived key of the winning counter starts with this"),
+        keySignature: z.string(),
+        expiresAt: z.number().int().describe("Unix seconds"),
+        data: z.object({ sub: z.string().describe("The shopper it was issued to") }).optional(),
+      })
+      .describe("Signed as a whole: any change makes the solution invalid"),
+    signature: z.string(),
+  }),
+);
 export const healthAnswer = component("HealthAnswer", z.object({ status: z.literal("ok") }));
 export const readyAnswer = component(
   "ReadyAnswer",

@@ -9,7 +9,7 @@
  * query), `413 PAYLOAD_TOO_LARGE` and `403 FORBIDDEN_ORIGIN` (state-changing methods), `401 UNAUTHENTICATED`
  * (`auth`), `404 NOT_FOUND` (a path parameter: an id of the wrong shape is a 404).
  */
-import type { z } from "zod";
+import { z } from "zod";
 import type { ErrorCode } from "./errors.ts";
 import {
   createSaleSchema as createSale,
@@ -23,6 +23,7 @@ import {
 } from "./schemas.ts";
 import {
   adminDrawAnswer,
+  challengeAnswer,
   drawRankingAnswer,
   entryAnswer,
   publicDrawAnswer,
@@ -130,7 +131,13 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Create an account and sign in",
     body: credentialsSchema,
     ok: [json(201, userAnswer)],
-    errors: ["USERNAME_TAKEN", "RATE_LIMITED", "UNAVAILABLE"],
+    headers: {
+      "X-Altcha": {
+        schema: z.string(),
+        description: 'Production: a solved challenge (docs/api.md "Proof of work")',
+      },
+    },
+    errors: ["USERNAME_TAKEN", "CHALLENGE_REQUIRED", "RATE_LIMITED", "UNAVAILABLE"],
     setsCookie: true,
   }),
   route("POST /api/auth/login", {
@@ -155,6 +162,12 @@ export const API_ROUTES: ApiRoute[] = [
     setsCookie: true,
     errors: ["UNAVAILABLE"],
   }),
+  route("GET /api/challenge", {
+    tag: "accounts",
+    summary:
+      'A proof-of-work challenge (ALTCHA): the signed-in shopper\'s own, else anonymous (docs/api.md "Proof of work")',
+    ok: [json(200, challengeAnswer)],
+  }),
   shopperRoute("GET /api/me", "accounts", "The signed-in shopper", [json(200, userAnswer)]),
 
   // Sales
@@ -177,7 +190,13 @@ export const API_ROUTES: ApiRoute[] = [
     auth: "session",
     body: purchaseSchema,
     bodyOptional: true,
-    headers: idempotencyKey,
+    headers: {
+      ...idempotencyKey,
+      "X-Altcha": {
+        schema: z.string(),
+        description: 'A `challenge` sale: a solved challenge issued to this shopper (docs/api.md "Proof of work")',
+      },
+    },
     ok: [json(202, orderAnswer, "Reserved (or the first answer again, for a repeated Idempotency-Key)")],
     errors: [
       "ALREADY_PURCHASED",
@@ -188,6 +207,7 @@ export const API_ROUTES: ApiRoute[] = [
       "PAUSED",
       "NOT_ADMITTED",
       "NOT_REGISTERED",
+      "CHALLENGE_REQUIRED",
       "RATE_LIMITED",
       "UNAVAILABLE",
     ],

@@ -59,6 +59,8 @@ const saleFields = {
   mode: z.enum(SALE_MODES).optional(),
   drawAt: isoDate.optional(),
   registrationRequired: z.boolean().optional(),
+  // Proof of work for buying (and joining the queue): docs/api.md "Proof of work".
+  challenge: z.boolean().optional(),
 };
 
 /** The rules between the draw and registration options, for a whole sale (created, or patched onto one). */
@@ -144,6 +146,8 @@ export interface Sale {
   /** docs/api.md "Hot sales": echoed on every sale (`first_come` and false unless set). */
   mode?: SaleMode;
   registrationRequired?: boolean;
+  /** docs/api.md "Proof of work": buying (and joining the queue) needs a solved challenge; false unless set. */
+  challenge?: boolean;
   /** Draw sales only: when the draw runs, and sha256hex of its secret seed (published from creation on). */
   drawAt?: string;
   drawCommitment?: string;

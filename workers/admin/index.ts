@@ -261,6 +261,7 @@ const api = new Hono<AdminApp>()
       // Draw sales and pre-registration live in the sale's objects (docs/design.md "Draws and registration").
       mode: input.mode ?? "first_come",
       registrationRequired: input.registrationRequired ?? false,
+      challenge: input.challenge ?? false,
       ...(input.mode === "draw" ? { drawAt: Date.parse(input.drawAt!) } : {}),
       // docs/api.md "Hot sales": fixed at creation; by default 1 unless the stock is too large for one object.
       shards:

@@ -16,6 +16,7 @@ import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 import type { AccountGuard, HoldGrant, LoginLimits, SessionChange } from "../../durable-objects/account-guard.ts";
 import { holdsObjectName } from "../../lib/server/hold-shards.ts";
 import type {
+  ClosedVerdict,
   LedgerEntry,
   OrderResult,
   PurchaseRequest,
@@ -186,6 +187,11 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     const sale = (await this.sale(saleId).getSale()) as Sale | null;
     if (!sale || (sale.shards ?? 1) === 1) return sale;
     return wholeSale(sale, await this.figures(saleId, sale.shards!), Date.now());
+  }
+
+  /** The edge's lapsed sold-out/ended verdict, asked again (SaleItem.closedVerdict). */
+  async closedVerdict(saleId: string, knownBuyers?: number): Promise<ClosedVerdict | null> {
+    return (await this.sale(saleId).closedVerdict(knownBuyers)) as ClosedVerdict | null;
   }
 
   /** Whether the catalog lists this sale: asked before any call that would reach (and create) its object. */

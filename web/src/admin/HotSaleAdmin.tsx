@@ -17,21 +17,33 @@ export interface HotSaleValues {
   mode: "first_come" | "draw";
   drawAt: string;
   registrationRequired: boolean;
+  /** Buying needs a proof of work (docs/api.md "Proof of work"): first-come sales only. */
+  challenge: boolean;
 }
 
 export const initialHotSaleValues = (): HotSaleValues => ({
   mode: "first_come",
   drawAt: "",
   registrationRequired: false,
+  challenge: false,
 });
 
 /** What the create form sends for these fields (the shared schema checks them with the rest). */
-export function hotSaleInput(v: HotSaleValues): { mode?: "draw"; drawAt?: string; registrationRequired?: boolean } {
+export function hotSaleInput(v: HotSaleValues): {
+  mode?: "draw";
+  drawAt?: string;
+  registrationRequired?: boolean;
+  challenge?: boolean;
+} {
   if (v.mode === "draw") {
     const ms = new Date(v.drawAt).getTime();
     return { mode: "draw", drawAt: v.drawAt && !Number.isNaN(ms) ? new Date(ms).toISOString() : "" };
   }
-  return v.registrationRequired ? { registrationRequired: true } : {};
+  return {
+    ...(v.registrationRequired ? { registrationRequired: true } : {}),
+    // Sent either way, so an edit can turn it off again.
+    challenge: v.challenge,
+  };
 }
 
 export function HotSaleFields({
@@ -63,7 +75,7 @@ export function HotSaleFields({
             name="sale-mode"
             value="draw"
             checked={values.mode === "draw"}
-            onChange={() => onChange({ ...values, mode: "draw", registrationRequired: false })}
+            onChange={() => onChange({ ...values, mode: "draw", registrationRequired: false, challenge: false })}
           />
           Draw (verifiable)
         </label>
@@ -87,15 +99,26 @@ export function HotSaleFields({
           )}
         </Field>
       ) : (
-        <label class="flex items-center gap-2 text-sm text-slate-900">
-          <input
-            type="checkbox"
-            name="registrationRequired"
-            checked={values.registrationRequired}
-            onChange={(e) => onChange({ ...values, registrationRequired: (e.target as HTMLInputElement).checked })}
-          />
-          Registration required (only shoppers who register before the start may buy)
-        </label>
+        <>
+          <label class="flex items-center gap-2 text-sm text-slate-900">
+            <input
+              type="checkbox"
+              name="registrationRequired"
+              checked={values.registrationRequired}
+              onChange={(e) => onChange({ ...values, registrationRequired: (e.target as HTMLInputElement).checked })}
+            />
+            Registration required (only shoppers who register before the start may buy)
+          </label>
+          <label class="flex items-center gap-2 text-sm text-slate-900">
+            <input
+              type="checkbox"
+              name="challenge"
+              checked={values.challenge}
+              onChange={(e) => onChange({ ...values, challenge: (e.target as HTMLInputElement).checked })}
+            />
+            Proof of work (each purchase costs the shopper's device a short computation: scripts pay per try)
+          </label>
+        </>
       )}
     </fieldset>
   );
