@@ -677,11 +677,13 @@ export class SaleItem extends DurableObject<ObjectEnv> {
    * older. From memory, no storage work. Null for an object that was never initialised.
    */
   closedVerdict(knownBuyers?: number): ClosedVerdict | null {
-    const sale = this.getSale();
-    if (!sale) return null;
-    if (sale.status !== "sold_out" && sale.status !== "ended") return { saleStatus: sale.status };
+    const s = this.sale;
+    if (!s) return null;
+    // As a purchase would answer it: a shard of a sharded sale is sold out only on its coordinator's verdict.
+    const status = statusAt(s, this.clock());
+    if (status !== "sold_out" && status !== "ended") return { saleStatus: status };
     const buyers = this.newerBuyers(knownBuyers);
-    return buyers ? { saleStatus: sale.status, buyers } : { saleStatus: sale.status };
+    return buyers ? { saleStatus: status, buyers } : { saleStatus: status };
   }
 
   private countAttempt(kind: Parameters<Telemetry["count"]>[0]): void {
