@@ -261,6 +261,7 @@ const api = new Hono<AdminApp>()
       // Draw sales and pre-registration live in the sale's objects (docs/design.md "Draws and registration").
       mode: input.mode ?? "first_come",
       registrationRequired: input.registrationRequired ?? false,
+      queue: input.queue ?? false,
       ...(input.mode === "draw" ? { drawAt: Date.parse(input.drawAt!) } : {}),
     });
     return c.json({ sale }, 201);

@@ -21,6 +21,7 @@ import { orders } from "./routes/orders.ts";
 import { catalogChanged } from "./known-sales.ts";
 import { answerIfClosed, sales } from "./routes/sales.ts";
 import { draws } from "./routes/draws.ts";
+import { queue } from "./routes/queue.ts";
 import { SESSION_COOKIE_MARK } from "./session.ts";
 import { startTrace } from "./trace.ts";
 
@@ -111,6 +112,7 @@ app.route("/api/auth", auth);
 app.route("/api/me", me);
 app.route("/api/sales", sales);
 app.route("/api/sales", draws);
+app.route("/api/sales", queue);
 app.route("/api/orders", orders);
 app.route("/images", images);
 app.route("/api", apiReference);

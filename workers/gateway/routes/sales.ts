@@ -15,7 +15,9 @@ import { TokenBucket } from "../guards.ts";
 import { overLimit, rateLimited } from "../limits.ts";
 import { settleHold, takeHold } from "../holds.ts";
 import { requireKnownSale } from "../known-sales.ts";
+import { checkAdmitted, isQueueSale, learnQueueSale, ticketUsed } from "../queue-gate.ts";
 import { reserveAtObject } from "../sale-object.ts";
+import type { PurchaseResult } from "../../../durable-objects/sale-item.ts";
 import { knownBuyers, learnBuyers, mayBeReplay } from "../replay.ts";
 import { traceAnswer } from "../trace.ts";
 import type { GatewayEnv } from "../env.ts";
@@ -309,19 +311,39 @@ export const sales = new Hono<GatewayApp>()
       throw rateLimited("The sale is busy, retrying shortly will get you in", 1, "sale");
     }
 
-    // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides.
+    // 4. Queue sales (queue-gate.ts): only a shopper with an admitted ticket goes on; other sales skip this.
+    let queueAdmitted = false;
+    if (isQueueSale(saleId)) {
+      const refusal = await callSeckill(c, () => checkAdmitted(c.env, saleId, user.id));
+      if (refusal) throw rejectionToError(refusal);
+      queueAdmitted = true;
+    }
+
+    // 5. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides.
     const holdToken = await takeHold(c, user.id, saleId);
-    let result;
-    try {
-      result = await callSeckill(c, () =>
+    const reserve = (admitted: boolean) =>
+      callSeckill(c, () =>
         reserveAtObject(c.env, saleId, {
           userId: user.id,
           quantity,
           idempotencyKey,
           traceId: c.get("traceId"),
           knownBuyers: knownBuyers(saleId)?.version,
+          queueAdmitted: admitted,
         }),
       );
+    let result: PurchaseResult;
+    try {
+      result = await reserve(queueAdmitted);
+      // A queue sale this isolate did not know: its object refused the unchecked purchase. Check, then buy.
+      if (!queueAdmitted && learnQueueSale(result, saleId)) {
+        const refusal = await callSeckill(c, () => checkAdmitted(c.env, saleId, user.id));
+        if (refusal) result = refusal;
+        else {
+          queueAdmitted = true;
+          result = await reserve(true);
+        }
+      }
     } catch (err) {
       settleHold(c, user.id, holdToken, null);
       throw err;
@@ -334,6 +356,7 @@ export const sales = new Hono<GatewayApp>()
         throw rejectionToError(result, { "Retry-After": "1" });
       throw rejectionToError(result);
     }
+    if (queueAdmitted) ticketUsed(c.env, c.executionCtx as ExecutionContext, saleId, user.id, result.order.id);
     if (result.replayed) c.header("Idempotent-Replayed", "true");
     return c.json({ order: result.order }, 202);
   });
