@@ -62,5 +62,7 @@ export const queue = new Hono<GatewayApp>()
     if (answer.status === 404) throw new ApiError("NOT_FOUND", "No such queue: the sale has no queue");
     if (answer.status === 503)
       throw new ApiError("UNAVAILABLE", "Too many live connections: poll instead", undefined, { "Retry-After": "5" });
-    return answer;
+    if (answer.status !== 101 || !answer.webSocket) throw new ApiError("UNAVAILABLE", "The live feed is unavailable");
+    // A fresh answer around the socket: the forwarded one's headers are immutable, and the app's middleware adds its own.
+    return new Response(null, { status: 101, webSocket: answer.webSocket });
   });
