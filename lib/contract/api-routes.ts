@@ -25,6 +25,7 @@ import {
   adminDrawAnswer,
   drawRankingAnswer,
   entryAnswer,
+  ticketAnswer,
   publicDrawAnswer,
   registrationAnswer,
   standingAnswer,
@@ -350,6 +351,31 @@ export const API_ROUTES: ApiRoute[] = [
     tag: "reference",
     summary: "A readable reference of this document",
     ok: [{ status: 200, mediaType: "text/html", description: "HTML, no scripts" }],
+  }),
+
+  // Queue sales (docs/api.md "Queue")
+  route("POST /api/sales/:id/queue", {
+    tag: "sales",
+    summary: "Join a queue sale's queue (joining again returns the same ticket); no body",
+    auth: "session",
+    ok: [json(200, ticketAnswer)],
+    errors: ["ENDED", "RATE_LIMITED", "UNAVAILABLE"],
+  }),
+  route("GET /api/sales/:id/queue", {
+    tag: "sales",
+    summary: "The shopper's ticket in a queue sale",
+    auth: "session",
+    ok: [json(200, ticketAnswer)],
+    errors: ["UNAVAILABLE"],
+  }),
+  route("GET /api/sales/:id/queue/live", {
+    tag: "sales",
+    summary: "Live updates of the sale and the shopper's ticket: a WebSocket (Upgrade: websocket)",
+    description:
+      'Each message is JSON `{type: "update", serverTime, remaining, status, ticket}` (ticket as GET …/queue, or null). Without an upgrade: 400. Poll GET …/queue (refreshAfterSeconds) when refused (503) or dropped.',
+    auth: "session",
+    ok: [{ status: 101, mediaType: "application/json", description: "Switching to a WebSocket" }],
+    errors: ["UNAVAILABLE"],
   }),
 
   // Draw sales and pre-registration (docs/api.md "Draw", "Registration", "Draws and registration: details")
