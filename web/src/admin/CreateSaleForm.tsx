@@ -130,6 +130,7 @@ function hotValuesOf(sale: Sale): HotSaleValues {
     mode: sale.mode ?? "first_come",
     drawAt: sale.drawAt ? toLocalInput(Date.parse(sale.drawAt)) : "",
     registrationRequired: sale.registrationRequired ?? false,
+    queue: sale.queue ?? false,
   };
 }
 
