@@ -405,7 +405,7 @@ export class SaleQueue extends DurableObject<QueueEnv> {
     const ended = now >= c.endsAt;
     if (row.state === "purchased")
       return { saleId, state: "purchased", position: 0, queueNumber, estimatedWaitSeconds: 0, refreshAfterSeconds: 30 };
-    if (row.state === "expired" || (row.state === "admitted" && (row.admitted_until ?? 0) <= now)) {
+    if (row.state === "expired" || (row.state === "admitted" && ((row.admitted_until ?? 0) <= now || ended))) {
       return { saleId, state: "expired", position: 0, queueNumber, estimatedWaitSeconds: 0, refreshAfterSeconds: 30 };
     }
     if (row.state === "admitted") {
