@@ -56,6 +56,8 @@ export type { QueueConfig } from "./sale-queue/store.ts";
 
 /** How often the queue admits, expires and pushes while it has work. */
 export const TICK_MS = 500;
+/** A waiting shopper's moved position is pushed at most this often (state changes go at once). */
+export const POSITION_PUSH_MS = 2_000;
 /** Sockets one queue object holds; beyond it the shopper polls (docs/design.md "Live updates"). */
 export const MAX_SOCKETS = 20_000;
 const DEFAULT_ADMIT_PER_SECOND = 200;
@@ -86,6 +88,8 @@ export class SaleQueue extends DurableObject<QueueEnv> {
   private readonly rate = new RateMeter();
   /** Changes since the last push (nothing is pushed on a tick that changed nothing). */
   private changed = true;
+  /** What each socket was last sent, and when (memory only: after hibernation every socket is sent afresh). */
+  private readonly sent = new WeakMap<WebSocket, { key: string; at: number }>();
 
   constructor(ctx: DurableObjectState, env: QueueEnv) {
     super(ctx, env);
@@ -191,7 +195,7 @@ export class SaleQueue extends DurableObject<QueueEnv> {
 
   /**
    * The purchase's check (docs/api.md: `403 NOT_ADMITTED`): before the start NOT_STARTED, after the end ENDED,
-   * else the shopper needs an admitted ticket whose window has not passed.
+   * else the shopper needs an admitted ticket whose window has not passed (or a used one: see below).
    */
   gate(userId: string): GateResult {
     const m = this.meta;
@@ -206,6 +210,9 @@ export class SaleQueue extends DurableObject<QueueEnv> {
     if (now >= m.config.endsAt) return reject("ENDED", "The sale has ended");
     const row = ticketOf(this.sql, userId);
     if (row?.state === "admitted" && row.admitted_until !== null && row.admitted_until > now) return { ok: true };
+    // A used ticket goes on too: the sale's object answers a retry of its purchase (the same order, by its
+    // Idempotency-Key) or ALREADY_PURCHASED — it gives nobody a second order, so this admits no one new.
+    if (row?.state === "purchased") return { ok: true };
     return reject("NOT_ADMITTED", "Join the queue and wait for your turn to buy", {
       queue: true,
       state: row ? this.toTicket(row, now).state : null,
@@ -322,7 +329,11 @@ export class SaleQueue extends DurableObject<QueueEnv> {
     ws.close(code === 1005 ? 1000 : code, "bye");
   }
 
-  /** Pushes every socket its update, when something changed since the last push. */
+  /**
+   * Pushes every socket its update, when something changed since the last push: at once when the socket's ticket
+   * state or the sale's status changed (an admission, a sell-out), else a moved position at most every
+   * `POSITION_PUSH_MS` — what a waiting shopper needs, for a quarter of the sends.
+   */
   private push(now: number): void {
     if (!this.changed) return;
     this.changed = false;
@@ -339,8 +350,16 @@ export class SaleQueue extends DurableObject<QueueEnv> {
         this.refreshNote(note);
         ws.serializeAttachment(note);
       }
+      const update = this.update(note, now);
+      const key = `${update.ticket?.state ?? "none"}|${update.status}`;
+      const last = this.sent.get(ws);
+      if (last && last.key === key && now - last.at < POSITION_PUSH_MS) {
+        this.changed = true; // a position still to tell on a later tick
+        continue;
+      }
+      this.sent.set(ws, { key, at: now });
       try {
-        ws.send(JSON.stringify(this.update(note, now)));
+        ws.send(JSON.stringify(update));
       } catch {
         // A socket that closed meanwhile: nothing to tell it.
       }

@@ -5,7 +5,7 @@
  *   - the pre-start tickets hold places 1..N exactly once; later joins follow in arrival order (FIFO);
  *   - the used places (admitted, purchased, expired) are always a prefix of the queue order;
  *   - waiting positions are 1..W in queue order; admitted-and-unexpired tickets never exceed the stock left;
- *   - with no stock left nobody is `waiting` (all `sold_out`); only an admitted ticket passes the gate;
+ *   - with no stock left nobody is `waiting` (all `sold_out`); only an admitted (or used) ticket passes the gate;
  *   - the merchant's counts agree with the tickets.
  */
 import { env } from "cloudflare:workers";
@@ -92,8 +92,9 @@ describe("the queue object (model)", () => {
                   const gate = q.gate(u);
                   const t = q.ticket(u);
                   if (gate.ok) {
-                    expect(t?.state).toBe("admitted");
-                    if (remaining > 0) {
+                    // Admitted, or used already (the sale's object answers that one's retry, never a new order).
+                    expect(["admitted", "purchased"]).toContain(t?.state);
+                    if (t?.state === "admitted" && remaining > 0) {
                       remaining--;
                       q.purchased(u, `order-${u}`, remaining);
                     }

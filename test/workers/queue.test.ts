@@ -104,6 +104,11 @@ describe("queue sales", () => {
       const p = await purchase(sale.id, byNumber(n).cookie);
       expect(p.status).toBe(202);
       bought.push(p.body.order!);
+      if (n === 1) {
+        // A used ticket still reaches the sale's object: a second purchase is ALREADY_PURCHASED, not NOT_ADMITTED.
+        await waitFor("ticket used", async () => (await ticketOf(sale.id, byNumber(1))).state === "purchased");
+        expect((await purchase(sale.id, byNumber(1).cookie)).body.error?.code).toBe("ALREADY_PURCHASED");
+      }
     }
     await waitFor("tickets used", async () => (await ticketOf(sale.id, byNumber(2))).state === "purchased");
 
