@@ -341,11 +341,12 @@ export class SaleQueue extends DurableObject<QueueEnv> {
     for (const ws of this.ctx.getWebSockets()) {
       const note = ws.deserializeAttachment() as SocketNote | null;
       if (!note) continue;
-      // A waiting ticket whose rank the cursor has passed (or one without a rank yet) is read again, once.
+      // Read again: a waiting ticket whose rank the cursor has passed (or one without a rank yet, or no ticket),
+      // and an admitted one (it may have been used or run out; admitted tickets are at most the stock left).
       const stale =
         note.state === null ||
-        (note.state === "waiting" && (note.rank === null ? m.shuffled : note.rank < m.nextRank)) ||
-        (note.state === "admitted" && note.admittedUntil !== null && note.admittedUntil <= now);
+        note.state === "admitted" ||
+        (note.state === "waiting" && (note.rank === null ? m.shuffled : note.rank < m.nextRank));
       if (stale) {
         this.refreshNote(note);
         ws.serializeAttachment(note);

@@ -52,7 +52,7 @@ test(
     const { page, context, errors } = await chromium.openPage(PHONE);
     await signUpInContext(context, "queuer");
     await page.goto(`/sales/${sale.id}`);
-    await page.getByRole("heading", { name: "Queue" }).waitFor();
+    await page.getByRole("heading", { name: "Queue", exact: true }).waitFor();
     await page.getByRole("button", { name: "Join the queue" }).click();
     await page.getByText("Your place is drawn at random when the sale starts").waitFor();
     expect(await axeViolations(page)).toEqual([]);

@@ -8,7 +8,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Ticket, TicketState } from "../../../lib/contract/queue.ts";
 import type { Sale } from "../../../lib/contract/schemas.ts";
 import { ApiFailure } from "../lib/api.ts";
-import { formatDateTime } from "../lib/format.ts";
+import { formatTime } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
 import { currentUser, markSignedOut } from "../lib/shop.ts";
 import { useServerNow } from "../components/hooks.ts";
@@ -124,7 +124,7 @@ export function QueuePanel({ sale, onStale }: { sale: Sale; onStale: () => void 
     body = (
       <div class="space-y-3">
         <p class="font-semibold text-green-800">
-          {tq("queue.admitted", { time: formatDateTime(ticket.admittedUntil!) })}
+          {tq("queue.admitted", { time: formatTime(Date.parse(ticket.admittedUntil!)) })}
         </p>
         <BuyPanel sale={sale} onStale={onStale} />
       </div>
