@@ -1,6 +1,6 @@
 /** One sale: what it is, when it starts (server clock), how much is left, and the Buy now button. */
 import { useEffect, useState } from "preact/hooks";
-import type { FunctionComponent } from "preact";
+import type { ComponentChildren, FunctionComponent } from "preact";
 import type { Sale } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatDateTime, formatPrice } from "../lib/format.ts";
@@ -15,7 +15,7 @@ import { useMoments, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, PageHeading, RemainingBar, StatusBadge } from "../components/ui.tsx";
 import { SaleImage } from "../components/SaleImage.tsx";
 
-type PanelProps = { sale: Sale; onStale: () => void };
+type PanelProps = { sale: Sale; buy: ComponentChildren };
 let queuePanel: FunctionComponent<PanelProps> | null = null;
 
 /** A queue sale's screen (web/src/queue): a chunk of its own, fetched only for queue sales. */
@@ -130,7 +130,7 @@ export function SalePage({ id }: { id: string }) {
           {sale.mode === "draw" ? (
             <DrawPanel sale={sale} />
           ) : sale.queue ? (
-            <LazyQueuePanel sale={sale} onStale={() => setRefreshToken((n) => n + 1)} />
+            <LazyQueuePanel sale={sale} buy={<BuyPanel sale={sale} onStale={() => setRefreshToken((n) => n + 1)} />} />
           ) : sale.registrationRequired ? (
             <RegisterPanel sale={sale}>
               <BuyPanel sale={sale} onStale={() => setRefreshToken((n) => n + 1)} />

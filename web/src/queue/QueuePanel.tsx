@@ -4,6 +4,7 @@
  * at the end. Updates come live over the queue's WebSocket; when it cannot be had or drops, the ticket is polled,
  * honouring `refreshAfterSeconds`. Loaded as a chunk of its own, only for queue sales.
  */
+import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { Ticket, TicketState } from "../../../lib/contract/queue.ts";
 import type { Sale } from "../../../lib/contract/schemas.ts";
@@ -12,7 +13,6 @@ import { formatTime } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
 import { currentUser, markSignedOut } from "../lib/shop.ts";
 import { useServerNow } from "../components/hooks.ts";
-import { BuyPanel } from "../components/BuyPanel.tsx";
 import { Link, buttonClass } from "../components/ui.tsx";
 import { fetchTicket, joinQueue, openLiveFeed } from "./queue-api.ts";
 import { tq } from "./strings.ts";
@@ -26,7 +26,8 @@ function duration(seconds: number): string {
     : tq("queue.minutes", { count: Math.ceil(seconds / 60) });
 }
 
-export function QueuePanel({ sale, onStale }: { sale: Sale; onStale: () => void }) {
+/** `buy`: the sale's Buy now panel, shown when it is the shopper's turn (passed in: it ships with the sale page). */
+export function QueuePanel({ sale, buy }: { sale: Sale; buy: ComponentChildren }) {
   const now = useServerNow();
   const signedIn = currentUser.value !== null;
   const [ticket, setTicket] = useState<Ticket | null | undefined>(undefined);
@@ -126,14 +127,14 @@ export function QueuePanel({ sale, onStale }: { sale: Sale; onStale: () => void 
         <p class="font-semibold text-green-800">
           {tq("queue.admitted", { time: formatTime(Date.parse(ticket.admittedUntil!)) })}
         </p>
-        <BuyPanel sale={sale} onStale={onStale} />
+        {buy}
       </div>
     );
   } else if (ticket.state === "purchased") {
     body = (
       <div class="space-y-3">
         <p class="font-semibold text-green-800">{tq("queue.purchased")}</p>
-        <BuyPanel sale={sale} onStale={onStale} />
+        {buy}
       </div>
     );
   } else if (ticket.state === "expired") {
