@@ -31,7 +31,7 @@ function LazyQueuePanel(props: PanelProps) {
       },
       () => setFailed(true),
     );
-  }, []);
+  }, [Panel]);
   if (Panel) return <Panel {...props} />;
   return <p class="text-slate-700">{failed ? t("error.NETWORK") : t("loading")}</p>;
 }
