@@ -56,6 +56,8 @@ export type { QueueConfig } from "./sale-queue/store.ts";
 
 /** How often the queue admits, expires and pushes while it has work. */
 export const TICK_MS = 500;
+/** While sold out with nothing admitted: returned stock reaches the queue within this. */
+export const SOLD_OUT_TICK_MS = 2_000;
 /** A waiting shopper's moved position is pushed at most this often (state changes go at once). */
 export const POSITION_PUSH_MS = 2_000;
 /** Sockets one queue object holds; beyond it the shopper polls (docs/design.md "Live updates"). */
@@ -326,7 +328,12 @@ export class SaleQueue extends DurableObject<QueueEnv> {
   }
 
   async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    ws.close(code === 1005 ? 1000 : code, "bye");
+    // 1005, 1006 and 1015 only report what happened; they may not be sent back.
+    try {
+      ws.close([1005, 1006, 1015].includes(code) ? 1000 : code, "bye");
+    } catch {
+      // Already closed.
+    }
   }
 
   /**
@@ -504,7 +511,8 @@ export class SaleQueue extends DurableObject<QueueEnv> {
     const c = m.config;
     if (now < c.startsAt) return c.startsAt;
     if (now < c.endsAt && (this.waitingCount(m) > 0 || m.admitted > 0 || this.ctx.getWebSockets().length > 0))
-      return now + TICK_MS;
+      // Sold out with nobody admitted, only a return can change anything: the stock is read less often.
+      return now + (m.remaining <= 0 && m.admitted === 0 ? SOLD_OUT_TICK_MS : TICK_MS);
     // Ended: admissions still run out (the merchant's counts), then the queue sleeps for good.
     return m.admitted > 0 ? now + TICK_MS : null;
   }
