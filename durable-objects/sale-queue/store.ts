@@ -14,6 +14,7 @@
  * An object that was never initialised has no tables: `readMeta` only reads `sqlite_master` (Q6, as SaleItem's S7).
  */
 import type { TicketState } from "../../lib/contract/queue.ts";
+import { ObjectSchema, configText, parseConfig } from "../object-schema.ts";
 
 /** What the queue keeps of its sale: times in epoch milliseconds. */
 export interface QueueConfig {
@@ -51,7 +52,9 @@ export type TicketRow = {
   admitted_until: number | null;
 };
 
-const SCHEMA = `
+const SCHEMA = new ObjectSchema(
+  "meta",
+  `
   CREATE TABLE IF NOT EXISTS meta (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     config TEXT NOT NULL,
@@ -76,13 +79,12 @@ const SCHEMA = `
   CREATE UNIQUE INDEX IF NOT EXISTS tickets_by_user ON tickets (user_id);
   CREATE INDEX IF NOT EXISTS tickets_by_rank ON tickets (rank) WHERE rank IS NOT NULL;
   CREATE INDEX IF NOT EXISTS tickets_admitted ON tickets (admitted_until) WHERE state = 'admitted';
-`;
+`,
+);
 
+/** Whether this queue was ever initialised (object-schema.ts: a read of sqlite_master only). */
 export function hasSchema(sql: SqlStorage): boolean {
-  return (
-    sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'meta'").one().n >
-    0
-  );
+  return SCHEMA.exists(sql);
 }
 
 type MetaRow = {
@@ -102,7 +104,7 @@ export function readMeta(sql: SqlStorage): QueueMeta | null {
   const r = sql.exec<MetaRow>("SELECT * FROM meta WHERE id = 1").toArray()[0];
   if (!r) return null;
   return {
-    config: JSON.parse(r.config) as QueueConfig,
+    config: parseConfig<QueueConfig>(r),
     shuffled: r.shuffled === 1,
     nextRank: r.next_rank,
     maxRank: r.max_rank,
@@ -128,10 +130,10 @@ export function createQueue(storage: DurableObjectStorage, config: QueueConfig, 
     remaining: stock,
   };
   storage.transactionSync(() => {
-    storage.sql.exec(SCHEMA);
+    SCHEMA.create(storage.sql);
     storage.sql.exec(
       "INSERT INTO meta (id, config, shuffled, next_rank, max_rank, joined, admitted, purchased, expired, remaining) VALUES (1, ?, 0, 1, 0, 0, 0, 0, 0, ?)",
-      JSON.stringify(config),
+      configText(config),
       stock,
     );
   });
@@ -142,7 +144,7 @@ export function createQueue(storage: DurableObjectStorage, config: QueueConfig, 
 export function saveMeta(sql: SqlStorage, m: QueueMeta): void {
   sql.exec(
     "UPDATE meta SET config = ?, shuffled = ?, next_rank = ?, max_rank = ?, joined = ?, admitted = ?, purchased = ?, expired = ?, remaining = ? WHERE id = 1",
-    JSON.stringify(m.config),
+    configText(m.config),
     m.shuffled ? 1 : 0,
     m.nextRank,
     m.maxRank,

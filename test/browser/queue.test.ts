@@ -18,7 +18,6 @@ import {
 } from "./helpers.ts";
 
 const chromium = useBrowser();
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
 async function createQueueSale(stock: number, startsInMs: number): Promise<Sale> {
   const starts = Date.now() + startsInMs;
@@ -49,7 +48,7 @@ test(
   { timeout: 120_000 },
   async () => {
     const sale = await createQueueSale(1, 12_000);
-    const { page, context, errors } = await chromium.openPage(PHONE);
+    const { page, context, errors } = await chromium.openPhonePage();
     await signUpInContext(context, "queuer");
     await page.goto(`/sales/${sale.id}`);
     await page.getByRole("heading", { name: "Queue", exact: true }).waitFor();
@@ -72,7 +71,7 @@ test(
 
     // A shopper who joins after the sell-out is told so, with their place.
     for (const locale of ["en", "zh-CN"] as const) {
-      const late = await chromium.openPage({ ...PHONE, locale });
+      const late = await chromium.openPhonePage({ locale });
       await signUpInContext(late.context, "late");
       await late.page.goto(`/sales/${sale.id}`);
       await late.page.locator('[data-ticket-state="none"]').waitFor();

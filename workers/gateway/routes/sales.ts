@@ -13,7 +13,7 @@ import { callSeckill, getGuards, type GatewayApp, type GatewayContext } from "..
 import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
 import { overLimit, rateLimited } from "../limits.ts";
-import { settleHold, takeHold } from "../holds.ts";
+import { expectsNoNewOrder, holdsCapped, learnFromAnswer, settleHold, takeHold } from "../holds.ts";
 import { requireKnownSale } from "../known-sales.ts";
 import { checkAdmitted, isQueueSale, learnQueueSale, ticketUsed } from "../queue-gate.ts";
 import { reserveAtObject } from "../sale-object.ts";
@@ -319,36 +319,43 @@ export const sales = new Hono<GatewayApp>()
       queueAdmitted = true;
     }
 
-    // 5. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides.
-    const holdToken = await takeHold(c, user.id, saleId);
-    const reserve = (admitted: boolean) =>
-      callSeckill(c, () =>
-        reserveAtObject(c.env, saleId, {
-          userId: user.id,
-          quantity,
-          idempotencyKey,
-          traceId: c.get("traceId"),
-          knownBuyers: knownBuyers(saleId)?.version,
-          queueAdmitted: admitted,
-        }),
-      );
+    // 5. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides. A purchase
+    //    expected to make no new order (a replay, a refusal) takes no slot: it goes `withoutHold`, and comes back
+    //    `holdNeeded` (nothing taken) if it would have made one, to be sent again with a slot.
+    const request = {
+      userId: user.id,
+      quantity,
+      idempotencyKey,
+      traceId: c.get("traceId"),
+      knownBuyers: knownBuyers(saleId)?.version,
+    };
+    const withoutHold = holdsCapped(c) && expectsNoNewOrder(user.id, saleId, closed !== null);
+    let holdToken = withoutHold ? undefined : await takeHold(c, user.id, saleId);
     let result: PurchaseResult;
     try {
-      result = await reserve(queueAdmitted);
+      result = await callSeckill(c, () => reserveAtObject(c.env, saleId, { ...request, withoutHold, queueAdmitted }));
       // A queue sale this isolate did not know: its object refused the unchecked purchase. Check, then buy.
       if (!queueAdmitted && learnQueueSale(result, saleId)) {
         const refusal = await callSeckill(c, () => checkAdmitted(c.env, saleId, user.id));
         if (refusal) result = refusal;
         else {
           queueAdmitted = true;
-          result = await reserve(true);
+          result = await callSeckill(c, () =>
+            reserveAtObject(c.env, saleId, { ...request, withoutHold, queueAdmitted: true }),
+          );
         }
+      }
+      if (result.holdNeeded) {
+        holdToken = await takeHold(c, user.id, saleId);
+        result = await callSeckill(c, () => reserveAtObject(c.env, saleId, { ...request, queueAdmitted }));
       }
     } catch (err) {
       settleHold(c, user.id, holdToken, null);
       throw err;
     }
+    if (result.holdNeeded) throw new Error("the sale's object asked for a slot on a purchase that had one");
     settleHold(c, user.id, holdToken, result.ok && !result.replayed ? result.order : null);
+    learnFromAnswer(user.id, saleId, result);
     learnBuyers(saleId, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {
