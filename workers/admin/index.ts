@@ -261,6 +261,7 @@ const api = new Hono<AdminApp>()
       mode: input.mode ?? "first_come",
       registrationRequired: input.registrationRequired ?? false,
       challenge: input.challenge ?? false,
+      queue: input.queue ?? false,
       ...(input.mode === "draw" ? { drawAt: Date.parse(input.drawAt!) } : {}),
     });
     return c.json({ sale }, 201);
