@@ -27,6 +27,8 @@ export interface SaleConfig {
   registrationRequired?: boolean;
   /** Buying needs a proof of work, verified at the edge (docs/api.md "Proof of work"); the object checks the flag. */
   challenge?: boolean;
+  /** A queue sale (docs/api.md "Queue"): a purchase needs the queue's admission (reserve.ts). Set at creation. */
+  queue?: boolean;
   /** The product photo's URL (docs/api.md "Product image"); the bytes live in R2, not here. */
   imageUrl?: string;
   /**
@@ -159,6 +161,8 @@ export function saveConfigAndRemaining(storage: DurableObjectStorage, config: Sa
 export function drawPatchError(config: SaleConfig, patch: Partial<SaleConfig>, next: SaleConfig): string | null {
   if (patch.mode !== undefined && patch.mode !== (config.mode ?? "first_come"))
     return "A sale's mode is chosen when it is created";
+  if (patch.queue !== undefined && patch.queue !== (config.queue ?? false))
+    return "A sale's queue is chosen when it is created";
   if (
     next.mode === "draw" &&
     !(next.drawAt !== undefined && next.startsAt < next.drawAt && next.drawAt < next.endsAt)
@@ -195,6 +199,7 @@ export function toSale(config: SaleConfig, available: number, now: number): Sale
     mode: config.mode ?? "first_come",
     registrationRequired: config.registrationRequired ?? false,
     challenge: config.challenge ?? false,
+    queue: config.queue ?? false,
     ...(config.mode === "draw"
       ? { drawAt: new Date(config.drawAt!).toISOString(), drawCommitment: config.drawCommitment }
       : {}),

@@ -33,6 +33,8 @@ export interface PurchaseRequest {
   traceId?: string;
   /** The version of the buyers filter the edge already holds (it is sent again only when it changed). */
   knownBuyers?: number;
+  /** Queue sales: the gateway checked this shopper's admitted ticket with the sale's queue (docs/api.md "Queue"). */
+  queueAdmitted?: boolean;
   /**
    * The edge verified a proof-of-work solution for this purchase (workers/gateway/challenge.ts), or challenges are
    * off. A `challenge` sale refuses a purchase without it (`403 CHALLENGE_REQUIRED`).
@@ -338,6 +340,14 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
       result: reject("CHALLENGE_REQUIRED", "Solve a proof-of-work challenge first (GET /api/challenge)", {
         reason: "missing",
       }),
+    };
+  }
+  // Queue sales: from the start only an admitted shopper buys (docs/api.md "Queue"); the gateway asked the queue.
+  // `details.queue` tells a gateway that did not know this sale has a queue to ask it and try again.
+  if (config.queue && request.queueAdmitted !== true) {
+    return {
+      kind: "answer",
+      result: reject("NOT_ADMITTED", "Join the queue and wait for your turn to buy", { queue: true }),
     };
   }
   // Pre-registration: checked here, in the same synchronous block as the reservation below (an indexed read,

@@ -71,6 +71,10 @@ export const saleSchema = component(
       .max(64)
       .optional()
       .describe('docs/api.md "Hot sales": SaleItem objects holding the stock, fixed at creation'),
+    queue: z
+      .boolean()
+      .optional()
+      .describe('docs/api.md "Queue": buying goes through the sale\'s queue; false unless set'),
   }),
 );
 
@@ -131,6 +135,18 @@ export const saleStatsSchema = component(
       .min(0)
       .optional()
       .describe("A sharded sale's units in no shard: the coordinator's reserve and units moving"),
+    queue: z
+      .object({
+        waiting: z.number().int(),
+        admitted: z.number().int(),
+        purchased: z.number().int(),
+        expired: z.number().int(),
+        joined: z.number().int(),
+        abandonRate: z.number().min(0).max(1),
+        admitRatePerSecond: z.number().min(0),
+      })
+      .optional()
+      .describe('Queue sales only (docs/api.md "Queue")'),
   }),
 );
 
@@ -233,6 +249,30 @@ export const registrationSchema = component(
   "Registration",
   z.object({ saleId: id("sale"), userId: id("user"), createdAt: time }),
 );
+// Queue sales (docs/api.md "Queue").
+export const ticketSchema = component(
+  "Ticket",
+  z.object({
+    saleId: id("sale"),
+    state: z.enum(["waiting", "admitted", "purchased", "expired", "sold_out"]),
+    position: z
+      .number()
+      .int()
+      .min(0)
+      .nullable()
+      .describe("1 + waiting tickets admitted first; 0 when not waiting; null before the start"),
+    queueNumber: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .describe("The ticket's place in the queue's order (null before the start)"),
+    estimatedWaitSeconds: z.number().min(0),
+    refreshAfterSeconds: z.number().min(0.5).max(30),
+    admittedUntil: time.optional(),
+  }),
+);
+export const ticketAnswer = component("TicketAnswer", z.object({ ticket: ticketSchema }));
 export const entryAnswer = component("EntryAnswer", z.object({ entry: entrySchema }));
 export const registrationAnswer = component("RegistrationAnswer", z.object({ registration: registrationSchema }));
 export const standingAnswer = component(

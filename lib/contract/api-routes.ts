@@ -26,6 +26,7 @@ import {
   challengeAnswer,
   drawRankingAnswer,
   entryAnswer,
+  ticketAnswer,
   publicDrawAnswer,
   registrationAnswer,
   standingAnswer,
@@ -356,6 +357,31 @@ export const API_ROUTES: ApiRoute[] = [
     tag: "reference",
     summary: "A readable reference of this document",
     ok: [{ status: 200, mediaType: "text/html", description: "HTML, no scripts" }],
+  }),
+
+  // Queue sales (docs/api.md "Queue")
+  shopperRoute(
+    "POST /api/sales/:id/queue",
+    "sales",
+    "Join a queue sale's queue (joining again returns the same ticket); no body",
+    [json(200, ticketAnswer)],
+    ["ENDED", "RATE_LIMITED", "UNAVAILABLE"],
+  ),
+  shopperRoute(
+    "GET /api/sales/:id/queue",
+    "sales",
+    "The shopper's ticket in a queue sale",
+    [json(200, ticketAnswer)],
+    ["UNAVAILABLE"],
+  ),
+  route("GET /api/sales/:id/queue/live", {
+    tag: "sales",
+    summary: "Live updates of the sale and the shopper's ticket: a WebSocket (Upgrade: websocket)",
+    description:
+      'Each message is JSON `{type: "update", serverTime, remaining, status, ticket}` (ticket as GET …/queue, or null). Without an upgrade: 400. Poll GET …/queue (refreshAfterSeconds) when refused (503) or dropped.',
+    auth: "session",
+    ok: [{ status: 101, mediaType: "application/json", description: "Switching to a WebSocket" }],
+    errors: ["UNAVAILABLE"],
   }),
 
   // Draw sales and pre-registration (docs/api.md "Draw", "Registration", "Draws and registration: details")

@@ -3,6 +3,7 @@
  */
 import { z } from "zod";
 import { isCurrencyCode } from "./currencies.ts";
+import type { QueueStats } from "./queue.ts";
 
 export const SALE_STATUSES = ["scheduled", "live", "paused", "sold_out", "ended"] as const;
 export type SaleStatus = (typeof SALE_STATUSES)[number];
@@ -61,6 +62,8 @@ const saleFields = {
   registrationRequired: z.boolean().optional(),
   // Proof of work for buying (and joining the queue): docs/api.md "Proof of work".
   challenge: z.boolean().optional(),
+  // The queue in front of the sale (docs/api.md "Queue").
+  queue: z.boolean().optional(),
 };
 
 /** The rules between the draw and registration options, for a whole sale (created, or patched onto one). */
@@ -68,10 +71,12 @@ export function drawOptionIssues(s: {
   mode?: SaleMode;
   drawAt?: string;
   registrationRequired?: boolean;
+  queue?: boolean;
   startsAt?: string;
   endsAt?: string;
 }): { path: string[]; message: string }[] {
   const issues: { path: string[]; message: string }[] = [];
+  if (s.mode === "draw" && s.queue) issues.push({ path: ["queue"], message: "a draw sale has no queue" });
   if (s.mode === "draw") {
     if (s.drawAt === undefined) issues.push({ path: ["drawAt"], message: "a draw sale needs drawAt" });
     else if (
@@ -106,9 +111,12 @@ export const createSaleSchema = z
   })
   .superRefine((s, ctx) => {
     const issues = drawOptionIssues({ ...s, mode: s.mode ?? "first_come" });
-    // A sharded sale is first-come with no registration: draws and registrations live in one object per sale.
-    if (s.shards !== undefined && s.shards > 1 && (s.mode === "draw" || s.registrationRequired)) {
-      issues.push({ path: ["shards"], message: "a sale with more than one shard is first-come, without registration" });
+    // A sharded sale is first-come with no registration and no queue: those live in one object per sale.
+    if (s.shards !== undefined && s.shards > 1 && (s.mode === "draw" || s.registrationRequired || s.queue)) {
+      issues.push({
+        path: ["shards"],
+        message: "a sale with more than one shard is first-come, without registration or a queue",
+      });
     }
     for (const issue of issues) ctx.addIssue({ code: "custom", ...issue });
   })
@@ -151,6 +159,8 @@ export interface Sale {
   /** Draw sales only: when the draw runs, and sha256hex of its secret seed (published from creation on). */
   drawAt?: string;
   drawCommitment?: string;
+  /** docs/api.md "Queue": buying goes through the sale's queue (false unless set). */
+  queue?: boolean;
   /** The product photo (docs/api.md "Product image"): a new URL per upload; absent when there is none. */
   imageUrl?: string;
   /** docs/api.md "Hot sales": how many SaleItem objects hold the stock (1..64), fixed at creation. */
@@ -173,6 +183,8 @@ export interface SaleStats {
   awaitingDatabase: number;
   /** Shoppers registered for the sale (docs/api.md "Registration"); 0 for sales that do not require it. */
   registrations?: number;
+  /** Queue sales only (docs/api.md "Hot sales"): the queue's figures (lib/contract/queue.ts `QueueStats`). */
+  queue?: QueueStats;
   /** Orders PostgreSQL refused on unique (sale_id, user_id): the one-order guard failed (should stay 0). */
   orderConflicts?: number;
   /** `sold` split by what the shopper did: units (and their price) still held for payment, and paid. */

@@ -31,6 +31,8 @@ export interface SaleOptions {
   shards?: number;
   /** Buying needs a solved proof-of-work challenge (docs/api.md "Proof of work"). */
   challenge?: boolean;
+  /** A queue in front of the sale (docs/api.md "Queue"). */
+  queue?: boolean;
 }
 
 export async function createSale(options: SaleOptions = {}): Promise<Sale> {
@@ -48,6 +50,7 @@ export async function createSale(options: SaleOptions = {}): Promise<Sale> {
       paymentWindowSeconds: options.paymentWindowSeconds,
       shards: options.shards,
       challenge: options.challenge,
+      queue: options.queue,
     }),
   });
   if (res.status !== 201) throw new Error(`create sale: ${res.status} ${await res.text()}`);

@@ -187,6 +187,23 @@ describe("a challenge sale", () => {
     expect((await buy(cheap, plain.id, bob.cookie)).status).toBe(202);
   });
 
+  it("lets a shopper join a challenge sale's queue only with a solved challenge of their own", async () => {
+    const cheap = { CHALLENGE_DIFFICULTY: "200" };
+    const sale = await createSale({ stock: 5, challenge: true, queue: true });
+    const alice = await shopper("alice");
+    const join = (headers: Record<string, string> = {}) =>
+      callWith(cheap, `/api/sales/${sale.id}/queue`, { method: "POST", cookie: alice.cookie, headers });
+    const refused = await join();
+    expect(refused.status).toBe(403);
+    expect(await errorOf(refused)).toMatchObject({ code: "CHALLENGE_REQUIRED", details: { reason: "missing" } });
+    const { header } = await solve(await getChallenge(cheap, alice.cookie));
+    const joined = await join({ [CHALLENGE_HEADER]: header });
+    expect(joined.status).toBe(200);
+    expect(((await joined.json()) as { ticket: { saleId: string } }).ticket.saleId).toBe(sale.id);
+    // The solution was spent by that join.
+    expect(await errorOf(await join({ [CHALLENGE_HEADER]: header }))).toMatchObject({ details: { reason: "spent" } });
+  });
+
   it("sells without a solution when challenges are off locally (CHALLENGE=off, load tests)", async () => {
     const sale = await createSale({ stock: 5, challenge: true });
     const { cookie } = await shopper("loadtest");

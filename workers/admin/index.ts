@@ -262,10 +262,12 @@ const api = new Hono<AdminApp>()
       mode: input.mode ?? "first_come",
       registrationRequired: input.registrationRequired ?? false,
       challenge: input.challenge ?? false,
+      queue: input.queue ?? false,
       ...(input.mode === "draw" ? { drawAt: Date.parse(input.drawAt!) } : {}),
       // docs/api.md "Hot sales": fixed at creation; by default 1 unless the stock is too large for one object.
       shards:
-        input.shards ?? (input.mode === "draw" || input.registrationRequired ? 1 : defaultShardsForStock(input.stock)),
+        input.shards ??
+        (input.mode === "draw" || input.registrationRequired || input.queue ? 1 : defaultShardsForStock(input.stock)),
     });
     return c.json({ sale }, 201);
   })

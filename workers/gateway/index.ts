@@ -22,6 +22,7 @@ import { catalogChanged } from "./known-sales.ts";
 import { answerIfClosed, sales } from "./routes/sales.ts";
 import { draws } from "./routes/draws.ts";
 import { challenge } from "./routes/challenge.ts";
+import { queue } from "./routes/queue.ts";
 import { SESSION_COOKIE_MARK } from "./session.ts";
 import { startTrace } from "./trace.ts";
 
@@ -113,6 +114,7 @@ app.route("/api/me", me);
 app.route("/api/challenge", challenge);
 app.route("/api/sales", sales);
 app.route("/api/sales", draws);
+app.route("/api/sales", queue);
 app.route("/api/orders", orders);
 app.route("/images", images);
 app.route("/api", apiReference);

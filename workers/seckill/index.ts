@@ -37,6 +37,7 @@ import {
 import { homeShard, shardObjectName } from "../../lib/server/hot/routing.ts";
 import { initialAllotments } from "../../lib/server/hot/stock.ts";
 import type { ShardStats } from "../../lib/contract/schemas.ts";
+import * as queue from "./queue.ts";
 
 import { SaleItem as SaleItemCore } from "../../durable-objects/sale-item.ts";
 import { chaosOf, sendRefusedNow, type Chaos } from "../../lib/server/chaos.ts";
@@ -44,6 +45,7 @@ export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 export { AccountGuard } from "../../durable-objects/account-guard.ts";
 export { SaleDraw } from "../../durable-objects/sale-draw.ts";
 export { DrawEntries } from "../../durable-objects/draw-entries.ts";
+export { SaleQueue } from "../../durable-objects/sale-queue.ts";
 
 /**
  * The SaleItem this Worker hosts: the object of durable-objects/sale-item.ts, plus the faults `npm run chaos`
@@ -94,7 +96,13 @@ const ORDERS_LOOKUP_SALES = 200;
 const figuresCache = new FiguresCache();
 
 export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
-  async fetch(): Promise<Response> {
+  /**
+   * RPC only, except the queue's live feed: the gateway forwards a shopper's WebSocket upgrade to
+   * `/queue-live/<saleId>` (a WebSocket cannot cross an RPC call), with the shopper in `X-Queue-User`.
+   */
+  async fetch(request: Request): Promise<Response> {
+    const live = /^\/queue-live\/([0-9a-f-]{36})$/.exec(new URL(request.url).pathname);
+    if (live) return await queue.live(this.env, live[1], request);
     return Response.json(
       { error: { code: "NOT_FOUND", message: "The seckill Worker only answers RPC" } },
       { status: 404 },
@@ -270,6 +278,8 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
       });
       config = { ...config, drawCommitment };
     }
+    // A queue sale's queue comes first too: the sale is listed only once its queue can take shoppers.
+    if (config.queue) await queue.createQueue(this.env, config);
     const shards = config.shards ?? 1;
     if (shards === 1) {
       const sale = (await this.sale(config.id).initialize(config)) as Sale;
@@ -304,7 +314,28 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
         endsAt: Date.parse(s.endsAt),
       });
     }
+    if (result.ok) await queue.syncTimes(this.env, result.sale);
     return result;
+  }
+
+  // ---------------------------------------------------------------- queue sales (./queue.ts)
+
+  async joinQueue(saleId: string, userId: string, challengePassed = false) {
+    return await queue.joinQueue(this.env, saleId, userId, challengePassed);
+  }
+
+  async getTicket(saleId: string, userId: string) {
+    return await queue.getTicket(this.env, saleId, userId);
+  }
+
+  /** The purchase's check in a queue sale: ok for an admitted, unexpired ticket, else the rejection to answer. */
+  async queueGate(saleId: string, userId: string) {
+    return await queue.gate(this.env, saleId, userId);
+  }
+
+  /** A queue sale's purchase was accepted (202): the shopper's ticket is used. */
+  async queuePurchased(saleId: string, userId: string, orderId: string) {
+    await queue.purchased(this.env, saleId, userId, orderId);
   }
 
   // ---------------------------------------------------------------- draws and registration (./draws.ts)
@@ -346,7 +377,9 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   }
 
   async endSale(saleId: string) {
-    return await this.everyShard(saleId, (shard) => shard.endNow());
+    const result = await this.everyShard(saleId, (shard) => shard.endNow());
+    if (result.ok) await queue.syncTimes(this.env, result.sale);
+    return result;
   }
 
   /**
@@ -354,6 +387,7 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
    * all checked before any is deleted), then the catalog entry.
    */
   async deleteSale(saleId: string) {
+    const queued = await queue.hasQueue(this.env, saleId);
     const shards = (await this.shardsOf(saleId)) ?? 1;
     if (shards > 1) {
       const names = shardNames(saleId, shards);
@@ -365,6 +399,7 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
       for (const name of names.slice(1).reverse()) await this.sale(name).deleteIfNoOrders();
     }
     const result = await this.sale(saleId).deleteIfNoOrders();
+    if (result.ok && queued) await queue.destroyQueue(this.env, saleId);
     if (result.ok) await this.catalog().unregister(saleId);
     return result;
   }
@@ -376,7 +411,12 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   /** A sharded sale's stats are every shard's summed, with `stats.shards` (docs/api.md "Hot sales"). */
   async getStats(saleId: string) {
     const first = await this.sale(saleId).getStats();
-    if (!first || (first.shards ?? 1) === 1) return first;
+    if (!first) return first;
+    if ((first.shards ?? 1) === 1) {
+      if (first.queue !== true) return first;
+      const q = await queue.queueStats(this.env, saleId);
+      return q ? { ...first, stats: { ...first.stats, queue: q } } : first;
+    }
     const names = shardNames(saleId, first.shards!);
     const [rest, figures] = await Promise.all([
       Promise.all(names.slice(1).map((name) => this.sale(name).getStats())),

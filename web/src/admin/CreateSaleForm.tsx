@@ -131,6 +131,7 @@ function hotValuesOf(sale: Sale): HotSaleValues {
     drawAt: sale.drawAt ? toLocalInput(Date.parse(sale.drawAt)) : "",
     registrationRequired: sale.registrationRequired ?? false,
     challenge: sale.challenge ?? false,
+    queue: sale.queue ?? false,
   };
 }
 

@@ -12,6 +12,7 @@ import { formatDateTime, shortId } from "../lib/format.ts";
 import { usePolling } from "../components/hooks.ts";
 import { Alert, Field, Link, buttonClass } from "../components/ui.tsx";
 import { drawAdminApi, type RankingRow } from "./draw-admin-api.ts";
+import { tm } from "../i18n/merchant.ts";
 
 export interface HotSaleValues {
   mode: "first_come" | "draw";
@@ -19,6 +20,8 @@ export interface HotSaleValues {
   registrationRequired: boolean;
   /** Buying needs a proof of work (docs/api.md "Proof of work"): first-come sales only. */
   challenge: boolean;
+  /** A queue in front of the sale (docs/api.md "Queue"); first-come sales only, chosen at creation. */
+  queue: boolean;
 }
 
 export const initialHotSaleValues = (): HotSaleValues => ({
@@ -26,6 +29,7 @@ export const initialHotSaleValues = (): HotSaleValues => ({
   drawAt: "",
   registrationRequired: false,
   challenge: false,
+  queue: false,
 });
 
 /** What the create form sends for these fields (the shared schema checks them with the rest). */
@@ -34,6 +38,7 @@ export function hotSaleInput(v: HotSaleValues): {
   drawAt?: string;
   registrationRequired?: boolean;
   challenge?: boolean;
+  queue?: boolean;
 } {
   if (v.mode === "draw") {
     const ms = new Date(v.drawAt).getTime();
@@ -43,6 +48,7 @@ export function hotSaleInput(v: HotSaleValues): {
     ...(v.registrationRequired ? { registrationRequired: true } : {}),
     // Sent either way, so an edit can turn it off again.
     challenge: v.challenge,
+    ...(v.queue ? { queue: true } : {}),
   };
 }
 
@@ -75,7 +81,9 @@ export function HotSaleFields({
             name="sale-mode"
             value="draw"
             checked={values.mode === "draw"}
-            onChange={() => onChange({ ...values, mode: "draw", registrationRequired: false, challenge: false })}
+            onChange={() =>
+              onChange({ ...values, mode: "draw", registrationRequired: false, challenge: false, queue: false })
+            }
           />
           Draw (verifiable)
         </label>
@@ -119,6 +127,17 @@ export function HotSaleFields({
             Proof of work (each purchase costs the shopper's device a short computation: scripts pay per try)
           </label>
         </>
+      )}
+      {values.mode === "first_come" && (
+        <label class="flex items-center gap-2 text-sm text-slate-900">
+          <input
+            type="checkbox"
+            name="queue"
+            checked={values.queue}
+            onChange={(e) => onChange({ ...values, queue: (e.target as HTMLInputElement).checked })}
+          />
+          {tm("merchant.queue.option")}
+        </label>
       )}
     </fieldset>
   );
@@ -294,6 +313,35 @@ function RegistrationSection({ sale }: { sale: Sale & { stats: SaleStats } }) {
 }
 
 /** On a sale's dashboard page: the draw of a draw sale, the registrations of a first-come sale. */
+/** A queue sale's queue (docs/api.md "Queue"): the admin stats' `queue`, refreshed with the sale's page. */
+function QueueSection({ sale }: { sale: Sale & { stats: SaleStats } }) {
+  const q = sale.stats.queue;
+  if (!q) return null;
+  return (
+    <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="queue-admin-title">
+      <h2 id="queue-admin-title" class="text-xl font-semibold text-slate-900">
+        {tm("merchant.queue.heading")}
+      </h2>
+      <dl class="grid grid-cols-2 gap-3 sm:grid-cols-4" data-queue-stats>
+        <Stat label={tm("merchant.queue.waiting")} value={q.waiting} />
+        <Stat label={tm("merchant.queue.admitted")} value={q.admitted} />
+        <Stat label={tm("merchant.queue.purchased")} value={q.purchased} />
+        <Stat label={tm("merchant.queue.expired")} value={q.expired} />
+        <Stat label={tm("merchant.queue.joined")} value={q.joined} />
+        <Stat label={tm("merchant.queue.abandon")} value={`${Math.round(q.abandonRate * 100)}%`} />
+        <Stat label={tm("merchant.queue.rate")} value={q.admitRatePerSecond} />
+      </dl>
+      <p class="text-sm text-slate-700">{tm("merchant.queue.hint")}</p>
+    </section>
+  );
+}
+
 export function HotSaleAdmin({ sale }: { sale: Sale & { stats: SaleStats } }) {
-  return sale.mode === "draw" ? <DrawSection sale={sale} /> : <RegistrationSection sale={sale} />;
+  if (sale.mode === "draw") return <DrawSection sale={sale} />;
+  return (
+    <>
+      {sale.queue && <QueueSection sale={sale} />}
+      <RegistrationSection sale={sale} />
+    </>
+  );
 }

@@ -19,7 +19,9 @@ import { expectsNoNewOrder, holdsCapped, learnFromAnswer, settleHold, takeHold }
 import { requireKnownSale, shardsOfKnownSale } from "../known-sales.ts";
 import { homeShard, shardObjectName } from "../../../lib/server/hot/routing.ts";
 import { IsolateAdmission } from "../../../lib/server/hot/admission.ts";
+import { checkAdmitted, isQueueSale, learnQueueSale, ticketUsed } from "../queue-gate.ts";
 import { closedVerdictAtObject, reserveAtObject } from "../sale-object.ts";
+import type { PurchaseResult } from "../../../durable-objects/sale-item.ts";
 import { knownBuyers, learnBuyers, mayBeReplay } from "../replay.ts";
 import { traceAnswer } from "../trace.ts";
 import type { GatewayEnv } from "../env.ts";
@@ -418,7 +420,15 @@ export const sales = new Hono<GatewayApp>()
     //    isolate remembers that sale to refuse the next such purchase itself.
     const challengePassed = await purchaseChallenge(c, saleId, user.id);
 
-    // 5. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides: the
+    // 5. Queue sales (queue-gate.ts): only a shopper with an admitted ticket goes on; other sales skip this.
+    let queueAdmitted = false;
+    if (isQueueSale(saleId)) {
+      const refusal = await callSeckill(c, () => checkAdmitted(c.env, saleId, user.id));
+      if (refusal) throw rejectionToError(refusal);
+      queueAdmitted = true;
+    }
+
+    // 6. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides: the
     //    shopper's home shard (lib/server/hot/routing.ts; the sale's own object when it has one shard). A purchase
     //    expected to make no new order (a replay, a refusal) takes no slot: it goes `withoutHold`, and comes back
     //    `holdNeeded` (nothing taken) if it would have made one, to be sent again with a slot.
@@ -435,12 +445,25 @@ export const sales = new Hono<GatewayApp>()
     };
     const withoutHold = holdsCapped(c) && expectsNoNewOrder(user.id, saleId, closed !== null);
     let holdToken = withoutHold ? undefined : await takeHold(c, user.id, saleId);
-    let result;
+    let result: PurchaseResult;
     try {
-      result = await callSeckill(c, () => reserveAtObject(c.env, objectName, { ...request, withoutHold }));
+      result = await callSeckill(c, () =>
+        reserveAtObject(c.env, objectName, { ...request, withoutHold, queueAdmitted }),
+      );
+      // A queue sale this isolate did not know: its object refused the unchecked purchase. Check, then buy.
+      if (!queueAdmitted && learnQueueSale(result, saleId)) {
+        const refusal = await callSeckill(c, () => checkAdmitted(c.env, saleId, user.id));
+        if (refusal) result = refusal;
+        else {
+          queueAdmitted = true;
+          result = await callSeckill(c, () =>
+            reserveAtObject(c.env, objectName, { ...request, withoutHold, queueAdmitted: true }),
+          );
+        }
+      }
       if (result.holdNeeded) {
         holdToken = await takeHold(c, user.id, saleId);
-        result = await callSeckill(c, () => reserveAtObject(c.env, objectName, request));
+        result = await callSeckill(c, () => reserveAtObject(c.env, objectName, { ...request, queueAdmitted }));
       }
     } catch (err) {
       if (edge) isolateAdmission.onAnswer(Date.now(), objectName, edge.probe, null);
@@ -466,6 +489,7 @@ export const sales = new Hono<GatewayApp>()
         throw rejectionToError(result, { "Retry-After": "1" });
       throw rejectionToError(result);
     }
+    if (queueAdmitted) ticketUsed(c.env, c.executionCtx as ExecutionContext, saleId, user.id, result.order.id);
     if (result.replayed) c.header("Idempotent-Replayed", "true");
     return c.json({ order: result.order }, 202);
   });
