@@ -218,14 +218,25 @@ export async function createSale(
   return res.body.sale.id as string;
 }
 
+function percentileOf(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+}
+
 /** Latency and status counts for one window of time. */
 export class Window {
   readonly ms: number[] = [];
   readonly statuses: Record<string, number> = {};
   /** "route status" → count, for answers that are 5xx or no answer at all (0). */
   readonly failures: Record<string, number> = {};
+  /** route → latencies, ms (which route is slow: docs/design.md "Hardening"). */
+  readonly byRoute = new Map<string, number[]>();
   record(a: Answer): void {
     this.ms.push(a.ms);
+    const route = this.byRoute.get(a.route) ?? [];
+    route.push(a.ms);
+    this.byRoute.set(a.route, route);
     this.statuses[a.status] = (this.statuses[a.status] ?? 0) + 1;
     if (a.status >= 500 || a.status === 0) {
       const key = `${a.route} ${a.status}${a.status === 0 ? ` (${String(a.body).slice(0, 60)})` : ""}`;
@@ -236,9 +247,19 @@ export class Window {
     return this.ms.length;
   }
   percentile(p: number): number {
-    if (this.ms.length === 0) return 0;
-    const sorted = [...this.ms].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+    return percentileOf(this.ms, p);
+  }
+  /** Per route: answers, p50 and p99 (ms) and the slowest answer, slowest p99 first. */
+  routes(): { route: string; count: number; p50Ms: number; p99Ms: number; maxMs: number }[] {
+    return [...this.byRoute]
+      .map(([route, ms]) => ({
+        route,
+        count: ms.length,
+        p50Ms: +percentileOf(ms, 0.5).toFixed(1),
+        p99Ms: +percentileOf(ms, 0.99).toFixed(1),
+        maxMs: +Math.max(...ms).toFixed(1),
+      }))
+      .sort((a, b) => b.p99Ms - a.p99Ms);
   }
   fiveXx(): number {
     return Object.entries(this.statuses).reduce((s, [k, v]) => s + (Number(k) >= 500 || k === "0" ? v : 0), 0);
