@@ -27,6 +27,7 @@ import {
 import { CreateSaleForm } from "./CreateSaleForm.tsx";
 import { HotSaleAdmin } from "./HotSaleAdmin.tsx";
 import { SellThroughChart } from "./SellThroughChart.tsx";
+import { ORDER_STATUSES, type OrderStatus } from "../../../lib/contract/schemas.ts";
 import { tm, unitsText } from "../i18n/merchant.ts";
 import { t } from "../i18n/shop.ts";
 
@@ -583,6 +584,10 @@ function SaleControls({ sale, onChanged }: { sale: SaleWithStats; onChanged: () 
   );
 }
 
+function isOrderStatus(status: string): status is OrderStatus {
+  return (ORDER_STATUSES as readonly string[]).includes(status);
+}
+
 function ReconcileReport({ result }: { result: ReconcileResult }) {
   const statuses = [
     ...new Set([...Object.keys(result.ledgerByStatus ?? {}), ...Object.keys(result.databaseByStatus ?? {})]),
@@ -601,8 +606,8 @@ function ReconcileReport({ result }: { result: ReconcileResult }) {
           <tbody>
             {statuses.map((st) => (
               <tr key={st}>
-                <th scope="row" class="pr-4 text-left font-normal">
-                  {st}
+                <th scope="row" class="pr-4 text-left font-normal" data-status={st}>
+                  {isOrderStatus(st) ? t(`orderStatus.${st}`) : st}
                 </th>
                 <td class="pr-2 text-right tabular-nums">
                   {(result.ledgerByStatus as Record<string, number> | undefined)?.[st] ?? 0}
