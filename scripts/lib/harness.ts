@@ -20,6 +20,8 @@ export interface Shop {
   sessionSecret: string;
   /** Processes to report memory for: name → pid. */
   processes(): Record<string, number>;
+  /** With `inspect`: the used JS heap of each of workerd's isolates (one per Worker), MB, by Worker name. */
+  heaps(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -39,7 +41,7 @@ export function arg(name: string, fallback: number): number {
 /** Starts PostgreSQL and the shop; `extraSecrets` reach every Worker (e.g. CHAOS). */
 export async function startShop(
   name: string,
-  options: { extraSecrets?: Record<string, string>; gatewayVars?: Record<string, string> } = {},
+  options: { extraSecrets?: Record<string, string>; gatewayVars?: Record<string, string>; inspect?: boolean } = {},
 ): Promise<Shop> {
   const work = path.join(ROOT, ".data", name);
   rmSync(work, { recursive: true, force: true });
@@ -63,7 +65,9 @@ export async function startShop(
   await applyMigrations(databaseUrl);
   const sessionSecret = randomBytes(32).toString("hex");
   const port = await freePort();
+  const inspectorPort = options.inspect ? await freePort() : undefined;
   const runtime = await startLeanRuntime({
+    inspectorPort,
     host: "127.0.0.1",
     port,
     databaseUrl,
@@ -90,6 +94,7 @@ export async function startShop(
       if (pgPid) out["postgres (pglite)"] = pgPid;
       return out;
     },
+    heaps: () => (inspectorPort ? isolateHeapsMb(inspectorPort) : Promise.resolve({})),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -105,6 +110,37 @@ export async function startShop(
     });
   }
   return shop;
+}
+
+/**
+ * workerd's inspector (Chrome DevTools protocol): each Worker's isolate is a target; `Runtime.getHeapUsage`
+ * gives its used JS heap. Tells which Worker's objects grow, where RSS only says that something does.
+ */
+async function isolateHeapsMb(port: number): Promise<Record<string, number>> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+    title?: string;
+    id: string;
+    webSocketDebuggerUrl?: string;
+  }[];
+  const out: Record<string, number> = {};
+  for (const target of targets) {
+    const url = target.webSocketDebuggerUrl ?? `ws://127.0.0.1:${port}/${target.id}`;
+    const used = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(url);
+      const timer = setTimeout(() => (ws.close(), resolve(Number.NaN)), 5_000);
+      ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: "Runtime.getHeapUsage" }));
+      ws.onmessage = (e) => {
+        const msg = JSON.parse(String(e.data)) as { id?: number; result?: { usedSize: number } };
+        if (msg.id !== 1) return;
+        clearTimeout(timer);
+        ws.close();
+        resolve(msg.result?.usedSize ?? Number.NaN);
+      };
+      ws.onerror = () => (clearTimeout(timer), resolve(Number.NaN));
+    });
+    out[target.title ?? target.id] = +(used / 2 ** 20).toFixed(1);
+  }
+  return out;
 }
 
 /** Resident memory of a process, MB (VmRSS); 0 if it is gone. */
