@@ -22,6 +22,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { ObjectEnv } from "./env.ts";
+export { HOLD_SHARDS, holdShard } from "../lib/server/hold-shards.ts";
 
 /** One change in the session feed: a revoked session id, or a shopper's "signed out everywhere" time. */
 export type SessionChange =
@@ -33,16 +34,6 @@ export const SESSION_PAGE = 2_000;
 
 /** How long an acquired hold waits for its order before it no longer counts (the purchase failed silently). */
 const PENDING_HOLD_MS = 30_000;
-/** How many `holds:` objects share the shoppers (each up to ~1,000 purchases a second). */
-export const HOLD_SHARDS = 32;
-
-/** The `holds:` shard of a shopper: FNV-1a of the id. */
-export function holdShard(userId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < userId.length; i++) h = Math.imul(h ^ userId.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % HOLD_SHARDS;
-}
-
 /** Keys per login-throttle instance; the oldest window is dropped at the bound. */
 const MAX_LOGIN_KEYS = 10_000;
 

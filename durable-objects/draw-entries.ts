@@ -14,6 +14,7 @@ import { DurableObject } from "cloudflare:workers";
 import { reject, type Rejection } from "../lib/contract/errors.ts";
 import type { ObjectEnv } from "./env.ts";
 import { compareRanked, rankKeySync, type RankedEntry } from "../lib/contract/draw.ts";
+import { ObjectSchema, configText, parseConfig } from "./object-schema.ts";
 
 export interface EntryShardConfig {
   saleId: string;
@@ -25,7 +26,10 @@ export interface EntryShardConfig {
 /** The most a page may hold. */
 const PAGE_LIMIT = 5_000;
 
-const SCHEMA = `
+/** Created by `configure` only: a shard named by anyone else stays empty (object-schema.ts). */
+const SCHEMA = new ObjectSchema(
+  "shard",
+  `
   CREATE TABLE IF NOT EXISTS shard (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     config TEXT NOT NULL,
@@ -36,7 +40,8 @@ const SCHEMA = `
     user_id TEXT PRIMARY KEY,
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
-`;
+`,
+);
 
 export class DrawEntries extends DurableObject<ObjectEnv> {
   /** Overridable clock, so tests can move time. */
@@ -53,12 +58,12 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(SCHEMA);
+      if (!SCHEMA.exists(this.sql)) return; // never configured: nothing to read, nothing written
       const row = this.sql
         .exec<{ config: string; closed: number }>("SELECT config, closed FROM shard WHERE id = 1")
         .toArray()[0];
       if (row) {
-        this.config = JSON.parse(row.config) as EntryShardConfig;
+        this.config = parseConfig<EntryShardConfig>(row);
         this.closed = row.closed === 1;
       }
       this.count = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM entries").one().n;
@@ -69,10 +74,11 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
   configure(config: EntryShardConfig): void {
     if (this.config && this.config.saleId !== config.saleId) throw new Error("shard already holds another sale");
     if (this.closed) return;
+    SCHEMA.create(this.sql);
     this.config = config;
     this.sql.exec(
       "INSERT INTO shard (id, config) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET config = excluded.config",
-      JSON.stringify(config),
+      configText(config),
     );
   }
 
@@ -99,6 +105,7 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
 
   /** The shopper's entry, and whether the draw has closed this shard (then the draw knows the result). */
   entryOf(userId: string): { createdAt: number; closed: boolean } | null {
+    if (!this.config) return null;
     const row = this.sql
       .exec<{ created_at: number }>("SELECT created_at FROM entries WHERE user_id = ?", userId)
       .toArray()[0];
@@ -118,6 +125,7 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
    * same answer, since it depends on nothing else. A different seed is refused: a shard is ranked once.
    */
   async rankEntries(seed: string): Promise<boolean> {
+    if (!this.config) throw new Error("rankEntries on a shard that was never configured");
     const row = this.sql.exec<{ seed: string | null }>("SELECT seed FROM shard WHERE id = 1").toArray()[0];
     if (!row) throw new Error("rankEntries on a shard that was never configured");
     if (row.seed !== null && row.seed !== seed) throw new Error("a shard is ranked with one seed only");
@@ -150,6 +158,7 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
 
   private ranking(): Promise<RankedEntry[]> {
     if (this.rankedCache) return this.rankedCache;
+    if (!this.config) throw new Error("the shard was never configured");
     const seed = this.sql.exec<{ seed: string | null }>("SELECT seed FROM shard WHERE id = 1").toArray()[0]?.seed;
     if (!seed || !this.closed) throw new Error("the shard is not closed for the draw yet");
     this.rankedCache = (async () => {

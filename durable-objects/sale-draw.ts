@@ -30,6 +30,7 @@ import {
 } from "../lib/contract/draw.ts";
 import type { DrawEntries, EntryShardConfig } from "./draw-entries.ts";
 import type { SaleItem } from "./sale-item.ts";
+import { ObjectSchema, configText, parseConfig } from "./object-schema.ts";
 
 export interface DrawConfig {
   saleId: string;
@@ -54,7 +55,10 @@ const PROMOTE_POLL_MS = 1_000;
 const ALLOCATE_STEP = 500;
 const PUBLIC_PAGE_LIMIT = 20_000;
 
-const SCHEMA = `
+/** Created by `initialize` only: a draw object named by anyone else stays empty (object-schema.ts). */
+const SCHEMA = new ObjectSchema(
+  "draw",
+  `
   CREATE TABLE IF NOT EXISTS draw (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     config TEXT NOT NULL,
@@ -79,7 +83,8 @@ const SCHEMA = `
     order_id TEXT NOT NULL,
     at INTEGER NOT NULL
   );
-`;
+`,
+);
 
 interface DrawRow extends Record<string, SqlStorageValue> {
   config: string;
@@ -113,12 +118,11 @@ export class SaleDraw extends DurableObject<DrawEnv> {
   constructor(ctx: DurableObjectState, env: DrawEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(SCHEMA);
-    });
   }
 
+  /** The draw, or null when this object was never initialised (then nothing is read or written). */
   private row(): DrawRow | null {
+    if (!SCHEMA.exists(this.sql)) return null;
     return this.sql.exec<DrawRow>("SELECT * FROM draw WHERE id = 1").toArray()[0] ?? null;
   }
 
@@ -142,21 +146,21 @@ export class SaleDraw extends DurableObject<DrawEnv> {
    * `drawAt`. Safe to call twice for the same sale (the same seed stays). Returns the commitment.
    */
   async initialize(config: DrawConfig): Promise<string> {
+    SCHEMA.create(this.sql);
     let row = this.row();
     if (row) {
-      if ((JSON.parse(row.config) as DrawConfig).saleId !== config.saleId)
-        throw new Error("object already holds another draw");
+      if (parseConfig<DrawConfig>(row).saleId !== config.saleId) throw new Error("object already holds another draw");
     } else {
       const seed = [...crypto.getRandomValues(new Uint8Array(32))].map((b) => b.toString(16).padStart(2, "0")).join("");
       this.sql.exec(
         "INSERT INTO draw (id, config, seed, commitment, phase) VALUES (1, ?, ?, ?, 'open')",
-        JSON.stringify(config),
+        configText(config),
         seed,
         await sha256hex(seed),
       );
       row = this.row()!;
     }
-    const stored = JSON.parse(row.config) as DrawConfig;
+    const stored = parseConfig<DrawConfig>(row);
     await Promise.all(
       Array.from({ length: stored.entryShards }, (_, i) =>
         this.shard(i, stored.saleId).configure(this.shardConfig(stored, i)),
@@ -170,8 +174,8 @@ export class SaleDraw extends DurableObject<DrawEnv> {
   async update(patch: Partial<Pick<DrawConfig, "stock" | "startsAt" | "drawAt" | "endsAt">>): Promise<void> {
     const row = this.row();
     if (!row || row.phase !== "open") return;
-    const config = { ...(JSON.parse(row.config) as DrawConfig), ...patch };
-    this.sql.exec("UPDATE draw SET config = ? WHERE id = 1", JSON.stringify(config));
+    const config = { ...parseConfig<DrawConfig>(row), ...patch };
+    this.sql.exec("UPDATE draw SET config = ? WHERE id = 1", configText(config));
     await Promise.all(
       Array.from({ length: config.entryShards }, (_, i) =>
         this.shard(i, config.saleId).configure(this.shardConfig(config, i)),
@@ -183,7 +187,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
   /** The entry shard count (null: no draw here), for routing entries to their home shard. */
   entryShards(): number | null {
     const row = this.row();
-    return row ? (JSON.parse(row.config) as DrawConfig).entryShards : null;
+    return row ? parseConfig<DrawConfig>(row).entryShards : null;
   }
 
   // ---------------------------------------------------------------- shopper side
@@ -197,7 +201,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
       .exec<{ rank: number; order_id: string | null }>("SELECT rank, order_id FROM ranked WHERE user_id = ?", userId)
       .toArray()[0];
     if (!ranked) return { phase: "drawn", rank: null };
-    const config = JSON.parse(row.config) as DrawConfig;
+    const config = parseConfig<DrawConfig>(row);
     return {
       phase: "drawn",
       rank: ranked.rank,
@@ -215,7 +219,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
     const row = this.row();
     if (!row) return null;
     if (row.phase !== "drawn") return { commitment: row.commitment, drawn: false };
-    const config = JSON.parse(row.config) as DrawConfig;
+    const config = parseConfig<DrawConfig>(row);
     return { commitment: row.commitment, drawn: true, seed: row.seed, stock: config.stock, total: row.ranked_count };
   }
 
@@ -235,6 +239,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
 
   /** Merchants' view of the ranking after the draw: a page of ranks from `fromRank`, with each rank's order. */
   rankingRows(fromRank: number, limit: number): { rank: number; userId: string; orderId: string | null }[] {
+    if (!this.row()) return [];
     return this.sql
       .exec<{ rank: number; user_id: string; order_id: string | null }>(
         "SELECT rank, user_id, order_id FROM ranked WHERE rank >= ? ORDER BY rank LIMIT ?",
@@ -249,7 +254,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
   async stats(): Promise<DrawStats | null> {
     const row = this.row();
     if (!row) return null;
-    const config = JSON.parse(row.config) as DrawConfig;
+    const config = parseConfig<DrawConfig>(row);
     const drawn = row.phase === "drawn";
     const entries = drawn
       ? row.ranked_count
@@ -293,7 +298,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
     const started = this.clock();
     let row = this.row();
     if (!row) return;
-    const config = JSON.parse(row.config) as DrawConfig;
+    const config = parseConfig<DrawConfig>(row);
     if (row.phase === "open") {
       if (started < config.drawAt) {
         await this.ctx.storage.setAlarm(config.drawAt);

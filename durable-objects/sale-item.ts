@@ -450,7 +450,9 @@ export class SaleItem extends DurableObject<ObjectEnv> {
     const started = performance.now();
     const s = this.sale;
     if (!s) return reject("NOT_FOUND", "No such sale");
-    this.countAttempt("attempts");
+    // A purchase sent without a hold slot is counted once it is answered: one that comes back `holdNeeded` is sent
+    // again with a slot, and counted then.
+    if (!request.withoutHold) this.countAttempt("attempts");
     for (let waits = 0; ; waits++) {
       const decision = checkAndReserve(s, request, this.clock());
       if (decision.kind === "wait") {
@@ -461,6 +463,8 @@ export class SaleItem extends DurableObject<ObjectEnv> {
         continue;
       }
       if (decision.kind === "answer") {
+        if (decision.result.holdNeeded) return decision.result;
+        if (request.withoutHold) this.countAttempt("attempts");
         if (decision.counted) this.countAttempt(decision.counted);
         return this.withBuyers(decision.result, request);
       }

@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ROOT } from "./lib/postgres.ts";
 import { arg, createSale, log, openFds, rssMb, startShop } from "./lib/harness.ts";
+import { count, type Tally } from "../bench/lib/tally.ts";
 
 const LEVELS = (process.argv.find((a) => a.startsWith("--levels="))?.split("=")[1] ?? "1000,2500,5000,10000")
   .split(",")
@@ -33,8 +34,8 @@ interface LevelResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
-  statuses: Record<string, number>;
-  errors: Record<string, number>;
+  statuses: Tally;
+  errors: Tally;
   workerdRssMb: number;
   workerdFds: number;
   ok: boolean;
@@ -150,16 +151,16 @@ async function runLevel(
     `GET /api/sales/${saleId} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: application/json\r\nConnection: keep-alive\r\n\r\n`,
   );
   let latencies: number[] = [];
-  let statuses: Record<string, number> = {};
-  const errors: Record<string, number> = {};
+  let statuses: Tally = {};
+  const errors: Tally = {};
   let measuring = false;
   const pollers: Poller[] = [];
   const onAnswer = (ms: number, status: number) => {
     if (!measuring) return;
     latencies.push(ms);
-    statuses[status] = (statuses[status] ?? 0) + 1;
+    count(statuses, status);
   };
-  const onError = (kind: string) => void (errors[kind] = (errors[kind] ?? 0) + 1);
+  const onError = (kind: string) => count(errors, kind);
   // Ramp: `RAMP_PER_SECOND` new connections a second, each starting its polling at a random moment.
   for (let i = 0; i < connections; i++) {
     const p = new Poller(host, port, request, onAnswer, onError);

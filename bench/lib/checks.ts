@@ -5,6 +5,7 @@
  */
 import type { CrowdAttempt } from "./http.ts";
 import type { AcceptedOrder } from "./wrk.ts";
+import { count, type Tally } from "./tally.ts";
 
 export interface OrderRow {
   id: string;
@@ -73,13 +74,13 @@ export interface CrowdOutcome {
   /** A replay that came back with a different order than its key's first 202 (must be 0). */
   replayMismatches: number;
   /** Final answers by status, and by error code. */
-  statuses: Record<string, number>;
-  codes: Record<string, number>;
+  statuses: Tally;
+  codes: Tally;
   /** Retries after 429/503 (not counting the behaviours' own second clicks). */
   retries: number;
   /** Those retries by the answer that caused them, "status:Retry-After" (the gateway's admission says 1 s, the
    * per-shopper and per-IP limiters 10 s). */
-  retriedAfter: Record<string, number>;
+  retriedAfter: Tally;
   /** Seconds from the start to the last new order's 202. */
   sellOutSeconds: number | null;
   /** Seconds until every shopper had a final answer. */
@@ -88,7 +89,7 @@ export interface CrowdOutcome {
   drainSeconds: number | null;
   databaseRows: number;
   /** Behaviours and how many shoppers had each. */
-  behaviours: Record<string, number>;
+  behaviours: Tally;
 }
 
 export function crowdOutcome(
@@ -103,11 +104,11 @@ export function crowdOutcome(
     accepted.map((a) => ({ orderId: a.orderId ?? "(no id)", userId: a.user })),
     rows,
   );
-  const statuses: Record<string, number> = {};
-  const codes: Record<string, number> = {};
+  const statuses: Tally = {};
+  const codes: Tally = {};
   for (const a of run.attempts) {
-    statuses[a.status] = (statuses[a.status] ?? 0) + 1;
-    if (a.code) codes[a.code] = (codes[a.code] ?? 0) + 1;
+    count(statuses, a.status);
+    if (a.code) count(codes, a.code);
   }
   // Same key → same order: the first 202 of a key fixes its order id.
   const orderOfKey = new Map<string, string>();
@@ -120,14 +121,14 @@ export function crowdOutcome(
   }
   const firstAt = new Map<string, number>();
   for (const a of accepted) if (a.orderId) firstAt.set(a.orderId, Math.min(firstAt.get(a.orderId) ?? Infinity, a.at));
-  const behaviours: Record<string, number> = {};
+  const behaviours: Tally = {};
   const seen = new Set<string>();
   for (const a of run.attempts) {
     if (seen.has(a.user)) continue;
     seen.add(a.user);
-    behaviours[a.behaviour] = (behaviours[a.behaviour] ?? 0) + 1;
+    count(behaviours, a.behaviour);
   }
-  const retriedAfter: Record<string, number> = {};
+  const retriedAfter: Tally = {};
   for (const a of run.attempts)
     for (const [k, v] of Object.entries(a.retriedAfter)) retriedAfter[k] = (retriedAfter[k] ?? 0) + v;
   const sold = match.orders;

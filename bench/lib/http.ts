@@ -5,6 +5,7 @@
  */
 import http from "node:http";
 import * as hdr from "hdr-histogram-js";
+import { count, type Tally } from "./tally.ts";
 
 export interface HttpTarget {
   host: string;
@@ -44,7 +45,7 @@ export interface OpenLoopResult {
   sent: number;
   completed: number;
   errors: number;
-  statuses: Record<string, number>;
+  statuses: Tally;
   p50Ms: number;
   p99Ms: number;
   p999Ms: number;
@@ -75,7 +76,7 @@ export async function openLoop(options: {
     numberOfSignificantValueDigits: 3,
   });
   const total = Math.round(options.rate * options.seconds);
-  const statuses: Record<string, number> = {};
+  const statuses: Tally = {};
   const seconds: { n: number; lat: number[] }[] = [];
   let sent = 0;
   let completed = 0;
@@ -93,7 +94,7 @@ export async function openLoop(options: {
         const done = performance.now();
         const us = Math.max(1, Math.round((done - scheduled) * 1000));
         histogram.recordValue(us);
-        statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
+        count(statuses, reply.status);
         const s = Math.floor((done - t0) / 1000);
         (seconds[s] ??= { n: 0, lat: [] }).n++;
         seconds[s].lat.push(us / 1000);
@@ -200,7 +201,7 @@ export interface CrowdAttempt {
   at: number;
   tries: number;
   /** The 429/503 answers this intent was retried after, by their Retry-After value ("none" when absent). */
-  retriedAfter: Record<string, number>;
+  retriedAfter: Tally;
 }
 
 export interface CrowdShopper {
@@ -240,7 +241,7 @@ export async function crowd(options: {
       "cf-connecting-ip": s.ip,
     };
     if (key) headers["idempotency-key"] = key;
-    const retriedAfter: Record<string, number> = {};
+    const retriedAfter: Tally = {};
     for (let tries = 1; ; tries++) {
       let reply: Reply;
       try {
@@ -266,7 +267,7 @@ export async function crowd(options: {
         const delay = options.retryDelay(retryAfterMs, tries);
         if (options.retryWindowMs === undefined || performance.now() + delay - t0 <= options.retryWindowMs) {
           const label = `${reply.status}:${header ?? "none"}`;
-          retriedAfter[label] = (retriedAfter[label] ?? 0) + 1;
+          count(retriedAfter, label);
           await new Promise((r) => setTimeout(r, delay));
           continue;
         }

@@ -2,9 +2,10 @@
  * Config and lifecycle of a sale in its object: the schema, the sale row, the sale's status as shoppers see
  * it, and the merchant's changes. An object that was never initialised has no tables and writes nothing
  * (docs/design.md, "SaleItem invariants", S7): the schema is created by `initialize` only, and an object looks
- * for it with a read of `sqlite_master`.
+ * for it with a read of `sqlite_master` — the mechanism the draw objects share (durable-objects/object-schema.ts).
  */
 import type { Sale, SaleMode, SaleStatus } from "../../lib/contract/schemas.ts";
+import { ObjectSchema, configText, parseConfig } from "../object-schema.ts";
 
 /** The sale as the object keeps it: times in epoch milliseconds. */
 export interface SaleConfig {
@@ -36,7 +37,9 @@ const REGISTRATIONS = `
   ) WITHOUT ROWID;
 `;
 
-const SCHEMA = `
+const SCHEMA = new ObjectSchema(
+  "sale",
+  `
   CREATE TABLE IF NOT EXISTS sale (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     config TEXT NOT NULL,
@@ -66,14 +69,12 @@ const SCHEMA = `
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (next_send_at);
   ${REGISTRATIONS}
-`;
+`,
+);
 
-/** Whether this object was ever initialised: a read only (an empty database stays empty). */
+/** Whether this object was ever initialised: a read only (an empty database stays empty; object-schema.ts). */
 export function hasSchema(sql: SqlStorage): boolean {
-  return (
-    sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'sale'").one().n >
-    0
-  );
+  return SCHEMA.exists(sql);
 }
 
 export interface StoredSale {
@@ -92,7 +93,7 @@ export function readSale(sql: SqlStorage): StoredSale | null {
     .toArray()[0];
   if (!row) return null;
   return {
-    config: JSON.parse(row.config) as SaleConfig,
+    config: parseConfig<SaleConfig>(row),
     remaining: row.remaining,
     sequence: row.sequence,
     counters: row.counters,
@@ -110,10 +111,10 @@ export function upgradeSchema(sql: SqlStorage): void {
 /** The first write an object ever makes: its schema and its sale row, in one transaction. */
 export function createSale(storage: DurableObjectStorage, config: SaleConfig, counters: string): void {
   storage.transactionSync(() => {
-    storage.sql.exec(SCHEMA);
+    SCHEMA.create(storage.sql);
     storage.sql.exec(
       "INSERT INTO sale (id, config, remaining, sequence, counters) VALUES (1, ?, ?, 0, ?)",
-      JSON.stringify(config),
+      configText(config),
       config.stock,
       counters,
     );
@@ -122,12 +123,12 @@ export function createSale(storage: DurableObjectStorage, config: SaleConfig, co
 
 /** The config only: `remaining` is written with the orders that move it (stock.ts), never from here. */
 export function saveConfig(sql: SqlStorage, config: SaleConfig): void {
-  sql.exec("UPDATE sale SET config = ? WHERE id = 1", JSON.stringify(config));
+  sql.exec("UPDATE sale SET config = ? WHERE id = 1", configText(config));
 }
 
 /** A stock change before the start: config and remaining together (nothing can be reserved then). */
 export function saveConfigAndRemaining(storage: DurableObjectStorage, config: SaleConfig, remaining: number): void {
-  storage.sql.exec("UPDATE sale SET config = ?, remaining = ? WHERE id = 1", JSON.stringify(config), remaining);
+  storage.sql.exec("UPDATE sale SET config = ?, remaining = ? WHERE id = 1", configText(config), remaining);
 }
 
 /** The draw and registration rules of a change before the start (`update`); null when the change is valid. */

@@ -5,7 +5,7 @@
  * and only ever applies to an order that is durable: the caller waits for, or skips, an order whose
  * group-commit round is not written and synced yet (docs/design.md, "SaleItem invariants", S4).
  */
-import type { Order, OrderStatus } from "../../lib/contract/schemas.ts";
+import { orderPrices, type Order, type OrderStatus } from "../../lib/contract/schemas.ts";
 import { invariant } from "./invariants.ts";
 
 /** Where an order is in the object. `held` is shown as `reserved` until PostgreSQL has it, then `confirmed`. */
@@ -107,7 +107,7 @@ export function publicStatus(row: Pick<OrderRow, "status" | "persisted_version">
 /**
  * The order as clients see it. With `asOfVersion` it is the state written to PostgreSQL for that version:
  * a held order is `confirmed` there, since being in PostgreSQL is what confirmed means.
- * `priceCents` is the line total, as it always was; `unitPriceCents` × `quantity` = `totalCents` = `priceCents`.
+ * Its prices come from the stored line total through `orderPrices` (lib/contract/schemas.ts).
  */
 export function toOrder(row: OrderRow, saleId: string, asOfVersion?: number): Order {
   const status = asOfVersion !== undefined && row.status === "held" ? "confirmed" : publicStatus(row);
@@ -116,9 +116,7 @@ export function toOrder(row: OrderRow, saleId: string, asOfVersion?: number): Or
     saleId,
     userId: row.user_id,
     quantity: row.quantity,
-    priceCents: row.price_cents,
-    unitPriceCents: row.price_cents / row.quantity,
-    totalCents: row.price_cents,
+    ...orderPrices(row.price_cents, row.quantity),
     status,
     createdAt: new Date(row.created_at).toISOString(),
     expiresAt: new Date(row.expires_at).toISOString(),

@@ -31,12 +31,38 @@ export interface PurchaseRequest {
   traceId?: string;
   /** The version of the buyers filter the edge already holds (it is sent again only when it changed). */
   knownBuyers?: number;
+  /**
+   * The gateway took no unpaid-holds slot for this purchase, because it expects a replay or a refusal
+   * (workers/gateway/holds.ts). A purchase that would make a new order is then answered `holdNeeded`, taking
+   * nothing, and the gateway sends it again with a slot: no order is ever made without one (docs/design.md,
+   * "Holds with a price").
+   */
+  withoutHold?: boolean;
+}
+
+/** The answer to a `withoutHold` purchase that would have made a new order: nothing was taken. */
+export interface HoldNeeded {
+  ok: false;
+  holdNeeded: true;
+  code?: undefined;
+  message?: undefined;
+  details?: undefined;
+  saleStatus?: undefined;
+  buyers?: undefined;
 }
 
 /** With a sold-out or ended `saleStatus`, `buyers` is the sale's buyers filter when the edge's copy is older. */
 export type PurchaseResult =
-  | { ok: true; order: Order; replayed: boolean; saleStatus: SaleStatus; buyers?: PublishedBuyers }
-  | (Rejection & { saleStatus?: SaleStatus; buyers?: PublishedBuyers });
+  | {
+      ok: true;
+      order: Order;
+      replayed: boolean;
+      saleStatus: SaleStatus;
+      buyers?: PublishedBuyers;
+      holdNeeded?: undefined;
+    }
+  | (Rejection & { saleStatus?: SaleStatus; buyers?: PublishedBuyers; holdNeeded?: undefined })
+  | HoldNeeded;
 
 /** How often one purchase waits for an earlier order of the same shopper to become durable before giving up. */
 export const MAX_WAITS = 3;
@@ -298,6 +324,9 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
       counted: "soldOut",
     };
   }
+
+  // Every refusal is above: only a new order needs a slot of the shopper's cap on unpaid holds.
+  if (request.withoutHold) return { kind: "answer", result: { ok: false, holdNeeded: true } };
 
   const row: OrderRow = {
     id: s.nextOrderId(),

@@ -86,6 +86,27 @@ function route(line: `${Uppercase<HttpMethod>} /${string}`, spec: RouteSpec): Ap
   return { method: method.toLowerCase() as HttpMethod, path, ...spec };
 }
 
+/** A merchant's route of the plain shape: tag `merchants`, the admin token, its answers and its own error codes. */
+function merchantRoute(
+  line: `${Uppercase<HttpMethod>} /${string}`,
+  summary: string,
+  ok: Success[],
+  errors?: ErrorCode[],
+): ApiRoute {
+  return route(line, { tag: "merchants", summary, auth: "admin", ok, ...(errors ? { errors } : {}) });
+}
+
+/** A shopper's route of the plain shape: the session cookie, no body or query, its answers and its error codes. */
+function shopperRoute(
+  line: `${Uppercase<HttpMethod>} /${string}`,
+  tag: RouteTag,
+  summary: string,
+  ok: Success[],
+  errors?: ErrorCode[],
+): ApiRoute {
+  return route(line, { tag, summary, auth: "session", ok, ...(errors ? { errors } : {}) });
+}
+
 const json = (status: number, schema: z.ZodType, description?: string): Success => ({ status, schema, description });
 
 const idempotencyKey = {
@@ -134,12 +155,7 @@ export const API_ROUTES: ApiRoute[] = [
     setsCookie: true,
     errors: ["UNAVAILABLE"],
   }),
-  route("GET /api/me", {
-    tag: "accounts",
-    summary: "The signed-in shopper",
-    auth: "session",
-    ok: [json(200, userAnswer)],
-  }),
+  shopperRoute("GET /api/me", "accounts", "The signed-in shopper", [json(200, userAnswer)]),
 
   // Sales
   route("GET /api/sales", {
@@ -178,34 +194,34 @@ export const API_ROUTES: ApiRoute[] = [
   }),
 
   // Orders
-  route("GET /api/orders", {
-    tag: "orders",
-    summary: "The shopper's own orders, newest first",
-    auth: "session",
-    ok: [json(200, ordersAnswer)],
-    errors: UNAVAILABLE_SALES,
-  }),
-  route("GET /api/orders/:id", {
-    tag: "orders",
-    summary: "One of the shopper's orders (another shopper's is a 404)",
-    auth: "session",
-    ok: [json(200, orderAnswer)],
-    errors: UNAVAILABLE_SALES,
-  }),
-  route("POST /api/orders/:id/pay", {
-    tag: "orders",
-    summary: "Pay a reserved order",
-    auth: "session",
-    ok: [json(200, orderAnswer)],
-    errors: ["ORDER_EXPIRED", "ORDER_NOT_PAYABLE", "UNAVAILABLE"],
-  }),
-  route("POST /api/orders/:id/cancel", {
-    tag: "orders",
-    summary: "Cancel an unpaid order; its stock goes back on sale",
-    auth: "session",
-    ok: [json(200, orderAnswer)],
-    errors: ["ORDER_NOT_CANCELLABLE", "UNAVAILABLE"],
-  }),
+  shopperRoute(
+    "GET /api/orders",
+    "orders",
+    "The shopper's own orders, newest first",
+    [json(200, ordersAnswer)],
+    UNAVAILABLE_SALES,
+  ),
+  shopperRoute(
+    "GET /api/orders/:id",
+    "orders",
+    "One of the shopper's orders (another shopper's is a 404)",
+    [json(200, orderAnswer)],
+    UNAVAILABLE_SALES,
+  ),
+  shopperRoute(
+    "POST /api/orders/:id/pay",
+    "orders",
+    "Pay a reserved order",
+    [json(200, orderAnswer)],
+    ["ORDER_EXPIRED", "ORDER_NOT_PAYABLE", "UNAVAILABLE"],
+  ),
+  shopperRoute(
+    "POST /api/orders/:id/cancel",
+    "orders",
+    "Cancel an unpaid order; its stock goes back on sale",
+    [json(200, orderAnswer)],
+    ["ORDER_NOT_CANCELLABLE", "UNAVAILABLE"],
+  ),
 
   // Merchants
   route("POST /admin/api/sales", {
@@ -216,18 +232,8 @@ export const API_ROUTES: ApiRoute[] = [
     ok: [json(201, saleOnlyAnswer)],
     errors: ["UNAVAILABLE"],
   }),
-  route("GET /admin/api/sales", {
-    tag: "merchants",
-    summary: "Every sale with its live stats",
-    auth: "admin",
-    ok: [json(200, adminSalesAnswer)],
-  }),
-  route("GET /admin/api/sales/:id", {
-    tag: "merchants",
-    summary: "One sale with its live stats",
-    auth: "admin",
-    ok: [json(200, adminSaleAnswer)],
-  }),
+  merchantRoute("GET /admin/api/sales", "Every sale with its live stats", [json(200, adminSalesAnswer)]),
+  merchantRoute("GET /admin/api/sales/:id", "One sale with its live stats", [json(200, adminSaleAnswer)]),
   route("PATCH /admin/api/sales/:id", {
     tag: "merchants",
     summary: "Change a sale before it starts",
@@ -236,18 +242,8 @@ export const API_ROUTES: ApiRoute[] = [
     ok: [json(200, saleOnlyAnswer)],
     errors: ["SALE_STARTED", "UNAVAILABLE"],
   }),
-  route("POST /admin/api/sales/:id/pause", {
-    tag: "merchants",
-    summary: "Pause a sale (purchases answer 423)",
-    auth: "admin",
-    ok: [json(200, saleOnlyAnswer)],
-  }),
-  route("POST /admin/api/sales/:id/resume", {
-    tag: "merchants",
-    summary: "Resume a paused sale",
-    auth: "admin",
-    ok: [json(200, saleOnlyAnswer)],
-  }),
+  merchantRoute("POST /admin/api/sales/:id/pause", "Pause a sale (purchases answer 423)", [json(200, saleOnlyAnswer)]),
+  merchantRoute("POST /admin/api/sales/:id/resume", "Resume a paused sale", [json(200, saleOnlyAnswer)]),
   route("GET /admin/api/sales/:id/orders", {
     tag: "merchants",
     summary: "A sale's orders from PostgreSQL: keyset pages, or the whole sale as CSV",
@@ -259,13 +255,12 @@ export const API_ROUTES: ApiRoute[] = [
     ],
     errors: ["UNAVAILABLE"],
   }),
-  route("POST /admin/api/sales/:id/reconcile", {
-    tag: "merchants",
-    summary: "Compare the sale's ledger with PostgreSQL and re-send what is missing",
-    auth: "admin",
-    ok: [json(200, reconcileAnswer)],
-    errors: ["UNAVAILABLE"],
-  }),
+  merchantRoute(
+    "POST /admin/api/sales/:id/reconcile",
+    "Compare the sale's ledger with PostgreSQL and re-send what is missing",
+    [json(200, reconcileAnswer)],
+    ["UNAVAILABLE"],
+  ),
   route("GET /admin/api/failed-orders", {
     tag: "merchants",
     summary: "Orders the dead-letter consumer gave up on, newest first",
@@ -274,13 +269,12 @@ export const API_ROUTES: ApiRoute[] = [
     ok: [json(200, failedOrdersAnswer)],
     errors: ["UNAVAILABLE"],
   }),
-  route("POST /admin/api/failed-orders/:id/replay", {
-    tag: "merchants",
-    summary: "Send a failed order through the pipeline again",
-    auth: "admin",
-    ok: [json(200, replayAnswer)],
-    errors: ["UNAVAILABLE"],
-  }),
+  merchantRoute(
+    "POST /admin/api/failed-orders/:id/replay",
+    "Send a failed order through the pipeline again",
+    [json(200, replayAnswer)],
+    ["UNAVAILABLE"],
+  ),
   route("GET /admin/api/readiness", {
     tag: "operations",
     summary: "Readiness with what went wrong (the public /readyz names only what failed)",
@@ -289,26 +283,23 @@ export const API_ROUTES: ApiRoute[] = [
     errors: ["UNAVAILABLE"],
   }),
 
-  route("POST /admin/api/sales/:id/end", {
-    tag: "merchants",
-    summary: "End a sale now (an ended sale is answered unchanged)",
-    auth: "admin",
-    ok: [json(200, saleOnlyAnswer)],
-    errors: ["UNAVAILABLE"],
-  }),
-  route("DELETE /admin/api/sales/:id", {
-    tag: "merchants",
-    summary: "Delete a sale that has no orders of any status (else end it)",
-    auth: "admin",
-    ok: [{ status: 204, description: "Deleted: the object, the catalog entry, the PostgreSQL row and the photos" }],
-    errors: ["SALE_HAS_ORDERS", "UNAVAILABLE"],
-  }),
-  route("GET /admin/api/sales/:id/series", {
-    tag: "merchants",
-    summary: "The sale's sell-through series (sold, attempts, rejections over time), kept by its object",
-    auth: "admin",
-    ok: [json(200, seriesAnswer)],
-  }),
+  merchantRoute(
+    "POST /admin/api/sales/:id/end",
+    "End a sale now (an ended sale is answered unchanged)",
+    [json(200, saleOnlyAnswer)],
+    ["UNAVAILABLE"],
+  ),
+  merchantRoute(
+    "DELETE /admin/api/sales/:id",
+    "Delete a sale that has no orders of any status (else end it)",
+    [{ status: 204, description: "Deleted: the object, the catalog entry, the PostgreSQL row and the photos" }],
+    ["SALE_HAS_ORDERS", "UNAVAILABLE"],
+  ),
+  merchantRoute(
+    "GET /admin/api/sales/:id/series",
+    "The sale's sell-through series (sold, attempts, rejections over time), kept by its object",
+    [json(200, seriesAnswer)],
+  ),
   route("PUT /admin/api/sales/:id/image", {
     tag: "merchants",
     summary: "Upload or replace the product photo: the raw PNG, JPEG or WebP body (≤ 2 MiB), checked from its bytes",
@@ -318,12 +309,7 @@ export const API_ROUTES: ApiRoute[] = [
     ok: [json(200, saleOnlyAnswer)],
     errors: ["UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"],
   }),
-  route("DELETE /admin/api/sales/:id/image", {
-    tag: "merchants",
-    summary: "Remove the product photo",
-    auth: "admin",
-    ok: [json(200, saleOnlyAnswer)],
-  }),
+  merchantRoute("DELETE /admin/api/sales/:id/image", "Remove the product photo", [json(200, saleOnlyAnswer)]),
 
   // Operations
   route("GET /healthz", { tag: "operations", summary: "Liveness: the process serves", ok: [json(200, healthAnswer)] }),
@@ -353,54 +339,53 @@ export const API_ROUTES: ApiRoute[] = [
   }),
 
   // Draw sales and pre-registration (docs/api.md "Draw", "Registration", "Draws and registration: details")
-  route("POST /api/sales/:id/entries", {
-    tag: "sales",
-    summary: "Enter a draw sale (201 new, 200 the existing entry); no body",
-    auth: "session",
-    ok: [json(201, entryAnswer, "Entered"), json(200, entryAnswer, "Already entered: the same entry")],
-    errors: ["ENTRIES_CLOSED", "RATE_LIMITED", "UNAVAILABLE"],
-  }),
-  route("GET /api/sales/:id/entries/me", {
-    tag: "sales",
-    summary: "The shopper's entry in a draw sale",
-    auth: "session",
-    ok: [json(200, entryAnswer)],
-    errors: ["UNAVAILABLE"],
-  }),
+  shopperRoute(
+    "POST /api/sales/:id/entries",
+    "sales",
+    "Enter a draw sale (201 new, 200 the existing entry); no body",
+    [json(201, entryAnswer, "Entered"), json(200, entryAnswer, "Already entered: the same entry")],
+    ["ENTRIES_CLOSED", "RATE_LIMITED", "UNAVAILABLE"],
+  ),
+  shopperRoute(
+    "GET /api/sales/:id/entries/me",
+    "sales",
+    "The shopper's entry in a draw sale",
+    [json(200, entryAnswer)],
+    ["UNAVAILABLE"],
+  ),
   route("GET /api/sales/:id/draw", {
     tag: "sales",
     summary: "The draw's commitment; after the draw, the seed and lists to recompute it",
     ok: [json(200, publicDrawAnswer)],
     errors: ["UNAVAILABLE"],
   }),
-  route("POST /api/sales/:id/registrations", {
-    tag: "sales",
-    summary: "Register for a sale that requires it, before its start (201 new, 200 existing); no body",
-    auth: "session",
-    ok: [json(201, registrationAnswer, "Registered"), json(200, registrationAnswer, "Already registered")],
-    errors: ["REGISTRATION_CLOSED", "REGISTRATION_NOT_REQUIRED", "RATE_LIMITED", "UNAVAILABLE"],
-  }),
-  route("GET /api/sales/:id/me", {
-    tag: "sales",
-    summary: "The shopper's entry and registration in a sale (null for none)",
-    auth: "session",
-    ok: [json(200, standingAnswer)],
-    errors: ["UNAVAILABLE"],
-  }),
-  route("GET /api/sales/:id/registrations/me", {
-    tag: "sales",
-    summary: "The shopper's registration",
-    auth: "session",
-    ok: [json(200, registrationAnswer)],
-    errors: ["UNAVAILABLE"],
-  }),
-  route("GET /admin/api/sales/:id/draw", {
-    tag: "merchants",
-    summary: "A draw sale's draw: phase, counts, timings, latest promotions",
-    auth: "admin",
-    ok: [json(200, adminDrawAnswer)],
-    errors: ["UNAVAILABLE"],
-  }),
+  shopperRoute(
+    "POST /api/sales/:id/registrations",
+    "sales",
+    "Register for a sale that requires it, before its start (201 new, 200 existing); no body",
+    [json(201, registrationAnswer, "Registered"), json(200, registrationAnswer, "Already registered")],
+    ["REGISTRATION_CLOSED", "REGISTRATION_NOT_REQUIRED", "RATE_LIMITED", "UNAVAILABLE"],
+  ),
+  shopperRoute(
+    "GET /api/sales/:id/me",
+    "sales",
+    "The shopper's entry and registration in a sale (null for none)",
+    [json(200, standingAnswer)],
+    ["UNAVAILABLE"],
+  ),
+  shopperRoute(
+    "GET /api/sales/:id/registrations/me",
+    "sales",
+    "The shopper's registration",
+    [json(200, registrationAnswer)],
+    ["UNAVAILABLE"],
+  ),
+  merchantRoute(
+    "GET /admin/api/sales/:id/draw",
+    "A draw sale's draw: phase, counts, timings, latest promotions",
+    [json(200, adminDrawAnswer)],
+    ["UNAVAILABLE"],
+  ),
   route("GET /admin/api/sales/:id/draw/ranking", {
     tag: "merchants",
     summary: "The draw's ranking, a page at a time",

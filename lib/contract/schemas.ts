@@ -195,6 +195,18 @@ export interface Order {
   expiresAt: string;
 }
 
+/**
+ * An order's three price fields from its stored line total (what the object and PostgreSQL keep, `price_cents`),
+ * derived here once: `totalCents` is the line total, `priceCents` the same figure (as it always was), and
+ * `unitPriceCents` the line total over the quantity (docs/api.md, "Order prices").
+ */
+export function orderPrices(
+  lineTotalCents: number,
+  quantity: number,
+): Pick<Order, "priceCents" | "unitPriceCents" | "totalCents"> {
+  return { priceCents: lineTotalCents, unitPriceCents: lineTotalCents / quantity, totalCents: lineTotalCents };
+}
+
 /** What the outbox sends to the ORDERS queue: the order's state at `version`. */
 export interface OrderMessage {
   kind: "order";

@@ -35,7 +35,19 @@ export function launchBrowser(): Promise<Browser> {
  * const chromium = useBrowser();
  * test("…", async () => { const { page } = await chromium.openPage(); });
  */
-export function useBrowser(): { openPage: (options?: BrowserContextOptions) => Promise<TrackedPage> } {
+/** A phone's screen (390 px wide, touch), as the shopper pages are checked on. */
+export const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  isMobile: true,
+  hasTouch: true,
+  deviceScaleFactor: 2,
+};
+
+export function useBrowser(): {
+  openPage: (options?: BrowserContextOptions) => Promise<TrackedPage>;
+  /** `openPage` on a PHONE, with `options` on top (a locale, …). */
+  openPhonePage: (options?: BrowserContextOptions) => Promise<TrackedPage>;
+} {
   let browser: Browser | undefined;
   beforeAll(async () => {
     browser = await launchBrowser();
@@ -43,12 +55,11 @@ export function useBrowser(): { openPage: (options?: BrowserContextOptions) => P
   afterAll(async () => {
     await browser?.close();
   });
-  return {
-    openPage: (options = {}) => {
-      if (!browser) throw new Error("useBrowser: the browser is not launched (call it at the top of the file)");
-      return openPage(browser, options);
-    },
+  const open = (options: BrowserContextOptions = {}) => {
+    if (!browser) throw new Error("useBrowser: the browser is not launched (call it at the top of the file)");
+    return openPage(browser, options);
   };
+  return { openPage: open, openPhonePage: (options = {}) => open({ ...PHONE, ...options }) };
 }
 
 export interface TrackedPage {

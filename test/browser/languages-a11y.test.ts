@@ -21,8 +21,6 @@ import {
 
 const chromium = useBrowser();
 
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
-
 async function axeViolations(page: Page): Promise<string[]> {
   const result = await new AxeBuilder({ page }).analyze();
   return result.violations.map(
@@ -31,7 +29,7 @@ async function axeViolations(page: Page): Promise<string[]> {
 }
 
 test("Chinese from the browser's languages: html lang, 立即购买, prices and dates for the locale", async () => {
-  const { page, context, errors } = await chromium.openPage({ ...PHONE, locale: "zh-CN" });
+  const { page, context, errors } = await chromium.openPhonePage({ locale: "zh-CN" });
   const sale = await createSaleViaApi({ title: uniqueName("秒杀手机"), startsInMs: -1_000, priceCents: 49_900 });
   await page.goto(`/sales/${sale.id}`);
   const buy = page.getByRole("button", { name: "立即购买" });
@@ -77,7 +75,7 @@ test.each(["en-US", "zh-CN"])(
     const scheduled = await createSaleViaApi({ title: uniqueName("Scheduled"), startsInMs: 3_600_000 });
     const live = await createSaleViaApi({ title: uniqueName("Live"), startsInMs: -1_000, stock: 3 });
     const soldOut = await createSaleViaApi({ title: uniqueName("Sold out"), startsInMs: -1_000, stock: 1 });
-    const { page, context, errors } = await chromium.openPage({ ...PHONE, locale });
+    const { page, context, errors } = await chromium.openPhonePage({ locale });
     await signUpInContext(context);
     const order = await purchaseInContext(context, live.id);
     await purchaseInContext(context, soldOut.id);
@@ -121,7 +119,7 @@ test.each(["en-US", "zh-CN"])(
   { timeout: 120_000 },
   async (locale) => {
     const sale = await createSaleViaApi({ title: uniqueName("Dashboard"), startsInMs: -1_000, stock: 3 });
-    const { page, context, errors } = await chromium.openPage({ ...PHONE, locale });
+    const { page, context, errors } = await chromium.openPhonePage({ locale });
     await signUpInContext(context);
     await purchaseInContext(context, sale.id);
     const lang = locale.slice(0, 2);

@@ -20,8 +20,6 @@ import {
 
 const chromium = useBrowser();
 
-const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
-
 async function orderStatus(page: Page, orderId: string): Promise<string> {
   const res = await page.context().request.get(`${baseUrl}/api/orders/${orderId}`);
   return ((await res.json()) as { order: { status: string } }).order.status;
@@ -46,7 +44,7 @@ function fake429(scope: "shopper" | "sale", retryAfterSeconds: number) {
 }
 
 test("an expired or cancelled order: no Buy now to press, and the page says what happened", async () => {
-  const { page, context, errors } = await chromium.openPage(PHONE);
+  const { page, context, errors } = await chromium.openPhonePage();
   await signUpInContext(context);
   // A one-second payment window: the order expires by itself.
   const expiring = await createSaleViaApi({
@@ -163,7 +161,7 @@ test("offline: says so, and buys when the connection comes back (the `online` ev
 });
 
 test("cancel asks first and says the unit is gone for good; the order page links to its sale", async () => {
-  const { page, context, errors } = await chromium.openPage(PHONE);
+  const { page, context, errors } = await chromium.openPhonePage();
   await signUpInContext(context);
   const sale = await createSaleViaApi({ title: uniqueName("Cancel me"), startsInMs: -1_000 });
   const order = await purchaseInContext(context, sale.id);
@@ -209,7 +207,7 @@ test("the sign-in hint fits the sale: 'before the sale starts' only before it st
 });
 
 test("the sold-out moment is plain to see, and sold-out sales are not listed among live ones", async () => {
-  const { page, context, errors } = await chromium.openPage(PHONE);
+  const { page, context, errors } = await chromium.openPhonePage();
   const sale = await createSaleViaApi({ title: uniqueName("Last one"), startsInMs: -1_000, stock: 1 });
   await page.goto(`/sales/${sale.id}`);
   await page.getByRole("button", { name: "Buy now" }).waitFor();

@@ -5,8 +5,9 @@ import type { SeckillEnv } from "../../workers/seckill/env.ts";
 
 declare global {
   namespace Cloudflare {
-    // SALE_ITEM is the seckill Worker's typed namespace (the gateway's own binding to it is untyped, as generated).
-    interface Env extends Omit<GatewayEnv, "SALE_ITEM">, SeckillEnv, AdminEnv {}
+    // SALE_ITEM and ACCOUNT_GUARD are the seckill Worker's typed namespaces (the gateway's own bindings to them are
+    // untyped, as generated).
+    interface Env extends Omit<GatewayEnv, "SALE_ITEM" | "ACCOUNT_GUARD">, SeckillEnv, AdminEnv {}
     interface GlobalProps {
       mainModule: typeof import("./worker.ts");
     }

@@ -26,7 +26,8 @@ import { type GatewayEnv } from "../../workers/gateway/env.ts";
 import { makeOrderId } from "../../lib/contract/ids.ts";
 import type { OrderMessage } from "../../lib/contract/schemas.ts";
 import type { AccountGuard } from "../../durable-objects/account-guard.ts";
-import { ADMIN, BASE, call, createSale, json, purchase, shopper, waitFor } from "./helpers.ts";
+import type { PurchaseRequest, PurchaseResult } from "../../durable-objects/sale-item.ts";
+import { ADMIN, BASE, call, createSale, json, purchase, saleObject, shopper, waitFor } from "./helpers.ts";
 
 type ErrorBody = { error: { code: string; message: string; details?: Record<string, unknown> } };
 
@@ -415,6 +416,52 @@ describe("holds with a price", () => {
       sale: { paymentWindowSeconds: number };
     };
     expect(shown.sale.paymentWindowSeconds).toBe(600);
+  });
+
+  it("a retry of an accepted purchase whose order was paid still answers at the cap (it takes no slot)", async () => {
+    const sales = await Promise.all([1, 2, 3, 4].map(() => createSale({ stock: 5, paymentWindowSeconds: 600 })));
+    const { cookie } = await shopper("payer");
+    const key = `k-${sales[0].id}`;
+    const first = await purchase(sales[0].id, cookie, { headers: { "Idempotency-Key": key } });
+    expect(first.status).toBe(202);
+    expect((await call(`/api/orders/${first.body.order!.id}/pay`, { method: "POST", cookie })).status).toBe(200);
+    await waitFor("the paid order's slot", async () => (await purchase(sales[1].id, cookie)).status === 202);
+    for (const sale of sales.slice(2)) expect((await purchase(sale.id, cookie)).status).toBe(202);
+    // Three unpaid holds now: a new purchase is refused, the paid order's retry is not.
+    const extra = await createSale({ stock: 5 });
+    expect((await purchase(extra.id, cookie)).body.error?.code).toBe("TOO_MANY_UNPAID_ORDERS");
+    const replay = await call(`/api/sales/${sales[0].id}/purchase`, {
+      method: "POST",
+      cookie,
+      headers: { "Idempotency-Key": key },
+    });
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get("Idempotent-Replayed")).toBe("true");
+    expect(((await replay.json()) as { order: { id: string } }).order.id).toBe(first.body.order!.id);
+  });
+
+  it("a purchase sent without a slot never makes an order: the object asks for one and takes nothing", async () => {
+    const sale = await createSale({ stock: 5 });
+    const { userId } = await shopper("slotless");
+    // The object's RPC methods, typed plainly (the generated stub type is too deep for a literal request).
+    const object = saleObject(sale.id) as unknown as {
+      reservePurchase(request: PurchaseRequest): Promise<PurchaseResult>;
+    };
+    const asked = await object.reservePurchase({ userId, quantity: 1, withoutHold: true });
+    expect(asked).toEqual({ ok: false, holdNeeded: true });
+    expect(
+      ((await (await call(`/api/sales/${sale.id}`)).json()) as { sale: { remaining: number } }).sale.remaining,
+    ).toBe(5);
+    // With a slot, the same purchase is made; sent without one again, it is answered as a replay would be.
+    const made = await object.reservePurchase({ userId, quantity: 1, idempotencyKey: "k1" });
+    expect(made.ok).toBe(true);
+    const again = await object.reservePurchase({
+      userId,
+      quantity: 1,
+      idempotencyKey: "k1",
+      withoutHold: true,
+    });
+    expect(again.ok && again.replayed).toBe(true);
   });
 });
 

@@ -1,11 +1,14 @@
 /**
  * The SaleItem object's runtime assertions fire (docs/design.md, "SaleItem invariants"), and an object that
- * was never initialised writes nothing, whatever is called on it.
+ * was never initialised writes nothing, whatever is called on it — nor does a draw or an entry shard (the one
+ * mechanism of durable-objects/object-schema.ts).
  */
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import type { SaleItem } from "../../durable-objects/sale-item.ts";
+import { afterEach, describe, expect, it, vi, type MockInstance } from "vitest";
+import type { PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
+import { entryShardName, type SaleDraw } from "../../durable-objects/sale-draw.ts";
+import type { DrawEntries } from "../../durable-objects/draw-entries.ts";
 import { InvariantViolation } from "../../durable-objects/sale-item/invariants.ts";
 import { StockLedger } from "../../durable-objects/sale-item/stock.ts";
 import { writeStatusChange, readOrder } from "../../durable-objects/sale-item/orders.ts";
@@ -16,6 +19,28 @@ function objectOf(name: string) {
 }
 
 afterEach(() => vi.restoreAllMocks());
+
+/**
+ * The arrange step of the runtime-assertion tests: a sale of 3 in its object, one order of shopper "a" made
+ * durable, console.error captured. `act` gets the world, the object's state, the order and the captured log.
+ */
+async function withOneOrder(
+  act: (
+    w: Awaited<ReturnType<typeof makeWorld>>,
+    state: DurableObjectState,
+    order: PurchaseResult,
+    logged: MockInstance<typeof console.error>,
+  ) => Promise<void>,
+): Promise<void> {
+  const config = saleConfig({ stock: 3 });
+  await runInDurableObject(objectOf(config.id), async (instance: SaleItem, state) => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const w = await makeWorld(state, config, Date.now(), instance);
+    const p = w.item.reservePurchase({ userId: "a", quantity: 1 });
+    while (w.settleOne()) await new Promise((r) => setTimeout(r, 0));
+    await act(w, state, await p, logged);
+  });
+}
 
 describe("runtime assertions", () => {
   it("the stock ledger refuses a reservation past what is available, and says so in the log", () => {
@@ -31,13 +56,7 @@ describe("runtime assertions", () => {
   });
 
   it("fires when storage and memory disagree about the stock, and when an outbox row has no order", async () => {
-    const config = saleConfig({ stock: 3 });
-    await runInDurableObject(objectOf(config.id), async (instance: SaleItem, state) => {
-      const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-      const w = await makeWorld(state, config, Date.now(), instance);
-      const p = w.item.reservePurchase({ userId: "a", quantity: 1 });
-      while (w.settleOne()) await new Promise((r) => setTimeout(r, 0));
-      await p;
+    await withOneOrder(async (w, _state, _order, logged) => {
       w.item.assertInvariants();
       // Someone writes `remaining` behind the object's back.
       w.sql.exec("UPDATE sale SET remaining = remaining - 1 WHERE id = 1");
@@ -52,13 +71,7 @@ describe("runtime assertions", () => {
   });
 
   it("refuses a status change an order cannot make (paid → cancelled)", async () => {
-    const config = saleConfig({ stock: 3 });
-    await runInDurableObject(objectOf(config.id), async (instance: SaleItem, state) => {
-      vi.spyOn(console, "error").mockImplementation(() => {});
-      const w = await makeWorld(state, config, Date.now(), instance);
-      const p = w.item.reservePurchase({ userId: "a", quantity: 1 });
-      while (w.settleOne()) await new Promise((r) => setTimeout(r, 0));
-      const order = await p;
+    await withOneOrder(async (w, state, order) => {
       if (!order.ok) throw new Error("purchase failed");
       expect((await w.item.payOrder(order.order.id, "a")).ok).toBe(true);
       const paid = readOrder(w.sql, order.order.id)!;
@@ -70,13 +83,7 @@ describe("runtime assertions", () => {
   });
 
   it("repairs `remaining` from the orders at load when storage was written wrong, loudly", async () => {
-    const config = saleConfig({ stock: 3 });
-    await runInDurableObject(objectOf(config.id), async (instance: SaleItem, state) => {
-      const logged = vi.spyOn(console, "error").mockImplementation(() => {});
-      const w = await makeWorld(state, config, Date.now(), instance);
-      const p = w.item.reservePurchase({ userId: "a", quantity: 1 });
-      while (w.settleOne()) await new Promise((r) => setTimeout(r, 0));
-      await p;
+    await withOneOrder(async (w, _state, _order, logged) => {
       // Storage as the stranded-stock bug left it: a unit gone to nobody.
       w.sql.exec("UPDATE sale SET remaining = 1 WHERE id = 1");
       await w.restart();
@@ -122,6 +129,44 @@ describe("an object that was never initialised", () => {
       expect(tables()).toBe(0);
       expect(await state.storage.getAlarm()).toBeNull();
       expect(state.storage.sql.databaseSize).toBeLessThanOrEqual(4096);
+    });
+  });
+});
+
+describe("a draw or an entry shard that was never initialised", () => {
+  it("answers 'not initialised' to every method a request can reach and leaves its storage empty", async () => {
+    const saleId = crypto.randomUUID();
+    const draw = env.SALE_DRAW.get(env.SALE_DRAW.idFromName(saleId));
+    await runInDurableObject(draw, async (instance: SaleDraw, state) => {
+      expect(instance.entryShards()).toBeNull();
+      expect(instance.resultFor("u")).toBeNull();
+      expect(instance.rankingPage(1, 10)).toEqual([]);
+      expect(instance.rankingRows(1, 10)).toEqual([]);
+      expect(await instance.stats()).toBeNull();
+      await instance.update({ stock: 3 });
+      await instance.alarm();
+      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master").one().n).toBe(0);
+      expect(await state.storage.getAlarm()).toBeNull();
+    });
+    const shard = env.DRAW_ENTRIES.get(env.DRAW_ENTRIES.idFromName(entryShardName(saleId, 0)));
+    await runInDurableObject(shard, async (instance: DrawEntries, state) => {
+      expect(instance.enter("u")).toMatchObject({ ok: false, code: "NOT_FOUND" });
+      expect(instance.entryOf("u")).toBeNull();
+      expect(instance.entryCount()).toBe(0);
+      await expect(instance.rankEntries("seed")).rejects.toThrow(/never configured/);
+      await expect(instance.rankedPage(null, 10)).rejects.toThrow(/never configured/);
+      expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master").one().n).toBe(0);
+    });
+  });
+
+  it("creates its schema on the initialising call", async () => {
+    const saleId = crypto.randomUUID();
+    const now = Date.now();
+    const shard = env.DRAW_ENTRIES.get(env.DRAW_ENTRIES.idFromName(entryShardName(saleId, 0)));
+    await runInDurableObject(shard, async (instance: DrawEntries) => {
+      instance.configure({ saleId, index: 0, startsAt: now - 1_000, drawAt: now + 60_000 });
+      expect(instance.enter("u")).toMatchObject({ ok: true, created: true });
+      expect(instance.entryOf("u")).toMatchObject({ closed: false });
     });
   });
 });

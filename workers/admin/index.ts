@@ -24,6 +24,7 @@ import {
   createSaleSchema,
   failedOrdersQuerySchema,
   orderPageQuerySchema,
+  orderPrices,
   updateSaleSchema,
   type AdminOrder,
   type FailedOrder,
@@ -115,10 +116,8 @@ function toOrder(row: typeof orders.$inferSelect): Order {
     saleId: row.saleId,
     userId: row.userId,
     quantity: row.quantity,
-    priceCents: row.priceCents,
-    // PostgreSQL keeps the line total (orders.price_cents); one unit's price is that over the quantity.
-    unitPriceCents: row.priceCents / row.quantity,
-    totalCents: row.priceCents,
+    // PostgreSQL keeps the line total (orders.price_cents): the three price fields come from it.
+    ...orderPrices(row.priceCents, row.quantity),
     status: row.status as Order["status"],
     createdAt: row.createdAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),

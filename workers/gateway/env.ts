@@ -1,6 +1,7 @@
 /**
  * The gateway Worker's bindings, as the root wrangler.toml declares them (types/env-consistency.ts checks the two agree).
  */
+import type { AccountGuard } from "../../durable-objects/account-guard.ts";
 import type { SaleItem } from "../../durable-objects/sale-item.ts";
 import type { CommonEnv } from "../../lib/server/env.ts";
 import type { SeckillRpc } from "../seckill/rpc.ts";
@@ -12,6 +13,11 @@ export interface GatewayEnv extends CommonEnv {
    * generates a cross-Worker binding untyped, hence the union; workers/gateway/sale-object.ts types its stubs.
    */
   SALE_ITEM: DurableObjectNamespace<SaleItem> | DurableObjectNamespace;
+  /**
+   * The AccountGuard objects, bound directly the same way for the purchase's cap on unpaid holds (holds.ts); the
+   * other account calls go through SECKILL. Optional: without it the holds go through SECKILL too.
+   */
+  ACCOUNT_GUARD?: DurableObjectNamespace<AccountGuard> | DurableObjectNamespace;
   ADMIN: Fetcher;
   HYPERDRIVE: Hyperdrive;
   ASSETS?: Fetcher;

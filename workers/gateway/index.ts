@@ -183,25 +183,32 @@ function noStore(response: Response): Response {
   }
 }
 
+/** The answer before the shared finish: the sold-out/ended short-circuit when it applies, else the app's. */
+async function answer(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
+  if (appHeaders) {
+    const closed = answerIfClosed(request, env, ctx, appHeaders);
+    if (closed) return closed;
+  }
+  const response = await app.fetch(request, env, ctx);
+  if (!appHeaders && response.headers.get("content-type")?.startsWith("application/json")) {
+    appHeaders = new Headers(response.headers);
+    for (const name of [
+      "traceparent",
+      "content-length",
+      "set-cookie",
+      "retry-after",
+      "idempotent-replayed",
+      "cache-control",
+    ])
+      appHeaders.delete(name);
+  }
+  return response;
+}
+
 export default {
+  /** Every answer, short-circuit or app, takes one shared path: `no-store` when private, then soft errors. */
   async fetch(request: Request, env: GatewayEnv, ctx: ExecutionContext): Promise<Response> {
-    if (appHeaders) {
-      const closed = answerIfClosed(request, env, ctx, appHeaders);
-      if (closed) return softenClientError(request, isPrivateRequest(request) ? noStore(closed) : closed);
-    }
-    const response = await app.fetch(request, env, ctx);
-    if (!appHeaders && response.headers.get("content-type")?.startsWith("application/json")) {
-      appHeaders = new Headers(response.headers);
-      for (const name of [
-        "traceparent",
-        "content-length",
-        "set-cookie",
-        "retry-after",
-        "idempotent-replayed",
-        "cache-control",
-      ])
-        appHeaders.delete(name);
-    }
+    const response = await answer(request, env, ctx);
     return softenClientError(request, isPrivateRequest(request) ? noStore(response) : response);
   },
 } satisfies ExportedHandler<GatewayEnv>;

@@ -13,13 +13,8 @@ import type { Order, Sale } from "../../lib/contract/schemas.ts";
 import type { Histogram } from "../../lib/server/histogram.ts";
 import { DEFAULT_ENTRY_SHARDS } from "../../lib/contract/draw.ts";
 import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
-import {
-  holdShard,
-  type AccountGuard,
-  type HoldGrant,
-  type LoginLimits,
-  type SessionChange,
-} from "../../durable-objects/account-guard.ts";
+import type { AccountGuard, HoldGrant, LoginLimits, SessionChange } from "../../durable-objects/account-guard.ts";
+import { holdsObjectName } from "../../lib/server/hold-shards.ts";
 import type {
   LedgerEntry,
   OrderResult,
@@ -315,7 +310,7 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   }
 
   private holds(userId: string): StubOf<AccountGuard> {
-    return this.guard(`holds:${holdShard(userId)}`);
+    return this.guard(holdsObjectName(userId));
   }
 
   async acquireHold(userId: string, cap: number, saleIdHex: string): Promise<HoldGrant> {

@@ -24,6 +24,7 @@ import {
 } from "../../../lib/contract/draw.ts";
 import { entryShardName, type SaleDraw } from "../../../durable-objects/sale-draw.ts";
 import type { Sale } from "../../../lib/contract/schemas.ts";
+import { drawSaleInput, pastTheDraw } from "../draw-sale.ts";
 
 const knobs = env as unknown as Record<string, string | undefined>;
 const ENTRIES = Number(knobs.SCALE_ENTRIES ?? 200_000);
@@ -37,15 +38,7 @@ it(`draws over ${ENTRIES.toLocaleString("en-US")} entries`, async () => {
     new Request("http://shop.test/admin/api/sales", {
       method: "POST",
       headers: { Authorization: "Bearer dev-admin-token", "Content-Type": "application/json" },
-      body: JSON.stringify({
-        title: "Scale draw",
-        priceCents: 1_000,
-        stock: STOCK,
-        mode: "draw",
-        startsAt: new Date(now - 1_000).toISOString(),
-        drawAt: new Date(now + 3_600_000).toISOString(),
-        endsAt: new Date(now + 36_000_000).toISOString(),
-      }),
+      body: JSON.stringify(drawSaleInput({ title: "Scale draw", priceCents: 1_000, stock: STOCK }, now)),
     }),
   );
   expect(res.status).toBe(201);
@@ -119,7 +112,7 @@ it(`draws over ${ENTRIES.toLocaleString("en-US")} entries`, async () => {
   const drawStub = env.SALE_DRAW.get(env.SALE_DRAW.idFromName(sale.id));
   const drawStart = performance.now();
   const stats = await runInDurableObject(drawStub, async (draw: SaleDraw) => {
-    draw.clock = () => Date.now() + 3_601_000;
+    draw.clock = pastTheDraw;
     for (let run = 0; run < 100; run++) {
       await draw.alarm();
       const s = (await draw.stats()) as DrawStats;

@@ -3,58 +3,23 @@
  * order to pay), waitlisted (and where), or lost — and a link to verify the draw. The entry is polled, so a
  * result and a promotion from the waitlist show without a reload.
  */
-import { useState } from "preact/hooks";
-import type { Entry } from "../../../lib/contract/draw.ts";
 import type { Sale } from "../../../lib/contract/schemas.ts";
-import { ApiFailure } from "../lib/api.ts";
 import { formatDateTime } from "../lib/format.ts";
-import { navigate } from "../lib/router.ts";
-import { currentUser, markSignedOut } from "../lib/shop.ts";
-import { useServerNow, usePolling } from "../components/hooks.ts";
+import { useServerNow } from "../components/hooks.ts";
 import { Link, buttonClass } from "../components/ui.tsx";
 import { enterDraw, fetchMyEntry } from "./draw-api.ts";
 import { t } from "./strings.ts";
+import { useMyRecord } from "./use-my-record.ts";
 
 export function DrawPanel({ sale }: { sale: Sale }) {
   const now = useServerNow();
-  const [entry, setEntry] = useState<Entry | null | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
-  const signedIn = currentUser.value !== null;
-
-  usePolling(
-    async (signal) => {
-      if (!signedIn) return;
-      try {
-        setEntry(await fetchMyEntry(sale.id, signal));
-      } catch (err) {
-        if (err instanceof ApiFailure && err.status === 401) {
-          setEntry(null);
-          return;
-        }
-        throw err;
-      }
-    },
-    3_000,
-    [sale.id, signedIn],
-  );
-
-  const enter = async () => {
-    setBusy(true);
-    setMessage(null);
-    try {
-      setEntry(await enterDraw(sale.id));
-    } catch (err) {
-      if (err instanceof ApiFailure && err.code === "UNAUTHENTICATED") {
-        markSignedOut();
-        navigate(`/signin?next=${encodeURIComponent(location.pathname)}`);
-        return;
-      }
-      setMessage(err instanceof ApiFailure ? err.message : t("error.generic"));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const {
+    record: entry,
+    signedIn,
+    busy,
+    message,
+    create: enter,
+  } = useMyRecord({ saleId: sale.id, load: fetchMyEntry, create: enterDraw, everyMs: 3_000 });
 
   const drawAt = Date.parse(sale.drawAt ?? sale.endsAt);
   const started = now >= Date.parse(sale.startsAt);

@@ -4,57 +4,28 @@
  * `403 NOT_REGISTERED`) and a plain "registration closed" for everyone else.
  */
 import type { ComponentChildren } from "preact";
-import { useState } from "preact/hooks";
-import type { Registration } from "../../../lib/contract/draw.ts";
 import type { Sale } from "../../../lib/contract/schemas.ts";
-import { ApiFailure } from "../lib/api.ts";
-import { navigate } from "../lib/router.ts";
-import { currentUser, markSignedOut } from "../lib/shop.ts";
-import { useServerNow, usePolling } from "../components/hooks.ts";
+import { useServerNow } from "../components/hooks.ts";
 import { Link, buttonClass } from "../components/ui.tsx";
 import { fetchMyRegistration, registerForSale } from "./draw-api.ts";
 import { t } from "./strings.ts";
+import { useMyRecord } from "./use-my-record.ts";
 
 export function RegisterPanel({ sale, children }: { sale: Sale; children: ComponentChildren }) {
   const now = useServerNow();
-  const [registration, setRegistration] = useState<Registration | null | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
-  const signedIn = currentUser.value !== null;
-
-  usePolling(
-    async (signal) => {
-      if (!signedIn || registration) return;
-      try {
-        setRegistration(await fetchMyRegistration(sale.id, signal));
-      } catch (err) {
-        if (err instanceof ApiFailure && err.status === 401) {
-          setRegistration(null);
-          return;
-        }
-        throw err;
-      }
-    },
-    10_000,
-    [sale.id, signedIn],
-  );
-
-  const register = async () => {
-    setBusy(true);
-    setMessage(null);
-    try {
-      setRegistration(await registerForSale(sale.id));
-    } catch (err) {
-      if (err instanceof ApiFailure && err.code === "UNAUTHENTICATED") {
-        markSignedOut();
-        navigate(`/signin?next=${encodeURIComponent(location.pathname)}`);
-        return;
-      }
-      setMessage(err instanceof ApiFailure ? err.message : t("error.generic"));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const {
+    record: registration,
+    signedIn,
+    busy,
+    message,
+    create: register,
+  } = useMyRecord({
+    saleId: sale.id,
+    load: fetchMyRegistration,
+    create: registerForSale,
+    everyMs: 10_000,
+    final: true,
+  });
 
   const started = now >= Date.parse(sale.startsAt);
   let body: ComponentChildren;

@@ -13,7 +13,7 @@ import { callSeckill, getGuards, type GatewayApp, type GatewayContext } from "..
 import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
 import { overLimit, rateLimited } from "../limits.ts";
-import { settleHold, takeHold } from "../holds.ts";
+import { expectsNoNewOrder, holdsCapped, learnFromAnswer, settleHold, takeHold } from "../holds.ts";
 import { requireKnownSale } from "../known-sales.ts";
 import { reserveAtObject } from "../sale-object.ts";
 import { knownBuyers, learnBuyers, mayBeReplay } from "../replay.ts";
@@ -309,24 +309,32 @@ export const sales = new Hono<GatewayApp>()
       throw rateLimited("The sale is busy, retrying shortly will get you in", 1, "sale");
     }
 
-    // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides.
-    const holdToken = await takeHold(c, user.id, saleId);
+    // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides. A purchase
+    //    expected to make no new order (a replay, a refusal) takes no slot: it goes `withoutHold`, and comes back
+    //    `holdNeeded` (nothing taken) if it would have made one, to be sent again with a slot.
+    const request = {
+      userId: user.id,
+      quantity,
+      idempotencyKey,
+      traceId: c.get("traceId"),
+      knownBuyers: knownBuyers(saleId)?.version,
+    };
+    const withoutHold = holdsCapped(c) && expectsNoNewOrder(user.id, saleId, closed !== null);
+    let holdToken = withoutHold ? undefined : await takeHold(c, user.id, saleId);
     let result;
     try {
-      result = await callSeckill(c, () =>
-        reserveAtObject(c.env, saleId, {
-          userId: user.id,
-          quantity,
-          idempotencyKey,
-          traceId: c.get("traceId"),
-          knownBuyers: knownBuyers(saleId)?.version,
-        }),
-      );
+      result = await callSeckill(c, () => reserveAtObject(c.env, saleId, { ...request, withoutHold }));
+      if (result.holdNeeded) {
+        holdToken = await takeHold(c, user.id, saleId);
+        result = await callSeckill(c, () => reserveAtObject(c.env, saleId, request));
+      }
     } catch (err) {
       settleHold(c, user.id, holdToken, null);
       throw err;
     }
+    if (result.holdNeeded) throw new Error("the sale's object asked for a slot on a purchase that had one");
     settleHold(c, user.id, holdToken, result.ok && !result.replayed ? result.order : null);
+    learnFromAnswer(user.id, saleId, result);
     learnBuyers(saleId, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {
