@@ -108,7 +108,7 @@ async function main() {
             `sales ${row.sales}, orders ${row.orders}  RSS: ${mem}`,
         );
         void shop.heaps().then((h) => {
-          if (Object.keys(h).length) log(`         JS heap (MB): ${JSON.stringify(h)}`);
+          if (Object.keys(h).length) log(`         JS heap [used, total] (MB): ${JSON.stringify(h)}`);
         });
       },
     });

@@ -20,8 +20,8 @@ export interface Shop {
   sessionSecret: string;
   /** Processes to report memory for: name → pid. */
   processes(): Record<string, number>;
-  /** With `inspect`: the used JS heap of each of workerd's isolates (one per Worker), MB, by Worker name. */
-  heaps(): Promise<Record<string, number>>;
+  /** With `inspect`: each of workerd's isolates (one per Worker): [used, total] JS heap, MB, by Worker name. */
+  heaps(): Promise<Record<string, [number, number]>>;
   stop(): Promise<void>;
 }
 
@@ -114,31 +114,32 @@ export async function startShop(
 
 /**
  * workerd's inspector (Chrome DevTools protocol): each Worker's isolate is a target; `Runtime.getHeapUsage`
- * gives its used JS heap. Tells which Worker's objects grow, where RSS only says that something does.
+ * gives its used and its total (reserved) JS heap. Tells which Worker's objects grow, where RSS only says that something does.
  */
-async function isolateHeapsMb(port: number): Promise<Record<string, number>> {
+async function isolateHeapsMb(port: number): Promise<Record<string, [number, number]>> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
     title?: string;
     id: string;
     webSocketDebuggerUrl?: string;
   }[];
-  const out: Record<string, number> = {};
+  const out: Record<string, [number, number]> = {};
   for (const target of targets) {
     const url = target.webSocketDebuggerUrl ?? `ws://127.0.0.1:${port}/${target.id}`;
-    const used = await new Promise<number>((resolve) => {
+    const heap = await new Promise<{ usedSize: number; totalSize: number } | null>((resolve) => {
       const ws = new WebSocket(url);
-      const timer = setTimeout(() => (ws.close(), resolve(Number.NaN)), 5_000);
+      const timer = setTimeout(() => (ws.close(), resolve(null)), 5_000);
       ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: "Runtime.getHeapUsage" }));
       ws.onmessage = (e) => {
-        const msg = JSON.parse(String(e.data)) as { id?: number; result?: { usedSize: number } };
+        const msg = JSON.parse(String(e.data)) as { id?: number; result?: { usedSize: number; totalSize: number } };
         if (msg.id !== 1) return;
         clearTimeout(timer);
         ws.close();
-        resolve(msg.result?.usedSize ?? Number.NaN);
+        resolve(msg.result ?? null);
       };
-      ws.onerror = () => (clearTimeout(timer), resolve(Number.NaN));
+      ws.onerror = () => (clearTimeout(timer), resolve(null));
     });
-    out[target.title ?? target.id] = +(used / 2 ** 20).toFixed(1);
+    if (heap)
+      out[target.title ?? target.id] = [+(heap.usedSize / 2 ** 20).toFixed(1), +(heap.totalSize / 2 ** 20).toFixed(1)];
   }
   return out;
 }
