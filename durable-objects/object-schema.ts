@@ -1,6 +1,6 @@
 /**
  * "Schema only on initialise; not initialised before": the one mechanism of every object a name from outside can
- * reach — SaleItem, SaleDraw, DrawEntries (docs/design.md, "SaleItem invariants", S7, which the draw objects keep
+ * reach — SaleItem, SaleDraw, DrawEntries, SaleQueue (docs/design.md, "SaleItem invariants", S7, which the draw objects keep
  * too). A request naming an object that was never initialised (an unknown sale, a made-up draw) must create no
  * storage: the object's constructor creates nothing, only its initialising call creates the schema, and every
  * other call first asks `exists`, a read of `sqlite_master`, and answers "not initialised" (NOT_FOUND, null,

@@ -21,7 +21,7 @@ import { DurableObject } from "cloudflare:workers";
 import { BuyersFilter, type PublishedBuyers } from "../lib/server/buyers-filter.ts";
 import { reject, type Rejection } from "../lib/contract/errors.ts";
 import { makeOrderId } from "../lib/contract/ids.ts";
-import type { Order, OrderStatus, Sale, SaleStats, SeriesPoint } from "../lib/contract/schemas.ts";
+import type { Order, OrderStatus, Sale, SaleStats, SaleStatus, SeriesPoint } from "../lib/contract/schemas.ts";
 import type { ObjectEnv } from "./env.ts";
 import type { Histogram } from "../lib/server/histogram.ts";
 import { invariant } from "./sale-item/invariants.ts";
@@ -84,6 +84,12 @@ export type { PurchaseRequest, PurchaseResult } from "./sale-item/reserve.ts";
 export { LATENCY_BUCKETS_MS } from "./sale-item/telemetry.ts";
 
 export type OrderResult = { ok: true; order: Order } | Rejection;
+
+/** A sale's status for the edge's lapsed verdict, with the buyers filter when the edge's copy is older. */
+export interface ClosedVerdict {
+  saleStatus: SaleStatus;
+  buyers?: PublishedBuyers;
+}
 
 export interface LedgerEntry {
   id: string;
@@ -482,12 +488,31 @@ export class SaleItem extends DurableObject<ObjectEnv> {
 
   /** A sold-out or ended answer carries the buyers filter when the edge's copy is older (lib/server/buyers-filter.ts). */
   private withBuyers(result: PurchaseResult, request: PurchaseRequest): PurchaseResult {
-    const s = this.sale!;
     if (result.saleStatus !== "sold_out" && result.saleStatus !== "ended") return result;
-    if (request.knownBuyers === s.filterVersion) return result;
+    const buyers = this.newerBuyers(request.knownBuyers);
+    return buyers ? { ...result, buyers } : result;
+  }
+
+  /** The buyers filter, when the edge's copy (`knownVersion`) is older; undefined when it is current. */
+  private newerBuyers(knownVersion: number | undefined): PublishedBuyers | undefined {
+    const s = this.sale!;
+    if (knownVersion === s.filterVersion) return undefined;
     if (!s.published || s.published.version !== s.filterVersion)
       s.published = { version: s.filterVersion, filter: s.filter.serialize() };
-    return { ...result, buyers: s.published };
+    return s.published;
+  }
+
+  /**
+   * The edge's sold-out/ended verdict, asked again when it lapses (workers/gateway/routes/sales.ts serves the
+   * lapsed verdict while this is in flight): the sale's status, with the buyers filter when the edge's copy is
+   * older. From memory, no storage work. Null for an object that was never initialised.
+   */
+  closedVerdict(knownBuyers?: number): ClosedVerdict | null {
+    const sale = this.getSale();
+    if (!sale) return null;
+    if (sale.status !== "sold_out" && sale.status !== "ended") return { saleStatus: sale.status };
+    const buyers = this.newerBuyers(knownBuyers);
+    return buyers ? { saleStatus: sale.status, buyers } : { saleStatus: sale.status };
   }
 
   private countAttempt(kind: Parameters<Telemetry["count"]>[0]): void {

@@ -24,7 +24,8 @@
  *   soldOut      attempts on a sold-out sale (the gateway's short-circuit);
  *   openLoop     purchases at 70 % of the SUSTAINED purchase rate on a fixed schedule, latency from the scheduled
  *                send time (coordinated omission corrected, HdrHistogram);
- *   crowd        with the SHIPPED settings (admission 800/s + 200 burst, PURCHASE_LIMITER 20 per 10 s): 5,000
+ *   crowd        with the SHIPPED settings (admission 800/s + 200 burst, PURCHASE_LIMITER 20 per 10 s per shopper,
+ *                PURCHASE_IP_LIMITER 500 per 10 s per address): 5,000
  *                shoppers at once against 500 items, who double-click and retry (bench/lib/http.ts), retrying
  *                429/503 with the web app's own delay; sold, oversold, duplicates, lost, 429s;
  *   admission    with the SHIPPED ceiling: one sale offered more than it, the object's own rate stays under it;
@@ -257,7 +258,8 @@ async function startStackOn(
     buildDir: path.join(WORK_DIR, "build"),
     reuseBuild: true,
     secrets: { SESSION_SECRET, ADMIN_TOKEN },
-    gatewayVars,
+    // The bench plays shoppers on many networks through CF-Connecting-IP (workers/gateway/client-address.ts).
+    gatewayVars: { TRUST_CLIENT_IP_HEADER: "true", ...gatewayVars },
     extraWorkers: [{ name: "bench-empty-worker", script: EMPTY_WORKER, port: rawPort }],
     workerLogs: false,
     log,
@@ -792,6 +794,7 @@ async function main() {
     admissionRps: Number(/ADMISSION_RPS\s*=\s*"(\d+)"/.exec(gatewayConfig)?.[1] ?? NaN),
     admissionBurst: Number(/ADMISSION_BURST\s*=\s*"(\d+)"/.exec(gatewayConfig)?.[1] ?? NaN),
     purchaseLimiter: /name = "PURCHASE_LIMITER"[\s\S]*?simple = (\{[^}]*\})/.exec(gatewayConfig)?.[1] ?? "?",
+    purchaseIpLimiter: /name = "PURCHASE_IP_LIMITER"[\s\S]*?simple = (\{[^}]*\})/.exec(gatewayConfig)?.[1] ?? "?",
   };
   stack = await startStack(databaseUrl, "shipped", {}, true);
 
@@ -825,7 +828,7 @@ async function main() {
     consumer: { batches: number; sumMs: number; meanMs: number } | null;
   } = {
     ...crowdOutcome(crowdRun, await orderRows(sql, crowdSale), CROWD_STOCK, CROWD_USERS, crowdDrain.seconds),
-    settings: `shipped: admission ${shipped.admissionRps}/s + burst ${shipped.admissionBurst} per isolate, PURCHASE_LIMITER ${shipped.purchaseLimiter} per shopper and per IP`,
+    settings: `shipped: admission ${shipped.admissionRps}/s + burst ${shipped.admissionBurst} per isolate, PURCHASE_LIMITER ${shipped.purchaseLimiter} per shopper, PURCHASE_IP_LIMITER ${shipped.purchaseIpLimiter} per address`,
     consumer: await consumerBatches(stack.url, crowdSale),
   };
   log(`crowd: consumer batches ${JSON.stringify(crowdResult.consumer)}`);

@@ -28,6 +28,16 @@ const HOST = "127.0.0.1";
 const DATA_DIR = path.resolve(process.env.MINISHOP_DATA_DIR ?? path.join(ROOT, ".data"));
 const EMBEDDED_PG_PORT = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
 const ADMIN_TOKEN = process.env.ADMIN_TOKEN ?? "dev-admin-token";
+/**
+ * The gateway's local switches, passed on from this process's environment when set (README "Configuration"):
+ * `CHALLENGE=off` turns the proof-of-work checks off for a local load test; `TRUST_CLIENT_IP_HEADER=true` takes
+ * the `CF-Connecting-IP` a local client sends as its address (otherwise it is ignored and the per-address limits are off locally).
+ */
+const LOCAL_SWITCHES: Record<string, string> = Object.fromEntries(
+  (["CHALLENGE", "TRUST_CLIENT_IP_HEADER"] as const)
+    .filter((name) => process.env[name] !== undefined)
+    .map((name) => [name, process.env[name]!]),
+);
 const bin = (name: string) => path.join(ROOT, "node_modules/.bin", name);
 const RUNTIME_ARG = process.argv.find((a) => a.startsWith("--runtime="))?.slice("--runtime=".length);
 const RUNTIME = RUNTIME_ARG ?? process.env.MINISHOP_RUNTIME ?? "lean";
@@ -124,6 +134,7 @@ async function main() {
         persistDir: path.join(DATA_DIR, "wrangler", "v3"),
         buildDir: path.join(DATA_DIR, "lean-build"),
         secrets: { ADMIN_TOKEN, SESSION_SECRET: secret },
+        gatewayVars: LOCAL_SWITCHES,
         inspectorPort: process.env.INSPECTOR_PORT ? Number(process.env.INSPECTOR_PORT) : undefined,
         log,
       });
@@ -138,9 +149,14 @@ async function main() {
 
   async function startWrangler(url: string, secret: string) {
     const envFile = path.join(DATA_DIR, "workers.env");
-    writeFileSync(envFile, `ENVIRONMENT=development\nADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n`, {
-      mode: 0o600,
-    });
+    const switches = Object.entries(LOCAL_SWITCHES).map(([k, v]) => `${k}=${v}\n`);
+    writeFileSync(
+      envFile,
+      `ENVIRONMENT=development\nADMIN_TOKEN=${ADMIN_TOKEN}\nSESSION_SECRET=${secret}\n${switches.join("")}`,
+      {
+        mode: 0o600,
+      },
+    );
     // `--env-file` reaches only the first config's Worker; the others read the .dev.vars beside their own
     // wrangler.toml (gitignored, rewritten on each start). ENVIRONMENT=development is what turns the local
     // defaults on: no wrangler.toml sets it, so a deployed Worker without it behaves as production (lib/server/env.ts).

@@ -57,9 +57,10 @@ const CARRIER_NAT_MAX = 60;
  * in the list (so a closed-loop chunk meets a whole group inside one limiter window): 90 % of groups are one
  * shopper (their own line), 8 % are 2–4 (a household), 2 % are 5–16 (an office, a campus) — about two thirds of
  * shoppers alone on their address, a third sharing one.
- * With `carrierNat`, 0.5 % of groups are instead 30–60 shoppers behind one carrier-grade NAT address: more than
- * PURCHASE_LIMITER's 20 per 10 s lets through when each clicks once or twice (the crowd has them; closed-loop
- * throughput pools do not, so their figures are not limiter rejections).
+ * With `carrierNat`, 0.5 % of groups are instead 30–60 shoppers behind one carrier-grade NAT address: more than the
+ * old per-address limit (PURCHASE_LIMITER's 20 per 10 s) let through when each clicks once or twice, well within
+ * PURCHASE_IP_LIMITER's 500 per 10 s since issue 15 (the crowd has them; closed-loop throughput pools do not, so
+ * their figures are not limiter rejections).
  */
 export function clientAddresses(count: number, seed = 1, first = 0, carrierNat = false): string[] {
   let state = seed >>> 0 || 1;

@@ -25,6 +25,10 @@ export interface SaleConfig {
   drawAt?: number;
   drawCommitment?: string;
   registrationRequired?: boolean;
+  /** Buying needs a proof of work, verified at the edge (docs/api.md "Proof of work"); the object checks the flag. */
+  challenge?: boolean;
+  /** A queue sale (docs/api.md "Queue"): a purchase needs the queue's admission (reserve.ts). Set at creation. */
+  queue?: boolean;
   /** The product photo's URL (docs/api.md "Product image"); the bytes live in R2, not here. */
   imageUrl?: string;
 }
@@ -135,6 +139,8 @@ export function saveConfigAndRemaining(storage: DurableObjectStorage, config: Sa
 export function drawPatchError(config: SaleConfig, patch: Partial<SaleConfig>, next: SaleConfig): string | null {
   if (patch.mode !== undefined && patch.mode !== (config.mode ?? "first_come"))
     return "A sale's mode is chosen when it is created";
+  if (patch.queue !== undefined && patch.queue !== (config.queue ?? false))
+    return "A sale's queue is chosen when it is created";
   if (
     next.mode === "draw" &&
     !(next.drawAt !== undefined && next.startsAt < next.drawAt && next.drawAt < next.endsAt)
@@ -170,6 +176,8 @@ export function toSale(config: SaleConfig, available: number, now: number): Sale
     paymentWindowSeconds: config.paymentWindowSeconds,
     mode: config.mode ?? "first_come",
     registrationRequired: config.registrationRequired ?? false,
+    challenge: config.challenge ?? false,
+    queue: config.queue ?? false,
     ...(config.mode === "draw"
       ? { drawAt: new Date(config.drawAt!).toISOString(), drawCommitment: config.drawCommitment }
       : {}),

@@ -31,6 +31,13 @@ export interface PurchaseRequest {
   traceId?: string;
   /** The version of the buyers filter the edge already holds (it is sent again only when it changed). */
   knownBuyers?: number;
+  /** Queue sales: the gateway checked this shopper's admitted ticket with the sale's queue (docs/api.md "Queue"). */
+  queueAdmitted?: boolean;
+  /**
+   * The edge verified a proof-of-work solution for this purchase (workers/gateway/challenge.ts), or challenges are
+   * off. A `challenge` sale refuses a purchase without it (`403 CHALLENGE_REQUIRED`).
+   */
+  challengePassed?: boolean;
   /**
    * The gateway took no unpaid-holds slot for this purchase, because it expects a replay or a refusal
    * (workers/gateway/holds.ts). A purchase that would make a new order is then answered `holdNeeded`, taking
@@ -295,6 +302,24 @@ export function checkAndReserve(s: ReserveState, request: PurchaseRequest, now: 
       };
     case "live":
       break;
+  }
+  // Proof of work (docs/api.md "Proof of work"): verified at the edge, required here, where the sale's flag is
+  // authoritative (a gateway that has not yet learnt the sale needs a challenge cannot let a purchase through).
+  if (config.challenge && !request.challengePassed) {
+    return {
+      kind: "answer",
+      result: reject("CHALLENGE_REQUIRED", "Solve a proof-of-work challenge first (GET /api/challenge)", {
+        reason: "missing",
+      }),
+    };
+  }
+  // Queue sales: from the start only an admitted shopper buys (docs/api.md "Queue"); the gateway asked the queue.
+  // `details.queue` tells a gateway that did not know this sale has a queue to ask it and try again.
+  if (config.queue && request.queueAdmitted !== true) {
+    return {
+      kind: "answer",
+      result: reject("NOT_ADMITTED", "Join the queue and wait for your turn to buy", { queue: true }),
+    };
   }
   // Pre-registration: checked here, in the same synchronous block as the reservation below (an indexed read,
   // no await), so no registration can change between the check and the reserve.

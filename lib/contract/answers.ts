@@ -58,8 +58,16 @@ export const saleSchema = component(
     imageUrl: z.string().optional().describe("The product photo: a new URL per upload"),
     mode: z.enum(["first_come", "draw"]).optional().describe('docs/api.md "Draw": `first_come` unless set'),
     registrationRequired: z.boolean().optional().describe('docs/api.md "Registration": false unless set'),
+    challenge: z
+      .boolean()
+      .optional()
+      .describe('docs/api.md "Proof of work": buying needs a solved challenge (X-Altcha); false unless set'),
     drawAt: time.optional().describe("Draw sales only: when the draw runs"),
     drawCommitment: z.string().optional().describe("Draw sales only: sha256hex of the draw's secret seed"),
+    queue: z
+      .boolean()
+      .optional()
+      .describe('docs/api.md "Queue": buying goes through the sale\'s queue; false unless set'),
   }),
 );
 
@@ -103,6 +111,18 @@ export const saleStatsSchema = component(
       .int()
       .optional()
       .describe('Shoppers registered for the sale (docs/api.md "Registration")'),
+    queue: z
+      .object({
+        waiting: z.number().int(),
+        admitted: z.number().int(),
+        purchased: z.number().int(),
+        expired: z.number().int(),
+        joined: z.number().int(),
+        abandonRate: z.number().min(0).max(1),
+        admitRatePerSecond: z.number().min(0),
+      })
+      .optional()
+      .describe('Queue sales only (docs/api.md "Queue")'),
   }),
 );
 
@@ -164,6 +184,26 @@ export const salesAnswer = component(
 export const saleAnswer = component("SaleAnswer", z.object({ serverTime: time, sale: saleSchema, degraded }));
 export const orderAnswer = component("OrderAnswer", z.object({ order: orderSchema }));
 export const ordersAnswer = component("OrdersAnswer", z.object({ orders: z.array(orderSchema) }));
+/** `GET /api/challenge`: an ALTCHA v2 challenge, as `altcha-lib` makes it (docs/api.md "Proof of work"). */
+export const challengeAnswer = component(
+  "ChallengeAnswer",
+  z.object({
+    parameters: z
+      .object({
+        algorithm: z.literal("PBKDF2/SHA-256"),
+        nonce: z.string(),
+        salt: z.string(),
+        cost: z.number().int().describe("PBKDF2 iterations per attempt"),
+        keyLength: z.number().int(),
+        keyPrefix: z.string().describe("The derived key of the winning counter starts with this"),
+        keySignature: z.string(),
+        expiresAt: z.number().int().describe("Unix seconds"),
+        data: z.object({ sub: z.string().describe("The shopper it was issued to") }).optional(),
+      })
+      .describe("Signed as a whole: any change makes the solution invalid"),
+    signature: z.string(),
+  }),
+);
 export const healthAnswer = component("HealthAnswer", z.object({ status: z.literal("ok") }));
 export const readyAnswer = component(
   "ReadyAnswer",
@@ -185,6 +225,30 @@ export const registrationSchema = component(
   "Registration",
   z.object({ saleId: id("sale"), userId: id("user"), createdAt: time }),
 );
+// Queue sales (docs/api.md "Queue").
+export const ticketSchema = component(
+  "Ticket",
+  z.object({
+    saleId: id("sale"),
+    state: z.enum(["waiting", "admitted", "purchased", "expired", "sold_out"]),
+    position: z
+      .number()
+      .int()
+      .min(0)
+      .nullable()
+      .describe("1 + waiting tickets admitted first; 0 when not waiting; null before the start"),
+    queueNumber: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .describe("The ticket's place in the queue's order (null before the start)"),
+    estimatedWaitSeconds: z.number().min(0),
+    refreshAfterSeconds: z.number().min(0.5).max(30),
+    admittedUntil: time.optional(),
+  }),
+);
+export const ticketAnswer = component("TicketAnswer", z.object({ ticket: ticketSchema }));
 export const entryAnswer = component("EntryAnswer", z.object({ entry: entrySchema }));
 export const registrationAnswer = component("RegistrationAnswer", z.object({ registration: registrationSchema }));
 export const standingAnswer = component(

@@ -9,7 +9,7 @@
  * query), `413 PAYLOAD_TOO_LARGE` and `403 FORBIDDEN_ORIGIN` (state-changing methods), `401 UNAUTHENTICATED`
  * (`auth`), `404 NOT_FOUND` (a path parameter: an id of the wrong shape is a 404).
  */
-import type { z } from "zod";
+import { z } from "zod";
 import type { ErrorCode } from "./errors.ts";
 import {
   createSaleSchema as createSale,
@@ -23,8 +23,10 @@ import {
 } from "./schemas.ts";
 import {
   adminDrawAnswer,
+  challengeAnswer,
   drawRankingAnswer,
   entryAnswer,
+  ticketAnswer,
   publicDrawAnswer,
   registrationAnswer,
   standingAnswer,
@@ -130,7 +132,13 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Create an account and sign in",
     body: credentialsSchema,
     ok: [json(201, userAnswer)],
-    errors: ["USERNAME_TAKEN", "RATE_LIMITED", "UNAVAILABLE"],
+    headers: {
+      "X-Altcha": {
+        schema: z.string(),
+        description: 'Production: a solved challenge (docs/api.md "Proof of work")',
+      },
+    },
+    errors: ["USERNAME_TAKEN", "CHALLENGE_REQUIRED", "RATE_LIMITED", "UNAVAILABLE"],
     setsCookie: true,
   }),
   route("POST /api/auth/login", {
@@ -155,6 +163,12 @@ export const API_ROUTES: ApiRoute[] = [
     setsCookie: true,
     errors: ["UNAVAILABLE"],
   }),
+  route("GET /api/challenge", {
+    tag: "accounts",
+    summary:
+      'A proof-of-work challenge (ALTCHA): the signed-in shopper\'s own, else anonymous (docs/api.md "Proof of work")',
+    ok: [json(200, challengeAnswer)],
+  }),
   shopperRoute("GET /api/me", "accounts", "The signed-in shopper", [json(200, userAnswer)]),
 
   // Sales
@@ -177,7 +191,13 @@ export const API_ROUTES: ApiRoute[] = [
     auth: "session",
     body: purchaseSchema,
     bodyOptional: true,
-    headers: idempotencyKey,
+    headers: {
+      ...idempotencyKey,
+      "X-Altcha": {
+        schema: z.string(),
+        description: 'A `challenge` sale: a solved challenge issued to this shopper (docs/api.md "Proof of work")',
+      },
+    },
     ok: [json(202, orderAnswer, "Reserved (or the first answer again, for a repeated Idempotency-Key)")],
     errors: [
       "ALREADY_PURCHASED",
@@ -188,6 +208,7 @@ export const API_ROUTES: ApiRoute[] = [
       "PAUSED",
       "NOT_ADMITTED",
       "NOT_REGISTERED",
+      "CHALLENGE_REQUIRED",
       "RATE_LIMITED",
       "UNAVAILABLE",
     ],
@@ -336,6 +357,31 @@ export const API_ROUTES: ApiRoute[] = [
     tag: "reference",
     summary: "A readable reference of this document",
     ok: [{ status: 200, mediaType: "text/html", description: "HTML, no scripts" }],
+  }),
+
+  // Queue sales (docs/api.md "Queue")
+  shopperRoute(
+    "POST /api/sales/:id/queue",
+    "sales",
+    "Join a queue sale's queue (joining again returns the same ticket); no body",
+    [json(200, ticketAnswer)],
+    ["ENDED", "RATE_LIMITED", "UNAVAILABLE"],
+  ),
+  shopperRoute(
+    "GET /api/sales/:id/queue",
+    "sales",
+    "The shopper's ticket in a queue sale",
+    [json(200, ticketAnswer)],
+    ["UNAVAILABLE"],
+  ),
+  route("GET /api/sales/:id/queue/live", {
+    tag: "sales",
+    summary: "Live updates of the sale and the shopper's ticket: a WebSocket (Upgrade: websocket)",
+    description:
+      'Each message is JSON `{type: "update", serverTime, remaining, status, ticket}` (ticket as GET …/queue, or null). Without an upgrade: 400. Poll GET …/queue (refreshAfterSeconds) when refused (503) or dropped.',
+    auth: "session",
+    ok: [{ status: 101, mediaType: "application/json", description: "Switching to a WebSocket" }],
+    errors: ["UNAVAILABLE"],
   }),
 
   // Draw sales and pre-registration (docs/api.md "Draw", "Registration", "Draws and registration: details")

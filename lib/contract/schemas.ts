@@ -3,6 +3,7 @@
  */
 import { z } from "zod";
 import { isCurrencyCode } from "./currencies.ts";
+import type { QueueStats } from "./queue.ts";
 
 export const SALE_STATUSES = ["scheduled", "live", "paused", "sold_out", "ended"] as const;
 export type SaleStatus = (typeof SALE_STATUSES)[number];
@@ -59,6 +60,10 @@ const saleFields = {
   mode: z.enum(SALE_MODES).optional(),
   drawAt: isoDate.optional(),
   registrationRequired: z.boolean().optional(),
+  // Proof of work for buying (and joining the queue): docs/api.md "Proof of work".
+  challenge: z.boolean().optional(),
+  // The queue in front of the sale (docs/api.md "Queue").
+  queue: z.boolean().optional(),
 };
 
 /** The rules between the draw and registration options, for a whole sale (created, or patched onto one). */
@@ -66,10 +71,12 @@ export function drawOptionIssues(s: {
   mode?: SaleMode;
   drawAt?: string;
   registrationRequired?: boolean;
+  queue?: boolean;
   startsAt?: string;
   endsAt?: string;
 }): { path: string[]; message: string }[] {
   const issues: { path: string[]; message: string }[] = [];
+  if (s.mode === "draw" && s.queue) issues.push({ path: ["queue"], message: "a draw sale has no queue" });
   if (s.mode === "draw") {
     if (s.drawAt === undefined) issues.push({ path: ["drawAt"], message: "a draw sale needs drawAt" });
     else if (
@@ -137,9 +144,13 @@ export interface Sale {
   /** docs/api.md "Hot sales": echoed on every sale (`first_come` and false unless set). */
   mode?: SaleMode;
   registrationRequired?: boolean;
+  /** docs/api.md "Proof of work": buying (and joining the queue) needs a solved challenge; false unless set. */
+  challenge?: boolean;
   /** Draw sales only: when the draw runs, and sha256hex of its secret seed (published from creation on). */
   drawAt?: string;
   drawCommitment?: string;
+  /** docs/api.md "Queue": buying goes through the sale's queue (false unless set). */
+  queue?: boolean;
   /** The product photo (docs/api.md "Product image"): a new URL per upload; absent when there is none. */
   imageUrl?: string;
 }
@@ -160,6 +171,8 @@ export interface SaleStats {
   awaitingDatabase: number;
   /** Shoppers registered for the sale (docs/api.md "Registration"); 0 for sales that do not require it. */
   registrations?: number;
+  /** Queue sales only (docs/api.md "Hot sales"): the queue's figures (lib/contract/queue.ts `QueueStats`). */
+  queue?: QueueStats;
   /** Orders PostgreSQL refused on unique (sale_id, user_id): the one-order guard failed (should stay 0). */
   orderConflicts?: number;
   /** `sold` split by what the shopper did: units (and their price) still held for payment, and paid. */

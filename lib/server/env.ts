@@ -16,6 +16,8 @@ export interface CommonEnv {
 
 export const DEV_ADMIN_TOKEN = "dev-admin-token";
 export const DEV_SESSION_SECRET = "dev-session-secret-change-me-in-production";
+/** The proof-of-work challenges' HMAC key outside production (workers/gateway/challenge.ts). */
+export const DEV_CHALLENGE_HMAC_KEY = "dev-challenge-key-change-me-in-production";
 
 /** Secrets fail closed: only an explicit development setting turns the local defaults on. */
 export function isDevelopment(env: CommonEnv): boolean {

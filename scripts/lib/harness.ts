@@ -75,8 +75,17 @@ export async function startShop(
     buildDir: path.join(work, "build"),
     secrets: { SESSION_SECRET: sessionSecret, ADMIN_TOKEN, ...options.extraSecrets },
     // A shopper buys at most once per sale; the binding's per-shopper limit is not what is measured here.
-    ratelimits: { PURCHASE_LIMITER: { limit: 1_000_000, period: 10 }, AUTH_LIMITER: { limit: 1_000_000, period: 60 } },
-    gatewayVars: { ADMISSION_RPS: "1000000", ADMISSION_BURST: "100000", ...options.gatewayVars },
+    ratelimits: {
+      PURCHASE_LIMITER: { limit: 1_000_000, period: 10 },
+      PURCHASE_IP_LIMITER: { limit: 1_000_000, period: 10 },
+      AUTH_LIMITER: { limit: 1_000_000, period: 60 },
+    },
+    gatewayVars: {
+      ADMISSION_RPS: "1000000",
+      ADMISSION_BURST: "100000",
+      TRUST_CLIENT_IP_HEADER: "true",
+      ...options.gatewayVars,
+    },
     workerLogs: process.env.WORKER_LOGS === "1",
     log,
   });

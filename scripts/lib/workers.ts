@@ -20,7 +20,12 @@ export const WORKERS: WorkerConfig[] = [
   { id: "seckill", config: "workers/seckill/wrangler.toml", envInterface: "SeckillBindings", secrets: [] },
   { id: "consumer", config: "queues/wrangler.toml", envInterface: "ConsumerBindings", secrets: [] },
   { id: "admin", config: "workers/admin/wrangler.toml", envInterface: "AdminBindings", secrets: ["ADMIN_TOKEN"] },
-  { id: "gateway", config: "wrangler.toml", envInterface: "GatewayBindings", secrets: ["SESSION_SECRET"] },
+  {
+    id: "gateway",
+    config: "wrangler.toml",
+    envInterface: "GatewayBindings",
+    secrets: ["SESSION_SECRET", "CHALLENGE_HMAC_KEY"],
+  },
 ];
 
 /** The Workers as the local runtimes start them: the gateway (the public entry, served on PORT) first. */

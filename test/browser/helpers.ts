@@ -106,6 +106,8 @@ export async function createSaleViaApi(input: {
   /** An exact start (ms since the epoch), instead of `startsInMs` from now. */
   startsAtMs?: number;
   perUserLimit?: number;
+  /** Buying needs a solved proof-of-work challenge (docs/api.md "Proof of work"). */
+  challenge?: boolean;
 }): Promise<Sale> {
   const starts = input.startsAtMs ?? Date.now() + input.startsInMs;
   const res = await fetch(`${baseUrl}/admin/api/sales`, {
@@ -120,6 +122,7 @@ export async function createSaleViaApi(input: {
       startsAt: new Date(starts).toISOString(),
       endsAt: new Date(starts + (input.durationMs ?? 3_600_000)).toISOString(),
       ...(input.paymentWindowSeconds ? { paymentWindowSeconds: input.paymentWindowSeconds } : {}),
+      ...(input.challenge ? { challenge: true } : {}),
     }),
   });
   if (res.status !== 201) throw new Error(`create sale: ${res.status} ${await res.text()}`);

@@ -56,9 +56,20 @@ function promtool(text: string): { status: number | null; output: string } {
 }
 
 describe("/metrics exposition", () => {
+  const queued = sale("3f1c8a52-0000-4000-8000-000000000003", "Queued");
+  queued.stats.queue = {
+    waiting: 40,
+    admitted: 3,
+    purchased: 6,
+    expired: 2,
+    joined: 51,
+    abandonRate: 0.25,
+    admitRatePerSecond: 1.5,
+  };
   const text = renderMetrics([
     sale("3f1c8a52-0000-4000-8000-000000000001", 'Phone "X" \\ one'),
     sale("3f1c8a52-0000-4000-8000-000000000002", "Kettle\nTwo"),
+    queued,
   ]);
 
   it("passes promtool check metrics with no warning", () => {
@@ -78,6 +89,16 @@ describe("/metrics exposition", () => {
     expect(text).toContain(
       'minishop_consumer_batch_latency_seconds_sum{sale="3f1c8a52-0000-4000-8000-000000000001",title="Phone \\"X\\" \\\\ one"} 30.0135',
     );
+  });
+
+  it("exposes a queue sale's tickets by state, joins, abandon rate and pace (queue sales only)", () => {
+    const l = 'sale="3f1c8a52-0000-4000-8000-000000000003",title="Queued"';
+    expect(text).toContain(`minishop_queue_tickets{${l},state="waiting"} 40`);
+    expect(text).toContain(`minishop_queue_tickets{${l},state="purchased"} 6`);
+    expect(text).toContain(`minishop_queue_joined_total{${l}} 51`);
+    expect(text).toContain(`minishop_queue_abandon_ratio{${l}} 0.25`);
+    expect(text).toContain(`minishop_queue_admissions_per_second{${l}} 1.5`);
+    expect(text).not.toMatch(/minishop_queue_tickets\{sale="3f1c8a52-0000-4000-8000-000000000001"/);
   });
 
   it("the check is real: promtool flags a histogram in milliseconds", () => {

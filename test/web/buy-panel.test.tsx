@@ -215,3 +215,77 @@ describe("clock edge", () => {
     expect(attempts).toBe(2);
   });
 });
+
+describe("a sale with proof of work", () => {
+  /** A real challenge (altcha-lib, as the gateway signs them) with a small counter, so the solve is quick. */
+  async function smallChallenge() {
+    const { createChallenge } = await import("altcha-lib");
+    const { deriveKey } = await import("altcha-lib/algorithms/web/pbkdf2");
+    return createChallenge({
+      algorithm: "PBKDF2/SHA-256",
+      cost: 100,
+      counter: 20,
+      deriveKey,
+      hmacSignatureSecret: "test",
+      hmacKeySignatureSecret: "test-key",
+    });
+  }
+
+  test("solves a challenge before buying, shows that it is working, and solves again when told it was spent", async () => {
+    const sale = makeSale({ challenge: true });
+    const order = makeOrder({ saleId: sale.id, status: "confirmed" });
+    let purchases = 0;
+    let releaseChallenge: () => void = () => {};
+    const challengeGate = new Promise<void>((resolve) => (releaseChallenge = resolve));
+    const calls = mockFetch(async (path) => {
+      if (path === "/api/orders") return json({ orders: [] });
+      if (path === "/api/challenge") {
+        await challengeGate;
+        return json(await smallChallenge());
+      }
+      if (path === `/api/sales/${sale.id}/purchase`) {
+        return ++purchases === 1
+          ? apiError(403, "CHALLENGE_REQUIRED", "used already", { reason: "spent" })
+          : json({ order }, 202);
+      }
+      if (path === `/api/orders/${order.id}`) return json({ order });
+      return apiError(404, "NOT_FOUND");
+    });
+    render(<BuyPanel sale={sale} onStale={() => {}} />);
+    fireEvent.click(screen.getByRole("button", { name: "Buy now" }));
+
+    // While the device works: a named progress bar in a live region, the button busy and saying so, a way out.
+    const progress = await screen.findByRole("progressbar", { name: "Quick check" });
+    expect(progress.closest("[role=status]")).not.toBeNull();
+    expect(screen.getByTestId("buy-button").getAttribute("aria-busy")).toBe("true");
+    expect(screen.getByRole("button", { name: "Stop trying" })).toBeTruthy();
+    releaseChallenge();
+
+    await screen.findByText("confirmed", {}, { timeout: 5_000 });
+    const posts = calls.filter((c) => c.path.endsWith("/purchase"));
+    expect(posts).toHaveLength(2);
+    const proofs = posts.map((c) => new Headers(c.init.headers).get("X-Altcha"));
+    expect(proofs.every((p) => p && JSON.parse(atob(p)).solution.counter === 20)).toBe(true);
+    // A fresh challenge for the second try, the same intent (Idempotency-Key).
+    expect(proofs[0]).not.toBe(proofs[1]);
+    expect(calls.filter((c) => c.path === "/api/challenge")).toHaveLength(2);
+    const keys = posts.map((c) => new Headers(c.init.headers).get("Idempotency-Key"));
+    expect(keys[0]).toBe(keys[1]);
+  });
+
+  test("a sale without it buys without a challenge", async () => {
+    const sale = makeSale();
+    const order = makeOrder({ saleId: sale.id, status: "confirmed" });
+    const calls = mockFetch((path) => {
+      if (path === "/api/orders") return json({ orders: [] });
+      if (path === `/api/sales/${sale.id}/purchase`) return json({ order }, 202);
+      if (path === `/api/orders/${order.id}`) return json({ order });
+      return apiError(404, "NOT_FOUND");
+    });
+    render(<BuyPanel sale={sale} onStale={() => {}} />);
+    fireEvent.click(screen.getByRole("button", { name: "Buy now" }));
+    await screen.findByText("confirmed");
+    expect(calls.some((c) => c.path === "/api/challenge")).toBe(false);
+    expect(new Headers(calls.find((c) => c.path.endsWith("/purchase"))!.init.headers).has("X-Altcha")).toBe(false);
+  });
+});

@@ -192,3 +192,42 @@ describe("merchant: token", () => {
     expect(sessionStorage.getItem("minishop.adminToken")).toBe("right");
   });
 });
+
+describe("sign-up when the shop asks for proof of work (production)", () => {
+  test("solves a challenge with a visible progress state, then signs up with it", async () => {
+    const { createChallenge } = await import("altcha-lib");
+    const { deriveKey } = await import("altcha-lib/algorithms/web/pbkdf2");
+    const challenge = await createChallenge({
+      algorithm: "PBKDF2/SHA-256",
+      cost: 100,
+      counter: 10,
+      deriveKey,
+      hmacSignatureSecret: "test",
+      hmacKeySignatureSecret: "test-key",
+    });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const calls = mockFetch(async (path, init) => {
+      if (path === "/api/challenge") {
+        await gate;
+        return json(challenge);
+      }
+      if (!new Headers(init.headers).has("X-Altcha"))
+        return apiError(403, "CHALLENGE_REQUIRED", "Solve a challenge", { reason: "missing" });
+      return json({ user: { id: "u9", username: "newbie" } }, 201);
+    });
+    render(<AuthForm mode="signup" />);
+    type("Username", "newbie");
+    type("Password", "long enough");
+    fireEvent.click(screen.getByRole("button", { name: "Sign up" }));
+    const progress = await screen.findByRole("progressbar", { name: "Quick check" });
+    expect(progress.closest("[role=status]")?.textContent).toMatch(/quick check on your device/);
+    expect(screen.getByRole("button", { name: "Quick check" }).getAttribute("aria-busy")).toBe("true");
+    release();
+    await waitFor(() => expect(currentUser.value?.username).toBe("newbie"));
+    const registers = calls.filter((c) => c.path === "/api/auth/register");
+    expect(registers).toHaveLength(2);
+    const proof = new Headers(registers[1].init.headers).get("X-Altcha")!;
+    expect(JSON.parse(atob(proof)).solution.counter).toBe(10);
+  });
+});

@@ -17,6 +17,7 @@ import {
 } from "../../web/src/i18n/i18n.ts";
 import { ta } from "../../web/src/i18n/account.ts";
 import { tm } from "../../web/src/i18n/merchant.ts";
+import { tq } from "../../web/src/queue/strings.ts";
 import { errorText, t } from "../../web/src/i18n/shop.ts";
 import shopZh from "../../web/src/i18n/shop.zh.ts";
 
@@ -33,11 +34,13 @@ const SAME_IN_BOTH = new Set(["app.name", "app.titleSuffix"]);
 const shopCatalogs = { en: t.catalogs.en!, zh: shopZh };
 const accountCatalogs = { en: ta.catalogs.en!, zh: ta.catalogs.zh! };
 const merchantCatalogs = { en: tm.catalogs.en!, zh: tm.catalogs.zh! };
+const queueCatalogs = { en: tq.catalogs.en!, zh: tq.catalogs.zh! };
 
 describe.each([
   ["shop", shopCatalogs],
   ["account", accountCatalogs],
   ["merchant", merchantCatalogs],
+  ["queue", queueCatalogs],
 ] as const)("the %s catalogue", (_name, catalogs: Record<"en" | "zh", Catalog>) => {
   test("English and Chinese have exactly the same keys", () => {
     expect(Object.keys(catalogs.zh).sort()).toEqual(Object.keys(catalogs.en).sort());

@@ -13,6 +13,8 @@ import {
 } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { solveChallenge, type Challenge } from "altcha-lib";
+import { deriveKey } from "altcha-lib/algorithms/web/pbkdf2";
 import admin from "../../workers/admin/index.ts";
 import consumer from "../../queues/consumer.ts";
 import gateway from "../../workers/gateway/index.ts";
@@ -210,10 +212,16 @@ describe("sessions that end", () => {
     const prod = {
       ENVIRONMENT: "production",
       SESSION_SECRET: "a-production-secret-for-this-test",
+      CHALLENGE_HMAC_KEY: "a-production-challenge-key-for-this-test",
+      CHALLENGE_DIFFICULTY: "20",
     } as Partial<GatewayEnv>;
     const username = `prod_${crypto.randomUUID().slice(0, 8)}`;
+    // Sign-up in production costs a solved challenge (docs/api.md "Proof of work"; test/workers/scalpers.test.ts).
+    const challenge = (await (await callWith(prod, "/api/challenge")).json()) as Challenge;
+    const solution = await solveChallenge({ challenge, deriveKey });
     const reg = await callWith(prod, "/api/auth/register", {
       method: "POST",
+      headers: { "X-Altcha": btoa(JSON.stringify({ challenge, solution })) },
       body: json({ username, password: "correct horse" }),
     });
     expect(reg.status).toBe(201);

@@ -27,6 +27,10 @@ export interface SaleOptions {
   durationSeconds?: number;
   paymentWindowSeconds?: number;
   title?: string;
+  /** Buying needs a solved proof-of-work challenge (docs/api.md "Proof of work"). */
+  challenge?: boolean;
+  /** A queue in front of the sale (docs/api.md "Queue"). */
+  queue?: boolean;
 }
 
 export async function createSale(options: SaleOptions = {}): Promise<Sale> {
@@ -42,6 +46,8 @@ export async function createSale(options: SaleOptions = {}): Promise<Sale> {
       startsAt: new Date(start).toISOString(),
       endsAt: new Date(start + (options.durationSeconds ?? 3600) * 1000).toISOString(),
       paymentWindowSeconds: options.paymentWindowSeconds,
+      challenge: options.challenge,
+      queue: options.queue,
     }),
   });
   if (res.status !== 201) throw new Error(`create sale: ${res.status} ${await res.text()}`);

@@ -17,6 +17,7 @@ export { AccountGuard } from "../../durable-objects/account-guard.ts";
 export { SaleDraw } from "../../durable-objects/sale-draw.ts";
 export { DrawEntries } from "../../durable-objects/draw-entries.ts";
 export { SaleReserve } from "../../durable-objects/sale-reserve.ts";
+export { SaleQueue } from "../../durable-objects/sale-queue.ts";
 export { default as SeckillService } from "../../workers/seckill/index.ts";
 
 export class AdminService extends WorkerEntrypoint<AdminEnv> {

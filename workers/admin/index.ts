@@ -272,6 +272,8 @@ const api = new Hono<AdminApp>()
       // Draw sales and pre-registration live in the sale's objects (docs/design.md "Draws and registration").
       mode: input.mode ?? "first_come",
       registrationRequired: input.registrationRequired ?? false,
+      challenge: input.challenge ?? false,
+      queue: input.queue ?? false,
       ...(input.mode === "draw" ? { drawAt: Date.parse(input.drawAt!) } : {}),
     });
     return c.json({ sale }, 201);

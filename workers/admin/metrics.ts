@@ -19,6 +19,7 @@ import {
   type Histogram,
 } from "../../lib/server/histogram.ts";
 import { SALE_STATUSES, type Sale, type SaleStats } from "../../lib/contract/schemas.ts";
+import type { QueueStats } from "../../lib/contract/queue.ts";
 
 /** A sale as the object's `getStats()` answers it: the contract's sale and stats, and the raw histograms. */
 export type SaleWithStats = Sale & {
@@ -143,6 +144,37 @@ export function renderMetrics(sales: SaleWithStats[]): string {
     per((s, l) =>
       histogramLines("minishop_consumer_batch_latency_seconds", l, CONSUMER_BATCH_BUCKETS_MS, s.consumerBatch),
     ),
+  );
+  // Queue sales only (docs/api.md "Queue"): the queue's tickets by state, joins, the abandon rate and the pace.
+  const queued = (fn: (s: SaleWithStats & { stats: { queue: QueueStats } }, l: string) => string | string[]) =>
+    per((s, l) => (s.stats.queue ? fn(s as SaleWithStats & { stats: { queue: QueueStats } }, l) : []));
+  family(
+    "minishop_queue_tickets",
+    "gauge",
+    "Queue tickets by state: waiting (sold-out ones included), admitted (unused), purchased, expired (admitted, unused).",
+    queued((s, l) =>
+      (["waiting", "admitted", "purchased", "expired"] as const).map(
+        (state) => `minishop_queue_tickets{${l},state="${state}"} ${s.stats.queue[state]}`,
+      ),
+    ),
+  );
+  family(
+    "minishop_queue_joined_total",
+    "counter",
+    "Tickets taken in the sale's queue.",
+    queued((s, l) => `minishop_queue_joined_total{${l}} ${s.stats.queue.joined}`),
+  );
+  family(
+    "minishop_queue_abandon_ratio",
+    "gauge",
+    "Share of used admissions that expired unused: expired / (purchased + expired).",
+    queued((s, l) => `minishop_queue_abandon_ratio{${l}} ${num(s.stats.queue.abandonRate)}`),
+  );
+  family(
+    "minishop_queue_admissions_per_second",
+    "gauge",
+    "Admissions per second over the queue's last 10 seconds (the rate its estimates use).",
+    queued((s, l) => `minishop_queue_admissions_per_second{${l}} ${num(s.stats.queue.admitRatePerSecond)}`),
   );
   return out.join("\n") + "\n";
 }

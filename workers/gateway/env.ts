@@ -24,7 +24,10 @@ export interface GatewayEnv extends CommonEnv {
   /** Product photos (R2), served at /images/* (workers/gateway/images.ts). */
   IMAGES: R2Bucket;
   SESSION_SECRET?: string;
+  /** Purchases per shopper (20 per 10 s). */
   PURCHASE_LIMITER?: RateLimit;
+  /** Purchases per client address, IPv6 per /64: a NAT-sized budget (500 per 10 s; workers/gateway/limits.ts). */
+  PURCHASE_IP_LIMITER?: RateLimit;
   AUTH_LIMITER?: RateLimit;
   /** Per-sale admission ceiling (requests per second reaching one sale's object). */
   ADMISSION_RPS?: string;
@@ -40,6 +43,19 @@ export interface GatewayEnv extends CommonEnv {
   MAX_UNPAID_HOLDS?: string;
   /** Milliseconds before a call to the seckill Worker counts as failed. */
   SECKILL_TIMEOUT_MS?: string;
+  /**
+   * Local runtime only: `"true"` trusts the `CF-Connecting-IP` a local client sends (the bench and tests play many
+   * networks); otherwise the header is ignored and the per-address limits are off locally. Ignored in production (workers/gateway/client-address.ts).
+   */
+  TRUST_CLIENT_IP_HEADER?: string;
+  /** HMAC key of the proof-of-work challenges (a secret in production; workers/gateway/challenge.ts). */
+  CHALLENGE_HMAC_KEY?: string;
+  /** The challenge's counter ceiling: a solver makes 3/4 of it in attempts on average (default 10,000). */
+  CHALLENGE_DIFFICULTY?: string;
+  /** How long an issued challenge can be solved and spent (seconds; default 300). */
+  CHALLENGE_TTL_SECONDS?: string;
+  /** `"off"` turns every challenge check off, for local load tests; ignored in production. */
+  CHALLENGE?: string;
   /** Workers Analytics Engine dataset "minishop_metrics" (bound in production only). */
   METRICS_AE?: AnalyticsEngineDataset;
 }

@@ -93,21 +93,52 @@ export type ClosedReason = "sold_out" | "ended";
  * expiry or a cancel) or ended (for good). Read before any session or body work.
  */
 export class ClosedSales {
-  private readonly closed = new Map<string, { reason: ClosedReason; until: number }>();
-  constructor(private readonly now: () => number = Date.now) {}
+  private readonly closed = new Map<string, { reason: ClosedReason; until: number; refreshing: boolean }>();
+  /**
+   * @param staleMs how long past its TTL a verdict is still served while one refresh is in flight
+   *   (stale-while-revalidate). Without it, a lapsed verdict sends every attempt down the full path, where most
+   *   of them stop at a rate limit and never reach the object that would renew it.
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly staleMs = 1_000,
+  ) {}
 
   get(saleId: string): ClosedReason | null {
     const entry = this.closed.get(saleId);
     if (!entry) return null;
-    if (entry.until <= this.now()) {
-      this.closed.delete(saleId);
-      return null;
-    }
+    if (entry.until <= this.now()) return null;
     return entry.reason;
   }
 
+  /**
+   * The verdict, fresh or lapsed less than `staleMs` ago; `refresh` is true for exactly one caller per lapse,
+   * who must renew it (`set`) or drop it (`clear`), or `refreshFailed` so another caller may try. A verdict
+   * lapsed longer than that is gone: so a verdict outlives its TTL by at most `staleMs`, whatever happens.
+   */
+  lookup(saleId: string): { reason: ClosedReason; refresh: boolean } | null {
+    const entry = this.closed.get(saleId);
+    if (!entry) return null;
+    const now = this.now();
+    if (entry.until > now) return { reason: entry.reason, refresh: false };
+    if (entry.until + this.staleMs <= now) {
+      this.closed.delete(saleId);
+      return null;
+    }
+    if (entry.refreshing) return { reason: entry.reason, refresh: false };
+    entry.refreshing = true;
+    return { reason: entry.reason, refresh: true };
+  }
+
+  /** A refresh that could not ask (the object did not answer): the next caller of `lookup` may try again. */
+  refreshFailed(saleId: string): void {
+    const entry = this.closed.get(saleId);
+    if (entry) entry.refreshing = false;
+  }
+
   set(saleId: string, reason: ClosedReason, ttlMs: number): void {
-    this.closed.set(saleId, { reason, until: this.now() + ttlMs });
+    if (this.closed.size >= 10_000 && !this.closed.has(saleId)) this.closed.clear();
+    this.closed.set(saleId, { reason, until: this.now() + ttlMs, refreshing: false });
   }
 
   clear(saleId: string): void {

@@ -21,6 +21,8 @@ import { orders } from "./routes/orders.ts";
 import { catalogChanged } from "./known-sales.ts";
 import { answerIfClosed, sales } from "./routes/sales.ts";
 import { draws } from "./routes/draws.ts";
+import { challenge } from "./routes/challenge.ts";
+import { queue } from "./routes/queue.ts";
 import { SESSION_COOKIE_MARK } from "./session.ts";
 import { startTrace } from "./trace.ts";
 
@@ -32,7 +34,7 @@ export const app = new Hono<GatewayApp>();
 useErrorPath(app, "gateway");
 
 // Production without its secrets answers nothing but a 500 (one log line says which; see docs/deploy.md).
-app.use(requireSecrets("SESSION_SECRET"));
+app.use(requireSecrets("SESSION_SECRET", "CHALLENGE_HMAC_KEY"));
 
 // Tracing and one structured log line per request.
 app.use(startTrace);
@@ -109,8 +111,10 @@ app.get("/readyz", async (c) => {
 
 app.route("/api/auth", auth);
 app.route("/api/me", me);
+app.route("/api/challenge", challenge);
 app.route("/api/sales", sales);
 app.route("/api/sales", draws);
+app.route("/api/sales", queue);
 app.route("/api/orders", orders);
 app.route("/images", images);
 app.route("/api", apiReference);

@@ -9,7 +9,7 @@ import { isOverloaded, isRetryable } from "../../lib/server/object-errors.ts";
 import { reject } from "../../lib/contract/errors.ts";
 import type { GatewayEnv } from "./env.ts";
 import type { StubOf } from "../../lib/server/env.ts";
-import type { PurchaseRequest, PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
+import type { ClosedVerdict, PurchaseRequest, PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
 
 /** The gateway's env, with the direct binding to the sale objects optional (tests may take it away). */
 export type GatewayEnvWithObjects = Omit<GatewayEnv, "SALE_ITEM"> & { SALE_ITEM?: GatewayEnv["SALE_ITEM"] };
@@ -54,4 +54,16 @@ export async function reserveAtObject(
     }
     throw err;
   }
+}
+
+/** The sale's status and, when newer than `knownBuyers`, its buyers filter: to renew a lapsed closed verdict. */
+export async function closedVerdictAtObject(
+  env: GatewayEnvWithObjects,
+  saleId: string,
+  knownBuyers: number | undefined,
+): Promise<ClosedVerdict | null> {
+  const namespace = env.SALE_ITEM;
+  if (!namespace) return await env.SECKILL.closedVerdict(saleId, knownBuyers);
+  const stub = namespace.get(objectId(namespace, saleId)) as unknown as StubOf<SaleItem>;
+  return (await stub.closedVerdict(knownBuyers)) as ClosedVerdict | null;
 }

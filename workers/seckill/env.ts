@@ -8,6 +8,7 @@ import type { AccountGuard } from "../../durable-objects/account-guard.ts";
 import type { SaleDraw } from "../../durable-objects/sale-draw.ts";
 import type { DrawEntries } from "../../durable-objects/draw-entries.ts";
 import type { SaleReserve } from "../../durable-objects/sale-reserve.ts";
+import type { SaleQueue } from "../../durable-objects/sale-queue.ts";
 
 export interface SeckillEnv extends ObjectEnv {
   /** Hosted as workers/seckill/index.ts's SaleItem: the same class plus `npm run chaos`'s faults (no new members). */
@@ -20,4 +21,9 @@ export interface SeckillEnv extends ObjectEnv {
   DRAW_ENTRIES: DurableObjectNamespace<DrawEntries>;
   /** Stock coordinators of sharded sales (docs/design.md, "Hot sales"). */
   SALE_RESERVE: DurableObjectNamespace<SaleReserve>;
+  /** Queue sales: the queue in front of the sale (docs/design.md "The sale queue"). */
+  SALE_QUEUE: DurableObjectNamespace<SaleQueue>;
+  /** The queue's pace: admissions per second (default 200) and the admission window in seconds (default 60, ≥ 30). */
+  QUEUE_ADMIT_RPS?: string;
+  QUEUE_WINDOW_SECONDS?: string;
 }

@@ -16,6 +16,7 @@ import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 import type { AccountGuard, HoldGrant, LoginLimits, SessionChange } from "../../durable-objects/account-guard.ts";
 import { holdsObjectName } from "../../lib/server/hold-shards.ts";
 import type {
+  ClosedVerdict,
   LedgerEntry,
   OrderResult,
   PurchaseRequest,
@@ -24,6 +25,7 @@ import type {
 } from "../../durable-objects/sale-item.ts";
 
 import * as draws from "./draws.ts";
+import * as queue from "./queue.ts";
 
 import { SaleItem as SaleItemCore } from "../../durable-objects/sale-item.ts";
 import { chaosOf, sendRefusedNow, type Chaos } from "../../lib/server/chaos.ts";
@@ -31,6 +33,7 @@ export { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
 export { AccountGuard } from "../../durable-objects/account-guard.ts";
 export { SaleDraw } from "../../durable-objects/sale-draw.ts";
 export { DrawEntries } from "../../durable-objects/draw-entries.ts";
+export { SaleQueue } from "../../durable-objects/sale-queue.ts";
 
 /**
  * The SaleItem this Worker hosts: the object of durable-objects/sale-item.ts, plus the faults `npm run chaos`
@@ -78,7 +81,13 @@ export { SaleReserve } from "../../durable-objects/sale-reserve.ts";
 const ORDERS_LOOKUP_SALES = 200;
 
 export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
-  async fetch(): Promise<Response> {
+  /**
+   * RPC only, except the queue's live feed: the gateway forwards a shopper's WebSocket upgrade to
+   * `/queue-live/<saleId>` (a WebSocket cannot cross an RPC call), with the shopper in `X-Queue-User`.
+   */
+  async fetch(request: Request): Promise<Response> {
+    const live = /^\/queue-live\/([0-9a-f-]{36})$/.exec(new URL(request.url).pathname);
+    if (live) return await queue.live(this.env, live[1], request);
     return Response.json(
       { error: { code: "NOT_FOUND", message: "The seckill Worker only answers RPC" } },
       { status: 404 },
@@ -125,6 +134,11 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   async getSale(saleId: string): Promise<Sale | null> {
     return (await this.sale(saleId).getSale()) as Sale | null;
+  }
+
+  /** The edge's lapsed sold-out/ended verdict, asked again (SaleItem.closedVerdict). */
+  async closedVerdict(saleId: string, knownBuyers?: number): Promise<ClosedVerdict | null> {
+    return (await this.sale(saleId).closedVerdict(knownBuyers)) as ClosedVerdict | null;
   }
 
   /** Whether the catalog lists this sale: asked before any call that would reach (and create) its object. */
@@ -189,6 +203,8 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
       });
       config = { ...config, drawCommitment };
     }
+    // A queue sale's queue comes first too: the sale is listed only once its queue can take shoppers.
+    if (config.queue) await queue.createQueue(this.env, config);
     const sale = (await this.sale(config.id).initialize(config)) as Sale;
     await this.catalog().register(config.id);
     return sale;
@@ -205,7 +221,28 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
         endsAt: Date.parse(s.endsAt),
       });
     }
+    if (result.ok) await queue.syncTimes(this.env, result.sale);
     return result;
+  }
+
+  // ---------------------------------------------------------------- queue sales (./queue.ts)
+
+  async joinQueue(saleId: string, userId: string, challengePassed = false) {
+    return await queue.joinQueue(this.env, saleId, userId, challengePassed);
+  }
+
+  async getTicket(saleId: string, userId: string) {
+    return await queue.getTicket(this.env, saleId, userId);
+  }
+
+  /** The purchase's check in a queue sale: ok for an admitted, unexpired ticket, else the rejection to answer. */
+  async queueGate(saleId: string, userId: string) {
+    return await queue.gate(this.env, saleId, userId);
+  }
+
+  /** A queue sale's purchase was accepted (202): the shopper's ticket is used. */
+  async queuePurchased(saleId: string, userId: string, orderId: string) {
+    await queue.purchased(this.env, saleId, userId, orderId);
   }
 
   // ---------------------------------------------------------------- draws and registration (./draws.ts)
@@ -247,12 +284,16 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   }
 
   async endSale(saleId: string) {
-    return await this.sale(saleId).endNow();
+    const result = await this.sale(saleId).endNow();
+    if (result.ok) await queue.syncTimes(this.env, result.sale);
+    return result;
   }
 
   /** Deletes a sale with no orders: the object first (it refuses if it has any), then the catalog entry. */
   async deleteSale(saleId: string) {
+    const queued = await queue.hasQueue(this.env, saleId);
     const result = await this.sale(saleId).deleteIfNoOrders();
+    if (result.ok && queued) await queue.destroyQueue(this.env, saleId);
     if (result.ok) await this.catalog().unregister(saleId);
     return result;
   }
@@ -262,7 +303,10 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   }
 
   async getStats(saleId: string) {
-    return await this.sale(saleId).getStats();
+    const stats = await this.sale(saleId).getStats();
+    if (!stats || stats.queue !== true) return stats;
+    const q = await queue.queueStats(this.env, saleId);
+    return q ? { ...stats, stats: { ...stats.stats, queue: q } } : stats;
   }
 
   async listStats() {

@@ -131,6 +131,8 @@ function hotValuesOf(sale: Sale): HotSaleValues {
     mode: sale.mode ?? "first_come",
     drawAt: sale.drawAt ? toLocalInput(Date.parse(sale.drawAt)) : "",
     registrationRequired: sale.registrationRequired ?? false,
+    challenge: sale.challenge ?? false,
+    queue: sale.queue ?? false,
   };
 }
 

@@ -18,21 +18,38 @@ export interface HotSaleValues {
   mode: "first_come" | "draw";
   drawAt: string;
   registrationRequired: boolean;
+  /** Buying needs a proof of work (docs/api.md "Proof of work"): first-come sales only. */
+  challenge: boolean;
+  /** A queue in front of the sale (docs/api.md "Queue"); first-come sales only, chosen at creation. */
+  queue: boolean;
 }
 
 export const initialHotSaleValues = (): HotSaleValues => ({
   mode: "first_come",
   drawAt: "",
   registrationRequired: false,
+  challenge: false,
+  queue: false,
 });
 
 /** What the create form sends for these fields (the shared schema checks them with the rest). */
-export function hotSaleInput(v: HotSaleValues): { mode?: "draw"; drawAt?: string; registrationRequired?: boolean } {
+export function hotSaleInput(v: HotSaleValues): {
+  mode?: "draw";
+  drawAt?: string;
+  registrationRequired?: boolean;
+  challenge?: boolean;
+  queue?: boolean;
+} {
   if (v.mode === "draw") {
     const ms = new Date(v.drawAt).getTime();
     return { mode: "draw", drawAt: v.drawAt && !Number.isNaN(ms) ? new Date(ms).toISOString() : "" };
   }
-  return v.registrationRequired ? { registrationRequired: true } : {};
+  return {
+    ...(v.registrationRequired ? { registrationRequired: true } : {}),
+    // Sent either way, so an edit can turn it off again.
+    challenge: v.challenge,
+    ...(v.queue ? { queue: true } : {}),
+  };
 }
 
 export function HotSaleFields({
@@ -64,7 +81,9 @@ export function HotSaleFields({
             name="sale-mode"
             value="draw"
             checked={values.mode === "draw"}
-            onChange={() => onChange({ ...values, mode: "draw", registrationRequired: false })}
+            onChange={() =>
+              onChange({ ...values, mode: "draw", registrationRequired: false, challenge: false, queue: false })
+            }
           />
           {tm("merchant.hot.draw")}
         </label>
@@ -88,14 +107,36 @@ export function HotSaleFields({
           )}
         </Field>
       ) : (
+        <>
+          <label class="flex items-center gap-2 text-sm text-slate-900">
+            <input
+              type="checkbox"
+              name="registrationRequired"
+              checked={values.registrationRequired}
+              onChange={(e) => onChange({ ...values, registrationRequired: (e.target as HTMLInputElement).checked })}
+            />
+            {tm("merchant.hot.registrationRequired")}
+          </label>
+          <label class="flex items-center gap-2 text-sm text-slate-900">
+            <input
+              type="checkbox"
+              name="challenge"
+              checked={values.challenge}
+              onChange={(e) => onChange({ ...values, challenge: (e.target as HTMLInputElement).checked })}
+            />
+            {tm("merchant.hot.challenge")}
+          </label>
+        </>
+      )}
+      {values.mode === "first_come" && (
         <label class="flex items-center gap-2 text-sm text-slate-900">
           <input
             type="checkbox"
-            name="registrationRequired"
-            checked={values.registrationRequired}
-            onChange={(e) => onChange({ ...values, registrationRequired: (e.target as HTMLInputElement).checked })}
+            name="queue"
+            checked={values.queue}
+            onChange={(e) => onChange({ ...values, queue: (e.target as HTMLInputElement).checked })}
           />
-          {tm("merchant.hot.registrationRequired")}
+          {tm("merchant.queue.option")}
         </label>
       )}
     </fieldset>
@@ -287,6 +328,35 @@ function RegistrationSection({ sale }: { sale: Sale & { stats: SaleStats } }) {
 }
 
 /** On a sale's dashboard page: the draw of a draw sale, the registrations of a first-come sale. */
+/** A queue sale's queue (docs/api.md "Queue"): the admin stats' `queue`, refreshed with the sale's page. */
+function QueueSection({ sale }: { sale: Sale & { stats: SaleStats } }) {
+  const q = sale.stats.queue;
+  if (!q) return null;
+  return (
+    <section class="space-y-3 rounded-xl border border-slate-300 bg-white p-4" aria-labelledby="queue-admin-title">
+      <h2 id="queue-admin-title" class="text-xl font-semibold text-slate-900">
+        {tm("merchant.queue.heading")}
+      </h2>
+      <dl class="grid grid-cols-2 gap-3 sm:grid-cols-4" data-queue-stats>
+        <Stat label={tm("merchant.queue.waiting")} value={q.waiting} />
+        <Stat label={tm("merchant.queue.admitted")} value={q.admitted} />
+        <Stat label={tm("merchant.queue.purchased")} value={q.purchased} />
+        <Stat label={tm("merchant.queue.expired")} value={q.expired} />
+        <Stat label={tm("merchant.queue.joined")} value={q.joined} />
+        <Stat label={tm("merchant.queue.abandon")} value={`${Math.round(q.abandonRate * 100)}%`} />
+        <Stat label={tm("merchant.queue.rate")} value={q.admitRatePerSecond} />
+      </dl>
+      <p class="text-sm text-slate-700">{tm("merchant.queue.hint")}</p>
+    </section>
+  );
+}
+
 export function HotSaleAdmin({ sale }: { sale: Sale & { stats: SaleStats } }) {
-  return sale.mode === "draw" ? <DrawSection sale={sale} /> : <RegistrationSection sale={sale} />;
+  if (sale.mode === "draw") return <DrawSection sale={sale} />;
+  return (
+    <>
+      {sale.queue && <QueueSection sale={sale} />}
+      <RegistrationSection sale={sale} />
+    </>
+  );
 }

@@ -30,12 +30,16 @@ import {
 import { t } from "../i18n/shop.ts";
 import { useMoments, useServerNow, usePolling } from "./hooks.ts";
 import { Countdown, Link, OrderStatusBadge, buttonClass } from "./ui.tsx";
+import { WorkProgress } from "./WorkProgress.tsx";
+import { needsChallenge, proveWork } from "../lib/challenge.ts";
 
 type RetryReason = "busy" | "too_fast" | "unavailable" | "not_started";
 
 export type PurchasePhase =
   | { kind: "ready" }
   | { kind: "processing" }
+  /** The device is solving a proof-of-work challenge (a `challenge` sale; docs/api.md "Proof of work"). */
+  | { kind: "solving" }
   | { kind: "retrying"; reason: RetryReason; retryAt: number; attempt: number }
   /** The browser is offline: the same intent is tried again on `online`. */
   | { kind: "offline"; attempt: number }
@@ -138,6 +142,13 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
   const abort = useRef<AbortController | null>(null);
   /** The intent being tried (its Idempotency-Key) while retrying or waiting to be back online. */
   const intent = useRef<string | null>(null);
+  /**
+   * The solved challenge for this intent (a `challenge` sale): kept across retries, since a refusal before the
+   * gateway checks it (429, 503) does not spend it; dropped when the server says it is spent, expired or missing.
+   */
+  const proof = useRef<string | null>(null);
+  /** `CHALLENGE_REQUIRED` answers to the current intent: after two, it is not tried again. */
+  const refusals = useRef(0);
   const wasOpen = useRef(false);
 
   const cancelPending = () => {
@@ -184,9 +195,27 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
     cancelPending();
     intent.current = key;
     abort.current = new AbortController();
-    setPhase({ kind: "processing" });
+    const signal = abort.current.signal;
     try {
-      const order = await purchase(sale.id, quantity, key, abort.current.signal);
+      // A challenge sale: solve first (when signed in, or asked to: a signed-out shopper gets the 401 first).
+      if (!proof.current && (refusals.current > 0 || (sale.challenge && currentUser.value))) {
+        setPhase({ kind: "solving" });
+        try {
+          proof.current = await proveWork(signal);
+        } catch (err) {
+          if (err instanceof DOMException && err.name === "AbortError") return;
+          if (!(err instanceof ApiFailure)) {
+            intent.current = null;
+            setPhase({ kind: "failed", message: t("pow.failed") });
+            return;
+          }
+          throw err;
+        }
+      }
+      setPhase({ kind: "processing" });
+      const order = await purchase(sale.id, quantity, key, signal, proof.current ?? undefined);
+      proof.current = null;
+      refusals.current = 0;
       intent.current = null;
       setPhase({ kind: "ordered", order });
       onStale();
@@ -197,6 +226,14 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
         intent.current = null;
         setPhase({ kind: "failed", message: t("buy.failed") });
         return;
+      }
+      if (needsChallenge(err)) {
+        // Spent, expired or missing: solve a new one, once more for this intent.
+        proof.current = null;
+        if (++refusals.current <= 2) {
+          void attempt(key, attemptNo);
+          return;
+        }
       }
       if (err.code === "NETWORK" && isOffline()) {
         // Nothing will get through until the connection is back: wait for `online` (see below).
@@ -314,13 +351,19 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
     cancelPending();
     abort.current?.abort();
     intent.current = null;
+    proof.current = null;
+    refusals.current = 0;
     setPhase({ kind: "stopped" });
   };
 
   // Always ask the server, even when we think nobody is signed in: the session cookie is HttpOnly, so a
   // session made elsewhere (another tab, an API client sharing the cookie jar) is invisible to us. A 401
   // sends the shopper to sign in.
-  const buy = () => void attempt(newIdempotencyKey(), 1);
+  const buy = () => {
+    proof.current = null;
+    refusals.current = 0;
+    void attempt(newIdempotencyKey(), 1);
+  };
 
   const status: SaleStatus = phase.kind === "closed" ? phase.status : effectiveStatus(sale, now);
   if (status === "live" || status === "scheduled") wasOpen.current = true;
@@ -351,6 +394,10 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
   if (phase.kind === "processing") {
     label = t("buy.buying");
     disabled = true;
+  } else if (phase.kind === "solving") {
+    label = t("pow.label");
+    disabled = true;
+    canStop = true;
   } else if (phase.kind === "retrying") {
     disabled = true;
     canStop = true;
@@ -430,7 +477,7 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
           type="button"
           class={`${buttonClass.primary} w-full sm:w-auto sm:min-w-48`}
           disabled={disabled}
-          aria-busy={phase.kind === "processing" || phase.kind === "retrying"}
+          aria-busy={phase.kind === "processing" || phase.kind === "retrying" || phase.kind === "solving"}
           aria-describedby={status === "scheduled" ? "buy-countdown" : note ? "buy-note" : undefined}
           onClick={buy}
           data-testid="buy-button"
@@ -443,6 +490,7 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
           </button>
         )}
       </div>
+      {phase.kind === "solving" && <WorkProgress />}
       <p
         id="buy-note"
         role="status"

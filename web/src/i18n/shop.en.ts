@@ -79,6 +79,10 @@ export const en = {
   "sale.endedBanner": "This sale has ended.",
 
   "buy.button": "Buy now",
+  "pow.label": "Quick check",
+  "pow.solving": "Doing a quick check on your device — it makes bots pay for every try. A few seconds at most.",
+  "pow.failed": "The quick check didn't finish. Try again.",
+  "error.CHALLENGE_REQUIRED": "The quick check is missing or used up. Try again.",
   "buy.buying": "Buying…",
   "buy.waiting": "Waiting to retry…",
   "buy.quantity": "Quantity",

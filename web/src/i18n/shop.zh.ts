@@ -81,6 +81,10 @@ const zh: Translation<ShopCatalog> = {
   "sale.endedBanner": "本场活动已结束。",
 
   "buy.button": "立即购买",
+  "pow.label": "快速验证",
+  "pow.solving": "正在您的设备上进行快速验证——让机器人每次尝试都付出代价。最多几秒钟。",
+  "pow.failed": "快速验证未完成，请重试。",
+  "error.CHALLENGE_REQUIRED": "快速验证缺失或已被使用，请重试。",
   "buy.buying": "正在购买…",
   "buy.waiting": "等待重试…",
   "buy.quantity": "数量",

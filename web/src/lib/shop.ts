@@ -6,6 +6,7 @@ import { signal } from "@preact/signals";
 import type { Credentials, Order, ShopperRoutes, User } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, createClient } from "./api.ts";
 import { recordServerTime } from "./clock.ts";
+import { CHALLENGE_HEADER } from "./challenge.ts";
 
 /** `undefined` while unknown (the first `/api/me` is in flight), `null` when signed out. */
 export const currentUser = signal<User | null | undefined>(undefined);
@@ -64,16 +65,18 @@ export function fetchSale(id: string, signal?: AbortSignal) {
   return timed(() => shopper("GET /api/sales/:id", { params: { id }, signal }));
 }
 
+/** `proof`: a solved challenge (`X-Altcha`, ./challenge.ts), for a sale with `challenge: true`. */
 export async function purchase(
   saleId: string,
   quantity: number,
   idempotencyKey: string,
   signal?: AbortSignal,
+  proof?: string,
 ): Promise<Order> {
   const { data } = await shopper("POST /api/sales/:id/purchase", {
     params: { id: saleId },
     body: { quantity },
-    headers: { "Idempotency-Key": idempotencyKey },
+    headers: { "Idempotency-Key": idempotencyKey, ...(proof ? { [CHALLENGE_HEADER]: proof } : {}) },
     signal,
   });
   return data.order;
@@ -95,8 +98,12 @@ export async function cancelOrder(id: string): Promise<Order> {
   return (await shopper("POST /api/orders/:id/cancel", { params: { id } })).data.order;
 }
 
-export async function register(credentials: Credentials): Promise<User> {
-  const { data } = await shopper("POST /api/auth/register", { body: credentials });
+/** `proof`: a solved challenge (`X-Altcha`, ./challenge.ts); production asks for one. */
+export async function register(credentials: Credentials, proof?: string): Promise<User> {
+  const { data } = await shopper("POST /api/auth/register", {
+    body: credentials,
+    headers: proof ? { [CHALLENGE_HEADER]: proof } : undefined,
+  });
   markSignedIn(data.user);
   return data.user;
 }

@@ -2,7 +2,8 @@
  * Sign in and sign up: labelled Username and Password fields, checked before sending by the rules of
  * `credentialsSchema` (lib/contract/schemas.ts; re-stated here in plain TypeScript so the storefront carries no zod,
  * with messages in the shopper's language), and the API's own field errors (`details[].path`) shown under
- * the field they belong to.
+ * the field they belong to. Sign-up in production costs a solved proof-of-work challenge (docs/api.md "Proof of
+ * work"): asked for by `403 CHALLENGE_REQUIRED`, solved with a visible progress state, and sent again.
  */
 import { useState } from "preact/hooks";
 import type { Credentials } from "../../../lib/contract/schemas.ts";
@@ -11,6 +12,34 @@ import { ta } from "../i18n/account.ts";
 import { currentSearch, navigate, safeNext } from "../lib/router.ts";
 import { login, register } from "../lib/shop.ts";
 import { Alert, Field, Link, PageHeading, buttonClass } from "../components/ui.tsx";
+import { WorkProgress } from "../components/WorkProgress.tsx";
+import { needsChallenge, proveWork } from "../lib/challenge.ts";
+import { t } from "../i18n/shop.ts";
+
+/** Set once this shop asked for a challenge at sign-up (production): later sign-ups solve one first. */
+let signUpNeedsProof = false;
+
+/** Signs up, solving a challenge first when the shop asks for one (`onSolving` shows the progress). */
+async function registerWithProof(credentials: Credentials, onSolving: (on: boolean) => void): Promise<void> {
+  const solveAndRegister = async () => {
+    onSolving(true);
+    let proof: string;
+    try {
+      proof = await proveWork();
+    } finally {
+      onSolving(false);
+    }
+    await register(credentials, proof);
+  };
+  if (signUpNeedsProof) return solveAndRegister();
+  try {
+    await register(credentials);
+  } catch (err) {
+    if (!needsChallenge(err)) throw err;
+    signUpNeedsProof = true;
+    await solveAndRegister();
+  }
+}
 
 export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
   const [username, setUsername] = useState("");
@@ -18,6 +47,7 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [solving, setSolving] = useState(false);
   const next = safeNext(currentSearch.value);
   const title = mode === "signin" ? ta("auth.signInTitle") : ta("auth.signUpTitle");
 
@@ -34,7 +64,7 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
     setErrors({});
     setBusy(true);
     try {
-      await (mode === "signin" ? login(credentials) : register(credentials));
+      await (mode === "signin" ? login(credentials) : registerWithProof(credentials, setSolving));
       navigate(next, { replace: true });
     } catch (err) {
       // The server's field messages are English; ours say the same rule in the shopper's language.
@@ -98,8 +128,15 @@ export function AuthForm({ mode }: { mode: "signin" | "signup" }) {
             />
           )}
         </Field>
-        <button type="submit" class={`${buttonClass.primary} w-full`} disabled={busy}>
-          {busy ? ta("auth.wait") : mode === "signin" ? ta("auth.signIn") : ta("auth.signUp")}
+        {solving && <WorkProgress />}
+        <button type="submit" class={`${buttonClass.primary} w-full`} disabled={busy} aria-busy={busy}>
+          {solving
+            ? t("pow.label")
+            : busy
+              ? ta("auth.wait")
+              : mode === "signin"
+                ? ta("auth.signIn")
+                : ta("auth.signUp")}
         </button>
       </form>
       <p class="text-center text-sm text-slate-800">

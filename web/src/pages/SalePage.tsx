@@ -1,5 +1,6 @@
 /** One sale: what it is, when it starts (server clock), how much is left, and the Buy now button. */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
+import type { ComponentChildren, FunctionComponent } from "preact";
 import type { Sale } from "../../../lib/contract/schemas.ts";
 import { ApiFailure, describeFailure } from "../lib/api.ts";
 import { formatDateTime, formatPrice } from "../lib/format.ts";
@@ -13,6 +14,27 @@ import { RegisterPanel } from "../draw/RegisterPanel.tsx";
 import { useMoments, usePolling } from "../components/hooks.ts";
 import { Alert, Countdown, Link, PageHeading, RemainingBar, StatusBadge } from "../components/ui.tsx";
 import { SaleImage } from "../components/SaleImage.tsx";
+
+type PanelProps = { sale: Sale; buy: ComponentChildren };
+let queuePanel: FunctionComponent<PanelProps> | null = null;
+
+/** A queue sale's screen (web/src/queue): a chunk of its own, fetched only for queue sales. */
+function LazyQueuePanel(props: PanelProps) {
+  const [Panel, setPanel] = useState(() => queuePanel);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    if (Panel) return;
+    import("../queue/QueuePanel.tsx").then(
+      (m) => {
+        queuePanel = m.QueuePanel;
+        setPanel(() => m.QueuePanel);
+      },
+      () => setFailed(true),
+    );
+  }, [Panel]);
+  if (Panel) return <Panel {...props} />;
+  return <p class="text-slate-700">{failed ? t("error.NETWORK") : t("loading")}</p>;
+}
 
 export function SalePage({ id }: { id: string }) {
   const [sale, setSale] = useState<Sale | null>(null);
@@ -107,6 +129,8 @@ export function SalePage({ id }: { id: string }) {
           {/* Draw sales are entered, not bought; registration sales sell only to registered shoppers. */}
           {sale.mode === "draw" ? (
             <DrawPanel sale={sale} />
+          ) : sale.queue ? (
+            <LazyQueuePanel sale={sale} buy={<BuyPanel sale={sale} onStale={() => setRefreshToken((n) => n + 1)} />} />
           ) : sale.registrationRequired ? (
             <RegisterPanel sale={sale}>
               <BuyPanel sale={sale} onStale={() => setRefreshToken((n) => n + 1)} />

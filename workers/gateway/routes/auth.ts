@@ -20,6 +20,9 @@ import {
 } from "../session.ts";
 import { validate } from "../../../lib/server/http.ts";
 import { limitByIp } from "../limits.ts";
+import { clientAddressKey } from "../client-address.ts";
+import { requireChallenge } from "../challenge.ts";
+import { isProduction } from "../../../lib/server/env.ts";
 
 /** Sign-in and sign-up never hang on a hung database: a clear 503 after this long. */
 export const ACCOUNTS_DB_TIMEOUT_MS = 4_000;
@@ -36,14 +39,11 @@ function withAccounts<T>(c: GatewayContext, work: Parameters<typeof withDatabase
 }
 
 /**
- * The client a sign-in comes from: the connecting address Cloudflare sets (off Cloudflare, without it, every
- * client is one). IPv6 addresses count per /64, the block one subscriber is usually given.
+ * The client a sign-in comes from: client-address.ts's key (IPv6 per /64); "unknown" when there is none (every
+ * such client is one).
  */
 function clientKey(c: GatewayContext): string {
-  const ip = c.req.header("CF-Connecting-IP");
-  if (!ip) return "unknown";
-  if (ip.includes(":")) return ip.split(":").slice(0, 4).join(":") + "::/64";
-  return ip;
+  return clientAddressKey(c.env, c.req.raw.headers) ?? "unknown";
 }
 
 function loginLimits(c: GatewayContext): LoginLimits {
@@ -63,6 +63,9 @@ async function throttle<T>(call: () => Promise<T>): Promise<T | undefined> {
 
 export const auth = new Hono<GatewayApp>()
   .post("/register", limitByIp("AUTH_LIMITER"), validate("json", credentialsSchema), async (c) => {
+    // Production: a new account costs a solved challenge (docs/api.md "Proof of work"), so fifty accounts cost
+    // fifty solves. Locally sign-up stays free (tests, the bench and `npm start` register freely).
+    if (isProduction(c.env)) await requireChallenge(c);
     const { username, password } = c.req.valid("json");
     const user = { id: crypto.randomUUID(), username };
     const passwordHash = await hashPassword(password);

@@ -12,10 +12,14 @@ import type { PublishedBuyers } from "../../../lib/server/buyers-filter.ts";
 import { callSeckill, getGuards, type GatewayApp, type GatewayContext } from "../context.ts";
 import type { ClosedReason } from "../guards.ts";
 import { TokenBucket } from "../guards.ts";
-import { overLimit, rateLimited } from "../limits.ts";
+import { overPurchaseLimits, rateLimited } from "../limits.ts";
+import { CHALLENGE_HEADER, challengeError, requireChallenge } from "../challenge.ts";
+import { challengeSettings } from "../../../lib/server/pow.ts";
 import { expectsNoNewOrder, holdsCapped, learnFromAnswer, settleHold, takeHold } from "../holds.ts";
 import { requireKnownSale } from "../known-sales.ts";
-import { reserveAtObject } from "../sale-object.ts";
+import { checkAdmitted, isQueueSale, learnQueueSale, ticketUsed } from "../queue-gate.ts";
+import { closedVerdictAtObject, reserveAtObject } from "../sale-object.ts";
+import type { PurchaseResult } from "../../../durable-objects/sale-item.ts";
 import { knownBuyers, learnBuyers, mayBeReplay } from "../replay.ts";
 import { traceAnswer } from "../trace.ts";
 import type { GatewayEnv } from "../env.ts";
@@ -132,7 +136,7 @@ export function answerIfClosed(
   const match = PURCHASE_PATH.exec(url.slice(pathStart));
   if (!match) return null;
   const saleId = match[1];
-  const closed = getGuards(env).closed.get(saleId);
+  const closed = closedNow(env, ctx, saleId);
   if (!closed) return null;
   // A retry that may replay an accepted purchase goes on to the app and the object (replay.ts).
   if (mayBeReplay(saleId, request.headers)) return null;
@@ -146,9 +150,18 @@ export function answerIfClosed(
 
 /** Shares a "closed" verdict (and the sale's buyers filter) with the other isolates of this location, for as long as it holds. */
 function publishClosed(c: GatewayContext, saleId: string, reason: ClosedReason) {
+  publishClosedIn(c.env, c.executionCtx, saleId, reason);
+}
+
+function publishClosedIn(
+  env: GatewayEnv,
+  ctx: Pick<ExecutionContext, "waitUntil">,
+  saleId: string,
+  reason: ClosedReason,
+) {
   const ttl = reason === "ended" ? ENDED_TTL_MS : SOLD_OUT_TTL_MS;
-  getGuards(c.env).closed.set(saleId, reason, ttl);
-  c.executionCtx.waitUntil(
+  getGuards(env).closed.set(saleId, reason, ttl);
+  ctx.waitUntil(
     caches.default
       .put(
         CLOSED_CACHE_ORIGIN + saleId,
@@ -161,8 +174,40 @@ function publishClosed(c: GatewayContext, saleId: string, reason: ClosedReason) 
 }
 
 function forgetClosed(c: GatewayContext, saleId: string) {
-  getGuards(c.env).closed.clear(saleId);
-  c.executionCtx.waitUntil(caches.default.delete(CLOSED_CACHE_ORIGIN + saleId).catch(() => false));
+  forgetClosedIn(c.env, c.executionCtx, saleId);
+}
+
+function forgetClosedIn(env: GatewayEnv, ctx: Pick<ExecutionContext, "waitUntil">, saleId: string) {
+  getGuards(env).closed.clear(saleId);
+  ctx.waitUntil(caches.default.delete(CLOSED_CACHE_ORIGIN + saleId).catch(() => false));
+}
+
+/**
+ * This isolate's verdict on a sale, from memory: fresh, or lapsed less than a second ago while ONE background
+ * call asks the sale's object again (stale-while-revalidate, `ClosedSales.lookup`). Renewed, it holds another
+ * TTL; dropped when the sale is open again, so stock that comes back is buyable here within TTL + 1 s. Without
+ * this, a lapsed verdict sent every attempt down the full path, where most stopped at a rate limit and never
+ * reached the object that would renew it: a sold-out crowd cost the edge as much as a live one.
+ */
+function closedNow(env: GatewayEnv, ctx: Pick<ExecutionContext, "waitUntil">, saleId: string): ClosedReason | null {
+  const verdict = getGuards(env).closed.lookup(saleId);
+  if (!verdict) return null;
+  if (verdict.refresh) ctx.waitUntil(renewClosed(env, ctx, saleId));
+  return verdict.reason;
+}
+
+async function renewClosed(env: GatewayEnv, ctx: Pick<ExecutionContext, "waitUntil">, saleId: string): Promise<void> {
+  try {
+    const verdict = await closedVerdictAtObject(env, saleId, knownBuyers(saleId)?.version);
+    learnBuyers(saleId, verdict?.buyers);
+    if (verdict?.saleStatus === "sold_out" || verdict?.saleStatus === "ended") {
+      publishClosedIn(env, ctx, saleId, verdict.saleStatus);
+    } else {
+      forgetClosedIn(env, ctx, saleId);
+    }
+  } catch {
+    getGuards(env).closed.refreshFailed(saleId);
+  }
 }
 
 /**
@@ -224,6 +269,31 @@ function readIdempotencyKey(c: GatewayContext): string | undefined {
   return parsed.data;
 }
 
+/** How long this isolate believes a sale needs a challenge after its object said so (a merchant may turn it off). */
+const CHALLENGE_SALE_TTL_MS = 30_000;
+/** Sales whose object refused a purchase for want of a challenge, until when (bounded like `saleCache`). */
+const challengeSales = new Map<string, number>();
+
+/**
+ * Whether this purchase passed the proof of work (docs/api.md "Proof of work"): true when challenges are off
+ * (locally) or the request carries the shopper's own good, unspent solution; false when it carries none and the
+ * sale is not known to need one (the object decides). Throws `403 CHALLENGE_REQUIRED` for a bad, expired, spent
+ * or another shopper's solution, and for no solution on a sale this isolate knows needs one.
+ */
+async function purchaseChallenge(c: GatewayContext, saleId: string, userId: string): Promise<boolean> {
+  if (challengeSettings(c.env).off) return true;
+  const header = c.req.header(CHALLENGE_HEADER);
+  if (header === undefined) {
+    const until = challengeSales.get(saleId);
+    if (until !== undefined && until > Date.now()) throw challengeError("missing");
+    if (until !== undefined) challengeSales.delete(saleId);
+    return false;
+  }
+  await requireChallenge(c, { subject: userId });
+  if (challengeSales.size > 1000) challengeSales.clear();
+  return true;
+}
+
 function admit(c: GatewayContext, saleId: string): boolean {
   const g = getGuards(c.env);
   let bucket = g.admission.get(saleId);
@@ -283,7 +353,7 @@ export const sales = new Hono<GatewayApp>()
     //    without even a microtask when it knows, else from the Cache API — and answered without throwing
     //    (an exception's stack trace costs more than the rest of this answer).
     //    A keyed retry by a shopper who may hold an order goes on (replay.ts).
-    const closed = getGuards(c.env).closed.get(saleId) ?? (await sharedClosedReason(c, saleId));
+    const closed = closedNow(c.env, c.executionCtx, saleId) ?? (await sharedClosedReason(c, saleId));
     if (closed && !mayBeReplay(saleId, c.req.raw.headers)) {
       countEdgeRejection(c, saleId, closed === "ended" ? "ended" : "soldOut");
       return closedResponse(closed);
@@ -296,11 +366,7 @@ export const sales = new Hono<GatewayApp>()
     const { quantity } = await readPurchaseBody(c);
 
     // 3. Rate limits: the shopper, the shopper's network, then the sale's admission ceiling.
-    const ip = c.req.header("CF-Connecting-IP");
-    if (
-      (await overLimit(c.env, "PURCHASE_LIMITER", `user:${user.id}`)) ||
-      (ip !== undefined && (await overLimit(c.env, "PURCHASE_LIMITER", `ip:${ip}`)))
-    ) {
+    if (await overPurchaseLimits(c, user.id)) {
       countEdgeRejection(c, saleId, "rateLimited");
       throw rateLimited("Too many purchase attempts, slow down", 10, "shopper");
     }
@@ -309,7 +375,20 @@ export const sales = new Hono<GatewayApp>()
       throw rateLimited("The sale is busy, retrying shortly will get you in", 1, "sale");
     }
 
-    // 4. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides. A purchase
+    // 4. Proof of work (challenge.ts), after the limits so a rate-limited click does not spend its solution: a
+    //    solution sent is verified and spent here; without one, the object refuses a `challenge` sale, and this
+    //    isolate remembers that sale to refuse the next such purchase itself.
+    const challengePassed = await purchaseChallenge(c, saleId, user.id);
+
+    // 5. Queue sales (queue-gate.ts): only a shopper with an admitted ticket goes on; other sales skip this.
+    let queueAdmitted = false;
+    if (isQueueSale(saleId)) {
+      const refusal = await callSeckill(c, () => checkAdmitted(c.env, saleId, user.id));
+      if (refusal) throw rejectionToError(refusal);
+      queueAdmitted = true;
+    }
+
+    // 6. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides. A purchase
     //    expected to make no new order (a replay, a refusal) takes no slot: it goes `withoutHold`, and comes back
     //    `holdNeeded` (nothing taken) if it would have made one, to be sent again with a slot.
     const request = {
@@ -318,15 +397,27 @@ export const sales = new Hono<GatewayApp>()
       idempotencyKey,
       traceId: c.get("traceId"),
       knownBuyers: knownBuyers(saleId)?.version,
+      challengePassed,
     };
     const withoutHold = holdsCapped(c) && expectsNoNewOrder(user.id, saleId, closed !== null);
     let holdToken = withoutHold ? undefined : await takeHold(c, user.id, saleId);
-    let result;
+    let result: PurchaseResult;
     try {
-      result = await callSeckill(c, () => reserveAtObject(c.env, saleId, { ...request, withoutHold }));
+      result = await callSeckill(c, () => reserveAtObject(c.env, saleId, { ...request, withoutHold, queueAdmitted }));
+      // A queue sale this isolate did not know: its object refused the unchecked purchase. Check, then buy.
+      if (!queueAdmitted && learnQueueSale(result, saleId)) {
+        const refusal = await callSeckill(c, () => checkAdmitted(c.env, saleId, user.id));
+        if (refusal) result = refusal;
+        else {
+          queueAdmitted = true;
+          result = await callSeckill(c, () =>
+            reserveAtObject(c.env, saleId, { ...request, withoutHold, queueAdmitted: true }),
+          );
+        }
+      }
       if (result.holdNeeded) {
         holdToken = await takeHold(c, user.id, saleId);
-        result = await callSeckill(c, () => reserveAtObject(c.env, saleId, request));
+        result = await callSeckill(c, () => reserveAtObject(c.env, saleId, { ...request, queueAdmitted }));
       }
     } catch (err) {
       settleHold(c, user.id, holdToken, null);
@@ -338,10 +429,12 @@ export const sales = new Hono<GatewayApp>()
     learnBuyers(saleId, result.buyers);
     if (result.saleStatus === "sold_out" || result.saleStatus === "ended") publishClosed(c, saleId, result.saleStatus);
     if (!result.ok) {
+      if (result.code === "CHALLENGE_REQUIRED") challengeSales.set(saleId, Date.now() + CHALLENGE_SALE_TTL_MS);
       if (result.code === "UNAVAILABLE" || result.code === "RATE_LIMITED")
         throw rejectionToError(result, { "Retry-After": "1" });
       throw rejectionToError(result);
     }
+    if (queueAdmitted) ticketUsed(c.env, c.executionCtx as ExecutionContext, saleId, user.id, result.order.id);
     if (result.replayed) c.header("Idempotent-Replayed", "true");
     return c.json({ order: result.order }, 202);
   });
