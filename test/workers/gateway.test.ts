@@ -375,7 +375,9 @@ describe("a lapsed sold-out verdict (stale-while-revalidate)", () => {
       });
       await expectError(res, 410, "SOLD_OUT");
     }
-    expect(reached()).toBe(0);
+    // The one attempt that started the renewal took the normal path (as every attempt did before); the rest were
+    // answered from the lapsed verdict while it was renewed.
+    expect(reached()).toBeLessThanOrEqual(1);
     // The unit comes back at the object itself (this isolate is not told): within TTL + 1 s it is buyable here.
     expect((await env.SECKILL.cancelOrder(body.order!.id, buyer.userId)).ok).toBe(true);
     const again = await waitFor(

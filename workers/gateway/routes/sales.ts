@@ -184,15 +184,20 @@ function forgetClosedIn(env: GatewayEnv, ctx: Pick<ExecutionContext, "waitUntil"
 
 /**
  * This isolate's verdict on a sale, from memory: fresh, or lapsed less than a second ago while ONE background
- * call asks the sale's object again (stale-while-revalidate, `ClosedSales.lookup`). Renewed, it holds another
- * TTL; dropped when the sale is open again, so stock that comes back is buyable here within TTL + 1 s. Without
- * this, a lapsed verdict sent every attempt down the full path, where most stopped at a rate limit and never
- * reached the object that would renew it: a sold-out crowd cost the edge as much as a live one.
+ * call asks the sale's object again (stale-while-revalidate, `ClosedSales.lookup`). The request that starts the
+ * renewal takes the normal path itself, as every request did before (so a shopper arriving just as stock comes
+ * back is not turned away); the others in that second are answered from the lapsed verdict. Renewed, it holds
+ * another TTL; dropped when the sale is open again, so stock that comes back is buyable here within TTL + 1 s.
+ * Without this, a lapsed verdict sent every attempt down the full path, where most stopped at a rate limit and
+ * never reached the object that would renew it: a sold-out crowd cost the edge as much as a live one.
  */
 function closedNow(env: GatewayEnv, ctx: Pick<ExecutionContext, "waitUntil">, saleId: string): ClosedReason | null {
   const verdict = getGuards(env).closed.lookup(saleId);
   if (!verdict) return null;
-  if (verdict.refresh) ctx.waitUntil(renewClosed(env, ctx, saleId));
+  if (verdict.refresh) {
+    ctx.waitUntil(renewClosed(env, ctx, saleId));
+    return null;
+  }
   return verdict.reason;
 }
 
