@@ -120,13 +120,13 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
   let timedOut = false;
   await withDatabase(
     env.HYPERDRIVE,
-    async (db) => {
+    async (db, sql) => {
       const committed: Message<OrderMessage>[] = [];
       const conflicts: OrderConflict[] = [];
       try {
         conflicts.push(
           ...(await persistOrderStates(
-            db,
+            sql,
             valid.map((m) => m.body),
           )),
         );
@@ -142,7 +142,7 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
         });
         for (const m of valid) {
           try {
-            conflicts.push(...(await persistOrderStates(db, [m.body])));
+            conflicts.push(...(await persistOrderStates(sql, [m.body])));
             committed.push(m);
           } catch (err) {
             log({
@@ -196,7 +196,7 @@ async function consumeOrders(batch: MessageBatch<unknown>, env: ConsumerEnv, ctx
 async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv, _ctx: ExecutionContext) {
   await withDatabase(
     env.HYPERDRIVE,
-    async (db) => {
+    async (db, sql) => {
       for (const m of batch.messages) {
         if (!isOrderMessage(m.body)) {
           m.ack();
@@ -205,7 +205,7 @@ async function consumeDeadLetters(batch: MessageBatch<unknown>, env: ConsumerEnv
         const body = m.body;
         try {
           // One last attempt: the failure that sent it here may be gone.
-          const conflicts = await persistOrderStates(db, [body]);
+          const conflicts = await persistOrderStates(sql, [body]);
           if (conflicts.length > 0) await deadLetterConflicts(db, env, conflicts, m.attempts);
           else await confirmToObjects(env, [body]);
         } catch (err) {

@@ -4,9 +4,7 @@
  * - a new order is inserted with `on conflict do nothing` (on the id, and on unique (sale, user));
  * - a later state replaces an earlier one only when its version is higher.
  */
-import { sql } from "drizzle-orm";
-import { orders } from "../db/schema.ts";
-import type { Database } from "../lib/server/db.ts";
+import type postgres from "postgres";
 import type { OrderMessage } from "../lib/contract/schemas.ts";
 
 export const DEAD_LETTER_QUEUE_SUFFIX = "-dlq";
@@ -44,57 +42,74 @@ export interface OrderConflict {
 }
 
 /**
- * One insert and one update for the whole batch, in one transaction.
+ * One insert and one update for the whole batch, in one transaction, sent in ONE round trip.
  *
  * `on conflict do nothing` makes a re-delivered order (same id) a no-op; it would also swallow an order that
  * collides on `unique (sale_id, user_id)` with a different id, so the same transaction looks for those and
  * returns them: the caller dead-letters them and never confirms them to the object (docs/design.md, S6).
- * Returns the conflicts (usually none). Both are constant SQL over one JSON
- * parameter (`json_to_recordset`): building a 100-row `VALUES` list through the query builder was the largest
- * item in the consumer's CPU profile, and now the SQL text never changes with the batch size.
+ * Returns the conflicts (usually none). All of them read the batch from one JSON value (`json_to_recordset`):
+ * building a 100-row `VALUES` list through the query builder was the largest item in the consumer's CPU profile.
+ *
+ * One round trip (docs/design.md "Hardening"): the statement timeout and the three statements go to PostgreSQL
+ * as ONE simple-protocol message, which PostgreSQL runs as one implicit transaction — all of it or none of it.
+ * So the transaction is never open while the server waits for this Worker. It used to be: `begin`, `set local`,
+ * three statements with parameters (postgres.js describes each before running it: two round trips apiece) and
+ * `commit` were nine round trips, and on a busy runtime each waited its turn in the event loop — a transaction
+ * held open for seconds, keeping its locks and, on the embedded database (one session for every connection),
+ * queuing every merchant's order read behind it until the read's 5 s deadline. The batch travels as one JSON
+ * literal (escaped as libpq's PQescapeLiteral does), since the simple protocol takes no parameters.
  */
-export async function persistOrderStates(db: Database, messages: OrderMessage[]): Promise<OrderConflict[]> {
+export async function persistOrderStates(sql: postgres.Sql, messages: OrderMessage[]): Promise<OrderConflict[]> {
   const states = newestPerOrder(messages);
   if (states.length === 0) return [];
-  const rows = JSON.stringify(
-    states.map((m) => ({
-      id: m.order.id,
-      sale_id: m.order.saleId,
-      user_id: m.order.userId,
-      quantity: m.order.quantity,
-      price_cents: m.order.priceCents,
-      status: m.order.status,
-      version: m.version,
-      trace_id: m.traceId ?? null,
-      created_at: m.order.createdAt,
-      expires_at: m.order.expiresAt,
-    })),
+  const rows = sqlLiteral(
+    JSON.stringify(
+      states.map((m) => ({
+        id: m.order.id,
+        sale_id: m.order.saleId,
+        user_id: m.order.userId,
+        quantity: m.order.quantity,
+        price_cents: m.order.priceCents,
+        status: m.order.status,
+        version: m.version,
+        trace_id: m.traceId ?? null,
+        created_at: m.order.createdAt,
+        expires_at: m.order.expiresAt,
+      })),
+    ),
   );
-  return await db.transaction(async (tx) => {
-    // Bounded on the server too: a statement stuck behind a lock gives up, the batch is retried (docs/design.md
-    // "Hardening"). `set local` lasts for this transaction only (safe with Hyperdrive's transaction pooling).
-    await tx.execute(sql`set local statement_timeout = ${sql.raw(String(STATEMENT_TIMEOUT_MS))}`);
-    await tx.execute(sql`
-      insert into ${orders} (id, sale_id, user_id, quantity, price_cents, status, version, trace_id, created_at, expires_at)
+  // `set local` bounds each statement on the server too (a statement stuck behind a lock gives up and the batch
+  // is retried); it lasts for this implicit transaction only (safe with Hyperdrive's transaction pooling).
+  const results = (await sql.unsafe(`
+    set local statement_timeout = ${STATEMENT_TIMEOUT_MS};
+    insert into orders (id, sale_id, user_id, quantity, price_cents, status, version, trace_id, created_at, expires_at)
       select id, sale_id, user_id, quantity, price_cents, status, version, trace_id, created_at, expires_at
       from json_to_recordset(${rows}::json) as r(id text, sale_id uuid, user_id uuid, quantity integer,
         price_cents integer, status text, version integer, trace_id text, created_at timestamptz, expires_at timestamptz)
-      on conflict do nothing`);
-    await tx.execute(sql`
-      update ${orders} as o set status = r.status, version = r.version, updated_at = now()
+      on conflict do nothing;
+    update orders as o set status = r.status, version = r.version, updated_at = now()
       from json_to_recordset(${rows}::json) as r(id text, status text, version integer)
-      where o.id = r.id and o.version < r.version`);
-    const clashes = (await tx.execute(sql`
-      select r.id, o.id as existing_id
+      where o.id = r.id and o.version < r.version;
+    select r.id, o.id as existing_id
       from json_to_recordset(${rows}::json) as r(id text, sale_id uuid, user_id uuid)
-      join ${orders} as o on o.sale_id = r.sale_id and o.user_id = r.user_id and o.id <> r.id`)) as unknown as {
-      id: string;
-      existing_id: string;
-    }[];
-    if (clashes.length === 0) return [];
-    const byId = new Map(states.map((m) => [m.order.id, m]));
-    return clashes.map((c) => ({ message: byId.get(c.id)!, existingOrderId: c.existing_id }));
-  });
+      join orders as o on o.sale_id = r.sale_id and o.user_id = r.user_id and o.id <> r.id`)) as unknown as {
+    id: string;
+    existing_id: string;
+  }[][];
+  // One result per statement that reports one (`set` does not): the clashes are the last.
+  const clashes = results.at(-1) ?? [];
+  if (clashes.length === 0) return [];
+  const byId = new Map(states.map((m) => [m.order.id, m]));
+  return clashes.map((c) => ({ message: byId.get(c.id)!, existingOrderId: c.existing_id }));
+}
+
+/**
+ * A string as an SQL literal, as libpq's PQescapeLiteral makes it: quotes doubled, and with any backslash an
+ * `E'…'` literal with the backslashes doubled, so the text reads back exactly whatever `standard_conforming_strings` says.
+ */
+export function sqlLiteral(text: string): string {
+  const quoted = `'${text.replaceAll("'", "''")}'`;
+  return text.includes("\\") ? ` E${quoted.replaceAll("\\", "\\\\")}` : quoted;
 }
 
 /** Groups confirmations by sale, for one call to each sale's object. */

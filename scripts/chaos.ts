@@ -96,6 +96,7 @@ async function main() {
       fiveXxOrErrors: total.fiveXx(),
       notFiveXx: +(availability * 100).toFixed(3),
       p99Ms: +total.percentile(0.99).toFixed(1),
+      routes: total.routes(),
       ...check,
       windows,
     };
@@ -111,6 +112,10 @@ async function main() {
         `duplicates ${check.duplicates} → ${ok ? "PASS" : "FAIL"}`,
     );
     if (Object.keys(total.failures).length) log(`5xx and failed requests by route: ${JSON.stringify(total.failures)}`);
+    for (const r of result.routes)
+      log(
+        `  ${r.route.padEnd(44)} ${String(r.count).padStart(6)}  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  max ${r.maxMs} ms`,
+      );
     const dir = path.join(ROOT, ".data", "reports");
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "chaos-latest.json"), JSON.stringify({ ...result, ok }, null, 2) + "\n");

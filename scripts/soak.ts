@@ -8,7 +8,8 @@
  * the run). Fails (exit 1) if anything is lost, oversold or duplicated, if any answer is a 5xx, or if workerd's RSS
  * grew by more than `--max-growth-mb` (default 64) after warm-up.
  *
- * Knobs: --minutes (10), --concurrency (24), --think-ms (60), --window (30), --max-growth-mb (64).
+ * Knobs: --minutes (10), --concurrency (24), --think-ms (60), --window (30), --max-growth-mb (64), --heaps (each
+ * Worker isolate's JS heap per window, through workerd's inspector).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -49,7 +50,8 @@ async function main() {
   log(
     `soak: ${MINUTES} min, ${CONCURRENCY} shoppers at once, ${THINK_MS} ms think time, windows of ${WINDOW_SECONDS} s`,
   );
-  const shop = await startShop("soak");
+  // --heaps: also each Worker isolate's JS heap per window (workerd's inspector), to tell which one grows.
+  const shop = await startShop("soak", { inspect: process.argv.includes("--heaps") });
   let exitCode = 1;
   try {
     const ledger: Ledger = { accepted: new Map(), finalState: new Map(), stock: new Map() };
@@ -62,6 +64,8 @@ async function main() {
     const shoppers = Array.from({ length: 20_000 }, (_, i) => mintShopper(shop.sessionSecret, "soak", i));
     const windows: {
       at: number;
+      sales: number;
+      orders: number;
       requests: number;
       rps: number;
       p50Ms: number;
@@ -86,6 +90,8 @@ async function main() {
         );
         const row = {
           at: Math.round(at),
+          sales: ledger.stock.size,
+          orders: ledger.accepted.size,
           requests: w.count,
           rps: Math.round(w.count / WINDOW_SECONDS),
           p50Ms: +w.percentile(0.5).toFixed(1),
@@ -98,8 +104,12 @@ async function main() {
           .map(([k, v]) => `${k} ${v} MB`)
           .join(", ");
         log(
-          `t=${String(row.at).padStart(5)}s  ${String(row.rps).padStart(4)}/s  p50 ${row.p50Ms} ms  p99 ${row.p99Ms} ms  5xx ${row.fiveXx}  RSS: ${mem}`,
+          `t=${String(row.at).padStart(5)}s  ${String(row.rps).padStart(4)}/s  p50 ${row.p50Ms} ms  p99 ${row.p99Ms} ms  5xx ${row.fiveXx}  ` +
+            `sales ${row.sales}, orders ${row.orders}  RSS: ${mem}`,
         );
+        void shop.heaps().then((h) => {
+          if (Object.keys(h).length) log(`         JS heap [used, total] (MB): ${JSON.stringify(h)}`);
+        });
       },
     });
     log("crowd done; waiting for PostgreSQL to have every accepted order");

@@ -20,6 +20,8 @@ export interface Shop {
   sessionSecret: string;
   /** Processes to report memory for: name → pid. */
   processes(): Record<string, number>;
+  /** With `inspect`: each of workerd's isolates (one per Worker): [used, total] JS heap, MB, by Worker name. */
+  heaps(): Promise<Record<string, [number, number]>>;
   stop(): Promise<void>;
 }
 
@@ -39,7 +41,7 @@ export function arg(name: string, fallback: number): number {
 /** Starts PostgreSQL and the shop; `extraSecrets` reach every Worker (e.g. CHAOS). */
 export async function startShop(
   name: string,
-  options: { extraSecrets?: Record<string, string>; gatewayVars?: Record<string, string> } = {},
+  options: { extraSecrets?: Record<string, string>; gatewayVars?: Record<string, string>; inspect?: boolean } = {},
 ): Promise<Shop> {
   const work = path.join(ROOT, ".data", name);
   rmSync(work, { recursive: true, force: true });
@@ -63,7 +65,9 @@ export async function startShop(
   await applyMigrations(databaseUrl);
   const sessionSecret = randomBytes(32).toString("hex");
   const port = await freePort();
+  const inspectorPort = options.inspect ? await freePort() : undefined;
   const runtime = await startLeanRuntime({
+    inspectorPort,
     host: "127.0.0.1",
     port,
     databaseUrl,
@@ -99,6 +103,7 @@ export async function startShop(
       if (pgPid) out["postgres (pglite)"] = pgPid;
       return out;
     },
+    heaps: () => (inspectorPort ? isolateHeapsMb(inspectorPort) : Promise.resolve({})),
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -114,6 +119,38 @@ export async function startShop(
     });
   }
   return shop;
+}
+
+/**
+ * workerd's inspector (Chrome DevTools protocol): each Worker's isolate is a target; `Runtime.getHeapUsage`
+ * gives its used and its total (reserved) JS heap. Tells which Worker's objects grow, where RSS only says that something does.
+ */
+async function isolateHeapsMb(port: number): Promise<Record<string, [number, number]>> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+    title?: string;
+    id: string;
+    webSocketDebuggerUrl?: string;
+  }[];
+  const out: Record<string, [number, number]> = {};
+  for (const target of targets) {
+    const url = target.webSocketDebuggerUrl ?? `ws://127.0.0.1:${port}/${target.id}`;
+    const heap = await new Promise<{ usedSize: number; totalSize: number } | null>((resolve) => {
+      const ws = new WebSocket(url);
+      const timer = setTimeout(() => (ws.close(), resolve(null)), 5_000);
+      ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: "Runtime.getHeapUsage" }));
+      ws.onmessage = (e) => {
+        const msg = JSON.parse(String(e.data)) as { id?: number; result?: { usedSize: number; totalSize: number } };
+        if (msg.id !== 1) return;
+        clearTimeout(timer);
+        ws.close();
+        resolve(msg.result ?? null);
+      };
+      ws.onerror = () => (clearTimeout(timer), resolve(null));
+    });
+    if (heap)
+      out[target.title ?? target.id] = [+(heap.usedSize / 2 ** 20).toFixed(1), +(heap.totalSize / 2 ** 20).toFixed(1)];
+  }
+  return out;
 }
 
 /** Resident memory of a process, MB (VmRSS); 0 if it is gone. */
@@ -227,14 +264,25 @@ export async function createSale(
   return res.body.sale.id as string;
 }
 
+function percentileOf(values: number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+}
+
 /** Latency and status counts for one window of time. */
 export class Window {
   readonly ms: number[] = [];
   readonly statuses: Record<string, number> = {};
   /** "route status" → count, for answers that are 5xx or no answer at all (0). */
   readonly failures: Record<string, number> = {};
+  /** route → latencies, ms (which route is slow: docs/design.md "Hardening"). */
+  readonly byRoute = new Map<string, number[]>();
   record(a: Answer): void {
     this.ms.push(a.ms);
+    const route = this.byRoute.get(a.route) ?? [];
+    route.push(a.ms);
+    this.byRoute.set(a.route, route);
     this.statuses[a.status] = (this.statuses[a.status] ?? 0) + 1;
     if (a.status >= 500 || a.status === 0) {
       const key = `${a.route} ${a.status}${a.status === 0 ? ` (${String(a.body).slice(0, 60)})` : ""}`;
@@ -245,9 +293,19 @@ export class Window {
     return this.ms.length;
   }
   percentile(p: number): number {
-    if (this.ms.length === 0) return 0;
-    const sorted = [...this.ms].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
+    return percentileOf(this.ms, p);
+  }
+  /** Per route: answers, p50 and p99 (ms) and the slowest answer, slowest p99 first. */
+  routes(): { route: string; count: number; p50Ms: number; p99Ms: number; maxMs: number }[] {
+    return [...this.byRoute]
+      .map(([route, ms]) => ({
+        route,
+        count: ms.length,
+        p50Ms: +percentileOf(ms, 0.5).toFixed(1),
+        p99Ms: +percentileOf(ms, 0.99).toFixed(1),
+        maxMs: +Math.max(...ms).toFixed(1),
+      }))
+      .sort((a, b) => b.p99Ms - a.p99Ms);
   }
   fiveXx(): number {
     return Object.entries(this.statuses).reduce((s, [k, v]) => s + (Number(k) >= 500 || k === "0" ? v : 0), 0);

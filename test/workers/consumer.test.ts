@@ -179,6 +179,13 @@ describe("order consumer", () => {
     expect((await rowsOf(sale.id))[0].trace_id).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
   });
 
+  it("writes text with quotes and backslashes exactly (the batch travels as one SQL literal)", async () => {
+    const sale = await createSale();
+    const awkward = `it's a \\ trace "id" \\'; drop table orders; --`;
+    await deliver([message(sale.id, { traceId: awkward })]);
+    expect((await rowsOf(sale.id))[0].trace_id).toBe(awkward);
+  });
+
   it("acks and drops a malformed message instead of retrying it forever", async () => {
     const batch = createMessageBatch<unknown>("minishop-orders", [
       { id: "junk", timestamp: new Date(), attempts: 1, body: { hello: "world" } },

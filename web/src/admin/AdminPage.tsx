@@ -7,7 +7,7 @@
  */
 import { useRef, useState } from "preact/hooks";
 import { ApiFailure, describeFailure } from "../lib/api.ts";
-import { formatDateTime, formatPrice, shortId } from "../lib/format.ts";
+import { formatDateTime, formatPrice, formatTime, shortId } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
 import { usePolling } from "../components/hooks.ts";
 import { Alert, Field, Link, OrderStatusBadge, PageHeading, StatusBadge, buttonClass } from "../components/ui.tsx";
@@ -28,7 +28,9 @@ import { CreateSaleForm } from "./CreateSaleForm.tsx";
 import { HotSaleAdmin } from "./HotSaleAdmin.tsx";
 import { SellThroughChart } from "./SellThroughChart.tsx";
 import { ShardBars } from "./ShardBars.tsx";
+import { ORDER_STATUSES, type OrderStatus } from "../../../lib/contract/schemas.ts";
 import { tm, unitsText } from "../i18n/merchant.ts";
+import { t } from "../i18n/shop.ts";
 
 function rejectedTotal(s: SaleWithStats): number {
   return Object.values(s.stats.rejected).reduce((a, b) => a + b, 0);
@@ -41,7 +43,7 @@ function TokenForm() {
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!value.trim()) {
-      setError("Enter the admin token");
+      setError(tm("merchant.token.required"));
       return;
     }
     setBusy(true);
@@ -50,20 +52,25 @@ function TokenForm() {
       setError(null);
       setAdminToken(value.trim());
     } catch (err) {
-      setError(err instanceof ApiFailure && err.status === 401 ? "That token was not accepted" : describeFailure(err));
+      setError(err instanceof ApiFailure && err.status === 401 ? tm("merchant.token.rejected") : describeFailure(err));
       setBusy(false);
     }
   };
   return (
     <section class="mx-auto max-w-md space-y-5">
-      <PageHeading>Merchant dashboard</PageHeading>
+      <PageHeading>{tm("merchant.heading")}</PageHeading>
       <form
         onSubmit={submit}
         noValidate
         class="space-y-4 rounded-xl border border-slate-300 bg-white p-5 shadow-sm"
-        aria-label="Admin sign-in"
+        aria-label={tm("merchant.token.form")}
       >
-        <Field id="admin-token" label="Admin token" error={error ?? undefined} hint="Kept for this tab only.">
+        <Field
+          id="admin-token"
+          label={tm("merchant.token.label")}
+          error={error ?? undefined}
+          hint={tm("merchant.token.hint")}
+        >
           {(attrs) => (
             <input
               {...attrs}
@@ -75,7 +82,7 @@ function TokenForm() {
           )}
         </Field>
         <button type="submit" class={`${buttonClass.primary} w-full`} disabled={busy}>
-          {busy ? "Checking…" : "Open dashboard"}
+          {busy ? tm("merchant.token.checking") : tm("merchant.token.open")}
         </button>
       </form>
     </section>
@@ -106,9 +113,9 @@ function PauseResumeButton({ sale, onDone }: { sale: SaleWithStats; onDone: () =
         class={buttonClass.small}
         disabled={busy}
         onClick={() => void act()}
-        aria-label={`${paused ? "Resume" : "Pause"} ${sale.title}`}
+        aria-label={tm(paused ? "merchant.resumeSale" : "merchant.pauseSale", { title: sale.title })}
       >
-        {paused ? "Resume" : "Pause"}
+        {paused ? tm("merchant.resume") : tm("merchant.pause")}
       </button>
       {error && (
         <span role="alert" class="text-xs text-red-800">
@@ -120,11 +127,11 @@ function PauseResumeButton({ sale, onDone }: { sale: SaleWithStats; onDone: () =
 }
 
 function SalesTable({ sales, onChanged }: { sales: SaleWithStats[]; onChanged: () => void }) {
-  if (sales.length === 0) return <p class="text-slate-700">No sales yet — create the first one below.</p>;
+  if (sales.length === 0) return <p class="text-slate-700">{tm("merchant.sales.empty")}</p>;
   return (
     <>
       {/* Phones: one card per sale (a wide table would only scroll sideways inside its box). */}
-      <ul class="space-y-3 md:hidden" aria-label="Sales with live counters">
+      <ul class="space-y-3 md:hidden" aria-label={tm("merchant.sales.table")}>
         {sales.map((s) => (
           <li key={s.id} class="rounded-xl border border-slate-300 bg-white p-4" data-sale-id={s.id}>
             <div class="flex items-start justify-between gap-2">
@@ -137,17 +144,17 @@ function SalesTable({ sales, onChanged }: { sales: SaleWithStats[]; onChanged: (
               <StatusBadge status={s.status} />
             </div>
             <dl class="mt-2 grid grid-cols-2 gap-x-4 gap-y-1 text-sm text-slate-800">
-              <dt>Sold / stock</dt>
+              <dt>{tm("merchant.col.soldStock")}</dt>
               <dd class="text-right tabular-nums">
                 {s.stats.sold} / {s.stock}
               </dd>
-              <dt>Attempts</dt>
+              <dt>{tm("merchant.col.attempts")}</dt>
               <dd class="text-right tabular-nums">{s.stats.attempts}</dd>
-              <dt>Rejected</dt>
+              <dt>{tm("merchant.col.rejected")}</dt>
               <dd class="text-right tabular-nums">{rejectedTotal(s)}</dd>
-              <dt>Awaiting DB</dt>
+              <dt>{tm("merchant.col.awaitingDb")}</dt>
               <dd class="text-right tabular-nums">{s.stats.awaitingDatabase}</dd>
-              <dt>Starts</dt>
+              <dt>{tm("merchant.col.starts")}</dt>
               <dd class="text-right">{formatDateTime(s.startsAt)}</dd>
             </dl>
             <div class="mt-3">
@@ -161,34 +168,34 @@ function SalesTable({ sales, onChanged }: { sales: SaleWithStats[]; onChanged: (
         class="relative hidden overflow-x-auto rounded-xl border border-slate-300 bg-white md:block"
         tabIndex={0}
         role="region"
-        aria-label="Sales with live counters"
+        aria-label={tm("merchant.sales.table")}
       >
-        <table class="w-full min-w-[640px] text-left text-sm" aria-label="Sales with live counters">
+        <table class="w-full min-w-[640px] text-left text-sm" aria-label={tm("merchant.sales.table")}>
           <thead class="bg-slate-100 text-slate-900">
             <tr>
               <th scope="col" class="px-3 py-2">
-                Sale
+                {tm("merchant.col.sale")}
               </th>
               <th scope="col" class="px-3 py-2">
-                Status
+                {tm("merchant.col.status")}
               </th>
               <th scope="col" class="px-3 py-2 text-right">
-                Sold / stock
+                {tm("merchant.col.soldStock")}
               </th>
               <th scope="col" class="px-3 py-2 text-right">
-                Attempts
+                {tm("merchant.col.attempts")}
               </th>
               <th scope="col" class="px-3 py-2 text-right">
-                Rejected
+                {tm("merchant.col.rejected")}
               </th>
               <th scope="col" class="px-3 py-2 text-right">
-                Awaiting DB
+                {tm("merchant.col.awaitingDb")}
               </th>
               <th scope="col" class="px-3 py-2">
-                Starts
+                {tm("merchant.col.starts")}
               </th>
               <th scope="col" class="px-3 py-2">
-                <span class="sr-only">Actions</span>
+                <span class="sr-only">{tm("merchant.col.actions")}</span>
               </th>
             </tr>
           </thead>
@@ -247,7 +254,7 @@ function FailedOrders() {
     try {
       const r = await adminApi.replay(row.id);
       setMessage(
-        r.replayed ? `Order ${shortId(r.orderId)} was sent again.` : `Order ${shortId(r.orderId)} had nothing to send.`,
+        tm(r.replayed ? "merchant.failed.replayed" : "merchant.failed.nothingToSend", { id: shortId(r.orderId) }),
       );
       setReload((n) => n + 1);
     } catch (err) {
@@ -257,11 +264,11 @@ function FailedOrders() {
   return (
     <section class="space-y-3" aria-labelledby="failed-orders-title">
       <h2 id="failed-orders-title" class="text-xl font-semibold text-slate-900">
-        Failed orders
+        {tm("merchant.failed.heading")}
       </h2>
       {error && <Alert>{error}</Alert>}
       {message && <Alert kind="info">{message}</Alert>}
-      {rows && rows.length === 0 && <p class="text-slate-700">None — every order reached the database.</p>}
+      {rows && rows.length === 0 && <p class="text-slate-700">{tm("merchant.failed.none")}</p>}
       {rows && rows.length > 0 && (
         <ul class="divide-y divide-slate-200 rounded-xl border border-slate-300 bg-white">
           {rows.map((r) => (
@@ -269,18 +276,18 @@ function FailedOrders() {
               <div class="min-w-0">
                 <p class="font-mono break-all">{r.orderId}</p>
                 <p class="text-slate-700 wrap-anywhere">
-                  {r.error} · {r.attempts} attempts · {formatDateTime(r.createdAt)}
-                  {r.landed ? " · landed" : ""}
-                  {r.replayedAt ? ` · replayed ${formatDateTime(r.replayedAt)}` : ""}
+                  {r.error} · {tm("merchant.failed.attempts", { count: r.attempts })} · {formatDateTime(r.createdAt)}
+                  {r.landed ? ` · ${tm("merchant.failed.landed")}` : ""}
+                  {r.replayedAt ? ` · ${tm("merchant.failed.replayedAt", { time: formatDateTime(r.replayedAt) })}` : ""}
                 </p>
               </div>
               <button
                 type="button"
                 class={buttonClass.small}
                 onClick={() => void replay(r)}
-                aria-label={`Replay order ${r.orderId}`}
+                aria-label={tm("merchant.failed.replayOrder", { id: r.orderId })}
               >
-                Replay
+                {tm("merchant.failed.replay")}
               </button>
             </li>
           ))}
@@ -359,9 +366,7 @@ function SaleOrders({ saleId }: { saleId: string }) {
             {tm("merchant.orders.heading")}
           </h2>
           {updatedAt !== null && (
-            <p class="text-sm text-slate-700">
-              {tm("merchant.orders.updated", { time: new Date(updatedAt).toLocaleTimeString() })}
-            </p>
+            <p class="text-sm text-slate-700">{tm("merchant.orders.updated", { time: formatTime(updatedAt) })}</p>
           )}
         </div>
         <div class="flex gap-2">
@@ -580,6 +585,10 @@ function SaleControls({ sale, onChanged }: { sale: SaleWithStats; onChanged: () 
   );
 }
 
+function isOrderStatus(status: string): status is OrderStatus {
+  return (ORDER_STATUSES as readonly string[]).includes(status);
+}
+
 function ReconcileReport({ result }: { result: ReconcileResult }) {
   const statuses = [
     ...new Set([...Object.keys(result.ledgerByStatus ?? {}), ...Object.keys(result.databaseByStatus ?? {})]),
@@ -598,8 +607,8 @@ function ReconcileReport({ result }: { result: ReconcileResult }) {
           <tbody>
             {statuses.map((st) => (
               <tr key={st}>
-                <th scope="row" class="pr-4 text-left font-normal">
-                  {st}
+                <th scope="row" class="pr-4 text-left font-normal" data-status={st}>
+                  {isOrderStatus(st) ? t(`orderStatus.${st}`) : st}
                 </th>
                 <td class="pr-2 text-right tabular-nums">
                   {(result.ledgerByStatus as Record<string, number> | undefined)?.[st] ?? 0}
@@ -658,8 +667,8 @@ function SaleDetail({ id }: { id: string }) {
     }
   };
 
-  if (error?.status === 404) return <Alert>No such sale.</Alert>;
-  if (!sale) return <p class="text-slate-700">{error ? error.message : "Loading sale…"}</p>;
+  if (error?.status === 404) return <Alert>{tm("merchant.detail.noSuchSale")}</Alert>;
+  if (!sale) return <p class="text-slate-700">{error ? error.message : tm("merchant.detail.loading")}</p>;
   const r = sale.stats.rejected;
   const held = sale.stats.held ?? { units: 0, revenueCents: 0 };
   const paid = sale.stats.paid ?? { units: 0, revenueCents: 0 };
@@ -690,12 +699,12 @@ function SaleDetail({ id }: { id: string }) {
       <dl class="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-6">
         {(
           [
-            ["Sold", `${sale.stats.sold} / ${sale.stock}`],
-            ["Remaining", sale.stats.remaining],
-            ["Attempts", sale.stats.attempts],
-            ["Awaiting DB", sale.stats.awaitingDatabase],
-            ["Outbox", sale.stats.outboxDepth],
-            ["Price", formatPrice(sale.priceCents, sale.currency)],
+            [tm("merchant.stat.sold"), `${sale.stats.sold} / ${sale.stock}`],
+            [tm("merchant.stat.remaining"), sale.stats.remaining],
+            [tm("merchant.stat.attempts"), sale.stats.attempts],
+            [tm("merchant.stat.awaitingDb"), sale.stats.awaitingDatabase],
+            [tm("merchant.stat.outbox"), sale.stats.outboxDepth],
+            [tm("merchant.stat.price"), formatPrice(sale.priceCents, sale.currency)],
           ] as const
         ).map(([k, v]) => (
           <div key={k} class="rounded-lg border border-slate-300 bg-white p-3">
@@ -729,8 +738,14 @@ function SaleDetail({ id }: { id: string }) {
         </h2>
         <SellThroughChart points={series} stock={sale.stock} />
         <p class="text-sm text-slate-800">
-          Rejected: {r.soldOut} sold out · {r.duplicate} duplicate · {r.rateLimited} rate limited · {r.notStarted} not
-          started · {r.ended} ended · {r.paused} paused
+          {tm("merchant.rejected.summary", {
+            soldOut: r.soldOut,
+            duplicate: r.duplicate,
+            rateLimited: r.rateLimited,
+            notStarted: r.notStarted,
+            ended: r.ended,
+            paused: r.paused,
+          })}
         </p>
       </section>
       <ShardBars stats={sale.stats} />
@@ -783,7 +798,7 @@ export function AdminPage({ saleId }: { saleId?: string }) {
         navigate("/admin");
       }}
     >
-      Forget token
+      {tm("merchant.forgetToken")}
     </button>
   );
 
@@ -792,7 +807,8 @@ export function AdminPage({ saleId }: { saleId?: string }) {
       <div class="space-y-5">
         <div class="flex flex-wrap items-center justify-between gap-2">
           <Link href="/admin" class="text-sm font-semibold text-red-800 underline underline-offset-2">
-            <span aria-hidden="true">← </span>Dashboard
+            <span aria-hidden="true">← </span>
+            {tm("merchant.backToDashboard")}
           </Link>
           {signOut}
         </div>
@@ -804,18 +820,19 @@ export function AdminPage({ saleId }: { saleId?: string }) {
   return (
     <div class="space-y-8">
       <div class="flex flex-wrap items-center justify-between gap-2">
-        <PageHeading>Merchant dashboard</PageHeading>
+        <PageHeading>{tm("merchant.heading")}</PageHeading>
         {signOut}
       </div>
       <section class="space-y-3" aria-labelledby="sales-title">
         <h2 id="sales-title" class="text-xl font-semibold text-slate-900">
-          Sales <span class="text-sm font-normal text-slate-700">(live, refreshed every second)</span>
+          {tm("merchant.sales.heading")}{" "}
+          <span class="text-sm font-normal text-slate-700">{tm("merchant.sales.live")}</span>
         </h2>
         {error && <Alert>{error}</Alert>}
         {sales ? (
           <SalesTable sales={sales} onChanged={() => setReload((n) => n + 1)} />
         ) : (
-          <p class="text-slate-700">Loading…</p>
+          <p class="text-slate-700">{t("loading")}</p>
         )}
       </section>
       <section
@@ -823,7 +840,7 @@ export function AdminPage({ saleId }: { saleId?: string }) {
         aria-labelledby="create-title"
       >
         <h2 id="create-title" class="text-xl font-semibold text-slate-900">
-          Create or schedule a sale
+          {tm("merchant.create.heading")}
         </h2>
         <CreateSaleForm onCreated={() => setReload((n) => n + 1)} />
       </section>

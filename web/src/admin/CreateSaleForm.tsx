@@ -10,6 +10,7 @@ import { Alert, Field, buttonClass } from "../components/ui.tsx";
 import { adminApi } from "./admin-api.ts";
 import { HotSaleFields, hotSaleInput, initialHotSaleValues, type HotSaleValues } from "./HotSaleAdmin.tsx";
 import { tm } from "../i18n/merchant.ts";
+import { locale } from "../i18n/i18n.ts";
 
 /** `datetime-local` value (local time, seconds) for an instant. */
 export function toLocalInput(ms: number): string {
@@ -81,11 +82,11 @@ export function buildSaleInput(
 ): { input?: CreateSaleInput; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   const priceCents = parsePriceCents(v.price);
-  if (priceCents === null) errors.price = "Enter a price like 19.99";
+  if (priceCents === null) errors.price = tm("merchant.create.priceInvalid");
   const startsAt = fromLocalInput(v.startsAt);
   const endsAt = fromLocalInput(v.endsAt);
-  if (!startsAt) errors.startsAt = "Pick a start date and time";
-  if (!endsAt) errors.endsAt = "Pick an end date and time";
+  if (!startsAt) errors.startsAt = tm("merchant.create.startsAtMissing");
+  if (!endsAt) errors.endsAt = tm("merchant.create.endsAtMissing");
   const int = (s: string) => (s.trim() === "" ? Number.NaN : Number(s));
   const candidate = {
     title: v.title,
@@ -111,17 +112,17 @@ export function buildSaleInput(
 
 /** zod's default messages say "Invalid input: expected number, received NaN"; say what to type instead. */
 function humanize(field: string, message: string): string {
-  if (/received NaN|expected number, received/i.test(message)) return "Enter a whole number";
-  if (/expected int/i.test(message)) return "Enter a whole number";
-  if (field === "title" && /too small|>=1/i.test(message)) return "Give the sale a title";
-  if (field === "stock" && /too (small|big)/i.test(message)) return "Stock must be 1–1,000,000";
-  if (field === "perUserLimit" && /too (small|big)/i.test(message)) return "Limit per shopper must be 1–100";
-  if (field === "paymentWindowSeconds" && /too (small|big)/i.test(message))
-    return "Payment window must be 1–86,400 seconds";
-  if (field === "endsAt" && /after/i.test(message)) return "The end must be after the start";
+  if (/received NaN|expected number, received/i.test(message)) return tm("merchant.create.wholeNumber");
+  if (/expected int/i.test(message)) return tm("merchant.create.wholeNumber");
+  if (field === "title" && /too small|>=1/i.test(message)) return tm("merchant.create.titleMissing");
+  if (field === "stock" && /too (small|big)/i.test(message)) return tm("merchant.create.stockRange");
+  if (field === "perUserLimit" && /too (small|big)/i.test(message)) return tm("merchant.create.limitRange");
+  if (field === "paymentWindowSeconds" && /too (small|big)/i.test(message)) return tm("merchant.create.windowRange");
+  if (field === "endsAt" && /after/i.test(message)) return tm("merchant.create.endsAfterStart");
   if (field === "endsAt" && /future/i.test(message)) return tm("merchant.create.endsInFuture");
   if (field === "currency" && /ISO 4217 currency/i.test(message)) return tm("merchant.create.currencyUnknown");
-  return message;
+  // Any other check's own words are English (the shared schema's): in Chinese, point at the field instead.
+  return locale.value === "en" ? message : tm("merchant.create.checkField");
 }
 
 /** The draw and registration fields of a sale being edited (its mode is fixed; hotSaleInput sends it unchanged). */
@@ -175,9 +176,12 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
     } catch (err) {
       const fields = err instanceof ApiFailure ? fieldErrors(err.details) : {};
       const mapped: Record<string, string> = {};
-      for (const [path, message] of Object.entries(fields)) mapped[FIELD_OF_PATH[path] ?? path] = message;
+      for (const [path, message] of Object.entries(fields)) {
+        const field = FIELD_OF_PATH[path] ?? path;
+        mapped[field] = humanize(field, message);
+      }
       setErrors(mapped);
-      setFormError(Object.keys(mapped).length ? "Please fix the highlighted fields." : describeFailure(err));
+      setFormError(Object.keys(mapped).length ? tm("merchant.create.fixFields") : describeFailure(err));
     } finally {
       setBusy(false);
     }
@@ -202,28 +206,46 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
       onSubmit={submit}
       noValidate
       class="space-y-4"
-      aria-label={editing ? tm("merchant.edit.heading") : "Create a sale"}
+      aria-label={editing ? tm("merchant.edit.heading") : tm("merchant.create.form")}
     >
       {formError && <Alert>{formError}</Alert>}
       {created && (
         <Alert kind="success">
-          {editing ? tm("merchant.edit.saved", { title: created.title }) : `Created “${created.title}”.`}
+          {editing
+            ? tm("merchant.edit.saved", { title: created.title })
+            : tm("merchant.create.created", { title: created.title })}
         </Alert>
       )}
-      {field("title", "Title", "text", { maxLength: 200 })}
-      <Field id={`${idPrefix}description`} label="Description (optional)" error={errors.description}>
+      {field("title", tm("merchant.create.title"), "text", { maxLength: 200 })}
+      <Field id={`${idPrefix}description`} label={tm("merchant.create.description")} error={errors.description}>
         {(attrs) => (
           <textarea {...attrs} name="description" rows={2} value={values.description} onInput={set("description")} />
         )}
       </Field>
       <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
-        {field("price", "Price", "text", { inputMode: "decimal", placeholder: "19.99" })}
-        {field("currency", "Currency", "text", { maxLength: 3, autoCapitalize: "characters" }, "ISO code, e.g. USD")}
-        {field("stock", "Stock", "number", { min: 1, max: 1_000_000, inputMode: "numeric" })}
-        {field("perUserLimit", "Limit per shopper", "number", { min: 1, max: 100, inputMode: "numeric" })}
-        {field("startsAt", "Starts at", "datetime-local", { step: 1 }, "Your local time")}
-        {field("endsAt", "Ends at", "datetime-local", { step: 1 }, "Your local time")}
-        {field("paymentWindowSeconds", "Payment window (seconds)", "number", {
+        {field("price", tm("merchant.create.price"), "text", { inputMode: "decimal", placeholder: "19.99" })}
+        {field(
+          "currency",
+          tm("merchant.create.currency"),
+          "text",
+          { maxLength: 3, autoCapitalize: "characters" },
+          tm("merchant.create.currencyHint"),
+        )}
+        {field("stock", tm("merchant.create.stock"), "number", { min: 1, max: 1_000_000, inputMode: "numeric" })}
+        {field("perUserLimit", tm("merchant.create.perUserLimit"), "number", {
+          min: 1,
+          max: 100,
+          inputMode: "numeric",
+        })}
+        {field(
+          "startsAt",
+          tm("merchant.create.startsAt"),
+          "datetime-local",
+          { step: 1 },
+          tm("merchant.create.localTime"),
+        )}
+        {field("endsAt", tm("merchant.create.endsAt"), "datetime-local", { step: 1 }, tm("merchant.create.localTime"))}
+        {field("paymentWindowSeconds", tm("merchant.create.paymentWindow"), "number", {
           min: 1,
           max: 86_400,
           inputMode: "numeric",
@@ -231,15 +253,21 @@ export function CreateSaleForm({ onCreated, sale }: { onCreated: (sale: Sale) =>
       </div>
       <HotSaleFields values={hot} onChange={setHot} errors={errors} />
       <div class="flex flex-wrap items-center gap-2">
-        <span class="text-sm text-slate-800">Start in:</span>
+        <span class="text-sm text-slate-800">{tm("merchant.create.startIn")}</span>
         {[1, 5, 60].map((m) => (
           <button key={m} type="button" class={buttonClass.small} onClick={() => startIn(m)}>
-            {m === 60 ? "1 hour" : `${m} min`}
+            {m === 60 ? tm("merchant.create.oneHour") : tm("merchant.create.minutes", { count: m })}
           </button>
         ))}
       </div>
       <button type="submit" class={buttonClass.primary} disabled={busy}>
-        {editing ? (busy ? tm("merchant.edit.saving") : tm("merchant.edit.save")) : busy ? "Creating…" : "Create sale"}
+        {editing
+          ? busy
+            ? tm("merchant.edit.saving")
+            : tm("merchant.edit.save")
+          : busy
+            ? tm("merchant.create.creating")
+            : tm("merchant.create.submit")}
       </button>
     </form>
   );

@@ -63,7 +63,7 @@ export function HotSaleFields({
 }) {
   return (
     <fieldset class="space-y-3 rounded-lg border border-slate-300 p-3">
-      <legend class="px-1 text-sm font-semibold text-slate-900">How shoppers get it</legend>
+      <legend class="px-1 text-sm font-semibold text-slate-900">{tm("merchant.hot.legend")}</legend>
       <div class="flex flex-wrap gap-4 text-sm text-slate-900">
         <label class="flex items-center gap-2">
           <input
@@ -73,7 +73,7 @@ export function HotSaleFields({
             checked={values.mode === "first_come"}
             onChange={() => onChange({ ...values, mode: "first_come" })}
           />
-          First come, first served
+          {tm("merchant.hot.firstCome")}
         </label>
         <label class="flex items-center gap-2">
           <input
@@ -85,15 +85,15 @@ export function HotSaleFields({
               onChange({ ...values, mode: "draw", registrationRequired: false, challenge: false, queue: false })
             }
           />
-          Draw (verifiable)
+          {tm("merchant.hot.draw")}
         </label>
       </div>
       {values.mode === "draw" ? (
         <Field
           id="sale-drawAt"
-          label="Draw at"
+          label={tm("merchant.hot.drawAt")}
           error={errors.drawAt}
-          hint="Between the start and the end; your local time"
+          hint={tm("merchant.hot.drawAtHint")}
         >
           {(attrs) => (
             <input
@@ -115,7 +115,7 @@ export function HotSaleFields({
               checked={values.registrationRequired}
               onChange={(e) => onChange({ ...values, registrationRequired: (e.target as HTMLInputElement).checked })}
             />
-            Registration required (only shoppers who register before the start may buy)
+            {tm("merchant.hot.registrationRequired")}
           </label>
           <label class="flex items-center gap-2 text-sm text-slate-900">
             <input
@@ -124,7 +124,7 @@ export function HotSaleFields({
               checked={values.challenge}
               onChange={(e) => onChange({ ...values, challenge: (e.target as HTMLInputElement).checked })}
             />
-            Proof of work (each purchase costs the shopper's device a short computation: scripts pay per try)
+            {tm("merchant.hot.challenge")}
           </label>
         </>
       )}
@@ -178,7 +178,7 @@ function DrawSection({ sale }: { sale: Sale }) {
     e.preventDefault();
     try {
       const updated = await drawAdminApi.update(sale.id, { drawAt: new Date(drawAt).toISOString() });
-      setMessage({ kind: "success", text: `The draw is at ${formatDateTime(updated.drawAt!)}.` });
+      setMessage({ kind: "success", text: tm("merchant.draw.movedTo", { time: formatDateTime(updated.drawAt!) }) });
     } catch (err) {
       setMessage({ kind: "error", text: describeFailure(err) });
     }
@@ -192,28 +192,31 @@ function DrawSection({ sale }: { sale: Sale }) {
       data-draw-phase={draw?.phase}
     >
       <h2 id="draw-admin-title" class="text-xl font-semibold text-slate-900">
-        Draw
+        {tm("merchant.draw.heading")}
       </h2>
       <p class="text-sm text-slate-800">
-        At {formatDateTime(sale.drawAt!)} · commitment{" "}
+        {tm("merchant.draw.at", { time: formatDateTime(sale.drawAt!) })} · {tm("merchant.draw.commitment")}{" "}
         <code class="font-mono text-xs wrap-anywhere">{sale.drawCommitment}</code> ·{" "}
         <Link href={`/sales/${sale.id}/draw`} class="font-semibold text-red-800 underline">
-          public draw
+          {tm("merchant.draw.publicLink")}
         </Link>
       </p>
       {draw && (
         <dl class="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-6">
-          <Stat label="Phase" value={draw.phase} />
-          <Stat label="Entries" value={draw.entries} />
-          <Stat label="Winners" value={draw.winners} />
-          <Stat label="Waitlisted" value={draw.waitlisted} />
-          <Stat label="Promoted" value={draw.promoted} />
-          <Stat label="Draw took" value={draw.drawMs === null ? "—" : `${draw.drawMs} ms`} />
+          <Stat label={tm("merchant.draw.phase")} value={tm(`merchant.draw.phase.${draw.phase}`)} />
+          <Stat label={tm("merchant.draw.entries")} value={draw.entries} />
+          <Stat label={tm("merchant.draw.winners")} value={draw.winners} />
+          <Stat label={tm("merchant.draw.waitlisted")} value={draw.waitlisted} />
+          <Stat label={tm("merchant.draw.promoted")} value={draw.promoted} />
+          <Stat
+            label={tm("merchant.draw.took")}
+            value={draw.drawMs === null ? "—" : tm("merchant.draw.ms", { ms: draw.drawMs })}
+          />
         </dl>
       )}
       {!started && (
-        <form onSubmit={moveDraw} class="flex flex-wrap items-end gap-2" aria-label="Move the draw">
-          <Field id="draw-move" label="Move the draw to" hint="Before the start only">
+        <form onSubmit={moveDraw} class="flex flex-wrap items-end gap-2" aria-label={tm("merchant.draw.moveForm")}>
+          <Field id="draw-move" label={tm("merchant.draw.moveTo")} hint={tm("merchant.draw.moveHint")}>
             {(attrs) => (
               <input
                 {...attrs}
@@ -225,18 +228,23 @@ function DrawSection({ sale }: { sale: Sale }) {
             )}
           </Field>
           <button type="submit" class={buttonClass.small}>
-            Save
+            {tm("merchant.draw.save")}
           </button>
         </form>
       )}
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
       {draw && draw.promotions.length > 0 && (
         <div class="space-y-1">
-          <h3 class="font-semibold text-slate-900">Waitlist movement</h3>
+          <h3 class="font-semibold text-slate-900">{tm("merchant.draw.movement")}</h3>
           <ul class="space-y-0.5 text-sm text-slate-800">
             {draw.promotions.map((p) => (
               <li key={p.rank}>
-                {formatDateTime(p.at)}: rank {p.rank} ({shortId(p.userId)}) got order {shortId(p.orderId)}
+                {tm("merchant.draw.promotion", {
+                  time: formatDateTime(p.at),
+                  rank: p.rank,
+                  shopper: shortId(p.userId),
+                  order: shortId(p.orderId),
+                })}
               </li>
             ))}
           </ul>
@@ -245,13 +253,13 @@ function DrawSection({ sale }: { sale: Sale }) {
       {ranking.length > 0 && (
         <div class="overflow-x-auto">
           <table class="w-full text-left text-sm">
-            <caption class="text-left font-semibold text-slate-900">Ranking (first 50)</caption>
+            <caption class="text-left font-semibold text-slate-900">{tm("merchant.draw.ranking")}</caption>
             <thead>
               <tr class="text-slate-700">
-                <th class="py-1 pr-3">Rank</th>
-                <th class="py-1 pr-3">Shopper</th>
-                <th class="py-1 pr-3">State</th>
-                <th class="py-1 pr-3">Order</th>
+                <th class="py-1 pr-3">{tm("merchant.draw.colRank")}</th>
+                <th class="py-1 pr-3">{tm("merchant.draw.colShopper")}</th>
+                <th class="py-1 pr-3">{tm("merchant.draw.colState")}</th>
+                <th class="py-1 pr-3">{tm("merchant.draw.colOrder")}</th>
               </tr>
             </thead>
             <tbody>
@@ -259,7 +267,11 @@ function DrawSection({ sale }: { sale: Sale }) {
                 <tr key={r.rank} class="border-t border-slate-200">
                   <td class="py-1 pr-3 tabular-nums">{r.rank}</td>
                   <td class="py-1 pr-3 font-mono text-xs">{shortId(r.userId)}</td>
-                  <td class="py-1 pr-3">{r.state === "waitlisted" ? `waitlisted #${r.waitlistPosition}` : r.state}</td>
+                  <td class="py-1 pr-3">
+                    {r.state === "waitlisted"
+                      ? tm("merchant.draw.waitlistedAt", { position: r.waitlistPosition ?? "" })
+                      : tm(`merchant.draw.state.${r.state}`)}
+                  </td>
                   <td class="py-1 pr-3 font-mono text-xs">{r.orderId ? shortId(r.orderId) : "—"}</td>
                 </tr>
               ))}
@@ -279,7 +291,7 @@ function RegistrationSection({ sale }: { sale: Sale & { stats: SaleStats } }) {
       const updated = await drawAdminApi.update(sale.id, { registrationRequired: !sale.registrationRequired });
       setMessage({
         kind: "success",
-        text: updated.registrationRequired ? "Registration is now required." : "Registration is off.",
+        text: tm(updated.registrationRequired ? "merchant.registration.nowRequired" : "merchant.registration.off"),
       });
     } catch (err) {
       setMessage({ kind: "error", text: describeFailure(err) });
@@ -291,20 +303,23 @@ function RegistrationSection({ sale }: { sale: Sale & { stats: SaleStats } }) {
       aria-labelledby="registration-admin-title"
     >
       <h2 id="registration-admin-title" class="text-xl font-semibold text-slate-900">
-        Registration
+        {tm("merchant.registration.heading")}
       </h2>
       <dl class="grid grid-cols-2 gap-3 sm:grid-cols-3">
-        <Stat label="Required" value={sale.registrationRequired ? "yes" : "no"} />
-        <Stat label="Registrations" value={sale.stats.registrations ?? 0} />
+        <Stat
+          label={tm("merchant.registration.required")}
+          value={tm(sale.registrationRequired ? "merchant.registration.yes" : "merchant.registration.no")}
+        />
+        <Stat label={tm("merchant.registration.count")} value={sale.stats.registrations ?? 0} />
       </dl>
       {sale.registrationRequired && (
         <p class="text-sm text-slate-800">
-          Plan the start for the registered crowd: at most {sale.stats.registrations ?? 0} shoppers may buy.
+          {tm("merchant.registration.plan", { count: sale.stats.registrations ?? 0 })}
         </p>
       )}
       {!started && (
         <button type="button" class={buttonClass.small} onClick={() => void toggle()}>
-          {sale.registrationRequired ? "Turn registration off" : "Require registration"}
+          {tm(sale.registrationRequired ? "merchant.registration.turnOff" : "merchant.registration.require")}
         </button>
       )}
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
