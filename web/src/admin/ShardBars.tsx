@@ -4,6 +4,7 @@
  * (the coordinator's reserve). Renders nothing for a sale of one shard.
  */
 import type { SaleStats } from "../../../lib/contract/schemas.ts";
+import { tm } from "../i18n/merchant.ts";
 
 export function ShardBars({ stats }: { stats: SaleStats }) {
   const shards = stats.shards ?? [];
@@ -16,10 +17,11 @@ export function ShardBars({ stats }: { stats: SaleStats }) {
       data-shards
     >
       <h2 id="shards-title" class="text-xl font-semibold text-slate-900">
-        Shards ({shards.length})
+        {tm("merchant.shards.title", { count: shards.length })}
       </h2>
       <p class="text-sm text-slate-800">
-        Stock moves to the shards where shoppers are. In reserve: <span class="tabular-nums">{stats.reserve ?? 0}</span>
+        {tm("merchant.shards.reserve")}
+        <span class="tabular-nums">{stats.reserve ?? 0}</span>
       </p>
       <ul class="space-y-1">
         {shards.map((s) => (
@@ -28,7 +30,12 @@ export function ShardBars({ stats }: { stats: SaleStats }) {
             <span
               class="relative h-3 flex-1 overflow-hidden rounded bg-slate-100"
               role="img"
-              aria-label={`Shard ${s.index}: ${s.sold} sold, ${s.remaining} left of ${s.stock}`}
+              aria-label={tm("merchant.shards.bar", {
+                index: s.index,
+                sold: s.sold,
+                remaining: s.remaining,
+                stock: s.stock,
+              })}
             >
               <span class="absolute inset-y-0 left-0 bg-slate-800" style={{ width: `${(s.sold / widest) * 100}%` }} />
               <span

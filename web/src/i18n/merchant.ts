@@ -177,6 +177,9 @@ const en = {
   "merchant.reconcile.byStatus": "Orders by status (sale object / PostgreSQL)",
   "merchant.create.checkField": "Check this value",
 
+  "merchant.shards.title": "Shards ({count})",
+  "merchant.shards.reserve": "Stock moves to the shards where shoppers are. In reserve: ",
+  "merchant.shards.bar": "Shard {index}: {sold} sold, {remaining} left of {stock}",
   "merchant.hot.legend": "How shoppers get it",
   "merchant.hot.firstCome": "First come, first served",
   "merchant.hot.draw": "Draw (verifiable)",
@@ -398,6 +401,9 @@ const zh: Translation<typeof en> = {
   "merchant.reconcile.byStatus": "各状态订单数（活动对象 / PostgreSQL）",
   "merchant.create.checkField": "请检查此项",
 
+  "merchant.shards.title": "分片（{count}）",
+  "merchant.shards.reserve": "库存会移往顾客所在的分片。储备中：",
+  "merchant.shards.bar": "分片 {index}：已售 {sold}，剩余 {remaining}，共 {stock}",
   "merchant.hot.legend": "顾客如何获得",
   "merchant.hot.firstCome": "先到先得",
   "merchant.hot.draw": "抽签（可验证）",
