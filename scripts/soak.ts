@@ -54,7 +54,13 @@ async function main() {
   const shop = await startShop("soak", { inspect: process.argv.includes("--heaps") });
   let exitCode = 1;
   try {
-    const ledger: Ledger = { accepted: new Map(), finalState: new Map(), stock: new Map() };
+    const ledger: Ledger = {
+      accepted: new Map(),
+      finalState: new Map(),
+      stock: new Map(),
+      owners: new Map(),
+      toldAt: new Map(),
+    };
     const sales: string[] = [];
     for (let i = 0; i < SALES; i++) {
       const id = await createSale(shop, STOCK, `soak sale ${i}`, PAYMENT_WINDOW_SECONDS);

@@ -319,6 +319,10 @@ export interface Ledger {
   finalState: Map<string, "paid" | "cancelled">;
   /** sale id → stock */
   stock: Map<string, number>;
+  /** order id → the shopper who holds it (optional: lets the check ask the sale's object about a lost order) */
+  owners?: Map<string, Shopper>;
+  /** order id → when (ms since the epoch) the shopper was told its final state */
+  toldAt?: Map<string, number>;
 }
 
 /**
@@ -357,6 +361,10 @@ export async function reconcile(shop: Shop, ledger: Ledger, timeoutMs = 180_000)
   for (const [sale, n] of holding) oversold += Math.max(0, n - (ledger.stock.get(sale) ?? Infinity));
   const duplicates = [...perShopper.values()].reduce((s, n) => s + (n - 1), 0);
   const unknown = rows.filter((r) => !ledger.accepted.has(r.id)).length;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const lostIds = [...ledger.accepted.keys()].filter((id) => !byId.has(id));
+  const wrongIds = [...ledger.finalState].filter(([id, s]) => byId.get(id)?.status !== s).map(([id]) => id);
+  const examples = lostIds.length + wrongIds.length > 0 ? await explain(shop, ledger, lostIds, wrongIds) : [];
   return {
     accepted: ledger.accepted.size,
     rows: rows.length,
@@ -365,7 +373,44 @@ export async function reconcile(shop: Shop, ledger: Ledger, timeoutMs = 180_000)
     oversold,
     duplicates,
     rowsNotAnswered202: unknown,
+    examples,
   };
+}
+
+/**
+ * For a few lost and wrong-state orders, what each side says: PostgreSQL's row (status, version, updated), any
+ * failed_orders row, the sale's object as the shopper sees it (`GET /api/orders/:id`), and when the shopper was
+ * told. Logged, and returned for the report, so a failure says what happened to the orders it names.
+ */
+async function explain(shop: Shop, ledger: Ledger, lostIds: string[], wrongIds: string[], sample = 8) {
+  const out: Record<string, unknown>[] = [];
+  for (const [kind, ids] of [
+    ["lost", lostIds.slice(0, sample)],
+    ["wrong", wrongIds.slice(0, sample)],
+  ] as const) {
+    for (const id of ids) {
+      const [row] = await shop.sql<{ status: string; version: number; updated_at: Date; user_id: string }[]>`
+        select status, version, updated_at, user_id from orders where id = ${id}`;
+      const failed = await shop.sql<{ error: string; attempts: number }[]>`
+        select error, attempts from failed_orders where order_id = ${id}`;
+      const owner = ledger.owners?.get(id);
+      const object = owner ? await send(shop.url, "GET", `/api/orders/${id}`, { cookie: owner.cookie }) : undefined;
+      const told = ledger.toldAt?.get(id);
+      const e = {
+        kind,
+        id,
+        saleId: ledger.accepted.get(id),
+        told: ledger.finalState.get(id) ?? "202",
+        toldAt: told ? new Date(told).toISOString() : undefined,
+        postgres: row ? { status: row.status, version: row.version, updatedAt: row.updated_at.toISOString() } : null,
+        failedOrders: failed.map((f) => `${f.attempts}: ${f.error.slice(0, 160)}`),
+        object: object ? (object.status === 200 ? object.body.order.status : `${object.status}`) : undefined,
+      };
+      out.push(e);
+      log(`  ${kind}: ${JSON.stringify(e)}`);
+    }
+  }
+  return out;
 }
 
 export interface CrowdOptions {
@@ -437,6 +482,7 @@ export async function runCrowd(shop: Shop, o: CrowdOptions): Promise<Window> {
       );
       if (a.status === 202) {
         o.ledger.accepted.set(a.body.order.id, saleId);
+        o.ledger.owners?.set(a.body.order.id, s);
         const mine = held.get(s.id) ?? [];
         mine.push(a.body.order.id);
         held.set(s.id, mine);
@@ -459,6 +505,7 @@ export async function runCrowd(shop: Shop, o: CrowdOptions): Promise<Window> {
       );
       if (a.status === 200) {
         o.ledger.finalState.set(orderId, pay ? "paid" : "cancelled");
+        o.ledger.toldAt?.set(orderId, Date.now());
         return;
       }
       if (a.status !== 503 && a.status !== 0) return;
