@@ -326,25 +326,35 @@ export interface Ledger {
 }
 
 /**
- * Waits until PostgreSQL has every accepted order (at its final state for paid and cancelled ones), then checks:
- * lost (a 202 with no row), oversold (rows holding stock > stock), duplicates (two rows of one shopper in a sale).
+ * Waits until PostgreSQL has every accepted order (at its final state for paid and cancelled ones, and `expired` for
+ * every unpaid one whose payment window had passed when the wait began), then checks: lost (a 202 with no row),
+ * wrong final state (paid or cancelled, as the shopper was told), not expired (an order past its window by the end
+ * still `reserved`/`confirmed` in PostgreSQL: the object's alarm expires it and sends the change), oversold (rows
+ * holding stock > stock), duplicates (two rows of one shopper in a sale). A failure names some of the orders, with
+ * what each side says of them.
  */
 export async function reconcile(shop: Shop, ledger: Ledger, timeoutMs = 180_000) {
   const deadline = Date.now() + timeoutMs;
+  // Orders whose payment window had passed by now (and were not paid or cancelled) must end `expired`.
+  const windowsClosedBy = new Date(Date.now() - 1000);
   let missing = ledger.accepted.size;
   let wrongState = 0;
-  let rows: { id: string; sale_id: string; user_id: string; status: string; quantity: number }[] = [];
+  let notExpired = 0;
+  let rows: { id: string; sale_id: string; user_id: string; status: string; quantity: number; expires_at: Date }[] = [];
+  const isOverdue = (r: (typeof rows)[number]) =>
+    (r.status === "reserved" || r.status === "confirmed") && r.expires_at < windowsClosedBy;
   let lastLog = 0;
   for (;;) {
-    rows = await shop.sql<typeof rows>`select id, sale_id, user_id, status, quantity from orders`;
+    rows = await shop.sql<typeof rows>`select id, sale_id, user_id, status, quantity, expires_at from orders`;
     const byId = new Map(rows.map((r) => [r.id, r]));
     missing = [...ledger.accepted.keys()].filter((id) => !byId.has(id)).length;
     wrongState = [...ledger.finalState].filter(([id, s]) => byId.get(id)?.status !== s).length;
-    if ((missing === 0 && wrongState === 0) || Date.now() > deadline) break;
+    notExpired = rows.filter(isOverdue).length;
+    if ((missing === 0 && wrongState === 0 && notExpired === 0) || Date.now() > deadline) break;
     if (Date.now() - lastLog > 5000) {
       lastLog = Date.now();
       log(
-        `  waiting for PostgreSQL: ${missing} of ${ledger.accepted.size} accepted orders missing, ${wrongState} not yet at their final state`,
+        `  waiting for PostgreSQL: ${missing} of ${ledger.accepted.size} accepted orders missing, ${wrongState} not yet at their final state, ${notExpired} past their payment window not yet expired`,
       );
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -364,12 +374,17 @@ export async function reconcile(shop: Shop, ledger: Ledger, timeoutMs = 180_000)
   const byId = new Map(rows.map((r) => [r.id, r]));
   const lostIds = [...ledger.accepted.keys()].filter((id) => !byId.has(id));
   const wrongIds = [...ledger.finalState].filter(([id, s]) => byId.get(id)?.status !== s).map(([id]) => id);
-  const examples = lostIds.length + wrongIds.length > 0 ? await explain(shop, ledger, lostIds, wrongIds) : [];
+  const overdueIds = rows.filter(isOverdue).map((r) => r.id);
+  const examples =
+    lostIds.length + wrongIds.length + overdueIds.length > 0
+      ? await explain(shop, ledger, { lost: lostIds, wrong: wrongIds, notExpired: overdueIds })
+      : [];
   return {
     accepted: ledger.accepted.size,
     rows: rows.length,
     lost: missing,
     wrongState,
+    notExpired,
     oversold,
     duplicates,
     rowsNotAnswered202: unknown,
@@ -382,13 +397,10 @@ export async function reconcile(shop: Shop, ledger: Ledger, timeoutMs = 180_000)
  * failed_orders row, the sale's object as the shopper sees it (`GET /api/orders/:id`), and when the shopper was
  * told. Logged, and returned for the report, so a failure says what happened to the orders it names.
  */
-async function explain(shop: Shop, ledger: Ledger, lostIds: string[], wrongIds: string[], sample = 8) {
+async function explain(shop: Shop, ledger: Ledger, kinds: Record<string, string[]>, sample = 8) {
   const out: Record<string, unknown>[] = [];
-  for (const [kind, ids] of [
-    ["lost", lostIds.slice(0, sample)],
-    ["wrong", wrongIds.slice(0, sample)],
-  ] as const) {
-    for (const id of ids) {
+  for (const [kind, ids] of Object.entries(kinds)) {
+    for (const id of ids.slice(0, sample)) {
       const [row] = await shop.sql<{ status: string; version: number; updated_at: Date; user_id: string }[]>`
         select status, version, updated_at, user_id from orders where id = ${id}`;
       const failed = await shop.sql<{ error: string; attempts: number }[]>`
@@ -400,7 +412,7 @@ async function explain(shop: Shop, ledger: Ledger, lostIds: string[], wrongIds: 
         kind,
         id,
         saleId: ledger.accepted.get(id),
-        told: ledger.finalState.get(id) ?? "202",
+        told: ledger.finalState.get(id) ?? (ledger.accepted.has(id) ? "202" : "nothing"),
         toldAt: told ? new Date(told).toISOString() : undefined,
         postgres: row ? { status: row.status, version: row.version, updatedAt: row.updated_at.toISOString() } : null,
         failedOrders: failed.map((f) => `${f.attempts}: ${f.error.slice(0, 160)}`),
