@@ -160,8 +160,8 @@ export const LOST_ALARM_MS = 10_000;
 
 /**
  * The object's one alarm, as far as this instance knows. `setAlarm` is a storage write, skipped when an alarm at
- * or before the requested time is pending. Two rules keep that memo honest (docs/design.md, S5: every outbox row is
- * sent):
+ * or before the requested time is pending. Two rules keep that memo honest, so every outbox row is sent
+ * (docs/design.md, S5):
  * - During an alarm run nothing is set for the time that run fired at, or earlier (`running`): setting a stored
  *   alarm to the value it already holds writes nothing, so the runtime never hears of it, treats the run as the
  *   end of that alarm and forgets it, while storage and this memo still say "pending". The first expiry of a sale
