@@ -51,6 +51,7 @@ import {
   AlarmSchedule,
   DRAIN_DELAY_MS,
   DRAIN_LIMIT,
+  LOST_ALARM_MS,
   confirmPersisted,
   drainOutbox,
   OutboxPacer,
@@ -148,7 +149,10 @@ export class SaleItem extends DurableObject<ObjectEnv> {
   private sale: Loaded | null = null;
   private sequence = 0;
   private readonly telemetry = new Telemetry();
-  private readonly alarms = new AlarmSchedule(() => this.ctx.storage);
+  private readonly alarms = new AlarmSchedule(
+    () => this.ctx.storage,
+    () => this.clock(),
+  );
   /** Sold, attempts and rejections over time, for the merchant's chart (sell-through-series.ts); with the sale. */
   private series: SellThroughSeries | null = null;
   /**
@@ -166,8 +170,11 @@ export class SaleItem extends DurableObject<ObjectEnv> {
       if (!this.sale) return; // never initialised: nothing to read, nothing written (S7)
       this.alarms.at = await ctx.storage.getAlarm();
       // After a restart, anything still in the outbox must be sent again: local queues forget
-      // in-flight messages, and a crash may have happened between sending and confirming.
-      if (this.alarms.at === null && this.hasOutstandingWork()) this.alarms.arm(this.clock());
+      // in-flight messages, and a crash may have happened between sending and confirming. A stored alarm long past
+      // its time was lost (AlarmSchedule) and is set again.
+      const at = this.alarms.at;
+      if ((at === null || at <= this.clock() - LOST_ALARM_MS) && this.hasOutstandingWork())
+        this.alarms.arm(this.clock());
     });
   }
 
@@ -812,10 +819,18 @@ export class SaleItem extends DurableObject<ObjectEnv> {
    * what is due in the outbox, save counters, then arm itself for the next due time.
    */
   async alarm(): Promise<void> {
-    this.alarms.at = null;
+    const now = this.clock();
+    this.alarms.running(now);
+    try {
+      await this.runAlarm(now);
+    } finally {
+      this.alarms.ran();
+    }
+  }
+
+  private async runAlarm(now: number): Promise<void> {
     const s = this.sale;
     if (!s) return;
-    const now = this.clock();
     for (const row of dueForExpiry(this.sql, now, EXPIRE_LIMIT)) {
       // An order written by a round that is not synced yet waits for the next run (S4).
       if (!s.commit.isPending(row.id)) this.changeStatus(row, "expired", now);

@@ -3,9 +3,10 @@
  * orders", admin reads; sold-out sales are replaced by new ones, unpaid orders expire after a 60 s payment window)
  * for `--minutes` (default 10). Every `--window` seconds (default 30) it reports the answers, p50/p99 and the memory
  * (RSS) of every process: workerd (all four Workers and their objects), the embedded PostgreSQL, this harness.
- * At the end: nothing lost (every 202 in PostgreSQL, at the final state the shopper was told), and memory after
+ * At the end: nothing lost (every 202 in PostgreSQL, at the final state the shopper was told, and every unpaid order
+ * whose payment window had passed `expired` there), and memory after
  * warm-up: workerd's RSS in the last quarter of the run against the first window after warm-up (the first 20 % of
- * the run). Fails (exit 1) if anything is lost, oversold or duplicated, if any answer is a 5xx, or if workerd's RSS
+ * the run). Fails (exit 1) if anything is lost, at a wrong state, not expired, oversold or duplicated, if any answer is a 5xx, or if workerd's RSS
  * grew by more than `--max-growth-mb` (default 64) after warm-up.
  *
  * Knobs: --minutes (10), --concurrency (24), --think-ms (60), --window (30), --max-growth-mb (64), --heaps (each
@@ -54,7 +55,13 @@ async function main() {
   const shop = await startShop("soak", { inspect: process.argv.includes("--heaps") });
   let exitCode = 1;
   try {
-    const ledger: Ledger = { accepted: new Map(), finalState: new Map(), stock: new Map() };
+    const ledger: Ledger = {
+      accepted: new Map(),
+      finalState: new Map(),
+      stock: new Map(),
+      owners: new Map(),
+      toldAt: new Map(),
+    };
     const sales: string[] = [];
     for (let i = 0; i < SALES; i++) {
       const id = await createSale(shop, STOCK, `soak sale ${i}`, PAYMENT_WINDOW_SECONDS);
@@ -141,6 +148,7 @@ async function main() {
     const ok =
       check.lost === 0 &&
       check.wrongState === 0 &&
+      check.notExpired === 0 &&
       check.oversold === 0 &&
       check.duplicates === 0 &&
       total.fiveXx() === 0 &&
@@ -148,7 +156,7 @@ async function main() {
     log(
       `answers ${total.count}, 5xx/errors ${total.fiveXx()}, p99 ${result.p99Ms} ms; workerd RSS after warm-up ${afterWarmUp} MB, ` +
         `last quarter ${median(lastQuarter)} MB (growth ${growthMb} MB, bound ${MAX_GROWTH_MB} MB, peak ${peakAfterWarmUp} MB); ` +
-        `accepted ${check.accepted}, lost ${check.lost}, wrong final state ${check.wrongState}, oversold ${check.oversold}, duplicates ${check.duplicates} → ${ok ? "PASS" : "FAIL"}`,
+        `accepted ${check.accepted}, lost ${check.lost}, wrong final state ${check.wrongState}, not expired ${check.notExpired}, oversold ${check.oversold}, duplicates ${check.duplicates} → ${ok ? "PASS" : "FAIL"}`,
     );
     if (Object.keys(total.failures).length) log(`5xx and failed requests by route: ${JSON.stringify(total.failures)}`);
     const dir = path.join(ROOT, ".data", "reports");

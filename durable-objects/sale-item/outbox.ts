@@ -154,15 +154,48 @@ export function nextWakeAt(sql: SqlStorage, now: number, countersDueAt: number |
   return next === null ? null : Math.max(next, now);
 }
 
-/** The object's one alarm, as far as this instance knows. `setAlarm` is a storage write, skipped when it can be. */
+/**
+ * An alarm this far past its time was lost, not merely late: the runtime retries a failed run after 2 s, 4 s, … and
+ * otherwise runs an alarm within milliseconds of its time.
+ */
+export const LOST_ALARM_MS = 10_000;
+
+/**
+ * The object's one alarm, as far as this instance knows. `setAlarm` is a storage write, skipped when an alarm at
+ * or before the requested time is pending. Two rules keep that memo honest, so every outbox row is sent
+ * (docs/design.md, S5):
+ * - During an alarm run nothing is set for the time that run fired at, or earlier (`running`): setting a stored
+ *   alarm to the value it already holds writes nothing, so the runtime never hears of it, treats the run as the
+ *   end of that alarm and forgets it, while storage and this memo still say "pending". The first expiry of a sale
+ *   did exactly that (`changeStatus` arms for `now`, which is the expiry the alarm was set for), and the sale's
+ *   outbox was never drained again: pays, cancels, expiries and new orders never reached PostgreSQL.
+ * - A pending alarm long past its time (`LOST_ALARM_MS`) does not count: it is set again.
+ */
 export class AlarmSchedule {
   at: number | null = null;
-  constructor(private readonly storage: () => DurableObjectStorage) {}
+  /** While the alarm handler runs: the earliest time it may set (after the time it fired at). */
+  private floor: number | null = null;
+  constructor(
+    private readonly storage: () => DurableObjectStorage,
+    private readonly clock: () => number,
+  ) {}
 
-  /** Sets the alarm if nothing earlier is set. */
-  arm(at: number | null): void {
-    if (at === null) return;
-    if (this.at !== null && this.at <= at) return;
+  /** The alarm handler starts at `now` (at or after the time it fired at): the alarm it ran is spent. */
+  running(now: number): void {
+    this.at = null;
+    this.floor = now + 1;
+  }
+
+  /** The alarm handler has returned or thrown. */
+  ran(): void {
+    this.floor = null;
+  }
+
+  /** Sets the alarm if nothing earlier is pending. */
+  arm(requested: number | null): void {
+    if (requested === null) return;
+    const at = this.floor === null ? requested : Math.max(requested, this.floor);
+    if (this.at !== null && this.at <= at && this.at > this.clock() - LOST_ALARM_MS) return;
     this.at = at;
     void this.storage().setAlarm(at);
   }

@@ -319,28 +319,42 @@ export interface Ledger {
   finalState: Map<string, "paid" | "cancelled">;
   /** sale id → stock */
   stock: Map<string, number>;
+  /** order id → the shopper who holds it (optional: lets the check ask the sale's object about a lost order) */
+  owners?: Map<string, Shopper>;
+  /** order id → when (ms since the epoch) the shopper was told its final state */
+  toldAt?: Map<string, number>;
 }
 
 /**
- * Waits until PostgreSQL has every accepted order (at its final state for paid and cancelled ones), then checks:
- * lost (a 202 with no row), oversold (rows holding stock > stock), duplicates (two rows of one shopper in a sale).
+ * Waits until PostgreSQL has every accepted order (at its final state for paid and cancelled ones, and `expired` for
+ * every unpaid one whose payment window had passed when the wait began), then checks: lost (a 202 with no row),
+ * wrong final state (paid or cancelled, as the shopper was told), not expired (an order past its window by the end
+ * still `reserved`/`confirmed` in PostgreSQL: the object's alarm expires it and sends the change), oversold (rows
+ * holding stock > stock), duplicates (two rows of one shopper in a sale). A failure names some of the orders, with
+ * what each side says of them.
  */
 export async function reconcile(shop: Shop, ledger: Ledger, timeoutMs = 180_000) {
   const deadline = Date.now() + timeoutMs;
+  // Orders whose payment window had passed by now (and were not paid or cancelled) must end `expired`.
+  const windowsClosedBy = new Date(Date.now() - 1000);
   let missing = ledger.accepted.size;
   let wrongState = 0;
-  let rows: { id: string; sale_id: string; user_id: string; status: string; quantity: number }[] = [];
+  let notExpired = 0;
+  let rows: { id: string; sale_id: string; user_id: string; status: string; quantity: number; expires_at: Date }[] = [];
+  const isOverdue = (r: (typeof rows)[number]) =>
+    (r.status === "reserved" || r.status === "confirmed") && r.expires_at < windowsClosedBy;
   let lastLog = 0;
   for (;;) {
-    rows = await shop.sql<typeof rows>`select id, sale_id, user_id, status, quantity from orders`;
+    rows = await shop.sql<typeof rows>`select id, sale_id, user_id, status, quantity, expires_at from orders`;
     const byId = new Map(rows.map((r) => [r.id, r]));
     missing = [...ledger.accepted.keys()].filter((id) => !byId.has(id)).length;
     wrongState = [...ledger.finalState].filter(([id, s]) => byId.get(id)?.status !== s).length;
-    if ((missing === 0 && wrongState === 0) || Date.now() > deadline) break;
+    notExpired = rows.filter(isOverdue).length;
+    if ((missing === 0 && wrongState === 0 && notExpired === 0) || Date.now() > deadline) break;
     if (Date.now() - lastLog > 5000) {
       lastLog = Date.now();
       log(
-        `  waiting for PostgreSQL: ${missing} of ${ledger.accepted.size} accepted orders missing, ${wrongState} not yet at their final state`,
+        `  waiting for PostgreSQL: ${missing} of ${ledger.accepted.size} accepted orders missing, ${wrongState} not yet at their final state, ${notExpired} past their payment window not yet expired`,
       );
     }
     await new Promise((r) => setTimeout(r, 500));
@@ -357,15 +371,58 @@ export async function reconcile(shop: Shop, ledger: Ledger, timeoutMs = 180_000)
   for (const [sale, n] of holding) oversold += Math.max(0, n - (ledger.stock.get(sale) ?? Infinity));
   const duplicates = [...perShopper.values()].reduce((s, n) => s + (n - 1), 0);
   const unknown = rows.filter((r) => !ledger.accepted.has(r.id)).length;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const lostIds = [...ledger.accepted.keys()].filter((id) => !byId.has(id));
+  const wrongIds = [...ledger.finalState].filter(([id, s]) => byId.get(id)?.status !== s).map(([id]) => id);
+  const overdueIds = rows.filter(isOverdue).map((r) => r.id);
+  const examples =
+    lostIds.length + wrongIds.length + overdueIds.length > 0
+      ? await explain(shop, ledger, { lost: lostIds, wrong: wrongIds, notExpired: overdueIds })
+      : [];
   return {
     accepted: ledger.accepted.size,
     rows: rows.length,
     lost: missing,
     wrongState,
+    notExpired,
     oversold,
     duplicates,
     rowsNotAnswered202: unknown,
+    examples,
   };
+}
+
+/**
+ * For a few lost and wrong-state orders, what each side says: PostgreSQL's row (status, version, updated), any
+ * failed_orders row, the sale's object as the shopper sees it (`GET /api/orders/:id`), and when the shopper was
+ * told. Logged, and returned for the report, so a failure says what happened to the orders it names.
+ */
+async function explain(shop: Shop, ledger: Ledger, kinds: Record<string, string[]>, sample = 8) {
+  const out: Record<string, unknown>[] = [];
+  for (const [kind, ids] of Object.entries(kinds)) {
+    for (const id of ids.slice(0, sample)) {
+      const [row] = await shop.sql<{ status: string; version: number; updated_at: Date; user_id: string }[]>`
+        select status, version, updated_at, user_id from orders where id = ${id}`;
+      const failed = await shop.sql<{ error: string; attempts: number }[]>`
+        select error, attempts from failed_orders where order_id = ${id}`;
+      const owner = ledger.owners?.get(id);
+      const object = owner ? await send(shop.url, "GET", `/api/orders/${id}`, { cookie: owner.cookie }) : undefined;
+      const told = ledger.toldAt?.get(id);
+      const e = {
+        kind,
+        id,
+        saleId: ledger.accepted.get(id),
+        told: ledger.finalState.get(id) ?? (ledger.accepted.has(id) ? "202" : "nothing"),
+        toldAt: told ? new Date(told).toISOString() : undefined,
+        postgres: row ? { status: row.status, version: row.version, updatedAt: row.updated_at.toISOString() } : null,
+        failedOrders: failed.map((f) => `${f.attempts}: ${f.error.slice(0, 160)}`),
+        object: object ? (object.status === 200 ? object.body.order.status : `${object.status}`) : undefined,
+      };
+      out.push(e);
+      log(`  ${kind}: ${JSON.stringify(e)}`);
+    }
+  }
+  return out;
 }
 
 export interface CrowdOptions {
@@ -437,6 +494,7 @@ export async function runCrowd(shop: Shop, o: CrowdOptions): Promise<Window> {
       );
       if (a.status === 202) {
         o.ledger.accepted.set(a.body.order.id, saleId);
+        o.ledger.owners?.set(a.body.order.id, s);
         const mine = held.get(s.id) ?? [];
         mine.push(a.body.order.id);
         held.set(s.id, mine);
@@ -459,6 +517,7 @@ export async function runCrowd(shop: Shop, o: CrowdOptions): Promise<Window> {
       );
       if (a.status === 200) {
         o.ledger.finalState.set(orderId, pay ? "paid" : "cancelled");
+        o.ledger.toldAt?.set(orderId, Date.now());
         return;
       }
       if (a.status !== 503 && a.status !== 0) return;

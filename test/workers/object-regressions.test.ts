@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { PurchaseResult, SaleItem } from "../../durable-objects/sale-item.ts";
 import { resetGuards } from "../../workers/gateway/context.ts";
 import { makeWorld, saleConfig, settle, storageView } from "./concurrent-harness.ts";
-import { call, createSale, purchase, saleObject, shopper } from "./helpers.ts";
+import { call, createSale, purchase, recordQueue, saleObject, shopper } from "./helpers.ts";
+import type { OrderMessage } from "../../lib/contract/schemas.ts";
 import { env } from "cloudflare:workers";
 
 afterEach(() => resetGuards());
@@ -160,5 +161,49 @@ describe("the replay promise at the edge", () => {
       expect((await purchase(sale.id, other.cookie)).status).toBe(410);
     }
     expect((await saleObject(sale.id).getStats())!.stats.attempts).toBe(attemptsBefore);
+  });
+});
+
+describe("SaleItem: the alarm survives its own run", () => {
+  // The runtime's rule: an alarm run that writes no new alarm time ends that alarm. Setting the stored alarm to the
+  // value it already holds writes nothing, so a run that re-armed for the time it fired at lost its alarm while the
+  // object's memo (and storage) still said "pending": in `npm run soak` every sale's alarm died at its first expiry
+  // (the alarm is armed for the expiry, and the run expires the order at `now` = that time and arms for `now`), and
+  // nothing it wrote afterwards — pays, cancels, expiries, new orders — reached PostgreSQL.
+  // The test calls alarm() as the runtime does, with the object's clock at the time the stored alarm was set for,
+  // and looks at the alarm storage holds afterwards; the runtime's own alarms are a minute away.
+  it("re-arms for a time after the one it fired at, and sets a lost alarm again", async () => {
+    const config = saleConfig({ stock: 5, paymentWindowSeconds: 1 });
+    await runInDurableObject(objectOf(config.id), async (instance: SaleItem, state) => {
+      const expiry = Date.now() + 60_000;
+      instance.clock = () => expiry - 1000;
+      instance.initialize(config);
+      const queue = recordQueue(instance);
+      const sent = (status: string) => (queue.sent as OrderMessage[]).filter((m) => m.order.status === status).length;
+      for (const userId of ["a", "b"]) {
+        expect(await instance.reservePurchase({ userId, quantity: 1 })).toMatchObject({ ok: true });
+      }
+      // The run 50 ms after the purchases sends them and arms for their expiry.
+      await instance.alarm();
+      expect(sent("confirmed")).toBe(2);
+      expect(await state.storage.getAlarm()).toBe(expiry);
+      // The runtime fires that alarm in its very millisecond: both orders expire at `now` = the alarm's time.
+      instance.clock = () => expiry;
+      await instance.alarm();
+      expect(sent("expired")).toBe(2);
+      const next = await state.storage.getAlarm();
+      expect(next).not.toBeNull();
+      expect(next!).toBeGreaterThan(expiry);
+      // An alarm the runtime lost anyway (storage and memo say pending, nothing will fire): once it is long past its
+      // time, the next thing that needs the alarm sets it again.
+      await state.storage.deleteAlarm();
+      instance.clock = () => expiry + 20_000;
+      expect(await instance.reservePurchase({ userId: "c", quantity: 1 })).toMatchObject({ ok: true });
+      expect(await state.storage.getAlarm()).toBe(expiry + 20_050);
+      await instance.alarm();
+      expect(sent("confirmed")).toBe(3);
+      instance.assertInvariants();
+      await state.storage.deleteAlarm();
+    });
   });
 });
