@@ -40,7 +40,8 @@ export type SaleWithStats = Sale & { stats: SaleStats };
 
 export type { AdminOrder, FailedOrder, ReconcileResult, SeriesPoint };
 
-async function adminRequest<T>(path: string, init: ApiRequest = {}): Promise<T> {
+/** A request with the kept admin token; a 401 forgets the token (the dashboard asks again). */
+export async function adminRequest<T>(path: string, init: ApiRequest = {}): Promise<T> {
   const token = adminToken.value;
   if (!token) throw new ApiFailure(401, "UNAUTHENTICATED", "Enter the admin token");
   try {
@@ -58,7 +59,7 @@ export async function verifyAdminToken(token: string): Promise<void> {
   await apiRequest("/admin/api/sales", { headers: { Authorization: `Bearer ${token}` } });
 }
 
-const salePath = (id: string) => `/admin/api/sales/${encodeURIComponent(id)}`;
+export const salePath = (id: string) => `/admin/api/sales/${encodeURIComponent(id)}`;
 
 export const adminApi = {
   listSales: (signal?: AbortSignal) =>

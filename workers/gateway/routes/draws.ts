@@ -5,29 +5,14 @@
  */
 import { Hono } from "hono";
 import { ApiError, rejectionToError } from "../../../lib/contract/errors.ts";
-import { isUuid } from "../../../lib/contract/ids.ts";
-import { callSeckill, type GatewayApp, type GatewayContext } from "../context.ts";
+import { callSeckill, type GatewayApp } from "../context.ts";
 import { overLimit, rateLimited } from "../limits.ts";
 import { requireUser } from "../session.ts";
+import { requireNoBody, saleIdParam } from "./params.ts";
 
 /** A drawn draw's public answer never changes: kept per isolate, serialised once (bounded: 16 sales). */
 const drawnAnswers = new Map<string, string>();
 const DRAWN_CACHE_LIMIT = 16;
-
-function saleIdParam(c: GatewayContext): string {
-  const id = c.req.param("id") ?? "";
-  if (!isUuid(id)) throw new ApiError("NOT_FOUND", "No such sale");
-  return id;
-}
-
-/** These routes take no body: nothing, or `{}`. */
-async function requireNoBody(c: GatewayContext): Promise<void> {
-  const text = (await c.req.text()).trim();
-  if (text === "" || text === "{}") return;
-  throw new ApiError("VALIDATION_FAILED", "This request takes no body", [
-    { path: [], message: "expected no body or {}" },
-  ]);
-}
 
 export const draws = new Hono<GatewayApp>()
   .post("/:id/entries", async (c) => {

@@ -5,27 +5,12 @@
  */
 import { Hono } from "hono";
 import { ApiError, rejectionToError } from "../../../lib/contract/errors.ts";
-import { isUuid } from "../../../lib/contract/ids.ts";
-import { callSeckill, type GatewayApp, type GatewayContext } from "../context.ts";
+import { callSeckill, type GatewayApp } from "../context.ts";
 import { overLimit, rateLimited } from "../limits.ts";
 import { requireUser } from "../session.ts";
+import { requireNoBody, saleIdParam } from "./params.ts";
 import { CHALLENGE_HEADER, requireChallenge } from "../challenge.ts";
 import { challengeSettings } from "../../../lib/server/pow.ts";
-
-function saleIdParam(c: GatewayContext): string {
-  const id = c.req.param("id") ?? "";
-  if (!isUuid(id)) throw new ApiError("NOT_FOUND", "No such sale");
-  return id;
-}
-
-/** Joining takes no body: nothing, or `{}`. */
-async function requireNoBody(c: GatewayContext): Promise<void> {
-  const text = (await c.req.text()).trim();
-  if (text === "" || text === "{}") return;
-  throw new ApiError("VALIDATION_FAILED", "This request takes no body", [
-    { path: [], message: "expected no body or {}" },
-  ]);
-}
 
 export const queue = new Hono<GatewayApp>()
   .post("/:id/queue", async (c) => {
