@@ -26,6 +26,7 @@ import path from "node:path";
 import { makeShoppers, type Shopper } from "../bench/lib/sessions.ts";
 import { startLeanRuntime } from "./lib/lean-runtime.ts";
 import { ROOT, applyMigrations, createDatabase, dropDatabase, startEmbeddedPostgres } from "./lib/postgres.ts";
+import { startScript } from "./lib/run.ts";
 
 const HOST = "127.0.0.1";
 const PORT = Number(process.env.PORT ?? 8996);
@@ -40,27 +41,7 @@ const SESSION_SECRET = randomBytes(32).toString("hex");
 const WORK_DIR = path.join(ROOT, ".data/bench-queue");
 const cpus = os.availableParallelism();
 
-const started = performance.now();
-const clock = () => (performance.now() - started) / 1000;
-const log = (m: string) => process.stdout.write(`[${clock().toFixed(1).padStart(6)}s] ${m}\n`);
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-
-const cleanups: (() => Promise<void>)[] = [];
-async function cleanup() {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-  cleanups.length = 0;
-}
-async function stop(reason: string, code: number) {
-  log(reason);
-  await cleanup();
-  process.exit(code);
-}
-process.on("SIGINT", () => void stop("SIGINT: stopping", 130));
-process.on("SIGTERM", () => void stop("SIGTERM: stopping", 143));
-setTimeout(
-  () => void stop(`bench:queue took longer than ${TIMEOUT_SECONDS} s: stopping`, 2),
-  TIMEOUT_SECONDS * 1000,
-).unref();
+const { clock, log, fmt, cleanups, cleanup, stop } = startScript("bench:queue", TIMEOUT_SECONDS);
 
 interface Ticket {
   state: "waiting" | "admitted" | "purchased" | "expired" | "sold_out";
