@@ -29,7 +29,7 @@ import {
 } from "../lib/shop.ts";
 import { t } from "../i18n/shop.ts";
 import { useMoments, useServerNow, usePolling } from "./hooks.ts";
-import { Countdown, Link, OrderStatusBadge, buttonClass } from "./ui.tsx";
+import { Countdown, Link, OrderStatusBadge, SignInToSale, buttonClass } from "./ui.tsx";
 import { WorkProgress } from "./WorkProgress.tsx";
 import { needsChallenge, proveWork } from "../lib/challenge.ts";
 
@@ -501,12 +501,9 @@ export function BuyPanel({ sale, onStale }: { sale: Sale; onStale: () => void })
       </p>
       {currentUser.value === null && (status === "live" || status === "scheduled") && (
         <p class="text-sm text-slate-700">
-          <Link
-            href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`}
-            class="font-semibold text-red-800 underline underline-offset-2"
-          >
+          <SignInToSale saleId={sale.id} class="font-semibold text-red-800 underline underline-offset-2">
             {t("buy.signInLink")}
-          </Link>
+          </SignInToSale>
           {t(status === "live" ? "buy.signInLive" : "buy.signInBefore")}
         </p>
       )}

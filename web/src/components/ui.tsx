@@ -180,3 +180,15 @@ export function Field(props: {
     </div>
   );
 }
+
+/** "Sign in to …" on a sale's page: the sign-in page, coming back to this sale afterwards. */
+export function SignInToSale(props: { saleId: string; children: ComponentChildren; class?: string }) {
+  return (
+    <Link
+      href={`/signin?next=${encodeURIComponent(`/sales/${props.saleId}`)}`}
+      class={props.class ?? "font-semibold text-red-800 underline"}
+    >
+      {props.children}
+    </Link>
+  );
+}

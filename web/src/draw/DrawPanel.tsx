@@ -6,7 +6,7 @@
 import type { Sale } from "../../../lib/contract/schemas.ts";
 import { formatDateTime } from "../lib/format.ts";
 import { useServerNow } from "../components/hooks.ts";
-import { Link, buttonClass } from "../components/ui.tsx";
+import { Link, SignInToSale, buttonClass } from "../components/ui.tsx";
 import { enterDraw, fetchMyEntry } from "./draw-api.ts";
 import { t } from "./strings.ts";
 import { useMyRecord } from "./use-my-record.ts";
@@ -26,14 +26,7 @@ export function DrawPanel({ sale }: { sale: Sale }) {
   const open = started && now < drawAt;
   let body: preact.JSX.Element;
   if (!signedIn) {
-    body = (
-      <Link
-        href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`}
-        class="font-semibold text-red-800 underline"
-      >
-        {t("draw.signIn")}
-      </Link>
-    );
+    body = <SignInToSale saleId={sale.id}>{t("draw.signIn")}</SignInToSale>;
   } else if (entry?.state === "won") {
     body = (
       <div class="space-y-2">

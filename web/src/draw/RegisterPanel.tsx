@@ -6,7 +6,7 @@
 import type { ComponentChildren } from "preact";
 import type { Sale } from "../../../lib/contract/schemas.ts";
 import { useServerNow } from "../components/hooks.ts";
-import { Link, buttonClass } from "../components/ui.tsx";
+import { SignInToSale, buttonClass } from "../components/ui.tsx";
 import { fetchMyRegistration, registerForSale } from "./draw-api.ts";
 import { t } from "./strings.ts";
 import { useMyRecord } from "./use-my-record.ts";
@@ -30,14 +30,7 @@ export function RegisterPanel({ sale, children }: { sale: Sale; children: Compon
   const started = now >= Date.parse(sale.startsAt);
   let body: ComponentChildren;
   if (!signedIn) {
-    body = (
-      <Link
-        href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`}
-        class="font-semibold text-red-800 underline"
-      >
-        {t("register.signIn")}
-      </Link>
-    );
+    body = <SignInToSale saleId={sale.id}>{t("register.signIn")}</SignInToSale>;
   } else if (registration) {
     body = <p class="font-semibold text-green-800">{started ? t("register.doneLive") : t("register.done")}</p>;
   } else if (started) {

@@ -13,7 +13,7 @@ import { formatTime } from "../lib/format.ts";
 import { navigate } from "../lib/router.ts";
 import { currentUser, markSignedOut } from "../lib/shop.ts";
 import { useServerNow } from "../components/hooks.ts";
-import { Link, buttonClass } from "../components/ui.tsx";
+import { SignInToSale, buttonClass } from "../components/ui.tsx";
 import { fetchTicket, joinQueue, openLiveFeed } from "./queue-api.ts";
 import { tq } from "./strings.ts";
 import { needsChallenge, proveWork } from "../lib/challenge.ts";
@@ -124,14 +124,7 @@ export function QueuePanel({ sale, buy }: { sale: Sale; buy: ComponentChildren }
   const startsAt = Date.parse(sale.startsAt);
   let body: preact.JSX.Element;
   if (!signedIn) {
-    body = (
-      <Link
-        href={`/signin?next=${encodeURIComponent(`/sales/${sale.id}`)}`}
-        class="font-semibold text-red-800 underline"
-      >
-        {tq("queue.signIn")}
-      </Link>
-    );
+    body = <SignInToSale saleId={sale.id}>{tq("queue.signIn")}</SignInToSale>;
   } else if (ticket === null) {
     body =
       now >= Date.parse(sale.endsAt) ? (
