@@ -28,15 +28,27 @@ function noQueue(): Rejection {
   return reject("NOT_FOUND", "No such queue: the sale does not exist or has no queue");
 }
 
+/** The sale as its object has it (null when there is none): the one read behind both flags below. */
+async function readSale(env: SeckillEnv, saleId: string): Promise<Sale | null> {
+  const stub = env.SALE_ITEM.get(env.SALE_ITEM.idFromName(saleId)) as unknown as StubOf<SaleItem>;
+  return (await stub.getSale()) as Sale | null;
+}
+
+/** Remembers what a read of the sale said: its queue for good (fixed at creation), its challenge flag for a while. */
+function remember(sale: Sale): void {
+  if (queueSales.size >= 10_000) queueSales.clear();
+  queueSales.set(sale.id, sale.queue === true);
+  if (challengeSales.size >= 10_000) challengeSales.clear();
+  challengeSales.set(sale.id, { challenge: sale.challenge === true, at: Date.now() });
+}
+
 /** Whether the sale has a queue: remembered per isolate, else asked of the sale's object (which knows). */
 export async function hasQueue(env: SeckillEnv, saleId: string): Promise<boolean> {
   const known = queueSales.get(saleId);
   if (known !== undefined) return known;
-  const stub = env.SALE_ITEM.get(env.SALE_ITEM.idFromName(saleId)) as unknown as StubOf<SaleItem>;
-  const sale = (await stub.getSale()) as Sale | null;
+  const sale = await readSale(env, saleId);
   if (!sale) return false;
-  if (queueSales.size >= 10_000) queueSales.clear();
-  queueSales.set(saleId, sale.queue === true);
+  remember(sale);
   return sale.queue === true;
 }
 
@@ -48,12 +60,10 @@ const challengeSales = new Map<string, { challenge: boolean; at: number }>();
 async function needsChallenge(env: SeckillEnv, saleId: string): Promise<boolean> {
   const known = challengeSales.get(saleId);
   if (known && Date.now() - known.at < CHALLENGE_FLAG_TTL_MS) return known.challenge;
-  const stub = env.SALE_ITEM.get(env.SALE_ITEM.idFromName(saleId)) as unknown as StubOf<SaleItem>;
-  const sale = (await stub.getSale()) as Sale | null;
-  const challenge = sale?.challenge === true;
-  if (challengeSales.size >= 10_000) challengeSales.clear();
-  challengeSales.set(saleId, { challenge, at: Date.now() });
-  return challenge;
+  const sale = await readSale(env, saleId);
+  if (!sale) return false;
+  remember(sale);
+  return sale.challenge === true;
 }
 
 /** Sets up the queue of a new queue sale (before its object answers anyone). */
