@@ -5,10 +5,23 @@
  * seen by shoppers), orders with shoppers' names, paid and held revenue, the chart after a reload, editing
  * before the start, ending and deleting.
  */
+import type { Page } from "playwright-core";
 import { expect, inject, test } from "vitest";
 import { adminToken, createSaleViaApi, screenshot, uniqueName, useBrowser } from "./helpers.ts";
 
 const chromium = useBrowser();
+
+/**
+ * Gives the dashboard the token and waits until it has kept it: the token is stored once the server accepts it,
+ * so navigating away before then would land on the token form again.
+ */
+async function signInAsMerchant(page: Page): Promise<void> {
+  await page.goto("/admin");
+  await page.getByLabel("Admin token").fill(adminToken);
+  await page.getByRole("button", { name: "Open dashboard" }).click();
+  // (The token form's heading is "Merchant dashboard" too: wait for what only the dashboard has.)
+  await page.getByRole("button", { name: "Forget token" }).waitFor();
+}
 
 test("create a sale → on the storefront → pause → the button says paused", async () => {
   const { page, context, errors } = await chromium.openPage();
@@ -80,7 +93,7 @@ test("create a sale → on the storefront → pause → the button says paused",
 });
 
 /** A 4×3 PNG of one colour, made by the page's own canvas (real image bytes, no fixture file). */
-async function pngBytes(page: import("playwright-core").Page, colour: string): Promise<Buffer> {
+async function pngBytes(page: Page, colour: string): Promise<Buffer> {
   const base64 = await page.evaluate((fill) => {
     const canvas = document.createElement("canvas");
     canvas.width = 400;
@@ -126,9 +139,7 @@ test("the sale's page: photo upload → shoppers see it → replace → delete; 
     names.push(username);
   }
 
-  await page.goto("/admin");
-  await page.getByLabel("Admin token").fill(adminToken);
-  await page.getByRole("button", { name: "Open dashboard" }).click();
+  await signInAsMerchant(page);
   await page.goto(`/admin/sales/${sale.id}`);
   await page.getByRole("heading", { name: title }).waitFor();
 
@@ -216,9 +227,7 @@ test("edit a scheduled sale, then delete it", async () => {
   page.on("dialog", (d) => void d.accept());
   const title = uniqueName("Later lamp");
   const sale = await createSaleViaApi({ title, startsInMs: 3_600_000 });
-  await page.goto("/admin");
-  await page.getByLabel("Admin token").fill(adminToken);
-  await page.getByRole("button", { name: "Open dashboard" }).click();
+  await signInAsMerchant(page);
   await page.goto(`/admin/sales/${sale.id}`);
   const edit = page.getByRole("form", { name: "Edit before the start" });
   await edit.waitFor();
