@@ -24,6 +24,8 @@ function numberVar(value: string | undefined, fallback: number): number {
 export interface Guards {
   admissionRate: number;
   admissionBurst: number;
+  /** The longest a purchase waits at the edge for admission (the probe's lease, the next bin) before a 429. */
+  admissionWaitMs: number;
   admission: Map<string, TokenBucket>;
   closed: ClosedSales;
   breaker: CircuitBreaker;
@@ -44,6 +46,7 @@ export function getGuards(env: GatewayEnv): Guards {
   guards = {
     admissionRate: numberVar(env.ADMISSION_RPS, 800),
     admissionBurst: numberVar(env.ADMISSION_BURST, 200),
+    admissionWaitMs: numberVar(env.ADMISSION_WAIT_MS, 1000),
     admission: new Map(),
     closed: new ClosedSales(),
     breaker: new CircuitBreaker(5, 5_000, numberVar(env.SECKILL_TIMEOUT_MS, 3_000)),

@@ -32,6 +32,8 @@ export interface GatewayEnv extends CommonEnv {
   /** Per-sale admission ceiling (requests per second reaching one sale's object). */
   ADMISSION_RPS?: string;
   ADMISSION_BURST?: string;
+  /** Milliseconds a purchase may wait at the edge for the sale object's admission before a 429 (default 1000). */
+  ADMISSION_WAIT_MS?: string;
   /** Failed sign-ins allowed per (username, client) per window. */
   LOGIN_FAILURES_MAX?: string;
   LOGIN_FAILURES_WINDOW_SECONDS?: string;

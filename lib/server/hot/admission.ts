@@ -36,8 +36,14 @@ export interface ObjectAdmissionOptions {
   maxIsolates?: number;
 }
 
+/**
+ * The object's answer on admission. A refusal with `keepLease` came from the bin cap while the isolate held a
+ * token: its lease stands, the token was not spent, and the isolate may use it once `retryAfterMs` (under one
+ * bin) has passed.
+ */
 export type AdmissionVerdict =
-  { admitted: true; lease: { tokens: number; ttlMs: number } | null } | { admitted: false; retryAfterMs: number };
+  | { admitted: true; lease: { tokens: number; ttlMs: number } | null }
+  | { admitted: false; retryAfterMs: number; keepLease?: true };
 
 const BIN_MS = 50;
 /**
@@ -101,8 +107,9 @@ export class ObjectAdmission {
     // the bin goes to busy answers). A token holder is told to come back at the next bin; its lease stays.
     if (this.bins[this.binIndex] >= this.binCap) {
       this.busy++;
-      const nextBin = this.binStartedAt + BIN_MS - now;
-      return { admitted: false, retryAfterMs: holdsToken ? Math.max(1, nextBin) : this.retryAfterMs(now, isolate) };
+      if (holdsToken)
+        return { admitted: false, retryAfterMs: Math.max(1, this.binStartedAt + BIN_MS - now), keepLease: true };
+      return { admitted: false, retryAfterMs: this.retryAfterMs(now, isolate) };
     }
     if (holdsToken) {
       lease.tokens--;
@@ -218,9 +225,34 @@ export interface IsolateAdmissionOptions {
   maxObjects?: number;
   /** How long a shopper is told to wait when this isolate already has a probe in flight to the object. */
   probeBusyRetryMs?: number;
+  /** `enter`: the most shoppers of one object parked in this isolate at once; past it `enter` refuses at once. */
+  maxWaiters?: number;
 }
 
-export type EdgeDecision = { send: true; probe: boolean } | { send: false; retryAfterMs: number };
+/**
+ * Whether to call the object now. A refusal says why: `probe` — this isolate's probe to the object is still out
+ * (its answer brings a lease); `blocked` — the object said "busy" and the retry time has not passed.
+ */
+export type EdgeDecision =
+  { send: true; probe: boolean } | { send: false; retryAfterMs: number; reason: "probe" | "blocked" };
+
+/** A clock and a timer, so `enter` runs on the Workers runtime, in Node and under a simulated clock alike. */
+export interface AdmissionClock {
+  now(): number;
+  /** Runs `fn` after `ms`; the returned function cancels it. */
+  after(ms: number, fn: () => void): () => void;
+}
+
+/** A parked shopper's first look after this long; each later look waits twice as long, up to 16×. */
+const PARK_FIRST_MS = 4;
+
+const realClock: AdmissionClock = {
+  now: () => Date.now(),
+  after: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+};
 
 interface ObjectSlot {
   tokens: number;
@@ -231,10 +263,18 @@ interface ObjectSlot {
   windowStart: number;
   current: number;
   previous: number;
+  /** Shoppers parked in `enter` until the probe's answer. */
+  waiters: number;
 }
 
 /**
  * The gateway isolate's half: one slot per object (sale shard) it talks to.
+ *
+ * `decide` is the synchronous rule (the simulation drives it). The gateway uses `enter`, which waits instead of
+ * refusing where a short wait gets the shopper in: at first contact every shopper but the probe waits for the
+ * probe's answer (it brings a lease sized to the crowd waiting, so a burst is not answered 429 by an idle sale),
+ * and after a busy answer shorter than the budget (a bin refusal: under 50 ms) the shoppers wait it out. Waiting is bounded in time and in count per object,
+ * and costs the isolate a timer, no CPU; a shopper who would wait longer is answered 429 + Retry-After as before.
  *
  * @example
  * const decision = edgeAdmission.decide(Date.now(), shardName);
@@ -247,15 +287,21 @@ export class IsolateAdmission {
   private readonly maxObjects: number;
   private readonly probeBusyRetryMs: number;
 
-  constructor(options: IsolateAdmissionOptions = {}) {
+  private readonly maxWaiters: number;
+  private readonly clock: AdmissionClock;
+
+  constructor(options: IsolateAdmissionOptions = {}, clock: AdmissionClock = realClock) {
     this.maxObjects = options.maxObjects ?? 1024;
     this.probeBusyRetryMs = options.probeBusyRetryMs ?? 1000;
+    this.maxWaiters = options.maxWaiters ?? 5000;
+    this.clock = clock;
   }
 
-  decide(now: number, object: string): EdgeDecision {
+  /** One attempt on `object`: counted for the demand estimate, then the rule (`count: false` for a re-decision). */
+  decide(now: number, object: string, count = true): EdgeDecision {
     const slot = this.slot(now, object);
-    this.count(now, slot);
-    if (now < slot.blockedUntil) return { send: false, retryAfterMs: slot.blockedUntil - now };
+    if (count) this.count(now, slot);
+    if (now < slot.blockedUntil) return { send: false, retryAfterMs: slot.blockedUntil - now, reason: "blocked" };
     if (slot.tokens > 0 && now < slot.leaseUntil) {
       slot.tokens--;
       return { send: true, probe: false };
@@ -264,31 +310,90 @@ export class IsolateAdmission {
       slot.probesInFlight++;
       return { send: true, probe: true };
     }
-    return { send: false, retryAfterMs: this.probeBusyRetryMs };
+    return { send: false, retryAfterMs: this.probeBusyRetryMs, reason: "probe" };
   }
 
-  /** Tokens to ask for: this isolate's attempt rate on the object over one lease period, with 50 % headroom. */
+  /**
+   * `decide`, waiting up to `maxWaitMs` where waiting gets the shopper a call: for the probe's answer, or for a
+   * busy block that ends within the budget. Resolves to a send, or to a refusal once waiting would not help.
+   */
+  async enter(object: string, maxWaitMs = 1000): Promise<EdgeDecision> {
+    const deadline = this.clock.now() + maxWaitMs;
+    let looks = 0;
+    let decision = this.decide(this.clock.now(), object);
+    while (!decision.send) {
+      const left = deadline - this.clock.now();
+      if (decision.reason === "blocked") {
+        const wait = decision.retryAfterMs;
+        if (wait > left) return decision;
+        await new Promise<void>((resolve) => this.clock.after(wait, resolve));
+      } else {
+        // Parked until the probe's answer. Each shopper waits on a timer of its own and looks again: on the
+        // Workers runtime a promise must not be resolved from another request's handler (its continuation would
+        // run, and do I/O, on that other request), so the probe's answer cannot wake the others directly. The
+        // looks back off from 4 ms to 64 ms: a handful per shopper, none costly.
+        const slot = this.slot(this.clock.now(), object);
+        if (left <= 0 || slot.waiters >= this.maxWaiters) return decision;
+        const step = Math.min(left, PARK_FIRST_MS << Math.min(4, looks++));
+        slot.waiters++;
+        try {
+          await new Promise<void>((resolve) => this.clock.after(step, resolve));
+        } finally {
+          slot.waiters--;
+        }
+        if (step === left) {
+          decision = this.decide(this.clock.now(), object, false);
+          return decision.send ? decision : { send: false, retryAfterMs: this.probeBusyRetryMs, reason: "probe" };
+        }
+      }
+      decision = this.decide(this.clock.now(), object, false);
+    }
+    return decision;
+  }
+
+  /** Shoppers of `object` parked in `enter` right now (telemetry, tests). */
+  waiting(object: string): number {
+    return this.slots.get(object)?.waiters ?? 0;
+  }
+
+  /**
+   * Tokens to ask for: this isolate's attempt rate on the object over one lease period, with 50 % headroom, and at
+   * least one for every shopper waiting on the probe (they are here now, not at the rate's pace).
+   */
   wantTokens(now: number, object: string, leaseMs = 250): number {
     const slot = this.slots.get(object);
     if (!slot) return 1;
     const elapsed = Math.min(1000, Math.max(1, now - slot.windowStart));
     const rate = slot.previous * ((1000 - elapsed) / 1000) + slot.current; // attempts in the last second, roughly
-    return Math.max(1, Math.ceil((rate * leaseMs * 1.5) / 1000));
+    return Math.max(1, slot.waiters, Math.ceil((rate * leaseMs * 1.5) / 1000));
+  }
+
+  /**
+   * A decision to send that was not used — the purchase stopped before its call (a challenge or queue refusal, the
+   * holds cap): the probe slot, or the token while its lease lasts, goes back. Without this a stopped probe would
+   * leave the object's slot "probe in flight" for good, and every later shopper of this isolate waiting on it.
+   */
+  release(now: number, object: string, probe: boolean): void {
+    const slot = this.slots.get(object);
+    if (!slot) return;
+    if (probe) slot.probesInFlight = Math.max(0, slot.probesInFlight - 1);
+    else if (now < slot.leaseUntil) slot.tokens++;
   }
 
   /** Record the object's answer (`verdict` null when the call failed: the probe slot is freed, nothing else). */
   onAnswer(now: number, object: string, probe: boolean, verdict: AdmissionVerdict | null): void {
     const slot = this.slot(now, object);
     if (probe && slot.probesInFlight > 0) slot.probesInFlight--;
-    if (!verdict) return;
-    if (verdict.admitted) {
+    if (verdict?.admitted) {
       if (verdict.lease) {
         slot.tokens = verdict.lease.tokens;
         // Leave a margin for the time the answer took to arrive: a token used late is merely refused as busy.
         slot.leaseUntil = now + Math.max(0, verdict.lease.ttlMs - 20);
       }
-    } else {
-      slot.tokens = 0;
+    } else if (verdict) {
+      // A bin refusal of a token holder: the object did not spend the token, so neither does this isolate.
+      if (verdict.keepLease && !probe && now < slot.leaseUntil) slot.tokens++;
+      else if (!verdict.keepLease) slot.tokens = 0;
       slot.blockedUntil = Math.max(slot.blockedUntil, now + verdict.retryAfterMs);
     }
   }
@@ -300,7 +405,16 @@ export class IsolateAdmission {
       this.slots.set(object, slot);
       return slot;
     }
-    slot = { tokens: 0, leaseUntil: 0, blockedUntil: 0, probesInFlight: 0, windowStart: now, current: 0, previous: 0 };
+    slot = {
+      tokens: 0,
+      leaseUntil: 0,
+      blockedUntil: 0,
+      probesInFlight: 0,
+      windowStart: now,
+      current: 0,
+      previous: 0,
+      waiters: 0,
+    };
     this.slots.set(object, slot);
     if (this.slots.size > this.maxObjects) {
       const oldest = this.slots.keys().next().value as string;

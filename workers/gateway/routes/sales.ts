@@ -40,9 +40,10 @@ const CLOSED_CACHE_ORIGIN = "https://closed-sales.minishop.internal/";
 const listCache: { at: number; sales: Sale[] | null } = { at: 0, sales: null };
 
 /**
- * Global admission for sharded sales (docs/design.md "Hot sales: admission"): this isolate's half, one slot per
- * shard object. It calls a shard only with a leased token or as its one probe in flight, and after a busy answer
- * answers its own shoppers 429 until the object's retry time has passed. The object (ObjectAdmission) decides.
+ * Global admission for every sale (docs/design.md "Hot sales: admission"): this isolate's half, one slot per sale
+ * object (shard). It calls an object only with a leased token or as its one probe in flight; shoppers who arrive
+ * meanwhile wait for the probe's lease, and after a busy answer they wait out a short retry time or are answered
+ * 429 by this isolate until it has passed. The object (ObjectAdmission) decides.
  */
 const isolateAdmission = new IsolateAdmission();
 /**
@@ -397,40 +398,46 @@ export const sales = new Hono<GatewayApp>()
       countEdgeRejection(c, saleId, "rateLimited");
       throw rateLimited("Too many purchase attempts, slow down", 10, "shopper");
     }
-    // A sale of one shard keeps its per-isolate bucket (as before sharding); a sharded sale's shards admit
-    // globally: the isolate's lease or probe here, the object's ceiling there.
+    // Every sale's objects admit globally (lib/server/hot/admission.ts): this isolate's lease, probe or short wait
+    // here, the object's ceiling there. A sale of one shard also keeps its per-isolate bucket in front, the cheap
+    // first line it always had (a sharded sale's isolates may send more than one object's worth, across shards).
     const shards = shardsOfKnownSale(saleId);
     const objectName = shardObjectName(saleId, homeShard(user.id, shards));
-    let edge: { probe: boolean } | null = null;
-    if (shards === 1) {
-      if (!admit(c, saleId)) {
-        countEdgeRejection(c, saleId, "rateLimited");
-        throw rateLimited("The sale is busy, retrying shortly will get you in", 1, "sale");
-      }
-    } else {
-      const decision = isolateAdmission.decide(Date.now(), objectName);
-      if (!decision.send) {
-        countEdgeRejection(c, saleId, "rateLimited");
-        throw rateLimited(
-          "The sale is busy, retrying shortly will get you in",
-          retrySeconds(decision.retryAfterMs),
-          "sale",
-        );
-      }
-      edge = { probe: decision.probe };
+    if (shards === 1 && !admit(c, saleId)) {
+      countEdgeRejection(c, saleId, "rateLimited");
+      throw rateLimited("The sale is busy, retrying shortly will get you in", 1, "sale");
     }
+    const waitMs = getGuards(c.env).admissionWaitMs;
+    const admissionDeadline = Date.now() + waitMs;
+    const entered = await isolateAdmission.enter(objectName, waitMs);
+    if (!entered.send) {
+      countEdgeRejection(c, saleId, "rateLimited");
+      throw rateLimited(
+        "The sale is busy, retrying shortly will get you in",
+        retrySeconds(entered.retryAfterMs),
+        "sale",
+      );
+    }
+    let probe = entered.probe;
 
-    // 4. Proof of work (challenge.ts), after the limits so a rate-limited click does not spend its solution: a
-    //    solution sent is verified and spent here; without one, the object refuses a `challenge` sale, and this
-    //    isolate remembers that sale to refuse the next such purchase itself.
-    const challengePassed = await purchaseChallenge(c, saleId, user.id);
-
-    // 5. Queue sales (queue-gate.ts): only a shopper with an admitted ticket goes on; other sales skip this.
+    // Until the object is called, a stop (a refusal below, an error) hands the admission back unused.
+    let challengePassed: boolean;
     let queueAdmitted = false;
-    if (isQueueSale(saleId)) {
-      const refusal = await callSeckill(c, () => checkAdmitted(c.env, saleId, user.id));
-      if (refusal) throw rejectionToError(refusal);
-      queueAdmitted = true;
+    try {
+      // 4. Proof of work (challenge.ts), after the limits so a rate-limited click does not spend its solution: a
+      //    solution sent is verified and spent here; without one, the object refuses a `challenge` sale, and this
+      //    isolate remembers that sale to refuse the next such purchase itself.
+      challengePassed = await purchaseChallenge(c, saleId, user.id);
+
+      // 5. Queue sales (queue-gate.ts): only a shopper with an admitted ticket goes on; other sales skip this.
+      if (isQueueSale(saleId)) {
+        const refusal = await callSeckill(c, () => checkAdmitted(c.env, saleId, user.id));
+        if (refusal) throw rejectionToError(refusal);
+        queueAdmitted = true;
+      }
+    } catch (err) {
+      isolateAdmission.release(Date.now(), objectName, probe);
+      throw err;
     }
 
     // 6. The shopper's cap on unpaid holds across the shop (holds.ts), then the sale's object decides: the
@@ -443,18 +450,39 @@ export const sales = new Hono<GatewayApp>()
       idempotencyKey,
       traceId: c.get("traceId"),
       knownBuyers: knownBuyers(objectName)?.version,
-      ...(edge
-        ? { admission: { isolate: isolateName(), wantTokens: isolateAdmission.wantTokens(Date.now(), objectName) } }
-        : {}),
       challengePassed,
     };
+    // The first call passes the object's admission (a bin refusal of a lease holder waits for the next bin and
+    // goes again, within the same budget); a second call for the same click (a queue check, a hold) was admitted.
+    const reserveAdmitted = async (extra: { withoutHold: boolean; queueAdmitted: boolean }) => {
+      for (;;) {
+        const admission = { isolate: isolateName(), wantTokens: isolateAdmission.wantTokens(Date.now(), objectName) };
+        let answer: PurchaseResult;
+        try {
+          answer = await callSeckill(c, () => reserveAtObject(c.env, objectName, { ...request, ...extra, admission }));
+        } catch (err) {
+          isolateAdmission.onAnswer(Date.now(), objectName, probe, null);
+          throw err;
+        }
+        isolateAdmission.onAnswer(Date.now(), objectName, probe, answer.admission ?? null);
+        const verdict = answer.admission;
+        if (!verdict || verdict.admitted || !verdict.keepLease) return answer;
+        const again = await isolateAdmission.enter(objectName, admissionDeadline - Date.now());
+        if (!again.send) return answer;
+        probe = again.probe;
+      }
+    };
     const withoutHold = holdsCapped(c) && expectsNoNewOrder(user.id, saleId, closed !== null);
-    let holdToken = withoutHold ? undefined : await takeHold(c, user.id, saleId);
+    let holdToken: string | undefined;
+    try {
+      holdToken = withoutHold ? undefined : await takeHold(c, user.id, saleId);
+    } catch (err) {
+      isolateAdmission.release(Date.now(), objectName, probe);
+      throw err;
+    }
     let result: PurchaseResult;
     try {
-      result = await callSeckill(c, () =>
-        reserveAtObject(c.env, objectName, { ...request, withoutHold, queueAdmitted }),
-      );
+      result = await reserveAdmitted({ withoutHold, queueAdmitted });
       // A queue sale this isolate did not know: its object refused the unchecked purchase. Check, then buy.
       if (!queueAdmitted && learnQueueSale(result, saleId)) {
         const refusal = await callSeckill(c, () => checkAdmitted(c.env, saleId, user.id));
@@ -471,11 +499,9 @@ export const sales = new Hono<GatewayApp>()
         result = await callSeckill(c, () => reserveAtObject(c.env, objectName, { ...request, queueAdmitted }));
       }
     } catch (err) {
-      if (edge) isolateAdmission.onAnswer(Date.now(), objectName, edge.probe, null);
       settleHold(c, user.id, holdToken, null);
       throw err;
     }
-    if (edge) isolateAdmission.onAnswer(Date.now(), objectName, edge.probe, result.admission ?? null);
     if (result.holdNeeded) throw new Error("the sale's object asked for a slot on a purchase that had one");
     settleHold(c, user.id, holdToken, result.ok && !result.replayed ? result.order : null);
     learnFromAnswer(user.id, saleId, result);
