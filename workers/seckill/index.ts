@@ -383,25 +383,49 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   }
 
   /**
-   * Deletes a sale with no orders: the objects first (each refuses if it has any; a sharded sale's shards are
-   * all checked before any is deleted), then the catalog entry.
+   * Deletes a sale with no orders: the objects first (each refuses if it has any), then the catalog entry.
+   *
+   * A sharded sale has no one object whose check and forgetting are one step, so every shard is first closed and
+   * counted (`closeForDelete`: paused, orders counted in the same block); with any order anywhere the shards this
+   * call paused are reopened and the delete refused. Otherwise no purchase can start any more, and shards K−1..0,
+   * then the coordinator (`SaleReserve.destroy`), forget the sale and wipe their storage, so nothing of it remains.
+   * A repeat after a part-way failure finishes the job: the shard count comes from the catalog once shard 0 is gone,
+   * and the coordinator and the catalog entry go even when the shards already have.
    */
   async deleteSale(saleId: string) {
     const queued = await queue.hasQueue(this.env, saleId);
-    const shards = (await this.shardsOf(saleId)) ?? 1;
+    const shards = (await this.shardsOf(saleId)) ?? (await this.catalogShards(saleId));
     if (shards > 1) {
       const names = shardNames(saleId, shards);
-      const firsts = await Promise.all(names.map((name) => this.sale(name).ledger("", 1)));
-      const orders = firsts.reduce((a, page) => a + page.length, 0);
+      const closed = await Promise.all(names.map((name) => this.sale(name).closeForDelete()));
+      figuresCache.forget(saleId);
+      const orders = closed.reduce((a, c) => a + (c.ok ? c.orders : 0), 0);
       if (orders > 0) {
+        await Promise.all(
+          names.map((name, i) => {
+            const c = closed[i];
+            return c.ok && !c.wasPaused ? this.sale(name).setPaused(false) : null;
+          }),
+        );
         return reject("SALE_HAS_ORDERS", "The sale has orders: end it instead of deleting it", { orders });
       }
-      for (const name of names.slice(1).reverse()) await this.sale(name).deleteIfNoOrders();
+      for (const name of names.slice(1).reverse()) {
+        const shard = await this.sale(name).deleteIfNoOrders();
+        if (!shard.ok && shard.code !== "NOT_FOUND") return shard;
+      }
     }
     const result = await this.sale(saleId).deleteIfNoOrders();
+    if (!result.ok && result.code !== "NOT_FOUND") return result;
+    if (shards > 1) await this.env.SALE_RESERVE.get(this.env.SALE_RESERVE.idFromName(saleId)).destroy();
     if (result.ok && queued) await queue.destroyQueue(this.env, saleId);
-    if (result.ok) await this.catalog().unregister(saleId);
+    if (result.ok || shards > 1) await this.catalog().unregister(saleId);
     return result;
+  }
+
+  /** A sale's shard count as the catalog registered it (1 when it is not there or has one shard). */
+  private async catalogShards(saleId: string): Promise<number> {
+    const counts = (await this.catalog().shardCounts()) as [string, number][];
+    return counts.find(([id]) => id === saleId)?.[1] ?? 1;
   }
 
   async getSeries(saleId: string) {
