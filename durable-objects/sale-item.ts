@@ -544,18 +544,43 @@ export class SaleItem extends DurableObject<ObjectEnv> {
   async deleteIfNoOrders(): Promise<{ ok: true; imageUrl: string | null } | Rejection> {
     const s = this.sale;
     if (!s) return reject("NOT_FOUND", "No such sale");
-    const written = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders").one().n;
-    const orderCount = Math.max(written, s.buyers.size);
+    const orderCount = this.orderCount(s);
     if (orderCount > 0) {
       return reject("SALE_HAS_ORDERS", "The sale has orders: end it instead of deleting it", { orders: orderCount });
     }
     this.sale = null;
     this.series = null;
     this.sequence = 0;
+    // A shard's stock call in flight must not write its snapshot back once the storage is wiped.
+    s.pump?.stop();
     await this.ctx.storage.deleteAlarm();
     this.alarms.at = null;
     await this.ctx.storage.deleteAll();
     return { ok: true, imageUrl: s.config.imageUrl ?? null };
+  }
+
+  /**
+   * The first step of deleting a sale of several shards (the seckill Worker's `deleteSale`): pauses this shard, so
+   * that no purchase starts on it from here on, and counts its orders (written or still in a round) in the same
+   * synchronous block, so the count can only go down afterwards. The pause is stored: a restart keeps the shard
+   * closed. `wasPaused` lets the caller reopen exactly the shards it closed when the sale turns out to have orders.
+   */
+  closeForDelete(): { ok: true; orders: number; wasPaused: boolean } | Rejection {
+    const s = this.sale;
+    if (!s) return reject("NOT_FOUND", "No such sale");
+    const wasPaused = s.config.paused;
+    if (!wasPaused) {
+      const next = { ...s.config, paused: true };
+      saveConfig(this.sql, next);
+      s.config = next;
+    }
+    return { ok: true, orders: this.orderCount(s), wasPaused };
+  }
+
+  /** Orders of any status, written or still in a round (a shopper with a reservation is in `buyers`). */
+  private orderCount(s: Loaded): number {
+    const written = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM orders").one().n;
+    return Math.max(written, s.buyers.size);
   }
 
   /** The series' values now: units held or paid (stock less what storage and rounds hold), attempts, rejections. */

@@ -11,7 +11,8 @@
  *   a release is applied once per `seq` (lib/server/hot/stock.ts), so a lost reply never loses or doubles a unit;
  * - it decides `soldOut` only when the reserve is empty and every shard last reported no stock.
  *
- * Memory is a cache of storage (one row, the coordinator's snapshot); the constructor rebuilds it.
+ * Memory is a cache of storage (one row, the coordinator's snapshot); the constructor rebuilds it. The table is made
+ * by `initialize` and wiped by `destroy`, so a reserve that holds no sale stores nothing.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { ObjectEnv } from "./env.ts";
@@ -55,7 +56,12 @@ export class SaleReserve extends DurableObject<ReserveEnv> {
   constructor(ctx: DurableObjectState, env: ReserveEnv) {
     super(ctx, env);
     ctx.blockConcurrencyWhile(async () => {
-      ctx.storage.sql.exec(SCHEMA);
+      // A reserve never initialised, or destroyed with its sale, has no table and gets none here: it stores nothing.
+      const exists =
+        ctx.storage.sql
+          .exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'reserve'")
+          .one().n > 0;
+      if (!exists) return;
       const row = ctx.storage.sql
         .exec<{ sale_id: string; snapshot: string }>("SELECT sale_id, snapshot FROM reserve WHERE id = 1")
         .toArray()[0];
@@ -77,8 +83,24 @@ export class SaleReserve extends DurableObject<ReserveEnv> {
     }
     this.saleId = saleId;
     this.coordinator = new StockCoordinator(stock, allotments);
+    this.ctx.storage.sql.exec(SCHEMA);
     this.store();
     return this.stats();
+  }
+
+  /**
+   * Forgets the sale when the merchant deletes it (the seckill Worker's `deleteSale`, after every shard is gone):
+   * memory first, so a shard's call that arrives meanwhile finds no reserve and writes nothing, then any alarm and
+   * every row, so the object is as one never initialised and stores nothing. Destroying it again changes nothing.
+   * Answers whether there was a reserve to forget.
+   */
+  async destroy(): Promise<boolean> {
+    const had = this.coordinator !== null;
+    this.coordinator = null;
+    this.saleId = null;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    return had;
   }
 
   /** A shard asks for stock (or asks again with the same seq). Shards to reclaim from are called after the answer. */

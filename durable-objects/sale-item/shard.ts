@@ -110,6 +110,8 @@ export interface PumpDeps {
 export class StockPump {
   private running: Promise<void> | null = null;
   private again = false;
+  /** The shard's sale was deleted: no further call, and nothing written after a call in flight returns. */
+  private stopped = false;
   /** Coordinator calls that failed (telemetry and tests). */
   failures = 0;
 
@@ -131,8 +133,14 @@ export class StockPump {
     assertAgree(hot, ledger, where);
   }
 
+  /** The sale is deleted (`SaleItem.deleteIfNoOrders`): the pump makes no more calls and writes nothing more. */
+  stop(): void {
+    this.stopped = true;
+  }
+
   /** Starts a run if none is going (a running one looks again before it stops). Never throws. */
   kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.again = true;
     this.running ??= this.run().finally(() => {
       this.running = null;
@@ -142,7 +150,7 @@ export class StockPump {
 
   private async run(): Promise<void> {
     const { hot } = this.deps;
-    for (let step = 0; step < MAX_STEPS && this.again; step++) {
+    for (let step = 0; step < MAX_STEPS && this.again && !this.stopped; step++) {
       this.again = false;
       const action = hot.nextAction(this.deps.clock(), headroom(this.deps.buyers(), hot.local));
       if (!action) continue;
@@ -164,6 +172,7 @@ export class StockPump {
         this.again = false;
         return;
       }
+      if (this.stopped) return;
       this.settle("after a stock call");
     }
   }

@@ -355,8 +355,8 @@ const api = new Hono<AdminApp>()
   })
   /**
    * Deletes a sale that has no orders (any status): `409 SALE_HAS_ORDERS` otherwise — end it instead. The
-   * object decides and forgets the sale first (no purchase can land after its check), then the catalog,
-   * PostgreSQL and the photos follow. A repeat after a part-way failure finishes the job: the sale row is
+   * object decides and forgets the sale first (no purchase can land after its check; a sharded sale's shards and
+   * coordinator all go, seckill `deleteSale`), then the catalog, PostgreSQL and the photos follow. A repeat after a part-way failure finishes the job: the sale row is
    * deleted if it has no orders, and the answer is 204 as long as something was there to delete.
    */
   .delete("/sales/:id", async (c) => {

@@ -12,7 +12,8 @@ import type { StubOf } from "../../lib/server/env.ts";
 import type { Order, Sale } from "../../lib/contract/schemas.ts";
 import type { Histogram } from "../../lib/server/histogram.ts";
 import { DEFAULT_ENTRY_SHARDS } from "../../lib/contract/draw.ts";
-import type { SaleCatalog } from "../../durable-objects/sale-catalog.ts";
+import type { SaleCatalog, SaleStatsAnswer, SettledSale } from "../../durable-objects/sale-catalog.ts";
+import { SettleChecks, isSettled, settledNow } from "./settled.ts";
 import type { AccountGuard, HoldGrant, LoginLimits, SessionChange } from "../../durable-objects/account-guard.ts";
 import { holdsObjectName } from "../../lib/server/hold-shards.ts";
 import type {
@@ -94,6 +95,9 @@ const ORDERS_LOOKUP_SALES = 200;
 
 /** A sharded sale's figures, per seckill isolate (shards.ts): browsing never fans out more than once a second. */
 const figuresCache = new FiguresCache();
+
+/** When this isolate last asked a closed sale of the shoppers' list whether it has settled (settled.ts). */
+const settleChecks = new SettleChecks();
 
 export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   /**
@@ -219,10 +223,60 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     return { ids, sharded: sharded as [string, number][] };
   }
 
+  /**
+   * Every sale, newest first. A settled sale is the catalog's kept answer (its object is not asked); the others
+   * are asked. A sold-out or ended one is also asked for its stats now and then, and kept once it has settled.
+   */
   async listSales(): Promise<Sale[]> {
-    const ids = await this.catalog().list();
-    const sales = await Promise.all(ids.map((id) => this.getSale(id)));
+    const { ids, settled, version } = await this.catalog().listing(false);
+    const kept = new Map(settled);
+    const now = Date.now();
+    const closed: string[] = [];
+    const sales = await Promise.all(
+      ids.map(async (id) => {
+        const last = kept.get(id);
+        if (last) return settledNow(last, now);
+        const sale = await this.getSale(id);
+        if (sale && (sale.status === "sold_out" || sale.status === "ended") && settleChecks.due(id, now))
+          closed.push(id);
+        return sale;
+      }),
+    );
+    if (closed.length > 0) {
+      const stats = await Promise.all(closed.map((id) => this.getStats(id).catch(() => null)));
+      await this.keepSettled(
+        stats.filter((s) => s !== null),
+        version,
+      );
+    }
     return sales.filter((s): s is Sale => s !== null);
+  }
+
+  /**
+   * Hands the catalog the sales among `answers` that have settled, with each object's buyers filter (for "my
+   * orders"). Best effort: a failure here only means the sale is asked again next time.
+   */
+  private async keepSettled(answers: SaleStatsAnswer[], version: number): Promise<void> {
+    const settled = answers.filter(isSettled);
+    if (settled.length === 0) return;
+    try {
+      const kept: SettledSale[] = await Promise.all(
+        settled.map(async (sale) => {
+          const verdicts = await Promise.all(
+            shardNames(sale.id, sale.shards ?? 1).map((name) => this.sale(name).closedVerdict()),
+          );
+          return { sale, buyers: verdicts.map((v) => (v as ClosedVerdict | null)?.buyers?.filter ?? null) };
+        }),
+      );
+      await this.catalog().settle(kept, version);
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "keeping settled sales failed", error: String(err) }));
+    }
+  }
+
+  /** The sale's figures may move again (a merchant's change, counts from the edge): its object is asked again. */
+  private async unsettle(saleId: string): Promise<void> {
+    await this.catalog().unsettle(saleId);
   }
 
   async getOrder(orderId: string, userId: string): Promise<OrderResult> {
@@ -241,12 +295,10 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
 
   /** The shopper's order in each sale, from the one object that can hold it: the shopper's home shard. */
   async listOrdersForUser(userId: string): Promise<Order[]> {
-    const catalog = this.catalog();
-    const [all, counts] = await Promise.all([catalog.list(), catalog.shardCounts()]);
-    const shards = new Map(counts as [string, number][]);
-    const ids = all.slice(0, ORDERS_LOOKUP_SALES);
+    // Among the newest sales, the catalog leaves out the settled ones whose buyers the shopper is not among.
+    const sales = (await this.catalog().salesForOrders(userId, ORDERS_LOOKUP_SALES)) as [string, number][];
     const orders = await Promise.all(
-      ids.map((id) => this.sale(shardObjectName(id, homeShard(userId, shards.get(id) ?? 1))).getOrderForUser(userId)),
+      sales.map(([id, shards]) => this.sale(shardObjectName(id, homeShard(userId, shards))).getOrderForUser(userId)),
     );
     return (orders as (Order | null)[])
       .filter((o): o is Order => o !== null)
@@ -256,6 +308,8 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   /** The gateway's own counts and latencies for a sale are kept by its shard 0 (they are the sale's, not a shard's). */
   async recordEdgeRejections(saleId: string, counts: { rateLimited?: number; soldOut?: number; ended?: number }) {
     await this.sale(saleId).recordEdgeRejections(counts);
+    // Counts for a closed sale change what the admin list and /metrics show of it (the object was woken anyway).
+    if (counts.soldOut || counts.ended) await this.unsettle(saleId);
   }
 
   /** Latencies measured by the gateway (a flush window's histogram) and the consumer, for /metrics. */
@@ -315,6 +369,7 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
       });
     }
     if (result.ok) await queue.syncTimes(this.env, result.sale);
+    await this.unsettle(saleId);
     return result;
   }
 
@@ -369,39 +424,68 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   }
 
   async setPaused(saleId: string, paused: boolean) {
-    return await this.everyShard(saleId, (shard) => shard.setPaused(paused));
+    const result = await this.everyShard(saleId, (shard) => shard.setPaused(paused));
+    await this.unsettle(saleId);
+    return result;
   }
 
   async setImage(saleId: string, imageUrl: string | null) {
-    return await this.everyShard(saleId, (shard) => shard.setImage(imageUrl));
+    const result = await this.everyShard(saleId, (shard) => shard.setImage(imageUrl));
+    await this.unsettle(saleId);
+    return result;
   }
 
   async endSale(saleId: string) {
     const result = await this.everyShard(saleId, (shard) => shard.endNow());
     if (result.ok) await queue.syncTimes(this.env, result.sale);
+    await this.unsettle(saleId);
     return result;
   }
 
   /**
-   * Deletes a sale with no orders: the objects first (each refuses if it has any; a sharded sale's shards are
-   * all checked before any is deleted), then the catalog entry.
+   * Deletes a sale with no orders: the objects first (each refuses if it has any), then the catalog entry.
+   *
+   * A sharded sale has no one object whose check and forgetting are one step, so every shard is first closed and
+   * counted (`closeForDelete`: paused, orders counted in the same block); with any order anywhere the shards this
+   * call paused are reopened and the delete refused. Otherwise no purchase can start any more, and shards K−1..0,
+   * then the coordinator (`SaleReserve.destroy`), forget the sale and wipe their storage, so nothing of it remains.
+   * A repeat after a part-way failure finishes the job: the shard count comes from the catalog once shard 0 is gone,
+   * and the coordinator and the catalog entry go even when the shards already have.
    */
   async deleteSale(saleId: string) {
     const queued = await queue.hasQueue(this.env, saleId);
-    const shards = (await this.shardsOf(saleId)) ?? 1;
+    const shards = (await this.shardsOf(saleId)) ?? (await this.catalogShards(saleId));
     if (shards > 1) {
       const names = shardNames(saleId, shards);
-      const firsts = await Promise.all(names.map((name) => this.sale(name).ledger("", 1)));
-      const orders = firsts.reduce((a, page) => a + page.length, 0);
+      const closed = await Promise.all(names.map((name) => this.sale(name).closeForDelete()));
+      figuresCache.forget(saleId);
+      const orders = closed.reduce((a, c) => a + (c.ok ? c.orders : 0), 0);
       if (orders > 0) {
+        await Promise.all(
+          names.map((name, i) => {
+            const c = closed[i];
+            return c.ok && !c.wasPaused ? this.sale(name).setPaused(false) : null;
+          }),
+        );
         return reject("SALE_HAS_ORDERS", "The sale has orders: end it instead of deleting it", { orders });
       }
-      for (const name of names.slice(1).reverse()) await this.sale(name).deleteIfNoOrders();
+      for (const name of names.slice(1).reverse()) {
+        const shard = await this.sale(name).deleteIfNoOrders();
+        if (!shard.ok && shard.code !== "NOT_FOUND") return shard;
+      }
     }
     const result = await this.sale(saleId).deleteIfNoOrders();
+    if (!result.ok && result.code !== "NOT_FOUND") return result;
+    if (shards > 1) await this.env.SALE_RESERVE.get(this.env.SALE_RESERVE.idFromName(saleId)).destroy();
     if (result.ok && queued) await queue.destroyQueue(this.env, saleId);
-    if (result.ok) await this.catalog().unregister(saleId);
+    if (result.ok || shards > 1) await this.catalog().unregister(saleId);
     return result;
+  }
+
+  /** A sale's shard count as the catalog registered it (1 when it is not there or has one shard). */
+  private async catalogShards(saleId: string): Promise<number> {
+    const counts = (await this.catalog().shardCounts()) as [string, number][];
+    return counts.find(([id]) => id === saleId)?.[1] ?? 1;
   }
 
   async getSeries(saleId: string) {
@@ -430,10 +514,26 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
     );
   }
 
-  async listStats() {
-    const ids = await this.catalog().list();
-    const all = await Promise.all(ids.map((id) => this.getStats(id)));
-    return all.filter((s) => s !== null);
+  /**
+   * Every sale with its stats (the admin list, /metrics, Analytics Engine): a settled sale's are the catalog's kept
+   * answer, the others' objects are asked, and those found settled are kept for the next read.
+   */
+  async listStats(): Promise<SaleStatsAnswer[]> {
+    const { ids, settled, version } = await this.catalog().listing(true);
+    const kept = new Map(settled as [string, SaleStatsAnswer][]);
+    const now = Date.now();
+    const all = await Promise.all(
+      ids.map((id) => {
+        const last = kept.get(id);
+        return last ? settledNow(last, now) : this.getStats(id);
+      }),
+    );
+    const answers = all.filter((s) => s !== null);
+    await this.keepSettled(
+      answers.filter((s) => !kept.has(s.id)),
+      version,
+    );
+    return answers;
   }
 
   /**
@@ -462,6 +562,7 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
       (id) => id,
     );
     const counts = await Promise.all([...groups].map(([name, ids]) => this.sale(name).requeue(ids)));
+    await this.unsettle(saleId);
     return counts.reduce((a, n) => a + n, 0);
   }
 
