@@ -163,6 +163,23 @@ const step = fc.oneof(
 );
 
 describe("stock that moves between shards (lib/server/hot/stock.ts)", () => {
+  it("ignores a late copy of a request already answered (the property below found it: seed -937672461)", () => {
+    const h = new Harness(1, 2);
+    h.buy(0); // both shards start empty: each asks the reserve for its one unit (seq 1)
+    h.buy(1);
+    h.deliver(1, "duplicate"); // shard 1's request reaches the coordinator, and a copy stays on the wire
+    h.deliver(2, "once"); // shard 1 gets its unit
+    h.buy(1); // sold; the next shopper makes shard 1 ask again (seq 2)
+    h.buy(1);
+    h.deliver(2, "once"); // seq 2 is answered: the reserve is empty
+    h.check();
+    // The stale copy of seq 1 arrives last: nothing is granted twice, and nothing throws.
+    h.deliver(1, "once");
+    h.check();
+    expect(h.sellEverything()).toBeGreaterThanOrEqual(0);
+    expect(h.shards.reduce((a, s) => a + s.sold, 0)).toBe(1);
+  });
+
   it("holds Σ local + reserve + in transit + sold = stock through any interleaving and restart, and strands nothing", () => {
     fc.assert(
       fc.property(

@@ -202,6 +202,9 @@ export class StockCoordinator {
     if (request.seq === view.lastSeq) {
       return { answer: this.answer(view.lastSeq, view.lastGrant), reclaimFrom: [] };
     }
+    // A late copy of a request answered long ago: a shard sends seq n + 1 only once it has n's answer, so it has
+    // moved on and will ignore this answer (not its pending seq). Nothing changes.
+    if (request.seq < view.lastSeq) return { answer: this.answer(request.seq, 0), reclaimFrom: [] };
     if (request.seq !== view.lastSeq + 1)
       throw new Error(`shard ${request.shard}: seq ${request.seq} after ${view.lastSeq}`);
     view.rate = request.rate;
