@@ -8,7 +8,10 @@
  * - no entry from `drawAt` on, and none once the draw has asked this shard for its ranking (`closed`, stored
  *   before any ranking is computed), whatever this object's clock says;
  * - the ranking is computed with the one seed the draw gave (a different seed is refused) over this shard's own
- *   entries (`rankEntries`), and read back sorted by rank key a page at a time (`rankedPage`).
+ *   entries (`rankEntries`), and read back sorted by rank key a page at a time (`rankedPage`);
+ * - deleting the sale (the seckill Worker's `deleteSale`) first closes the shard to entries and counts them in one
+ *   synchronous block (`closeForDelete`, stored), so the count the delete decides on cannot grow; `destroy` then
+ *   forgets the sale and wipes the storage, and the shard is as one never configured.
  */
 import { DurableObject } from "cloudflare:workers";
 import { reject, type Rejection } from "../lib/contract/errors.ts";
@@ -40,8 +43,14 @@ const SCHEMA = new ObjectSchema(
     user_id TEXT PRIMARY KEY,
     created_at INTEGER NOT NULL
   ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS deleting (
+    id INTEGER PRIMARY KEY CHECK (id = 1)
+  );
 `,
 );
+
+/** Present once a delete has closed a shard (shards configured before the table existed have none). */
+const DELETE_TABLE = new ObjectSchema("deleting", SCHEMA.ddl);
 
 export class DrawEntries extends DurableObject<ObjectEnv> {
   /** Overridable clock, so tests can move time. */
@@ -50,6 +59,13 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
   private config: EntryShardConfig | null = null;
   private closed = false;
   private count = 0;
+  /** A delete of the sale is deciding (`closeForDelete`): no entry until it reopens the shard or destroys it. */
+  private deleting = false;
+  /**
+   * Destroyed with its sale (`destroy`): a late `configure` (a merchant's change in flight) writes nothing. Memory
+   * only; a restarted object is unconfigured anyway, and nothing but the draw configures a shard.
+   */
+  private destroyed = false;
   /** This shard's entries in rank order, once the draw has closed it (memory only; recomputed after a restart). */
   private rankedCache: Promise<RankedEntry[]> | null = null;
   private readonly sql: SqlStorage;
@@ -67,13 +83,15 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
         this.closed = row.closed === 1;
       }
       this.count = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM entries").one().n;
+      this.deleting =
+        DELETE_TABLE.exists(this.sql) && this.sql.exec("SELECT 1 FROM deleting WHERE id = 1").toArray().length > 0;
     });
   }
 
   /** Sets (or, before the draw, changes) the shard's sale and times. Safe to call again. */
   configure(config: EntryShardConfig): void {
     if (this.config && this.config.saleId !== config.saleId) throw new Error("shard already holds another sale");
-    if (this.closed) return;
+    if (this.closed || this.destroyed) return;
     SCHEMA.create(this.sql);
     this.config = config;
     this.sql.exec(
@@ -94,6 +112,7 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
       });
     }
     if (this.closed || now >= config.drawAt) return reject("ENTRIES_CLOSED", "Entries closed at the draw");
+    if (this.deleting) return reject("PAUSED", "The sale is being deleted: entries are paused");
     const found = this.sql
       .exec<{ created_at: number }>("SELECT created_at FROM entries WHERE user_id = ?", userId)
       .toArray()[0];
@@ -116,6 +135,46 @@ export class DrawEntries extends DurableObject<ObjectEnv> {
 
   entryCount(): number {
     return this.count;
+  }
+
+  /**
+   * The first step of deleting the sale: no entry is taken from here on (stored, so a restart keeps the shard
+   * closed), and the entries are counted in the same synchronous block, so the count cannot grow afterwards.
+   * Null for a shard never configured (or destroyed already): it holds nothing.
+   */
+  closeForDelete(): { entries: number } | null {
+    if (!this.config) return null;
+    if (!this.deleting) {
+      DELETE_TABLE.create(this.sql); // a shard configured before the `deleting` table existed gets it
+      this.sql.exec("INSERT OR IGNORE INTO deleting (id) VALUES (1)");
+      this.deleting = true;
+    }
+    return { entries: this.count };
+  }
+
+  /** The delete was refused (entries or orders): entries are taken again. Only a delete ever closes a shard so. */
+  reopen(): void {
+    if (!this.config || !this.deleting) return;
+    this.sql.exec("DELETE FROM deleting WHERE id = 1");
+    this.deleting = false;
+  }
+
+  /**
+   * Forgets the sale (it was deleted): memory first, so a call that arrives meanwhile finds no shard and writes
+   * nothing, then any alarm and every row. The object is as one never configured; destroying it again changes
+   * nothing. Answers whether there was a shard to forget.
+   */
+  async destroy(): Promise<boolean> {
+    const had = this.config !== null;
+    this.destroyed = true;
+    this.config = null;
+    this.closed = false;
+    this.deleting = false;
+    this.count = 0;
+    this.rankedCache = null;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    return had;
   }
 
   /**

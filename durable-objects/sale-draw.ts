@@ -15,7 +15,9 @@
  *   because `attempted_through` (written before each allocation call) lets a restarted draw ask again for the
  *   same ranks instead of skipping them;
  * - every step is resumable: the phase, the merge cursors and the counts are written with the rows they cover,
- *   and the alarm (which survives restarts) carries on from there.
+ *   and the alarm (which survives restarts) carries on from there;
+ * - a deleted sale's draw leaves nothing (`destroy`): its entry shards and its own rows and alarm are wiped, and a
+ *   step or a merchant's change still running when it is destroyed writes nothing more.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { ObjectEnv } from "./env.ts";
@@ -114,14 +116,25 @@ export class SaleDraw extends DurableObject<DrawEnv> {
   clock: () => number = Date.now;
 
   private readonly sql: SqlStorage;
+  /**
+   * The sale was deleted (`destroy`): from then on this instance answers as one never initialised and writes
+   * nothing, even from a step that was awaiting another object when the delete came. Memory only: once the
+   * storage is wiped, a restarted instance finds no draw anyway.
+   */
+  private gone = false;
 
   constructor(ctx: DurableObjectState, env: DrawEnv) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
   }
 
-  /** The draw, or null when this object was never initialised (then nothing is read or written). */
+  /** The draw, or null when this object was never initialised or was destroyed (then nothing is read or written). */
   private row(): DrawRow | null {
+    return this.gone ? null : this.stored();
+  }
+
+  /** The draw's row as stored, whatever `gone` says (`destroy` reads it to find the entry shards). */
+  private stored(): DrawRow | null {
     if (!SCHEMA.exists(this.sql)) return null;
     return this.sql.exec<DrawRow>("SELECT * FROM draw WHERE id = 1").toArray()[0] ?? null;
   }
@@ -146,6 +159,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
    * `drawAt`. Safe to call twice for the same sale (the same seed stays). Returns the commitment.
    */
   async initialize(config: DrawConfig): Promise<string> {
+    if (this.gone) throw new Error("the draw's sale was deleted");
     SCHEMA.create(this.sql);
     let row = this.row();
     if (row) {
@@ -166,6 +180,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
         this.shard(i, stored.saleId).configure(this.shardConfig(stored, i)),
       ),
     );
+    if (this.gone) throw new Error("the draw's sale was deleted");
     await this.ctx.storage.setAlarm(stored.drawAt);
     return row.commitment;
   }
@@ -181,7 +196,28 @@ export class SaleDraw extends DurableObject<DrawEnv> {
         this.shard(i, config.saleId).configure(this.shardConfig(config, i)),
       ),
     );
+    // Deleted while the shards were told: no alarm for a draw that is gone.
+    if (this.gone) return;
     await this.ctx.storage.setAlarm(config.drawAt);
+  }
+
+  /**
+   * Forgets the draw when its sale is deleted (the seckill Worker's `deleteSale`, once the sale's object has
+   * forgotten it): memory first (`gone`: every call answers as for no draw, and a step in flight writes nothing
+   * more), then every entry shard (`DrawEntries.destroy`), then this object's alarm and rows, so nothing of the draw
+   * is kept and no alarm fires for it. A destroy that fails part-way is finished by the next: the entry shards are
+   * found from the row, which is wiped last. Answers whether there was a draw to forget.
+   */
+  async destroy(): Promise<boolean> {
+    this.gone = true;
+    const row = this.stored();
+    if (row) {
+      const config = parseConfig<DrawConfig>(row);
+      await Promise.all(Array.from({ length: config.entryShards }, (_, i) => this.shard(i, config.saleId).destroy()));
+    }
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    return row !== null;
   }
 
   /** The entry shard count (null: no draw here), for routing entries to their home shard. */
@@ -295,6 +331,16 @@ export class SaleDraw extends DurableObject<DrawEnv> {
    * Safe to run twice: every step reads where the last one stopped from storage.
    */
   async alarm(): Promise<void> {
+    try {
+      await this.runDraw();
+    } catch (err) {
+      // A step that was awaiting an entry shard or the sale's object when the sale was deleted: nothing to resume.
+      if (this.gone) return;
+      throw err;
+    }
+  }
+
+  private async runDraw(): Promise<void> {
     const started = this.clock();
     let row = this.row();
     if (!row) return;
@@ -309,6 +355,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
     }
     if (row.phase === "ranking") {
       await this.rankShards(config, row.seed);
+      if (this.gone) return;
       this.sql.exec(
         "UPDATE draw SET phase = 'merging', cursors = ? WHERE id = 1",
         JSON.stringify(Array(config.entryShards).fill(null)),
@@ -318,6 +365,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
     }
     if (row.phase === "merging") {
       const done = await this.mergeShards(config, started);
+      if (this.gone) return;
       if (!done) {
         await this.ctx.storage.setAlarm(this.clock());
         return;
@@ -333,6 +381,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
     }
     if (row.phase === "allocating") {
       await this.awardUnits(config, false);
+      if (this.gone) return;
       this.sql.exec("UPDATE draw SET phase = 'drawn', drawn_at = ? WHERE id = 1", this.clock());
       row = this.row()!;
       console.log(
@@ -349,6 +398,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
     const now = this.clock();
     if (now >= config.endsAt) return;
     await this.awardUnits(config, true);
+    if (this.gone) return;
     row = this.row()!;
     if (row.awarded < row.ranked_count)
       await this.ctx.storage.setAlarm(Math.min(this.clock() + PROMOTE_POLL_MS, config.endsAt));
@@ -383,6 +433,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
     );
     for (;;) {
       const batch = await merge.take(MERGE_STEP);
+      if (this.gone) return false;
       if (batch.length === 0) return true;
       const rows = JSON.stringify(batch.map((b, i) => [rank + i + 1, b.entry.userId]));
       rank += batch.length;
@@ -415,7 +466,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
       const row = this.row()!;
       if (row.awarded >= row.ranked_count) return;
       const sale = await item.getSale();
-      if (!sale) return;
+      if (!sale || this.gone) return;
       const through = Math.min(
         row.ranked_count,
         row.awarded + ALLOCATE_STEP,
@@ -432,7 +483,7 @@ export class SaleDraw extends DurableObject<DrawEnv> {
         .toArray()
         .map((r) => r.user_id);
       const allocated = await item.allocateDrawOrders(candidates);
-      if (allocated.length === 0) return;
+      if (allocated.length === 0 || this.gone) return;
       // What comes back is a prefix of the candidates (allocateDrawOrders' promise): check it, then record it.
       allocated.forEach((a, i) => {
         if (a.userId !== candidates[i]) throw new Error("allocation is not a prefix of the ranking");

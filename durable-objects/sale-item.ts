@@ -540,11 +540,22 @@ export class SaleItem extends DurableObject<ObjectEnv> {
    * expired or cancelled, written or still in a round): an order is a shopper's record and PostgreSQL's, and
    * must stay. The check and forgetting the sale in memory happen with no `await` in between, so no purchase
    * can slip in after the check; then the storage is wiped, and the object is as one never initialised (S7).
+   * Its registrations (a registration sale's) go with it.
+   *
+   * A draw sale's entries are a shopper's standing too (docs/api.md `DELETE /admin/api/sales/:id`): the seckill
+   * Worker closes the draw's entry shards first and passes their count as `drawEntries` (it cannot grow while they
+   * are closed), and any entry refuses the delete as an order does, `details: {orders, entries}`.
    */
-  async deleteIfNoOrders(): Promise<{ ok: true; imageUrl: string | null } | Rejection> {
+  async deleteIfNoOrders(drawEntries?: number): Promise<{ ok: true; imageUrl: string | null } | Rejection> {
     const s = this.sale;
     if (!s) return reject("NOT_FOUND", "No such sale");
     const orderCount = this.orderCount(s);
+    if (drawEntries !== undefined && (orderCount > 0 || drawEntries > 0)) {
+      return reject("SALE_HAS_ORDERS", "The sale has orders or draw entries: end it instead of deleting it", {
+        orders: orderCount,
+        entries: drawEntries,
+      });
+    }
     if (orderCount > 0) {
       return reject("SALE_HAS_ORDERS", "The sale has orders: end it instead of deleting it", { orders: orderCount });
     }

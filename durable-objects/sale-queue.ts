@@ -138,7 +138,11 @@ export class SaleQueue extends DurableObject<QueueEnv> {
     await this.ctx.storage.setAlarm(Math.max(this.clock(), Math.min(m.config.startsAt, m.config.endsAt)));
   }
 
-  /** Forgets everything (the sale was deleted): the object is as one never initialised. */
+  /**
+   * Forgets everything (the sale was deleted): memory first, so a late join, purchase or tick finds no queue and
+   * writes nothing, then the sockets, the alarm and every row. The object is as one never initialised (its tables
+   * are made by `initialize` only, store.ts); destroying it again changes nothing.
+   */
   async destroy(): Promise<void> {
     this.meta = null;
     for (const ws of this.ctx.getWebSockets()) ws.close(1001, "sale deleted");
@@ -249,6 +253,7 @@ export class SaleQueue extends DurableObject<QueueEnv> {
     }
     this.ensureShuffled(now);
     const sale = await this.readSale();
+    if (this.meta !== m) return; // destroyed (the sale was deleted) while its object was asked
     now = this.clock();
     this.step(now, sale);
     this.push(now);
@@ -522,6 +527,8 @@ export class SaleQueue extends DurableObject<QueueEnv> {
     const at = this.nextTick(now);
     if (at === null) return;
     void this.ctx.storage.getAlarm().then((current) => {
+      // Destroyed while the alarm was read (the sale was deleted): no alarm for a queue that is gone.
+      if (!this.meta) return;
       if (current === null || current > at) return this.ctx.storage.setAlarm(at);
     });
   }

@@ -312,8 +312,14 @@ export const API_ROUTES: ApiRoute[] = [
   ),
   merchantRoute(
     "DELETE /admin/api/sales/:id",
-    "Delete a sale that has no orders of any status (else end it)",
-    [{ status: 204, description: "Deleted: the object, the catalog entry, the PostgreSQL row and the photos" }],
+    "Delete a sale that has no orders of any status and, a draw sale, no entries (else end it)",
+    [
+      {
+        status: 204,
+        description:
+          "Deleted: the sale's objects (shards, coordinator, draw and entry shards, queue), the catalog entry, the PostgreSQL row and the photos",
+      },
+    ],
     ["SALE_HAS_ORDERS", "UNAVAILABLE"],
   ),
   merchantRoute(
@@ -390,7 +396,7 @@ export const API_ROUTES: ApiRoute[] = [
     "sales",
     "Enter a draw sale (201 new, 200 the existing entry); no body",
     [json(201, entryAnswer, "Entered"), json(200, entryAnswer, "Already entered: the same entry")],
-    ["ENTRIES_CLOSED", "RATE_LIMITED", "UNAVAILABLE"],
+    ["ENTRIES_CLOSED", "PAUSED", "RATE_LIMITED", "UNAVAILABLE"],
   ),
   shopperRoute(
     "GET /api/sales/:id/entries/me",

@@ -78,6 +78,18 @@ export function saleObject(saleId: string) {
   return env.SALE_ITEM.get(env.SALE_ITEM.idFromName(saleId));
 }
 
+/**
+ * Tables and the alarm of an object's storage: what it would keep (and cost) if left behind. A deleted sale's
+ * objects, and objects never initialised, have `{tables: [], alarm: null}`.
+ */
+export async function leftovers(state: DurableObjectState): Promise<{ tables: string[]; alarm: number | null }> {
+  const tables = state.storage.sql
+    .exec<{ name: string }>("SELECT name FROM sqlite_master ORDER BY name")
+    .toArray()
+    .map((r) => r.name);
+  return { tables, alarm: await state.storage.getAlarm() };
+}
+
 /** A direct PostgreSQL connection (the same database the Workers reach through Hyperdrive). */
 export function database() {
   return postgres(env.HYPERDRIVE.connectionString, { max: 2, fetch_types: false, onnotice: () => {} });

@@ -13,7 +13,7 @@ import { homeShard, shardObjectName } from "../../lib/server/hot/routing.ts";
 import type { Sale } from "../../lib/contract/schemas.ts";
 import type { SaleItem } from "../../durable-objects/sale-item.ts";
 import { SaleReserve } from "../../durable-objects/sale-reserve.ts";
-import { ADMIN, call, createSale, database, purchase, waitFor } from "./helpers.ts";
+import { ADMIN, call, createSale, database, leftovers, purchase, waitFor } from "./helpers.ts";
 import { checkStockInvariant } from "./shard-helpers.ts";
 
 const SHARDS = 4;
@@ -38,15 +38,6 @@ function shardStub(saleId: string, shard: number) {
 
 function reserveStub(saleId: string) {
   return env.SALE_RESERVE.get(env.SALE_RESERVE.idFromName(saleId));
-}
-
-/** Tables and the alarm of an object's storage: what it would keep (and cost) if left behind. */
-async function leftovers(state: DurableObjectState): Promise<{ tables: string[]; alarm: number | null }> {
-  const tables = state.storage.sql
-    .exec<{ name: string }>("SELECT name FROM sqlite_master ORDER BY name")
-    .toArray()
-    .map((r) => r.name);
-  return { tables, alarm: await state.storage.getAlarm() };
 }
 
 async function deleteSale(saleId: string): Promise<Response> {

@@ -354,10 +354,11 @@ const api = new Hono<AdminApp>()
     return c.json({ sale: s });
   })
   /**
-   * Deletes a sale that has no orders (any status): `409 SALE_HAS_ORDERS` otherwise — end it instead. The
-   * object decides and forgets the sale first (no purchase can land after its check; a sharded sale's shards and
-   * coordinator all go, seckill `deleteSale`), then the catalog, PostgreSQL and the photos follow. A repeat after a part-way failure finishes the job: the sale row is
-   * deleted if it has no orders, and the answer is 204 as long as something was there to delete.
+   * Deletes a sale that has no orders (any status) and, a draw sale, no entries: `409 SALE_HAS_ORDERS` otherwise —
+   * end it instead. The object decides and forgets the sale first (no purchase or entry can land after its check;
+   * a sharded sale's shards and coordinator, a draw's SaleDraw and entry shards, a queue all go, seckill
+   * `deleteSale`), then the catalog, PostgreSQL and the photos follow. A repeat after a part-way failure finishes the
+   * job: the sale row is deleted if it has no orders, and the answer is 204 as long as something was there to delete.
    */
   .delete("/sales/:id", async (c) => {
     const id = saleIdParam(c);

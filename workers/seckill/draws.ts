@@ -63,6 +63,36 @@ export async function createDraw(env: SeckillEnv, config: DrawConfig): Promise<s
   return await drawObject(env, config.saleId).initialize(config);
 }
 
+/**
+ * The first step of deleting a draw sale: every entry shard stops taking entries (stored) and counts its own in
+ * the same block, so the total cannot grow afterwards (DrawEntries.closeForDelete). Null when the sale has no
+ * draw (never made, or destroyed by an earlier delete that stopped part-way).
+ */
+export async function closeEntriesForDelete(env: SeckillEnv, saleId: string): Promise<{ entries: number } | null> {
+  const shards = await drawObject(env, saleId).entryShards();
+  if (shards === null) return null;
+  const closed = await Promise.all(
+    Array.from({ length: shards }, (_, i) => entryShard(env, saleId, i).closeForDelete()),
+  );
+  return { entries: closed.reduce((a, c) => a + (c?.entries ?? 0), 0) };
+}
+
+/** The delete was refused: the entry shards take entries again. */
+export async function reopenEntries(env: SeckillEnv, saleId: string): Promise<void> {
+  const shards = await drawObject(env, saleId).entryShards();
+  if (shards === null) return;
+  await Promise.all(Array.from({ length: shards }, (_, i) => entryShard(env, saleId, i).reopen()));
+}
+
+/**
+ * Wipes a deleted sale's draw: its entry shards, its rows and its alarm (SaleDraw.destroy). On an object that
+ * holds no draw it stores nothing (a repeat of a delete, or a sale that was not a draw).
+ */
+export async function destroyDraw(env: SeckillEnv, saleId: string): Promise<void> {
+  await drawObject(env, saleId).destroy();
+  shardCounts.delete(saleId);
+}
+
 export async function enterDraw(
   env: SeckillEnv,
   saleId: string,

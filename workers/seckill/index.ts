@@ -443,18 +443,27 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
   }
 
   /**
-   * Deletes a sale with no orders: the objects first (each refuses if it has any), then the catalog entry.
+   * Deletes a sale with no orders (and, a draw sale, no entries): the objects first (each refuses if it has any),
+   * then the catalog entry. Nothing of the sale is kept: its SaleItem objects, a sharded sale's coordinator, a draw
+   * sale's SaleDraw and entry shards, a queue sale's SaleQueue all end with no row and no alarm.
    *
    * A sharded sale has no one object whose check and forgetting are one step, so every shard is first closed and
    * counted (`closeForDelete`: paused, orders counted in the same block); with any order anywhere the shards this
    * call paused are reopened and the delete refused. Otherwise no purchase can start any more, and shards K−1..0,
-   * then the coordinator (`SaleReserve.destroy`), forget the sale and wipe their storage, so nothing of it remains.
-   * A repeat after a part-way failure finishes the job: the shard count comes from the catalog once shard 0 is gone,
-   * and the coordinator and the catalog entry go even when the shards already have.
+   * then the coordinator (`SaleReserve.destroy`), forget the sale and wipe their storage. A draw sale's entry shards
+   * are closed and counted the same way before its object decides (`deleteIfNoOrders(entries)`), and reopened
+   * if it refuses; the draw is destroyed only after the object has forgotten the sale.
+   *
+   * A repeat after a part-way failure finishes the job: once shard 0 is gone, a sale the catalog still lists has
+   * its shard count taken from the catalog, and its coordinator (several shards) or its draw and queue (one shard:
+   * what the sale was is no longer known, and destroying an object that holds nothing stores nothing) destroyed,
+   * then its catalog entry removed. An id the catalog does not list and no object holds is `NOT_FOUND`, and no
+   * other object is called.
    */
   async deleteSale(saleId: string) {
-    const queued = await queue.hasQueue(this.env, saleId);
-    const shards = (await this.shardsOf(saleId)) ?? (await this.catalogShards(saleId));
+    const sale = (await this.sale(saleId).getSale()) as Sale | null;
+    if (!sale && !(await this.hasSale(saleId))) return reject("NOT_FOUND", "No such sale");
+    const shards = sale ? (sale.shards ?? 1) : await this.catalogShards(saleId);
     if (shards > 1) {
       const names = shardNames(saleId, shards);
       const closed = await Promise.all(names.map((name) => this.sale(name).closeForDelete()));
@@ -474,11 +483,18 @@ export default class SeckillService extends WorkerEntrypoint<SeckillEnv> {
         if (!shard.ok && shard.code !== "NOT_FOUND") return shard;
       }
     }
-    const result = await this.sale(saleId).deleteIfNoOrders();
-    if (!result.ok && result.code !== "NOT_FOUND") return result;
+    const entries = sale?.mode === "draw" ? await draws.closeEntriesForDelete(this.env, saleId) : null;
+    const result = await this.sale(saleId).deleteIfNoOrders(entries?.entries);
+    if (!result.ok && result.code !== "NOT_FOUND") {
+      if (entries) await draws.reopenEntries(this.env, saleId);
+      return result;
+    }
     if (shards > 1) await this.env.SALE_RESERVE.get(this.env.SALE_RESERVE.idFromName(saleId)).destroy();
-    if (result.ok && queued) await queue.destroyQueue(this.env, saleId);
-    if (result.ok || shards > 1) await this.catalog().unregister(saleId);
+    // With shard 0 gone (a repeat) the sale's kind is unknown, unless it had shards (never a draw or a queue): a
+    // sale of one shard has its draw and queue objects destroyed anyway.
+    if (sale ? sale.mode === "draw" : shards === 1) await draws.destroyDraw(this.env, saleId);
+    if (sale ? sale.queue === true : shards === 1) await queue.destroyQueue(this.env, saleId);
+    await this.catalog().unregister(saleId);
     return result;
   }
 
