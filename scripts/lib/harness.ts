@@ -137,10 +137,15 @@ async function isolateHeapsMb(port: number): Promise<Record<string, [number, num
     const heap = await new Promise<{ usedSize: number; totalSize: number } | null>((resolve) => {
       const ws = new WebSocket(url);
       const timer = setTimeout(() => (ws.close(), resolve(null)), 5_000);
-      ws.onopen = () => ws.send(JSON.stringify({ id: 1, method: "Runtime.getHeapUsage" }));
+      // A full GC first: without it `usedSize` counts garbage not yet collected, and an isolate that allocates
+      // little (the consumer, the queue broker) looks as if it grew while it only had not collected yet.
+      ws.onopen = () => {
+        ws.send(JSON.stringify({ id: 1, method: "HeapProfiler.collectGarbage" }));
+        ws.send(JSON.stringify({ id: 2, method: "Runtime.getHeapUsage" }));
+      };
       ws.onmessage = (e) => {
         const msg = JSON.parse(String(e.data)) as { id?: number; result?: { usedSize: number; totalSize: number } };
-        if (msg.id !== 1) return;
+        if (msg.id !== 2) return;
         clearTimeout(timer);
         ws.close();
         resolve(msg.result ?? null);
@@ -160,6 +165,20 @@ export function rssMb(pid: number): number {
     return m ? Number(m[1]) / 1024 : 0;
   } catch {
     return 0;
+  }
+}
+
+/**
+ * A process's resident memory split as /proc/<pid>/status reports it, MB: `anon` (malloc'd and JS heaps),
+ * `file` (mapped files: the binary, SQLite's shared-memory index), `shmem`. Zeros if it is gone.
+ */
+export function rssSplitMb(pid: number): { anon: number; file: number; shmem: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+    return { anon: kb("RssAnon"), file: kb("RssFile"), shmem: kb("RssShmem") };
+  } catch {
+    return { anon: 0, file: 0, shmem: 0 };
   }
 }
 
@@ -435,6 +454,12 @@ export interface CrowdOptions {
   /** Sales open for buying; the crowd replaces a sold-out one with a new sale of `restock` units (0: never). */
   sales: string[];
   restock: number;
+  /**
+   * End a sale when the crowd replaces it (`POST /admin/api/sales/:id/end`), as a merchant who puts a new sale up in
+   * its place would. Without it the replaced sale stays open: the units its cancels and expiries return make it
+   * live again with nobody buying, so every list keeps asking its object (docs/design.md "Settled sales").
+   */
+  endReplaced?: boolean;
   paymentWindowSeconds?: number;
   ledger: Ledger;
   windowSeconds: number;
@@ -474,6 +499,10 @@ export async function runCrowd(shop: Shop, o: CrowdOptions): Promise<Window> {
       const id = await createSale(shop, o.restock, `crowd sale ${Date.now()}`, o.paymentWindowSeconds);
       o.ledger.stock.set(id, o.restock);
       o.sales[o.sales.indexOf(soldOut)] = id;
+      if (o.endReplaced) {
+        const ended = await admin(shop, "POST", `/admin/api/sales/${soldOut}/end`);
+        if (ended.status !== 200) log(`ending replaced sale ${soldOut} failed: ${ended.status}`);
+      }
     } catch (err) {
       log(`restock failed: ${String(err)}`);
     } finally {
