@@ -85,6 +85,9 @@ test("sign up → countdown → Buy now → confirmed, with a wrong device clock
 test("sign-in shows field errors and a wrong password", async () => {
   const { page, context, errors } = await chromium.openPage();
   await page.goto("/signin");
+  // The app renders the form itself: tab only once it is there (a Tab pressed while the app mounts lands on a
+  // document whose focus the render then drops).
+  await page.getByLabel("Username").waitFor();
 
   // Keyboard: the skip link comes first, then the header, then the form in reading order.
   const focused = () =>
