@@ -7,31 +7,18 @@
  */
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import { DEV_SESSION_SECRET } from "../../lib/server/env.ts";
-import { homeShard, shardObjectName } from "../../lib/server/hot/routing.ts";
+import { shardObjectName } from "../../lib/server/hot/routing.ts";
 import type { Order, Sale } from "../../lib/contract/schemas.ts";
 import type { SaleItem } from "../../durable-objects/sale-item.ts";
 import { shardOfOrder } from "../../workers/seckill/shards.ts";
 import { ADMIN, call, createSale, database, waitFor } from "./helpers.ts";
-import { checkStockInvariant } from "./shard-helpers.ts";
+import { checkStockInvariant, shopperOn as shopperOnShard } from "./shard-helpers.ts";
 
 const SHARDS = 4;
 
-async function shopperOn(shard: number): Promise<{ userId: string; cookie: string }> {
-  for (;;) {
-    const userId = crypto.randomUUID();
-    if (homeShard(userId, SHARDS) !== shard) continue;
-    const now = Math.floor(Date.now() / 1000);
-    const token = await sign(
-      { sub: userId, name: `s${shard}`, iat: now, exp: now + 3600 },
-      DEV_SESSION_SECRET,
-      "HS256",
-    );
-    return { userId, cookie: `minishop_session=${token}` };
-  }
-}
+/** A shopper on shard `shard` of this file's sales. */
+const shopperOn = (shard: number) => shopperOnShard(shard, SHARDS, `s${shard}`);
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
