@@ -253,7 +253,21 @@ export async function startLeanRuntime(options: LeanRuntimeOptions): Promise<Lea
     for (const listener of process.listeners(s))
       if (!listenersBefore.get(s)!.has(listener)) process.removeListener(s, listener);
   }
-  await mf.ready;
+  // workerd that never reports its sockets would leave `npm start` silent forever: say so and stop instead.
+  let readyTimer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      mf.ready,
+      new Promise((_, reject) => {
+        readyTimer = setTimeout(() => reject(new Error("workerd did not start within 90 s")), 90_000);
+      }),
+    ]);
+  } catch (err) {
+    await mf.dispose().catch(() => {});
+    throw err;
+  } finally {
+    clearTimeout(readyTimer);
+  }
 
   const url = `http://${host}:${options.port}`;
   const deadline = Date.now() + 30_000;

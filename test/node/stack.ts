@@ -70,13 +70,20 @@ export async function startStack(
       ...options.env,
     },
   });
-  child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+  // Each chunk stamped with the seconds since spawn: a start that does not come up says which step took the time.
+  const spawned = Date.now();
+  let stamped = "";
+  const stamp = (d: Buffer) => {
+    log += d.toString();
+    stamped += `[+${((Date.now() - spawned) / 1000).toFixed(1)}s] ${d.toString()}`;
+  };
+  child.stdout!.on("data", stamp);
+  child.stderr!.on("data", stamp);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 150_000;
   while (!log.includes("MiniShop Edge is running")) {
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${log.slice(-4000)}`);
-    if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${log.slice(-4000)}`);
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${stamped.slice(-4000)}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not come up:\n${stamped.slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   const stack: Stack = {
