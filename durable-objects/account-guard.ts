@@ -8,7 +8,8 @@
  *   in memory: no call on the hot path, and a revoked cookie works nowhere after ~10 s (docs/design.md
  *   "Hardening"). A row expires when no cookie it could refuse is still valid (the session's idle timeout), so
  *   the feed holds at most one row per logout in the last idle window.
- * - `login:<client>` (one per client address): failed sign-ins per (username, this client) and per client,
+ * - `login:<client>` (one per client: its address, or `device:<id>` for a known device, workers/gateway/device.ts):
+ *   failed sign-ins per (username, this client) and per client,
  *   sliding windows in memory only (no storage: a flood of addresses writes nothing). The owner's own device is
  *   another client, so nobody else's failures slow the owner down.
  * - `holds:<shard>` (`HOLD_SHARDS` of them, a shopper's shard from a hash of the id): shoppers' unpaid held orders

@@ -136,7 +136,10 @@ function successResponses(route: ApiRoute): Record<string, Json> {
     }
     if (route.setsCookie) {
       response.headers = {
-        "Set-Cookie": { description: "The session cookie (minishop_session)", schema: { type: "string" } },
+        "Set-Cookie": {
+          description: "The session cookie (minishop_session) and the known-device cookie (minishop_device)",
+          schema: { type: "string" },
+        },
       };
     }
   }

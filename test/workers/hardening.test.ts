@@ -283,6 +283,53 @@ describe("a sign-in throttle that cannot be aimed", () => {
     expect(after.status).toBe(429);
   });
 
+  it("knows the owner's browser from an attacker at the same address (no address to tell them apart)", async () => {
+    // No CF-Connecting-IP: every client is one ("unknown"), as every local client is. The owner signed in on this
+    // browser before, so it carries a device cookie naming the username.
+    const { username } = await shopper("device_owner");
+    const first = await call("/api/auth/login", {
+      method: "POST",
+      body: json({ username, password: "correct horse" }),
+    });
+    expect(first.status).toBe(200);
+    const cookies = first.headers.getSetCookie().map((c) => c.split(";")[0]);
+    const device = cookies.find((c) => c.startsWith("minishop_device="))!;
+    expect(device).toBeDefined();
+    expect(first.headers.getSetCookie().find((c) => c.startsWith("minishop_device="))).toMatch(/HttpOnly/i);
+    const loginAs = (password: string, cookie?: string) =>
+      call("/api/auth/login", { method: "POST", cookie, body: json({ username, password }) });
+    // The attacker, cookie-less from the same "address", is slowed down…
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await loginAs(`guess-${i}-xx`)).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
+    // …a forged device cookie and another user's device count as no device…
+    const forged = await sign(
+      { typ: "device", d: "forged", u: [username.toLowerCase()], exp: Math.floor(Date.now() / 1000) + 3600 },
+      "not-the-secret",
+      "HS256",
+    );
+    expect((await loginAs("correct horse", `minishop_device=${forged}`)).status).toBe(429);
+    const other = await shopper("device_other");
+    const otherLogin = await call("/api/auth/login", {
+      method: "POST",
+      headers: { "CF-Connecting-IP": "198.51.100.77" },
+      body: json({ username: other.username, password: "correct horse" }),
+    });
+    const otherDevice = otherLogin.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .find((c) => c.startsWith("minishop_device="))!;
+    expect((await loginAs("correct horse", otherDevice)).status).toBe(429);
+    // …and a session cookie is not a device cookie.
+    const session = cookies.find((c) => c.startsWith("minishop_session="))!.split("=")[1];
+    expect((await loginAs("correct horse", `minishop_device=${session}`)).status).toBe(429);
+    // The owner's browser signs in at once, and its wrong guesses count against that device only.
+    expect((await loginAs("correct horse", device)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await loginAs(`typo-${i}-xx`, device)).status).toBe(401);
+    expect((await loginAs("correct horse", device)).status).toBe(429);
+  });
+
   it("slows down one client spraying many usernames", async () => {
     const sprayer = { "CF-Connecting-IP": "192.0.2.99" };
     const { username } = await shopper("sprayed");

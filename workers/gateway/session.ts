@@ -60,7 +60,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash to compare against when the username does not exist, so both paths cost the same. */
 export const DUMMY_PASSWORD_HASH = `pbkdf2-sha256$${PBKDF2_ITERATIONS}$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
 
-function sessionSecret(env: GatewayEnv): string {
+export function sessionSecret(env: GatewayEnv): string {
   return requireSecret(env, env.SESSION_SECRET, "SESSION_SECRET", DEV_SESSION_SECRET);
 }
 

@@ -21,6 +21,7 @@ import {
 import { validate } from "../../../lib/server/http.ts";
 import { limitByIp } from "../limits.ts";
 import { clientAddressKey } from "../client-address.ts";
+import { rememberDevice, throttleClient } from "../device.ts";
 import { requireChallenge } from "../challenge.ts";
 import { isProduction } from "../../../lib/server/env.ts";
 
@@ -79,14 +80,16 @@ export const auth = new Hono<GatewayApp>()
       throw err;
     }
     await startSession(c, user);
+    await rememberDevice(c, username.toLowerCase());
     return c.json({ user }, 201);
   })
   .post("/login", limitByIp("AUTH_LIMITER"), validate("json", credentialsSchema), async (c) => {
     const { username, password } = c.req.valid("json");
     // Failed sign-ins slow down per (username, this client) and per client, counted in the client's AccountGuard
-    // object (one for every isolate): someone else's failures never slow the owner's own device.
+    // object (one for every isolate): someone else's failures never slow the owner's own device. The client is the
+    // browser when it is a known device of this username (device.ts), else the address.
     const key = username.toLowerCase();
-    const client = clientKey(c);
+    const client = await throttleClient(c, key, clientKey(c));
     const limits = loginLimits(c);
     const retryAfter = await throttle(() => c.env.SECKILL.loginRetryAfter(client, key, limits));
     if (retryAfter && retryAfter > 0) {
@@ -108,6 +111,7 @@ export const auth = new Hono<GatewayApp>()
     c.executionCtx.waitUntil(recorded);
     const user = { id: row.id, username: row.username };
     await startSession(c, user);
+    await rememberDevice(c, key);
     return c.json({ user });
   })
   .post("/logout", async (c) => {
