@@ -292,10 +292,14 @@ describe("a sign-in throttle that cannot be aimed", () => {
       body: json({ username, password: "correct horse" }),
     });
     expect(first.status).toBe(200);
-    const cookies = first.headers.getSetCookie().map((c) => c.split(";")[0]);
-    const device = cookies.find((c) => c.startsWith("minishop_device="))!;
+    /** The `name=value` pair of the cookie `res` sets under `name` (and its whole Set-Cookie line). */
+    const setCookie = (res: Response, name: string) => {
+      const line = res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+      return { pair: line?.split(";")[0], line };
+    };
+    const device = setCookie(first, "minishop_device").pair!;
     expect(device).toBeDefined();
-    expect(first.headers.getSetCookie().find((c) => c.startsWith("minishop_device="))).toMatch(/HttpOnly/i);
+    expect(setCookie(first, "minishop_device").line).toMatch(/HttpOnly/i);
     const loginAs = (password: string, cookie?: string) =>
       call("/api/auth/login", { method: "POST", cookie, body: json({ username, password }) });
     // The attacker, cookie-less from the same "address", is slowed down…
@@ -316,13 +320,10 @@ describe("a sign-in throttle that cannot be aimed", () => {
       headers: { "CF-Connecting-IP": "198.51.100.77" },
       body: json({ username: other.username, password: "correct horse" }),
     });
-    const otherDevice = otherLogin.headers
-      .getSetCookie()
-      .map((c) => c.split(";")[0])
-      .find((c) => c.startsWith("minishop_device="))!;
+    const otherDevice = setCookie(otherLogin, "minishop_device").pair!;
     expect((await loginAs("correct horse", otherDevice)).status).toBe(429);
     // …and a session cookie is not a device cookie.
-    const session = cookies.find((c) => c.startsWith("minishop_session="))!.split("=")[1];
+    const session = setCookie(first, "minishop_session").pair!.split("=")[1];
     expect((await loginAs("correct horse", `minishop_device=${session}`)).status).toBe(429);
     // The owner's browser signs in at once, and its wrong guesses count against that device only.
     expect((await loginAs("correct horse", device)).status).toBe(200);

@@ -12,24 +12,18 @@
  */
 import { getCookie, setCookie } from "hono/cookie";
 import { sign, verify } from "hono/jwt";
-import { isProduction } from "../../lib/server/env.ts";
 import type { GatewayContext } from "./context.ts";
-import { sessionSecret } from "./session.ts";
+import { gatewayCookieName, gatewayCookieOptions, sessionSecret } from "./session.ts";
 
 export const DEVICE_COOKIE = "minishop_device";
-export const PRODUCTION_DEVICE_COOKIE = `__Host-${DEVICE_COOKIE}`;
 /** How long a device stays known without a sign-in on it. */
 export const DEVICE_TTL_SECONDS = 180 * 24 * 3600;
 /** Usernames one device remembers (the most recent). */
 export const DEVICE_MAX_USERNAMES = 5;
 
-interface Device {
+export interface Device {
   id: string;
   usernames: string[];
-}
-
-function cookieName(c: GatewayContext): string {
-  return isProduction(c.env) ? PRODUCTION_DEVICE_COOKIE : DEVICE_COOKIE;
 }
 
 /** Its own key: a session's signature never verifies as a device's. */
@@ -39,7 +33,7 @@ function deviceSecret(c: GatewayContext): string {
 
 /** The device this request's cookie names, or null for none, a forged, expired or malformed one. */
 export async function readDevice(c: GatewayContext): Promise<Device | null> {
-  const token = getCookie(c, cookieName(c));
+  const token = getCookie(c, gatewayCookieName(c.env, DEVICE_COOKIE));
   if (!token || token.length > 2048) return null;
   try {
     const payload = await verify(token, deviceSecret(c), "HS256");
@@ -51,18 +45,16 @@ export async function readDevice(c: GatewayContext): Promise<Device | null> {
   }
 }
 
-/**
- * The throttle's client for a sign-in as `username` (lower-case): this device when its cookie lists the username,
- * else `fallback` (the client's address key).
- */
-export async function throttleClient(c: GatewayContext, username: string, fallback: string): Promise<string> {
-  const device = await readDevice(c);
-  return device?.usernames.includes(username) ? `device:${device.id}` : fallback;
+/** The throttle's client for a sign-in as `username` (lower-case) on `device`: the device, if it lists the username. */
+export function deviceClient(device: Device | null, username: string): string | undefined {
+  return device?.usernames.includes(username) ? `device:${device.id}` : undefined;
 }
 
-/** After a successful sign-in or sign-up as `username` (lower-case): this browser is one of its known devices. */
-export async function rememberDevice(c: GatewayContext, username: string): Promise<void> {
-  const device = await readDevice(c);
+/**
+ * After a successful sign-in or sign-up as `username` (lower-case) on `device` (this request's, read once by the
+ * caller): this browser is one of the username's known devices.
+ */
+export async function rememberDevice(c: GatewayContext, username: string, device: Device | null): Promise<void> {
   const usernames = [username, ...(device?.usernames ?? []).filter((u) => u !== username)].slice(
     0,
     DEVICE_MAX_USERNAMES,
@@ -73,11 +65,5 @@ export async function rememberDevice(c: GatewayContext, username: string): Promi
     deviceSecret(c),
     "HS256",
   );
-  setCookie(c, cookieName(c), token, {
-    httpOnly: true,
-    sameSite: "Lax",
-    secure: isProduction(c.env),
-    path: "/",
-    maxAge: DEVICE_TTL_SECONDS,
-  });
+  setCookie(c, gatewayCookieName(c.env, DEVICE_COOKIE), token, gatewayCookieOptions(c.env, DEVICE_TTL_SECONDS));
 }

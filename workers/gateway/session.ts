@@ -26,8 +26,6 @@ import { revocations } from "./revocations.ts";
 export const SESSION_COOKIE = "minishop_session";
 /** Present in the session cookie's name in every environment (for "does this request carry a session"). */
 export const SESSION_COOKIE_MARK = SESSION_COOKIE;
-/** `__Host-`: the browser keeps it only if Secure, Path=/ and without Domain — no subdomain can set or shadow it. */
-export const PRODUCTION_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 /** The absolute limit of a session, from sign-in. */
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 export const DEFAULT_IDLE_SECONDS = 12 * 3600;
@@ -64,8 +62,21 @@ export function sessionSecret(env: GatewayEnv): string {
   return requireSecret(env, env.SESSION_SECRET, "SESSION_SECRET", DEV_SESSION_SECRET);
 }
 
+/**
+ * The name of a cookie the gateway sets: in production with the `__Host-` prefix — the browser keeps it only if
+ * Secure, Path=/ and without Domain, so no subdomain can set or shadow it.
+ */
+export function gatewayCookieName(env: GatewayEnv, name: string): string {
+  return isProduction(env) ? `__Host-${name}` : name;
+}
+
+/** How the gateway sets its cookies (session, known device): HttpOnly, SameSite=Lax, Path=/, Secure in production. */
+export function gatewayCookieOptions(env: GatewayEnv, maxAge: number) {
+  return { httpOnly: true, sameSite: "Lax", secure: isProduction(env), path: "/", maxAge } as const;
+}
+
 function cookieName(env: GatewayEnv): string {
-  return isProduction(env) ? PRODUCTION_SESSION_COOKIE : SESSION_COOKIE;
+  return gatewayCookieName(env, SESSION_COOKIE);
 }
 
 export function idleSeconds(env: GatewayEnv): number {
@@ -107,13 +118,7 @@ async function issueSession(
     sessionSecret(c.env),
     "HS256",
   );
-  setCookie(c, cookieName(c.env), token, {
-    httpOnly: true,
-    sameSite: "Lax",
-    secure: isProduction(c.env),
-    path: "/",
-    maxAge: Math.max(1, exp - now),
-  });
+  setCookie(c, cookieName(c.env), token, gatewayCookieOptions(c.env, Math.max(1, exp - now)));
 }
 
 export async function startSession(c: GatewayContext, user: User): Promise<void> {

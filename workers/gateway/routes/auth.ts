@@ -21,7 +21,7 @@ import {
 import { validate } from "../../../lib/server/http.ts";
 import { limitByIp } from "../limits.ts";
 import { clientAddressKey } from "../client-address.ts";
-import { rememberDevice, throttleClient } from "../device.ts";
+import { deviceClient, readDevice, rememberDevice } from "../device.ts";
 import { requireChallenge } from "../challenge.ts";
 import { isProduction } from "../../../lib/server/env.ts";
 
@@ -80,7 +80,7 @@ export const auth = new Hono<GatewayApp>()
       throw err;
     }
     await startSession(c, user);
-    await rememberDevice(c, username.toLowerCase());
+    await rememberDevice(c, username.toLowerCase(), await readDevice(c));
     return c.json({ user }, 201);
   })
   .post("/login", limitByIp("AUTH_LIMITER"), validate("json", credentialsSchema), async (c) => {
@@ -89,7 +89,8 @@ export const auth = new Hono<GatewayApp>()
     // object (one for every isolate): someone else's failures never slow the owner's own device. The client is the
     // browser when it is a known device of this username (device.ts), else the address.
     const key = username.toLowerCase();
-    const client = await throttleClient(c, key, clientKey(c));
+    const device = await readDevice(c);
+    const client = deviceClient(device, key) ?? clientKey(c);
     const limits = loginLimits(c);
     const retryAfter = await throttle(() => c.env.SECKILL.loginRetryAfter(client, key, limits));
     if (retryAfter && retryAfter > 0) {
@@ -111,7 +112,7 @@ export const auth = new Hono<GatewayApp>()
     c.executionCtx.waitUntil(recorded);
     const user = { id: row.id, username: row.username };
     await startSession(c, user);
-    await rememberDevice(c, key);
+    await rememberDevice(c, key, device);
     return c.json({ user });
   })
   .post("/logout", async (c) => {
