@@ -20,7 +20,10 @@ export interface Shop {
   sessionSecret: string;
   /** Processes to report memory for: name → pid. */
   processes(): Record<string, number>;
-  /** With `inspect`: each of workerd's isolates (one per Worker): [used, total] JS heap, MB, by Worker name. */
+  /**
+   * With `inspect`: forces a full GC in each of workerd's isolates (one per Worker), then reads its [used, total] JS
+   * heap, MB, by Worker name (the soak's retained-memory reading relies on that GC).
+   */
   heaps(): Promise<Record<string, [number, number]>>;
   stop(): Promise<void>;
 }
