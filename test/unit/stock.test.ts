@@ -180,6 +180,25 @@ describe("stock that moves between shards (lib/server/hot/stock.ts)", () => {
     expect(h.shards.reduce((a, s) => a + s.sold, 0)).toBe(1);
   });
 
+  it("never says sold out while a grant is on its way to a shard (the property below found it: seed 1381784987)", () => {
+    const h = new Harness(1, 3); // nothing allotted: the one unit starts in the reserve
+    h.buy(1); // shard 1 asks for a unit
+    h.deliver(0, "once"); // the coordinator grants it…
+    h.deliver(0, "lose"); // …and the answer is lost: the unit is in transit to shard 1
+    h.buy(2); // shard 2 asks too: the reserve is empty, so the coordinator asks shard 1 (which it believes has
+    h.deliver(0, "once"); // the unit) to give stock back, and answers shard 2 "none"
+    let guard = 0;
+    while (h.network.length > 0 && guard++ < 100) h.deliver(0, "once");
+    // Shard 1's call times out; it sends the reclaim's report before asking again: its local stock is 0, but the
+    // unit granted to it is still on its way. The coordinator must not call the sale sold out.
+    h.timeout(1);
+    h.deliver(0, "once");
+    h.check();
+    expect(h.coordinator.soldOut).toBe(false);
+    expect(h.sellEverything()).toBeGreaterThanOrEqual(0);
+    expect(h.shards.reduce((a, s) => a + s.sold, 0)).toBe(1);
+  });
+
   it("holds Σ local + reserve + in transit + sold = stock through any interleaving and restart, and strands nothing", () => {
     fc.assert(
       fc.property(
@@ -222,7 +241,7 @@ describe("stock that moves between shards (lib/server/hot/stock.ts)", () => {
     const again = coordinator.onRequest(5, request);
     expect(again.answer).toEqual(first.answer);
     expect(coordinator.reserve).toBe(80 - first.answer.units);
-    const release: ReleaseMessage = { shard: 1, seq: 1, units: 4, local: 6, rate: 0 };
+    const release: ReleaseMessage = { shard: 1, seq: 1, units: 4, local: 6, received: 10, rate: 0 };
     coordinator.onRelease(10, release);
     coordinator.onRelease(11, release);
     expect(coordinator.reserve).toBe(84 - first.answer.units);
@@ -282,7 +301,9 @@ describe("stock that moves between shards (lib/server/hot/stock.ts)", () => {
     expect(shard.nextAction(5002)).toEqual({ release: { ...report.release, rate: 0 } });
     shard.onReleaseAcked(report.release.seq);
     // And being idle with the reserve empty, it gives the returned unit back to the reserve for other shards.
-    expect(shard.nextAction(5003)).toEqual({ release: { shard: 0, seq: 3, units: 1, local: 0, rate: 0 } });
+    expect(shard.nextAction(5003)).toEqual({
+      release: { shard: 0, seq: 3, units: 1, local: 0, received: 10, rate: 0 },
+    });
   });
 
   it("keeps a one-shard sale exactly as before: no coordinator, sold out when empty", () => {

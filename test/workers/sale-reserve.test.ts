@@ -28,7 +28,7 @@ describe("SaleReserve", () => {
       expect(reserve.requestStock(request).answer).toEqual(first.answer);
       expect(reserve.stats().reserve).toBe(22);
 
-      const release = { shard: 1, seq: 1, units: 5, local: 7, rate: 0 };
+      const release = { shard: 1, seq: 1, units: 5, local: 7, received: 12, rate: 0 };
       reserve.releaseStock(release);
       reserve.releaseStock(release);
       const stats = reserve.stats();
@@ -61,15 +61,15 @@ describe("SaleReserve", () => {
     const { saleId, stub } = newReserve();
     await runInDurableObject(stub, async (reserve: SaleReserve) => {
       reserve.initialize(saleId, 4, [2, 2]);
-      reserve.releaseStock({ shard: 0, seq: 1, units: 0, local: 0, rate: 5 });
+      reserve.releaseStock({ shard: 0, seq: 1, units: 0, local: 0, received: 2, rate: 5 });
       // Shard 1 still reported 2: not sold out; the answer names it to be asked for stock back.
       const ask = reserve.requestStock({ shard: 0, seq: 1, local: 0, rate: 5, wanted: 1, headroom: 250_000 });
       expect(ask.answer).toMatchObject({ units: 0, soldOut: false });
       expect(ask.reclaimFrom).toEqual([1]);
-      reserve.releaseStock({ shard: 1, seq: 1, units: 0, local: 0, rate: 0 });
+      reserve.releaseStock({ shard: 1, seq: 1, units: 0, local: 0, received: 2, rate: 0 });
       expect(reserve.stats().soldOut).toBe(true);
       // An order at shard 1 is cancelled: it reports its unit and the verdict lifts.
-      expect(reserve.releaseStock({ shard: 1, seq: 2, units: 1, local: 0, rate: 0 }).soldOut).toBe(false);
+      expect(reserve.releaseStock({ shard: 1, seq: 2, units: 1, local: 0, received: 2, rate: 0 }).soldOut).toBe(false);
       expect(reserve.stats().reserve).toBe(1);
     });
   });

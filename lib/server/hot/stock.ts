@@ -94,6 +94,11 @@ export interface ReleaseMessage {
   units: number;
   /** The shard's local stock after the release. */
   local: number;
+  /**
+   * Units granted to the shard that it has applied (initial allotment included): the coordinator counts a grant
+   * it made and the shard has not applied yet as the shard's too, so "sold out" never misses a unit in transit.
+   */
+  received: number;
   rate: number;
 }
 
@@ -247,9 +252,11 @@ export class StockCoordinator {
     view.lastReleaseSeq = message.seq;
     view.releasedIn += message.units;
     this.reserveUnits += message.units;
-    view.reportedLocal = message.local;
+    // What the shard holds, plus a grant on its way to it (its answer lost or late: the shard asks again and gets
+    // it). `received` only lags `granted`, so this is never below what the shard will hold.
+    view.reportedLocal = message.local + Math.max(0, view.granted - message.received);
     view.rate = message.rate;
-    if (message.units > 0 || message.local > 0) this.soldOutFlag = false;
+    if (message.units > 0 || view.reportedLocal > 0) this.soldOutFlag = false;
     this.updateSoldOut();
     this.assertLedger();
   }
@@ -554,11 +561,18 @@ export class ShardStock {
   /**
    * The oldest pending release as a message, with this shard's stock as of now: the caller keeps one stock call
    * in flight at a time, so nothing but sales (which only lower it) changes `local` before the coordinator reads
-   * it, and the coordinator's view of a shard is never below what the shard holds.
+   * it; with `received`, the coordinator's view of a shard is never below what the shard holds or is about to.
    */
   private releaseToSend(now: number): ReleaseMessage {
     const { seq, units } = this.pendingReleases[0];
-    return { shard: this.shard, seq, units, local: this.localUnits, rate: Math.ceil(this.rate(now)) };
+    return {
+      shard: this.shard,
+      seq,
+      units,
+      local: this.localUnits,
+      received: this.received,
+      rate: Math.ceil(this.rate(now)),
+    };
   }
 
   /** Shoppers refused for lack of stock in the last `waitingSeconds` (who will retry): bounded by the list. */
